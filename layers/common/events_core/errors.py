@@ -1,0 +1,40 @@
+"""Typed domain errors. The HTTP layer (events_core.http) maps them to answers in one place."""
+
+
+class EventsApiError(Exception):
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class BadRequest(EventsApiError):
+    status = 400
+    code = "invalid_request"
+
+
+class Unauthorized(EventsApiError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(EventsApiError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(EventsApiError):
+    status = 404
+    code = "not_found"
+
+
+class PayloadTooLarge(EventsApiError):
+    status = 413
+    code = "payload_too_large"
+
+
+class InvalidEvent(Exception):
+    """A platform event that can never be delivered (bad envelope); it goes to a dead-letter queue."""

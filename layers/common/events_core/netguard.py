@@ -1,0 +1,113 @@
+"""SSRF guard: which addresses a webhook may reach.
+
+One classification serves registration (literal addresses in a URL) and delivery (every address a
+host name resolves to, checked right before connecting to that very address).
+"""
+
+import ipaddress
+import socket
+from collections.abc import Iterable
+
+from events_core.config import Network
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# Named so that a refusal says which class the address fell in.
+_BLOCKED: tuple[tuple[str, Network], ...] = tuple(
+    (reason, ipaddress.ip_network(net))
+    for reason, net in (
+        ("metadata", "169.254.169.254/32"),
+        ("metadata", "fd00:ec2::254/128"),
+        ("this-network", "0.0.0.0/8"),
+        ("private", "10.0.0.0/8"),
+        ("cgnat", "100.64.0.0/10"),
+        ("loopback", "127.0.0.0/8"),
+        ("link-local", "169.254.0.0/16"),
+        ("private", "172.16.0.0/12"),
+        ("reserved", "192.0.0.0/24"),
+        ("documentation", "192.0.2.0/24"),
+        ("reserved", "192.88.99.0/24"),
+        ("private", "192.168.0.0/16"),
+        ("benchmarking", "198.18.0.0/15"),
+        ("documentation", "198.51.100.0/24"),
+        ("documentation", "203.0.113.0/24"),
+        ("multicast", "224.0.0.0/4"),
+        ("reserved", "240.0.0.0/4"),
+        ("unspecified", "::/128"),
+        ("loopback", "::1/128"),
+        ("ipv4-translated", "64:ff9b::/96"),
+        ("ipv4-translated", "64:ff9b:1::/48"),
+        ("discard", "100::/64"),
+        ("reserved", "2001::/23"),
+        ("documentation", "2001:db8::/32"),
+        ("6to4", "2002::/16"),
+        ("unique-local", "fc00::/7"),
+        ("link-local", "fe80::/10"),
+        ("site-local", "fec0::/10"),
+        ("multicast", "ff00::/8"),
+    )
+)
+
+
+class BlockedAddress(Exception):
+    def __init__(self, address: str, reason: str):
+        super().__init__(f"{address} is a {reason} address")
+        self.address = address
+        self.reason = reason
+
+
+def blocked_reason(address: IPAddress, allowed: Iterable[Network] = ()) -> str | None:
+    """Why `address` must not be reached, or None when it may be."""
+    # An IPv4-mapped or IPv4-compatible IPv6 address reaches the IPv4 host it embeds.
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.ipv4_mapped or (
+            ipaddress.IPv4Address(int(address) & 0xFFFFFFFF) if int(address) >> 32 == 0 and int(address) > 1 else None
+        )
+        if embedded is not None:
+            reason = blocked_reason(embedded, allowed)
+            return f"ipv4-mapped {reason}" if reason else None
+    if any(address.version == net.version and address in net for net in allowed):
+        return None
+    for reason, net in _BLOCKED:
+        if address.version == net.version and address in net:
+            return reason
+    if not address.is_global:
+        return "non-public"
+    return None
+
+
+def literal_address(host: str) -> IPAddress | None:
+    """The address a URL host names literally (including decimal and short IPv4 forms), else None."""
+    text = host.strip("[]")
+    try:
+        return ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        pass
+    # inet_aton accepts what browsers and libc accept: 2130706433, 0x7f.1, 127.1 ...
+    if text and all(c in "0123456789abcdefxABCDEFX." for c in text) and any(c.isdigit() for c in text):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(text))
+        except OSError:
+            return None
+    return None
+
+
+def resolve_checked(host: str, port: int, allowed: Iterable[Network] = ()) -> list[str]:
+    """Resolve `host` and return its addresses, refusing the lot if any one is blocked.
+
+    Refusing when any address is bad (not just skipping it) stops a name that mixes a public and
+    a private address from being used to reach the private one.
+    """
+    allowed = tuple(allowed)
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    addresses: list[str] = []
+    for _family, _type, _proto, _name, sockaddr in infos:
+        text = str(sockaddr[0]).split("%", 1)[0]
+        reason = blocked_reason(ipaddress.ip_address(text), allowed)
+        if reason:
+            raise BlockedAddress(text, reason)
+        if text not in addresses:
+            addresses.append(text)
+    if not addresses:
+        raise socket.gaierror(f"{host} has no address")
+    return addresses

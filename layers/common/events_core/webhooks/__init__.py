@@ -1,0 +1,1 @@
+"""Webhook subscriptions: validation, filters, storage."""

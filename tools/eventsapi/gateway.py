@@ -1,0 +1,253 @@
+"""A local stand-in for the template's API Gateway REST API: its routes, its REQUEST authorizer
+(with result caching), its Gateway Responses, and the proxy events its routes would produce."""
+
+import base64
+import fnmatch
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+from eventsapi.invoke import LocalFunction
+from eventsapi.template import ACCOUNT_ID, Template
+
+log = logging.getLogger("eventsapi.gateway")
+
+API_ID = "local"
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's own limit
+
+
+@dataclass
+class Route:
+    method: str
+    resource: str
+    function: str
+    authorizer: str | None
+    pattern: re.Pattern
+
+    def match(self, path: str) -> dict[str, str] | None:
+        found = self.pattern.fullmatch(path)
+        return found.groupdict() if found else None
+
+
+@dataclass
+class Authorizer:
+    function: str
+    headers: list[str]
+    ttl: int
+
+
+@dataclass
+class HttpAnswer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    function: str = "-"
+
+
+def _compile(resource: str) -> re.Pattern:
+    parts = re.split(r"(\{[^}]+\})", resource)
+    regex = "".join(
+        f"(?P<{part[1:-1].rstrip('+')}>.+)"
+        if part.endswith("+}")
+        else f"(?P<{part[1:-1]}>[^/]+)"
+        if part.startswith("{")
+        else re.escape(part)
+        for part in parts
+    )
+    return re.compile(regex)
+
+
+class LocalGateway:
+    def __init__(self, template: Template, functions: dict[str, LocalFunction], api_logical_id: str):
+        self.template = template
+        self.functions = functions
+        props = template.of_type("AWS::Serverless::Api")[api_logical_id]
+        self.stage = str(template.resolve(props.get("StageName", "prod")))
+        self.responses: dict[str, dict] = props.get("GatewayResponses", {})
+        auth = props.get("Auth", {})
+        self.authorizers = {
+            name: Authorizer(
+                function=template.logical_id_of(spec["FunctionArn"]),
+                headers=spec.get("Identity", {}).get("Headers", []),
+                ttl=int(spec.get("Identity", {}).get("ReauthorizeEvery", 300)),
+            )
+            for name, spec in auth.get("Authorizers", {}).items()
+        }
+        default_authorizer = auth.get("DefaultAuthorizer")
+        self.routes: list[Route] = []
+        for logical_id in template.function_logical_ids():
+            for event in template.function(logical_id).events.values():
+                if event.get("Type") != "Api":
+                    continue
+                event_props = event["Properties"]
+                if template.logical_id_of(event_props.get("RestApiId", api_logical_id)) != api_logical_id:
+                    continue
+                chosen = event_props.get("Auth", {}).get("Authorizer", default_authorizer)
+                self.routes.append(
+                    Route(
+                        method=event_props["Method"].upper(),
+                        resource=event_props["Path"],
+                        function=logical_id,
+                        authorizer=None if chosen in (None, "NONE") else chosen,
+                        pattern=_compile(event_props["Path"]),
+                    )
+                )
+        self._cache: dict[tuple, tuple[float, dict]] = {}
+        self._cache_lock = threading.Lock()
+
+    # -- answers
+    def gateway_response(self, kind: str, status: int, message: str) -> HttpAnswer:
+        """What API Gateway answers itself, rendered from the template's GatewayResponses."""
+        spec = self.responses.get(kind) or self.responses.get("DEFAULT_5XX" if status >= 500 else "DEFAULT_4XX") or {}
+        body_template = spec.get("ResponseTemplates", {}).get("application/json", json.dumps({"message": message}))
+        body = body_template.replace("$context.error.messageString", json.dumps(message)).replace(
+            "$context.error.message", message
+        )
+        status = int(self.responses.get(kind, {}).get("StatusCode", status))
+        return HttpAnswer(status=status, headers={"Content-Type": "application/json"}, body=body.encode())
+
+    # -- the request path
+    def handle(
+        self, method: str, raw_path: str, headers: list[tuple[str, str]], body: bytes, source_ip: str
+    ) -> HttpAnswer:
+        path, _, query = raw_path.partition("?")
+        if len(body) > MAX_PAYLOAD_BYTES:
+            return self.gateway_response("REQUEST_TOO_LARGE", 413, "Request Too Long")
+        route, path_parameters = self._route(method, path)
+        if route is None:
+            return self.gateway_response("MISSING_AUTHENTICATION_TOKEN", 403, "Missing Authentication Token")
+        event = self._proxy_event(route, path, path_parameters, query, headers, body, source_ip)
+        if route.authorizer:
+            denied = self._authorize(route, event)
+            if denied:
+                return denied
+        return self._integrate(route, event)
+
+    def _route(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
+        for route in self.routes:
+            if route.method in (method, "ANY"):
+                found = route.match(path)
+                if found is not None:
+                    return route, found
+        return None, {}
+
+    def _proxy_event(
+        self,
+        route: Route,
+        path: str,
+        path_parameters: dict,
+        query: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        source_ip: str,
+    ) -> dict:
+        multi_headers: dict[str, list[str]] = {}
+        for name, value in headers:
+            multi_headers.setdefault(name, []).append(value)
+        multi_query: dict[str, list[str]] = {}
+        for name, value in parse_qsl(query, keep_blank_values=True):
+            multi_query.setdefault(name, []).append(value)
+        try:
+            text, encoded = (body.decode() if body else None), False
+        except UnicodeDecodeError:
+            text, encoded = base64.b64encode(body).decode(), True
+        now = time.time()
+        return {
+            "resource": route.resource,
+            "path": path,
+            "httpMethod": route.method if route.method != "ANY" else "ANY",
+            "headers": {name: values[-1] for name, values in multi_headers.items()} or None,
+            "multiValueHeaders": multi_headers or None,
+            "queryStringParameters": {name: values[-1] for name, values in multi_query.items()} or None,
+            "multiValueQueryStringParameters": multi_query or None,
+            "pathParameters": path_parameters or None,
+            "stageVariables": None,
+            "requestContext": {
+                "resourceId": "local",
+                "resourcePath": route.resource,
+                "httpMethod": route.method,
+                "path": f"/{self.stage}{path}",
+                "stage": self.stage,
+                "requestId": str(uuid.uuid4()),
+                "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+                "requestTimeEpoch": int(now * 1000),
+                "accountId": ACCOUNT_ID,
+                "apiId": API_ID,
+                "protocol": "HTTP/1.1",
+                "domainName": "127.0.0.1",
+                "identity": {"sourceIp": source_ip, "userAgent": (multi_headers.get("User-Agent") or [""])[-1]},
+            },
+            "body": text,
+            "isBase64Encoded": encoded,
+        }
+
+    def _method_arn(self, route: Route, path: str) -> str:
+        return self.template.arn("execute-api", f"{API_ID}/{self.stage}/{route.method}{path}")
+
+    def _authorize(self, route: Route, event: dict) -> HttpAnswer | None:
+        authorizer = self.authorizers[route.authorizer or ""]
+        lowered = {name.lower(): value for name, value in (event["headers"] or {}).items()}
+        identity = tuple(lowered.get(name.lower()) for name in authorizer.headers)
+        if any(not value for value in identity):
+            return self.gateway_response("UNAUTHORIZED", 401, "Unauthorized")
+        method_arn = self._method_arn(route, event["path"])
+        cache_key = (route.authorizer, identity)
+        with self._cache_lock:
+            cached = self._cache.get(cache_key)
+        if cached and cached[0] > time.monotonic():
+            verdict = cached[1]
+        else:
+            request = {**event, "type": "REQUEST", "methodArn": method_arn}
+            try:
+                verdict = self.functions[authorizer.function].invoke(request)
+            except Exception as error:
+                if str(error) == "Unauthorized":
+                    return self.gateway_response("UNAUTHORIZED", 401, "Unauthorized")
+                log.exception("authorizer failed")
+                return self.gateway_response("AUTHORIZER_FAILURE", 500, "Authorizer failure")
+            if authorizer.ttl:
+                with self._cache_lock:
+                    self._cache[cache_key] = (time.monotonic() + authorizer.ttl, verdict)
+        if not _allows(verdict.get("policyDocument", {}), method_arn):
+            return self.gateway_response("ACCESS_DENIED", 403, "User is not authorized to access this resource")
+        event["requestContext"]["authorizer"] = {
+            "principalId": verdict.get("principalId"),
+            **verdict.get("context", {}),
+        }
+        return None
+
+    def _integrate(self, route: Route, event: dict) -> HttpAnswer:
+        try:
+            result = self.functions[route.function].invoke(event)
+        except Exception:
+            log.exception("function %s failed", route.function)
+            answer = self.gateway_response("DEFAULT_5XX", 502, "Internal server error")
+            answer.status = 502
+            answer.function = route.function
+            return answer
+        headers = {name: str(value) for name, value in (result.get("headers") or {}).items()}
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            headers[name] = ", ".join(str(value) for value in values)
+        raw = result.get("body") or ""
+        body = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
+        return HttpAnswer(
+            status=int(result.get("statusCode", 200)), headers=headers, body=body, function=route.function
+        )
+
+
+def _allows(policy: dict, method_arn: str) -> bool:
+    """IAM evaluation as API Gateway does it for execute-api: an explicit Deny wins."""
+    allowed = False
+    for statement in policy.get("Statement", []):
+        resources = statement.get("Resource", [])
+        resources = [resources] if isinstance(resources, str) else resources
+        if any(fnmatch.fnmatchcase(method_arn, pattern) for pattern in resources):
+            if statement.get("Effect") == "Deny":
+                return False
+            allowed = allowed or statement.get("Effect") == "Allow"
+    return allowed

@@ -1,0 +1,193 @@
+"""The whole template, locally, in one process: moto server as AWS, every table/queue/bus/rule the
+template declares, the API Gateway stand-in on HTTP, and the SQS event sources, all invoking the
+same handler code through the template's CodeUri and Handler. No Docker."""
+
+import logging
+import os
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from eventsapi.gateway import LocalGateway
+from eventsapi.invoke import LocalFunction
+from eventsapi.provision import Provisioner
+from eventsapi.sqs_source import SqsEventSource
+from eventsapi.template import Template
+
+log = logging.getLogger("eventsapi.local")
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+STACK_NAME = "events-api-local"
+REGION = "us-east-1"
+# Local runs admit http:// receivers on loopback and use a short retry schedule.
+LOCAL_PARAMETERS = {
+    "AllowHttpUrls": "true",
+    "AllowedPrivateNetworks": "127.0.0.0/8,::1/128",
+    "LogLevel": "WARNING",
+}
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+
+
+def local_parameters(template_path: Path = TEMPLATE, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The local defaults, for the parameters this template declares, plus explicit overrides."""
+    declared = Template(template_path, stack_name=STACK_NAME, region=REGION).parameters
+    return {**{k: v for k, v in LOCAL_PARAMETERS.items() if k in declared}, **(extra or {})}
+
+
+def emulator_environment(endpoint: str) -> dict[str, str]:
+    return {
+        **FAKE_CREDENTIALS,
+        "AWS_ENDPOINT_URL": endpoint,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+    }
+
+
+def function_environment(template: Template) -> dict[str, str]:
+    """The union of every function's environment. Handlers share this process, so two functions
+    may not give one variable different values (the template keeps settings in Globals)."""
+    merged: dict[str, str] = {}
+    for logical_id in template.function_logical_ids():
+        for name, raw in template.function(logical_id).environment.items():
+            value = str(template.resolve(raw))
+            if merged.setdefault(name, value) != value:
+                raise ValueError(f"{logical_id} sets {name}={value!r}, another function {merged[name]!r}")
+    return merged
+
+
+def local_functions(template: Template) -> dict[str, LocalFunction]:
+    return {
+        logical_id: LocalFunction(
+            template.function(logical_id),
+            physical_name=template.physical[logical_id].ref,
+            arn=template.physical[logical_id].attributes["Arn"],
+        )
+        for logical_id in template.function_logical_ids()
+    }
+
+
+class _Handler(BaseHTTPRequestHandler):
+    gateway: LocalGateway
+    protocol_version = "HTTP/1.1"
+
+    def _serve(self) -> None:
+        started = time.perf_counter()
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        answer = self.gateway.handle(self.command, self.path, list(self.headers.items()), body, self.client_address[0])
+        self.send_response(answer.status)
+        for name, value in answer.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(answer.body)))
+        self.end_headers()
+        self.wfile.write(answer.body)
+        log.info(
+            "%s %s → %d  %s  %.1f ms",
+            self.command,
+            self.path,
+            answer.status,
+            answer.function,
+            (time.perf_counter() - started) * 1000,
+        )
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+    def log_message(self, format: str, *args: object) -> None:
+        """One readable line per request is written by _serve instead."""
+
+
+class LocalStack:
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        api_port: int = 3000,
+        moto_port: int = 5000,
+        parameters: dict[str, str] | None = None,
+        template_path: Path = TEMPLATE,
+    ):
+        self.host = host
+        self.api_port = api_port
+        self.moto_port = moto_port
+        self.template_path = template_path
+        self.parameters = local_parameters(template_path, parameters)
+        self.sources: list[SqsEventSource] = []
+        self._moto: ThreadedMotoServer | None = None
+        self._http: ThreadingHTTPServer | None = None
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.host}:{self.api_port}"
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}:{self.moto_port}"
+
+    def _check_ports_free(self) -> None:
+        for port in (self.moto_port, self.api_port):
+            if port:
+                with socket.socket() as probe:
+                    probe.bind((self.host, port))  # OSError: address already in use
+
+    def start(self) -> "LocalStack":
+        self._check_ports_free()
+        for noisy in ("werkzeug", "botocore", "boto3", "urllib3"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+        self._moto = ThreadedMotoServer(ip_address=self.host, port=self.moto_port, verbose=False)
+        self._moto.start()
+        self.moto_port = self._moto.get_host_and_port()[1]
+        os.environ.update(emulator_environment(self.endpoint))
+        self.template = Template(self.template_path, stack_name=STACK_NAME, region=REGION, overrides=self.parameters)
+        Provisioner(self.template).provision()
+        os.environ.update(function_environment(self.template))
+        self.functions = local_functions(self.template)
+        apis = list(self.template.of_type("AWS::Serverless::Api"))
+        self.gateway = LocalGateway(self.template, self.functions, apis[0])
+        handler = type("Handler", (_Handler,), {"gateway": self.gateway})
+        self._http = ThreadingHTTPServer((self.host, self.api_port), handler)
+        self.api_port = self._http.server_address[1]
+        threading.Thread(target=self._http.serve_forever, name="local-api", daemon=True).start()
+        self._start_event_sources()
+        return self
+
+    def _start_event_sources(self) -> None:
+        sqs = boto3.client("sqs", region_name=REGION)
+        for logical_id, function in self.functions.items():
+            for event in function.spec.events.values():
+                if event.get("Type") != "SQS":
+                    continue
+                props = event["Properties"]
+                queue_id = self.template.logical_id_of(props["Queue"])
+                source = SqsEventSource(
+                    sqs,
+                    queue_url=self.template.physical[queue_id].ref,
+                    queue_arn=self.template.physical[queue_id].attributes["Arn"],
+                    function=function,
+                    batch_size=int(props.get("BatchSize", 10)),
+                    report_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+                    region=REGION,
+                )
+                source.start()
+                self.sources.append(source)
+                log.debug("event source %s → %s", queue_id, logical_id)
+
+    def stop(self) -> None:
+        for source in self.sources:
+            source.stop()
+        if self._http:
+            self._http.shutdown()
+            self._http.server_close()
+        if self._moto:
+            self._moto.stop()

@@ -1,0 +1,136 @@
+"""Creates the template's tables, queues, buses and rules in the emulator (or any AWS endpoint the
+clients point at), so the local stack has exactly what the template declares."""
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+
+from eventsapi.template import Physical, Template, Unresolved
+
+log = logging.getLogger("eventsapi.provision")
+
+# Declared for AWS but with nothing to emulate locally (IAM, policies, alarms, the API itself).
+_NOT_EMULATED = {
+    "AWS::SQS::QueuePolicy",
+    "AWS::CloudWatch::Alarm",
+    "AWS::SNS::Topic",
+    "AWS::Logs::LogGroup",
+    "AWS::IAM::Role",
+}
+
+
+class Provisioner:
+    def __init__(self, template: Template, session: boto3.Session | None = None, *, create: bool = True):
+        """With create=False, attach to resources that already exist (a running local stack)."""
+        self.template = template
+        self.create = create
+        session = session or boto3.Session(region_name=template.region)
+        self.dynamodb = session.client("dynamodb")
+        self.sqs = session.client("sqs")
+        self.events = session.client("events")
+
+    def provision(self) -> dict[str, Physical]:
+        creators: dict[str, Callable[[str, dict], Physical]] = {
+            "AWS::DynamoDB::Table": self._table,
+            "AWS::SQS::Queue": self._queue,
+            "AWS::Events::EventBus": self._bus,
+            "AWS::Events::Rule": self._rule,
+            "AWS::Serverless::Function": self._function,
+        }
+        pending = dict(self.template.resources)
+        while pending:
+            progressed = False
+            for logical_id, resource in list(pending.items()):
+                creator = creators.get(resource["Type"])
+                try:
+                    physical = (
+                        creator(logical_id, resource.get("Properties", {}))
+                        if creator
+                        else Physical(ref=self.template.physical_name(logical_id))
+                    )
+                except Unresolved:
+                    continue
+                if not creator and resource["Type"] in _NOT_EMULATED:
+                    log.debug("not emulated locally: %s (%s)", logical_id, resource["Type"])
+                self.template.physical[logical_id] = physical
+                del pending[logical_id]
+                progressed = True
+            if not progressed:
+                raise RuntimeError(f"cannot resolve references among: {', '.join(sorted(pending))}")
+        return self.template.physical
+
+    def _table(self, logical_id: str, props: dict) -> Physical:
+        props = self.template.resolve(props)
+        name = props.get("TableName") or self.template.physical_name(logical_id)
+        request: dict[str, Any] = {
+            "TableName": name,
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "KeySchema": props["KeySchema"],
+            "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+        }
+        if props.get("GlobalSecondaryIndexes"):
+            request["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        if not self.create:
+            return Physical(ref=name, attributes={"Arn": self.template.arn("dynamodb", f"table/{name}")})
+        self.dynamodb.create_table(**request)
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl and ttl.get("Enabled"):
+            self.dynamodb.update_time_to_live(
+                TableName=name, TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True}
+            )
+        return Physical(ref=name, attributes={"Arn": self.template.arn("dynamodb", f"table/{name}")})
+
+    def _queue(self, logical_id: str, props: dict) -> Physical:
+        props = self.template.resolve(props)
+        name = props.get("QueueName") or self.template.physical_name(logical_id)
+        attributes = {
+            key: json.dumps(value) if isinstance(value, dict) else str(value)
+            for key, value in props.items()
+            if key
+            in (
+                "VisibilityTimeout",
+                "MessageRetentionPeriod",
+                "DelaySeconds",
+                "ReceiveMessageWaitTimeSeconds",
+                "RedrivePolicy",
+                "MaximumMessageSize",
+            )
+        }
+        url = (
+            self.sqs.create_queue(QueueName=name, Attributes=attributes)
+            if self.create
+            else self.sqs.get_queue_url(QueueName=name)
+        )["QueueUrl"]
+        arn = self.template.arn("sqs", name)
+        return Physical(ref=url, attributes={"Arn": arn, "QueueName": name, "QueueUrl": url})
+
+    def _bus(self, logical_id: str, props: dict) -> Physical:
+        name = self.template.resolve(props["Name"])
+        arn = (self.events.create_event_bus(Name=name) if self.create else self.events.describe_event_bus(Name=name))[
+            "EventBusArn" if self.create else "Arn"
+        ]
+        return Physical(ref=name, attributes={"Arn": arn, "Name": name})
+
+    def _rule(self, logical_id: str, props: dict) -> Physical:
+        props = self.template.resolve(props)
+        name = props.get("Name") or self.template.physical_name(logical_id)[:64]
+        bus = props.get("EventBusName", "default")
+        if not self.create:
+            return Physical(ref=name, attributes={"Arn": self.template.arn("events", f"rule/{bus}/{name}")})
+        self.events.put_rule(
+            Name=name,
+            EventBusName=bus,
+            EventPattern=json.dumps(props["EventPattern"]),
+            State=props.get("State", "ENABLED"),
+        )
+        targets = [{"Id": target["Id"], "Arn": target["Arn"]} for target in props.get("Targets", [])]
+        if targets:
+            self.events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
+        return Physical(ref=name, attributes={"Arn": self.template.arn("events", f"rule/{bus}/{name}")})
+
+    def _function(self, logical_id: str, props: dict) -> Physical:
+        name = self.template.physical_name(logical_id)
+        return Physical(ref=name, attributes={"Arn": self.template.arn("lambda", f"function:{name}")})
