@@ -11,6 +11,8 @@ from typing import Any
 
 import boto3
 import pytest
+from moto import mock_aws
+
 from events_core import aws
 from events_core.api_keys import ApiKeyStore
 from events_core.config import settings
@@ -26,8 +28,6 @@ from eventsapi.local_stack import (
 )
 from eventsapi.provision import Provisioner
 from eventsapi.template import Template
-from moto import mock_aws
-
 from tests.builders import Answer
 
 
@@ -115,3 +115,92 @@ def make_stack(aws_credentials: None, monkeypatch: pytest.MonkeyPatch) -> Iterat
 @pytest.fixture
 def stack(make_stack) -> Stack:
     return make_stack()
+
+
+LOCAL_DELIVERY = {
+    "AllowHttpUrls": "true",
+    "AllowedPrivateNetworks": "127.0.0.0/8",
+    "RetryDelayScale": "0",  # retries come back at once; pump() drives them
+    "DeliveryTotalTimeout": "3",
+}
+
+
+@dataclass
+class Pipeline:
+    """The template's bus, queues and both SQS-driven functions, pumped by hand (deterministic)."""
+
+    stack: Stack
+
+    def __post_init__(self) -> None:
+        from eventsapi.local_stack import event_sources
+
+        self.sqs = boto3.client("sqs", region_name=REGION)
+        self.sources = event_sources(self.stack.template, self.stack.functions, self.sqs)
+
+    def physical(self, logical_id: str) -> str:
+        return self.stack.template.physical[logical_id].ref
+
+    def publish(self, developer: str, event_type: str, data: Any, **detail: Any) -> str:
+        return self.put_detail(event_type, {"developerId": developer, "data": data, **detail})
+
+    def put_detail(self, event_type: str, detail: dict) -> str:
+        answer = boto3.client("events", region_name=REGION).put_events(
+            Entries=[
+                {
+                    "EventBusName": self.physical("PlatformEventBus"),
+                    "Source": "cn.invoratec.platform",
+                    "DetailType": event_type,
+                    "Detail": json.dumps(detail),
+                }
+            ]
+        )
+        assert answer["FailedEntryCount"] == 0
+        return answer["Entries"][0]["EventId"]
+
+    def source(self, logical_id: str) -> Any:
+        return next(source for source in self.sources if source.function.spec.logical_id == logical_id)
+
+    def pump(self, rounds: int = 100) -> int:
+        """Poll both queues until nothing is left to do; returns how many records were handled."""
+        handled = 0
+        for _ in range(rounds):
+            this_round = sum(source.poll_once() for source in self.sources)
+            handled += this_round
+            if not this_round:
+                return handled
+        raise AssertionError("the pipeline never went quiet")
+
+    def dead_letters(self, logical_id: str) -> list[dict]:
+        messages = self.sqs.receive_message(
+            QueueUrl=self.physical(logical_id), MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+        ).get("Messages", [])
+        return [
+            {"body": m["Body"], **{k: v["StringValue"] for k, v in m.get("MessageAttributes", {}).items()}}
+            for m in messages
+        ]
+
+    def webhook(self, key: str, url: str, event: str = "tool.executed", **fields: Any) -> dict:
+        answer = self.stack.call("POST", "/v1/events/webhooks", key=key, body={"event": event, "url": url, **fields})
+        assert answer.status == 201, answer.json
+        return answer.json
+
+    def listed(self, key: str) -> dict[str, dict]:
+        return {hook["_id"]: hook for hook in self.stack.call("GET", "/v1/events/webhooks", key=key).json["webhooks"]}
+
+
+@pytest.fixture
+def make_pipeline(make_stack):
+    return lambda **parameters: Pipeline(make_stack(**{**LOCAL_DELIVERY, **parameters}))
+
+
+@pytest.fixture
+def pipeline(make_pipeline) -> Pipeline:
+    return make_pipeline()
+
+
+@pytest.fixture
+def receiver():
+    from tests.receiver import Receiver
+
+    with Receiver() as running:
+        yield running

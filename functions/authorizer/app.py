@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
     APIGatewayAuthorizerRequestEvent,
     APIGatewayAuthorizerResponse,
 )
+
 from events_core.api_keys import ApiKeyStore
 from events_core.errors import Unauthorized
 from events_core.observability import entry_point, logger

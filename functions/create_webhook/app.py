@@ -1,6 +1,7 @@
 """POST /v1/events/webhooks: register a webhook (scope write). 201 with the webhook, never its secret."""
 
 from aws_lambda_powertools.metrics import MetricUnit
+
 from events_core.http import api_handler, build_api, caller, json_body
 from events_core.observability import metrics
 from events_core.webhooks import service

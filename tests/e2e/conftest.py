@@ -35,7 +35,11 @@ class RunningStack:
     def eventsapi(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
             [EVENTSAPI, "--endpoint-url", self.endpoint, *args],
-            capture_output=True, text=True, timeout=60, cwd=ROOT, check=False,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+            check=False,
         )
 
 

@@ -69,8 +69,12 @@ def test_key_management_against_the_local_stack(running_stack):
     key_id = listed.stdout.split()[0]
     assert key_id.startswith("key_")
 
-    types = subprocess.run(["curl", "-sS", "-H", f"X-API-Key: {key}", f"{running_stack.api_url}/v1/events/types"],
-                           capture_output=True, text=True, check=True)
+    types = subprocess.run(
+        ["curl", "-sS", "-H", f"X-API-Key: {key}", f"{running_stack.api_url}/v1/events/types"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert json.loads(types.stdout) == {"eventTypes": list(EVENT_TYPES)}
 
     revoked = running_stack.eventsapi("--local", "keys", "revoke", "--developer", "dev_cli", key_id)

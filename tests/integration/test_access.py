@@ -1,8 +1,8 @@
 """API keys, scopes and tenant isolation."""
 
 import pytest
-from events_core.api_keys import ApiKeyStore, hash_key
 
+from events_core.api_keys import ApiKeyStore, hash_key
 from tests.builders import REFERENCE_WEBHOOK
 
 WEBHOOKS = "/v1/events/webhooks"

@@ -3,9 +3,9 @@
 import socket
 
 import pytest
+
 from events_core.clock import is_id
 from events_core.event_types import EVENT_TYPES
-
 from tests.builders import REFERENCE_WEBHOOK, webhook_body
 
 WEBHOOKS = "/v1/events/webhooks"

@@ -1,8 +1,8 @@
 """Every call that reaches a handler is logged; reads follow the answer's size."""
 
 from botocore.exceptions import ClientError
-from events_core.api_logs import ApiLogStore
 
+from events_core.api_logs import ApiLogStore
 from tests.builders import REFERENCE_WEBHOOK
 
 

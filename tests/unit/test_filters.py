@@ -1,4 +1,5 @@
 import pytest
+
 from events_core.errors import BadRequest
 from events_core.webhooks.filters import matches, validate_filter
 

@@ -2,6 +2,7 @@ import ipaddress
 import socket
 
 import pytest
+
 from events_core.config import Settings
 from events_core.errors import BadRequest
 from events_core.netguard import BlockedAddress, blocked_reason, literal_address, resolve_checked

@@ -5,6 +5,7 @@ import ast
 from pathlib import Path
 
 import pytest
+
 from eventsapi.invoke import LocalFunction
 from eventsapi.local_stack import REGION, STACK_NAME, TEMPLATE
 from eventsapi.template import Template

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
-from events_core.api_keys import SCOPES, ApiKeyStore
 
+from events_core.api_keys import SCOPES, ApiKeyStore
 from eventsapi.local_stack import (
     REGION,
     STACK_NAME,
@@ -61,7 +61,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 1
     issued = ApiKeyStore().create(LOCAL_DEVELOPER, SCOPES, key=os.environ.get("LOCAL_API_KEY") or None)
     print(f"Events API (local)   {stack.api_url}", flush=True)
-    print(f"AWS emulator (moto)  {stack.endpoint}")
+    print(f"AWS emulator (moto)  {stack.endpoint}   event bus: {os.environ.get('EVENT_BUS_NAME', '-')}")
     print(f"Try:  curl -H 'X-API-Key: {issued.key}' {stack.api_url}/v1/events/types")
     print(f"API key of {LOCAL_DEVELOPER} (read, write):")
     print(issued.key, flush=True)

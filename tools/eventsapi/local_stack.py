@@ -30,6 +30,8 @@ LOCAL_PARAMETERS = {
     "AllowHttpUrls": "true",
     "AllowedPrivateNetworks": "127.0.0.0/8,::1/128",
     "LogLevel": "WARNING",
+    # 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h become about 1 s, 1 s, 2 s, 8 s, 18 s, 36 s, 36 s.
+    "RetryDelayScale": "0.001",
 }
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -76,6 +78,29 @@ def local_functions(template: Template) -> dict[str, LocalFunction]:
         )
         for logical_id in template.function_logical_ids()
     }
+
+
+def event_sources(template: Template, functions: dict[str, LocalFunction], sqs: object) -> list[SqsEventSource]:
+    """The template's SQS event-source mappings, as pollers (not yet started)."""
+    sources = []
+    for function in functions.values():
+        for event in function.spec.events.values():
+            if event.get("Type") != "SQS":
+                continue
+            props = event["Properties"]
+            queue = template.physical[template.logical_id_of(props["Queue"])]
+            sources.append(
+                SqsEventSource(
+                    sqs,
+                    queue_url=queue.ref,
+                    queue_arn=queue.attributes["Arn"],
+                    function=function,
+                    batch_size=int(props.get("BatchSize", 10)),
+                    report_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+                    region=template.region,
+                )
+            )
+    return sources
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -163,25 +188,9 @@ class LocalStack:
         return self
 
     def _start_event_sources(self) -> None:
-        sqs = boto3.client("sqs", region_name=REGION)
-        for logical_id, function in self.functions.items():
-            for event in function.spec.events.values():
-                if event.get("Type") != "SQS":
-                    continue
-                props = event["Properties"]
-                queue_id = self.template.logical_id_of(props["Queue"])
-                source = SqsEventSource(
-                    sqs,
-                    queue_url=self.template.physical[queue_id].ref,
-                    queue_arn=self.template.physical[queue_id].attributes["Arn"],
-                    function=function,
-                    batch_size=int(props.get("BatchSize", 10)),
-                    report_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
-                    region=REGION,
-                )
-                source.start()
-                self.sources.append(source)
-                log.debug("event source %s → %s", queue_id, logical_id)
+        self.sources = event_sources(self.template, self.functions, boto3.client("sqs", region_name=REGION))
+        for source in self.sources:
+            source.start()
 
     def stop(self) -> None:
         for source in self.sources:

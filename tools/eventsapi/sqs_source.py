@@ -103,6 +103,13 @@ class SqsEventSource:
         if self.report_failures and isinstance(result, dict):
             failed = {item["itemIdentifier"] for item in result.get("batchItemFailures") or []}
         done = [message for message in messages if message["MessageId"] not in failed]
+        log.info(
+            "%s ← %d message(s): %d done, %d back to the queue",
+            self.function.spec.logical_id,
+            len(messages),
+            len(done),
+            len(failed),
+        )
         for start in range(0, len(done), 10):
             self.sqs.delete_message_batch(
                 QueueUrl=self.queue_url,

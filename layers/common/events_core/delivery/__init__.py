@@ -1,0 +1,1 @@
+"""Delivery of platform events: envelope → fan-out → signed POST with retries and a dead-letter queue."""

@@ -1,0 +1,134 @@
+"""The delivery walkthrough of the README, as a new user runs it: make run, a receiver on
+127.0.0.1, a webhook with a secret, `aws events put-events`, one POST the reference's code accepts."""
+
+import json
+import os
+import shutil
+import subprocess
+import time
+
+import boto3
+import pytest
+
+from tests.receiver import Receiver
+from tests.reference.verify import verify
+
+
+def put_event(stack, detail: dict) -> None:
+    entries = json.dumps(
+        [
+            {
+                "Source": "cn.invoratec.platform",
+                "DetailType": "tool.executed",
+                "EventBusName": "platform-events",
+                "Detail": json.dumps(detail),
+            }
+        ]
+    )
+    if shutil.which("aws"):
+        env = {
+            **os.environ,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+        done = subprocess.run(
+            ["aws", "events", "put-events", "--endpoint-url", stack.endpoint, "--entries", entries],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+        if done.returncode == 0:
+            assert json.loads(done.stdout)["FailedEntryCount"] == 0
+            return
+        pytest.fail(f"aws events put-events failed: {done.stderr}")
+    client = boto3.client(
+        "events",
+        endpoint_url=stack.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    assert client.put_events(Entries=json.loads(entries))["FailedEntryCount"] == 0
+
+
+def wait_for(predicate, seconds: float = 30.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+def test_put_events_ends_as_one_signed_post(running_stack):
+    with Receiver() as receiver:
+        created = subprocess.run(
+            [
+                "curl",
+                "-sS",
+                "-X",
+                "POST",
+                f"{running_stack.api_url}/v1/events/webhooks",
+                "-H",
+                f"X-API-Key: {running_stack.key}",
+                "-H",
+                "Content-Type: application/json",
+                "-d",
+                json.dumps(
+                    {"event": "tool.executed", "url": receiver.url("/webhooks/tools"), "secret": "my-webhook-secret"}
+                ),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert json.loads(created.stdout)["enabled"] is True
+
+        put_event(
+            running_stack, {"developerId": "user_123", "data": {"toolName": "erp_get_inventory", "elapsed_ms": 230}}
+        )
+        [post] = wait_for(lambda: receiver.at("/webhooks/tools"))
+        assert verify(post.body, post.headers["X-Webhook-Signature"], "my-webhook-secret")
+        assert json.loads(post.body)["data"]["toolName"] == "erp_get_inventory"
+        time.sleep(1.5)
+        assert len(receiver.at("/webhooks/tools")) == 1, "exactly one POST"
+
+        listed = subprocess.run(
+            ["curl", "-sS", f"{running_stack.api_url}/v1/events/webhooks", "-H", f"X-API-Key: {running_stack.key}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        [hook] = [h for h in json.loads(listed.stdout)["webhooks"] if h["url"] == receiver.url("/webhooks/tools")]
+        assert hook["lastTriggered"] is not None and hook["failCount"] == 0
+
+
+def test_a_failing_receiver_is_retried_on_the_local_schedule(running_stack):
+    with Receiver() as receiver:
+        url = receiver.behave("/flaky", status=503)
+        subprocess.run(
+            [
+                "curl",
+                "-sS",
+                "-X",
+                "POST",
+                f"{running_stack.api_url}/v1/events/webhooks",
+                "-H",
+                f"X-API-Key: {running_stack.key}",
+                "-d",
+                json.dumps({"event": "tool.executed", "url": url, "filter": {"flaky": True}}),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        put_event(running_stack, {"developerId": "user_123", "data": {"flaky": True}})
+        wait_for(lambda: len(receiver.at("/flaky")) >= 2)
+        receiver.behave("/flaky", status=200)
+        wait_for(lambda: receiver.at("/flaky")[-1] and len(receiver.at("/flaky")) >= 3, seconds=20)
+        posts = receiver.at("/flaky")
+        assert len({p.headers["X-Webhook-Id"] for p in posts}) == 1
