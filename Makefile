@@ -8,12 +8,15 @@ PIP_QUIET := --quiet --disable-pip-version-check
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install run test lint validate pytest unit integration e2e build lock clean
+.PHONY: help install run test lint validate pytest unit integration e2e build fuzz soak bench lock clean
 
 help:
 	@echo "make run    the whole service on http://127.0.0.1:3000 (AWS emulator on :5000)"
 	@echo "make test   lint, template checks and every test tier"
 	@echo "make build  sam build (deploy with: sam deploy --guided)"
+	@echo "make fuzz   schemathesis against the local stack, every kind of API key"
+	@echo "make soak   no-loss soak under random receiver failures and delivery crashes"
+	@echo "make bench  every benchmark, one table; writes docs/cost.md"
 
 $(VENV)/.installed: requirements/dev.txt layers/common/requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 13) and "Python 3.13 is required (pyenv: python3.13)")'
@@ -48,6 +51,15 @@ unit integration e2e: $(VENV)/.installed
 
 build: $(SAM_VENV)/.installed
 	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" sam build
+
+fuzz: $(VENV)/.installed
+	$(VENV)/bin/eventsapi fuzz --examples 100
+
+soak: $(VENV)/.installed
+	$(VENV)/bin/eventsapi soak --events 300
+
+bench: $(VENV)/.installed
+	$(VENV)/bin/python -m bench.run_all
 
 lock:
 	$(VENV)/bin/pip install $(PIP_QUIET) -r requirements/dev.in

@@ -11,7 +11,7 @@ from bench.common import in_process_stack, median_seconds, print_table
 from events_core.api_keys import ApiKeyStore
 from events_core.delivery.envelope import DeliveryMessage
 from events_core.webhooks import service
-from tests.receiver import Receiver
+from eventsapi.receiver import Receiver
 
 RECEIVER_DELAY = 0.2
 BATCH = 10

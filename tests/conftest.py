@@ -200,7 +200,7 @@ def pipeline(make_pipeline) -> Pipeline:
 
 @pytest.fixture
 def receiver():
-    from tests.receiver import Receiver
+    from eventsapi.receiver import Receiver
 
     with Receiver() as running:
         yield running

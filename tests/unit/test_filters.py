@@ -53,6 +53,8 @@ def test_matching(filter_, expected):
         ({"a": [{"prefix": 1}]}, "takes a string"),
         ({"a": [{"numeric": [">"]}]}, "numeric"),
         ({"a": [{"numeric": ["~", 1]}]}, "comparisons"),
+        ({"a": [{"numeric": [{}, 0]}]}, "comparisons"),  # found by schemathesis: was a 500
+        ({"a": [{"numeric": [[">"], 0]}]}, "comparisons"),
         ({"a": [{"exists": "yes"}]}, "true or false"),
         ({"a": [{"wildcard": "*"}]}, "unknown operator"),
         ({"a": [{"prefix": "x", "suffix": "y"}]}, "exactly one key"),

@@ -101,6 +101,9 @@ def test_resolution_refuses_a_name_with_any_blocked_address(monkeypatch):
         ("https://metadata.google.internal/", "local or internal"),
         ("https://example.com:99999/", "valid URL"),
         ("https://exa mple.com/", "spaces"),
+        ("https://fhc70v.com*", "not a valid host name"),  # found by schemathesis
+        ("https://-bad.com/", "not a valid host name"),
+        ("https://a_b.com/", "not a valid host name"),
         ("https://example.com/" + "a" * 2048, "at most 2048"),
     ],
 )

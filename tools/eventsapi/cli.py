@@ -142,6 +142,27 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fuzz(args: argparse.Namespace) -> int:
+    from eventsapi import fuzz
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s  %(message)s", datefmt="%H:%M:%S")
+    runs = fuzz.run_fuzz(examples=args.examples, seed=args.seed)
+    for run in runs:
+        if not run.ok:
+            print(run.output, file=sys.stderr)
+    print(fuzz.report(runs))
+    return 0 if all(run.ok for run in runs) else 1
+
+
+def cmd_soak(args: argparse.Namespace) -> int:
+    from eventsapi import soak
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s  %(message)s", datefmt="%H:%M:%S")
+    report = soak.Soak(events=args.events, seed=args.seed).run(timeout=args.timeout)
+    print(report.render())
+    return 0 if report.ok else 1
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="eventsapi", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -171,6 +192,17 @@ def parser() -> argparse.ArgumentParser:
     revoke.add_argument("--developer", required=True)
     revoke.add_argument("key", help="the key itself or its key id (key_…)")
     keys.set_defaults(func=cmd_keys)
+
+    fuzz = commands.add_parser("fuzz", help="schemathesis against a fresh local stack, per API-key kind")
+    fuzz.add_argument("--examples", type=int, default=100, help="hypothesis examples per operation")
+    fuzz.add_argument("--seed", type=int, help="fix the seed for a reproducible run")
+    fuzz.set_defaults(func=cmd_fuzz)
+
+    soak = commands.add_parser("soak", help="no-loss soak under random receiver failures and crashes")
+    soak.add_argument("--events", type=int, default=300)
+    soak.add_argument("--seed", type=int, default=7)
+    soak.add_argument("--timeout", type=float, default=600, help="seconds to wait for the queues to drain")
+    soak.set_defaults(func=cmd_soak)
 
     invoke = commands.add_parser("invoke", help="run one template function on a sample event (local stack)")
     invoke.add_argument("logical_id")

@@ -1,7 +1,11 @@
 """Runs a template function in this process, as Lambda would: its CodeUri and Handler, its
-environment, a context object. The handler module is loaded once per function (warm starts)."""
+environment, a context object. Like Lambda, an execution environment (here: one loaded instance of
+the handler module) serves one invocation at a time and is reused warm; concurrent invocations get
+environments of their own, so module-level state is never shared by two invocations at once."""
 
 import importlib.util
+import itertools
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -35,20 +39,25 @@ class LocalFunction:
         self.spec = spec
         self.physical_name = physical_name
         self.arn = arn
-        self._module: ModuleType | None = None
+        self._idle: list[ModuleType] = []
+        self._lock = threading.Lock()
+        self._serial = itertools.count()
 
-    def _load(self) -> Any:
-        if self._module is None:
-            path = self.spec.module_path
-            if not path.is_file():
-                raise FileNotFoundError(f"{self.spec.logical_id}: handler module {path} does not exist")
-            module_spec = importlib.util.spec_from_file_location(f"lambda_{self.spec.logical_id}", path)
-            if module_spec is None or module_spec.loader is None:
-                raise ImportError(f"{self.spec.logical_id}: cannot load {path}")
-            module = importlib.util.module_from_spec(module_spec)
-            module_spec.loader.exec_module(module)
-            self._module = module
-        handler = getattr(self._module, self.spec.attribute, None)
+    def _new_environment(self) -> ModuleType:
+        """A cold start: the handler module loaded afresh from CodeUri."""
+        path = self.spec.module_path
+        if not path.is_file():
+            raise FileNotFoundError(f"{self.spec.logical_id}: handler module {path} does not exist")
+        name = f"lambda_{self.spec.logical_id}_{next(self._serial)}"
+        module_spec = importlib.util.spec_from_file_location(name, path)
+        if module_spec is None or module_spec.loader is None:
+            raise ImportError(f"{self.spec.logical_id}: cannot load {path}")
+        module = importlib.util.module_from_spec(module_spec)
+        module_spec.loader.exec_module(module)
+        return module
+
+    def _handler(self, module: ModuleType) -> Any:
+        handler = getattr(module, self.spec.attribute, None)
         if not callable(handler):
             raise AttributeError(
                 f"{self.spec.logical_id}: {self.spec.handler} is not a function in {self.spec.module_path}"
@@ -64,4 +73,12 @@ class LocalFunction:
         )
 
     def invoke(self, event: dict) -> Any:
-        return self._load()(event, self.context())
+        with self._lock:
+            module = self._idle.pop() if self._idle else None
+        if module is None:
+            module = self._new_environment()
+        try:
+            return self._handler(module)(event, self.context())
+        finally:
+            with self._lock:
+                self._idle.append(module)

@@ -127,7 +127,11 @@ class _Handler(BaseHTTPRequestHandler):
             (time.perf_counter() - started) * 1000,
         )
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+    def __getattr__(self, name: str):
+        # Every method, TRACE and the like included, goes to the gateway, which answers as API Gateway would.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
 
     def log_message(self, format: str, *args: object) -> None:
         """One readable line per request is written by _serve instead."""
@@ -164,6 +168,7 @@ class LocalStack:
         for port in (self.moto_port, self.api_port):
             if port:
                 with socket.socket() as probe:
+                    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as both servers do
                     probe.bind((self.host, port))  # OSError: address already in use
 
     def start(self) -> "LocalStack":

@@ -55,6 +55,9 @@ class SqsEventSource:
         self.batch_size = max(1, min(batch_size, 10))
         self.report_failures = report_failures
         self.region = region
+        # When set, a crashed batch returns after this many seconds instead of the queue's visibility
+        # timeout: the soak test's way of scaling time down, like the retry schedule.
+        self.crash_visibility: int | None = None
         self._stop = threading.Event()
         self._threads = [
             threading.Thread(target=self._loop, name=f"sqs-{function.spec.logical_id}-{n}", daemon=True)
@@ -98,6 +101,14 @@ class SqsEventSource:
                 len(messages),
                 error,
             )
+            if self.crash_visibility is not None:
+                self.sqs.change_message_visibility_batch(
+                    QueueUrl=self.queue_url,
+                    Entries=[
+                        {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": self.crash_visibility}
+                        for n, m in enumerate(messages)
+                    ],
+                )
             return len(messages)
         failed: set[str] = set()
         if self.report_failures and isinstance(result, dict):
@@ -108,7 +119,7 @@ class SqsEventSource:
             self.function.spec.logical_id,
             len(messages),
             len(done),
-            len(failed),
+            len(messages) - len(done),
         )
         for start in range(0, len(done), 10):
             self.sqs.delete_message_batch(

@@ -166,6 +166,11 @@ def handle(body: str, receipt_handle: str, attempt: int) -> str:
         else:
             logger.info("delivery dropped", extra={**log, "reason": outcome.reason})
         return outcome.verdict
+    except Exception:
+        # Not the receiver's doing (AWS trouble, a bug): the message returns after the queue's
+        # visibility timeout and counts as an attempt; the redrive policy bounds the loop.
+        logger.exception("delivery attempt failed unexpectedly", extra=log)
+        raise
     logger.info("delivered", extra={**log, "status": result.get("status")})
     return "delivered"
 

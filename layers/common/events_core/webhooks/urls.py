@@ -1,5 +1,6 @@
 """Registration-time checks of a webhook URL. No DNS here: delivery re-checks every address."""
 
+import re
 from urllib.parse import SplitResult, urlsplit
 
 from events_core.config import Settings
@@ -7,6 +8,8 @@ from events_core.errors import BadRequest
 from events_core.netguard import blocked_reason, literal_address
 
 MAX_URL_LENGTH = 2048
+# Letters, digits and hyphens, as DNS names are (internationalised names arrive as punycode).
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _LOCAL_NAMES = ("localhost", "localhost.localdomain", "metadata.google.internal", "instance-data")
 
 
@@ -44,6 +47,8 @@ def check_webhook_url(url: str, settings: Settings) -> SplitResult:
         reason = blocked_reason(address, settings.allowed_private_networks)
         if reason:
             raise _refuse(f"{host} is a {reason} address; webhooks must reach a public host")
+    elif len(host) > 253 or not all(_LABEL.match(label) for label in host.split(".")):
+        raise _refuse(f"{host!r} is not a valid host name")
     elif _is_local_name(host) and not settings.allowed_private_networks:
         raise _refuse(f"{host} names a local or internal host; webhooks must reach a public host")
     return parts

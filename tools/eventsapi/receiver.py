@@ -1,10 +1,12 @@
-"""A real webhook receiver on 127.0.0.1 for tests and benchmarks: records every POST and answers
+"""A real webhook receiver on 127.0.0.1 for tests, the soak and benchmarks: records every POST and answers
 as each path is told to (status, delay, Retry-After, redirect, connection reset)."""
 
+import io
 import socket
 import struct
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -14,6 +16,11 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    answered: int | None = None  # the status sent back; None when the connection was reset
+
+    @property
+    def accepted(self) -> bool:
+        return self.answered is not None and 200 <= self.answered < 300
 
 
 @dataclass
@@ -24,10 +31,13 @@ class Behaviour:
     reset: bool = False
 
 
+Chooser = Callable[[], Behaviour]
+
+
 class Receiver:
     def __init__(self) -> None:
         self.received: list[Received] = []
-        self.behaviours: dict[str, Behaviour] = {}
+        self.behaviours: dict[str, Behaviour | Chooser] = {}
         self._lock = threading.Lock()
         receiver = self
 
@@ -37,8 +47,15 @@ class Receiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with receiver._lock:
-                    receiver.received.append(Received(self.path, dict(self.headers.items()), body))
                     behaviour = receiver.behaviours.get(self.path, Behaviour())
+                if callable(behaviour):
+                    behaviour = behaviour()
+                with receiver._lock:
+                    receiver.received.append(
+                        Received(
+                            self.path, dict(self.headers.items()), body, None if behaviour.reset else behaviour.status
+                        )
+                    )
                 if behaviour.delay:
                     time.sleep(behaviour.delay)
                 if behaviour.reset:
@@ -47,6 +64,7 @@ class Receiver:
                     self.rfile.close()
                     self.wfile.close()
                     self.connection.close()
+                    self.wfile = io.BytesIO()  # the server's final flush goes nowhere
                     self.close_connection = True
                     return
                 self.send_response(behaviour.status)
@@ -59,7 +77,11 @@ class Receiver:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request, client_address) -> None:
+                """A client that hangs up (its timeout, a reset) is part of the tests, not an error."""
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -67,8 +89,9 @@ class Receiver:
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
-    def behave(self, path: str, **kwargs) -> str:
-        self.behaviours[path] = Behaviour(**kwargs)
+    def behave(self, path: str, chooser: Chooser | None = None, **kwargs) -> str:
+        """Fix how `path` answers, or give a chooser that decides anew for every request."""
+        self.behaviours[path] = chooser or Behaviour(**kwargs)
         return self.url(path)
 
     def at(self, path: str) -> list[Received]:

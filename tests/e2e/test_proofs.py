@@ -1,0 +1,32 @@
+"""The bounded versions of `make fuzz` and `make soak` that CI runs (same commands, smaller sizes)."""
+
+import re
+import subprocess
+
+from tests.e2e.conftest import EVENTSAPI, ROOT
+
+
+def run(*args: str, timeout: int) -> subprocess.CompletedProcess:
+    return subprocess.run([EVENTSAPI, *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT, check=False)
+
+
+def test_schema_fuzzing_finds_no_server_error_and_no_answer_outside_the_document():
+    done = run("fuzz", "--examples", "8", "--seed", "20261128", timeout=900)
+    print(done.stdout)
+    assert done.returncode == 0, done.stdout + done.stderr[-5000:]
+    total = re.search(r"^total\s+(\d+)\s+(\d+)\s+(\d+)$", done.stdout, re.MULTILINE)
+    assert total, done.stdout
+    cases, failures, server_errors = map(int, total.groups())
+    assert cases > 400 and failures == 0 and server_errors == 0
+
+
+def test_the_soak_loses_nothing():
+    done = run("soak", "--events", "40", "--timeout", "300", timeout=600)
+    print(done.stdout)
+    assert done.returncode == 0, done.stdout + done.stderr[-5000:]
+    figures = dict(re.findall(r"^(.+?)\s{2,}(\S+)$", done.stdout, re.MULTILINE))
+    assert figures["LOST"] == "0"
+    assert figures["delivered to the wrong developer"] == "0"
+    assert figures["bad signatures"] == "0"
+    assert int(figures["expected (event, webhook) pairs"]) > 50
+    assert "invariant: HOLDS" in done.stdout
