@@ -45,11 +45,3 @@ def median_seconds(run: Callable[[], object], repeats: int) -> float:
         run()
         samples.append(time.perf_counter() - started)
     return statistics.median(samples)
-
-
-def print_table(title: str, rows: list[tuple[str, str]]) -> None:
-    width = max(len(name) for name, _ in rows)
-    print(f"\n{title}")
-    print("-" * (width + 30))
-    for name, value in rows:
-        print(f"{name.ljust(width)}  {value}")

@@ -7,7 +7,7 @@ same 10 posts made one after another, and a single post. Medians, side by side i
 import json
 import uuid
 
-from bench.common import in_process_stack, median_seconds, print_table
+from bench.common import in_process_stack, median_seconds
 from events_core.api_keys import ApiKeyStore
 from events_core.delivery.envelope import DeliveryMessage
 from events_core.webhooks import service
@@ -79,11 +79,31 @@ def measure(repeats: int = 5) -> dict[str, float]:
         def run_single() -> None:
             assert deliver.invoke(sqs_event(messages()[:1], queue_arn)) == {"batchItemFailures": []}
 
+        fanout = functions["FanoutFunction"]
+        bus_event = {
+            "source": "cn.invoratec.platform",
+            "detail-type": "tool.failed",
+            "time": "2026-04-12T08:00:00Z",
+            "detail": {"developerId": "bench", "data": {"toolName": "x"}},
+        }
+
+        def run_fanout() -> None:
+            bodies = [json.dumps({**bus_event, "id": str(uuid.uuid4())}) for _ in range(BATCH)]
+            event = {
+                "Records": [
+                    {**record, "body": body}
+                    for record, body in zip(sqs_event(messages(), queue_arn)["Records"], bodies, strict=True)
+                ]
+            }
+            assert fanout.invoke(event) == {"batchItemFailures": []}
+
         run_single()  # warm: module load, pools
+        run_fanout()
         results = {
             "single": median_seconds(run_single, repeats),
             "batch": median_seconds(run_batch, repeats),
             "sequential": median_seconds(run_one_by_one, max(1, repeats // 2)),
+            "fanout_batch": median_seconds(run_fanout, repeats),
         }
         expected_posts = 1 + repeats * (1 + BATCH) + max(1, repeats // 2) * BATCH
         assert len(receiver.at("/slow")) == expected_posts, "every post must have been made"
@@ -97,12 +117,10 @@ def rows(results: dict[str, float]) -> list[tuple[str, str]]:
         (f"delivery: {BATCH} posts one after another (median)", f"{results['sequential'] * 1000:.0f} ms"),
         ("delivery: batch / single post", f"{results['batch'] / results['single']:.2f}x"),
         ("delivery: one-by-one / batch", f"{results['sequential'] / results['batch']:.1f}x faster"),
+        (f"fan-out: batch of {BATCH} events (median)", f"{results['fanout_batch'] * 1000:.0f} ms"),
     ]
 
 
-def main() -> None:
-    print_table("Delivery batch (receiver answers after 200 ms)", rows(measure()))
-
-
 if __name__ == "__main__":
-    main()
+    measured = measure()
+    print(json.dumps({"rows": rows(measured), "results": measured}))

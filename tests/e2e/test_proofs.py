@@ -2,6 +2,7 @@
 
 import re
 import subprocess
+import sys
 
 from tests.e2e.conftest import EVENTSAPI, ROOT
 
@@ -30,3 +31,31 @@ def test_the_soak_loses_nothing():
     assert figures["bad signatures"] == "0"
     assert int(figures["expected (event, webhook) pairs"]) > 50
     assert "invariant: HOLDS" in done.stdout
+
+
+def test_the_benchmarks_run_and_reads_follow_the_answer(tmp_path):
+    """The bounded `make bench`: every benchmark prints its figures (no timing is asserted)."""
+    cost = tmp_path / "cost.md"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.run_all", "--quick", "--cost-out", str(cost)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=ROOT,
+        check=False,
+    )
+    print(done.stdout)
+    assert done.returncode == 0, done.stderr[-5000:]
+    figures = dict(re.findall(r"^(.+?)\s{2,}(\S.*)$", done.stdout, re.MULTILINE))
+    assert figures["scaling: GET logs, 100 logs in table (items read)"] == "100"
+    assert figures["scaling: GET logs, 10,000 logs in table (items read)"] == "100"
+    assert figures["scaling: fan-out, 1 webhook in table (items read)"] == "1"
+    assert figures["scaling: fan-out, +1,000 other webhooks (items read)"] == "1"
+    for name in (
+        "delivery: batch / single post",
+        "local e2e: put-events → webhook received, p99",
+        "local throughput: deliveries/s sustained over 5 s",
+        "cold start: DeliverFunction module",
+    ):
+        assert name in figures
+    assert "**total**" in cost.read_text()

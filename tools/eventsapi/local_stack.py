@@ -5,13 +5,14 @@ same handler code through the template's CodeUri and Handler. No Docker."""
 import logging
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import boto3
-from moto.server import ThreadedMotoServer
 
 from eventsapi.gateway import LocalGateway
 from eventsapi.invoke import LocalFunction
@@ -106,6 +107,7 @@ def event_sources(template: Template, functions: dict[str, LocalFunction], sqs: 
 class _Handler(BaseHTTPRequestHandler):
     gateway: LocalGateway
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as two writes; no 40 ms delayed-ACK stall
 
     def _serve(self) -> None:
         started = time.perf_counter()
@@ -153,7 +155,7 @@ class LocalStack:
         self.template_path = template_path
         self.parameters = local_parameters(template_path, parameters)
         self.sources: list[SqsEventSource] = []
-        self._moto: ThreadedMotoServer | None = None
+        self._moto: subprocess.Popen | None = None
         self._http: ThreadingHTTPServer | None = None
 
     @property
@@ -171,13 +173,33 @@ class LocalStack:
                     probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as both servers do
                     probe.bind((self.host, port))  # OSError: address already in use
 
+    def _start_moto(self) -> None:
+        """moto server in a child process: the emulator gets a core of its own (the GIL is per process)."""
+        if not self.moto_port:
+            with socket.socket() as probe:
+                probe.bind((self.host, 0))
+                self.moto_port = probe.getsockname()[1]
+        self._moto = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.moto_port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self._moto.poll() is not None:
+                raise OSError(f"moto server exited with {self._moto.returncode} (is port {self.moto_port} free?)")
+            try:
+                with socket.create_connection((self.host, self.moto_port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise OSError(f"moto server did not listen on {self.endpoint} within 30 s")
+
     def start(self) -> "LocalStack":
         self._check_ports_free()
         for noisy in ("werkzeug", "botocore", "boto3", "urllib3"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
-        self._moto = ThreadedMotoServer(ip_address=self.host, port=self.moto_port, verbose=False)
-        self._moto.start()
-        self.moto_port = self._moto.get_host_and_port()[1]
+        self._start_moto()
         os.environ.update(emulator_environment(self.endpoint))
         self.template = Template(self.template_path, stack_name=STACK_NAME, region=REGION, overrides=self.parameters)
         Provisioner(self.template).provision()
@@ -204,4 +226,5 @@ class LocalStack:
             self._http.shutdown()
             self._http.server_close()
         if self._moto:
-            self._moto.stop()
+            self._moto.terminate()
+            self._moto.wait(timeout=10)

@@ -1,0 +1,57 @@
+"""Every benchmark, each in a fresh interpreter, one table; then docs/cost.md from the figures.
+
+make bench                                   # full sizes
+.venv/bin/python -m bench.run_all --quick    # the bounded run CI makes
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from bench import cost_model
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(module: str, *args: str) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-m", f"bench.{module}", *args], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"bench.{module} failed:\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="bounded sizes (CI)")
+    parser.add_argument("--cost-out", type=Path, default=ROOT / "docs" / "cost.md", help="where the cost model goes")
+    args = parser.parse_args()
+    plan = [
+        ("delivery_batch", ()),
+        ("cold_start", ()),
+        ("scaling", ("10000",) if args.quick else ("100000",)),
+        ("local_e2e", ("60", "5") if args.quick else ("200", "30")),
+    ]
+    results: dict[str, dict] = {}
+    rows: list[tuple[str, str]] = []
+    for module, module_args in plan:
+        answer = run(module, *module_args)
+        results[module] = answer["results"]
+        rows.extend(answer["rows"])
+    width = max(len(name) for name, _ in rows)
+    print(f"\nEvents API benchmarks{' (quick)' if args.quick else ''}: medians unless marked; one run, side by side")
+    print("-" * (width + 34))
+    for name, value in rows:
+        print(f"{name.ljust(width)}  {value}")
+    document = cost_model.render(cost_model.durations_from(results))
+    args.cost_out.write_text(document)
+    print(f"\ncost model written to {args.cost_out}:")
+    print(cost_model.summary(cost_model.durations_from(results)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
