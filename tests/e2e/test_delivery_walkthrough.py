@@ -54,6 +54,29 @@ def put_event(stack, detail: dict) -> None:
     assert client.put_events(Entries=json.loads(entries))["FailedEntryCount"] == 0
 
 
+def register(stack, body: dict) -> dict:
+    """POST /v1/events/webhooks with curl, as the README does."""
+    done = subprocess.run(
+        [
+            "curl",
+            "-sS",
+            "-X",
+            "POST",
+            f"{stack.api_url}/v1/events/webhooks",
+            "-H",
+            f"X-API-Key: {stack.key}",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            json.dumps(body),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout)
+
+
 def wait_for(predicate, seconds: float = 30.0):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -66,27 +89,11 @@ def wait_for(predicate, seconds: float = 30.0):
 
 def test_put_events_ends_as_one_signed_post(running_stack):
     with Receiver() as receiver:
-        created = subprocess.run(
-            [
-                "curl",
-                "-sS",
-                "-X",
-                "POST",
-                f"{running_stack.api_url}/v1/events/webhooks",
-                "-H",
-                f"X-API-Key: {running_stack.key}",
-                "-H",
-                "Content-Type: application/json",
-                "-d",
-                json.dumps(
-                    {"event": "tool.executed", "url": receiver.url("/webhooks/tools"), "secret": "my-webhook-secret"}
-                ),
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
+        created = register(
+            running_stack,
+            {"event": "tool.executed", "url": receiver.url("/webhooks/tools"), "secret": "my-webhook-secret"},
         )
-        assert json.loads(created.stdout)["enabled"] is True
+        assert created["enabled"] is True
 
         put_event(
             running_stack, {"developerId": "user_123", "data": {"toolName": "erp_get_inventory", "elapsed_ms": 230}}
@@ -110,22 +117,7 @@ def test_put_events_ends_as_one_signed_post(running_stack):
 def test_a_failing_receiver_is_retried_on_the_local_schedule(running_stack):
     with Receiver() as receiver:
         url = receiver.behave("/flaky", status=503)
-        subprocess.run(
-            [
-                "curl",
-                "-sS",
-                "-X",
-                "POST",
-                f"{running_stack.api_url}/v1/events/webhooks",
-                "-H",
-                f"X-API-Key: {running_stack.key}",
-                "-d",
-                json.dumps({"event": "tool.executed", "url": url, "filter": {"flaky": True}}),
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
+        register(running_stack, {"event": "tool.executed", "url": url, "filter": {"flaky": True}})
         put_event(running_stack, {"developerId": "user_123", "data": {"flaky": True}})
         wait_for(lambda: len(receiver.at("/flaky")) >= 2)
         receiver.behave("/flaky", status=200)

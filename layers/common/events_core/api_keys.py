@@ -11,10 +11,8 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from events_core import aws
-from events_core.aws import conditional_check_failed
+from events_core.aws import LazyTable, conditional_check_failed
 from events_core.clock import iso_ms, now_ms
-from events_core.config import settings
 
 PREFIX = "claw_"
 SCOPES = ("read", "write")
@@ -45,14 +43,11 @@ class IssuedKey:
 
 
 class ApiKeyStore:
-    def __init__(self, table: Any = None):
-        self._table = table
+    table = LazyTable("api_keys_table")
 
-    @property
-    def table(self) -> Any:
-        if self._table is None:
-            self._table = aws.table(settings().api_keys_table)
-        return self._table
+    def __init__(self, table: Any = None):
+        if table is not None:
+            self.table = table
 
     def create(self, developer_id: str, scopes: tuple[str, ...], key: str | None = None) -> IssuedKey:
         unknown = set(scopes) - set(SCOPES)

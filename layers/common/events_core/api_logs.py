@@ -10,7 +10,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
-from events_core import aws
+from events_core.aws import LazyTable
 from events_core.clock import iso_ms, new_id, now_ms
 from events_core.config import settings
 from events_core.observability import Handler, logger
@@ -19,14 +19,11 @@ _PUBLIC_FIELDS = ("userId", "endpoint", "method", "status", "timestamp", "respon
 
 
 class ApiLogStore:
-    def __init__(self, table: Any = None):
-        self._table = table
+    table = LazyTable("api_logs_table")
 
-    @property
-    def table(self) -> Any:
-        if self._table is None:
-            self._table = aws.table(settings().api_logs_table)
-        return self._table
+    def __init__(self, table: Any = None):
+        if table is not None:
+            self.table = table
 
     def record(self, *, user_id: str, endpoint: str, method: str, status: int, response_time_ms: int) -> None:
         at = now_ms()

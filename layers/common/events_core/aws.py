@@ -46,3 +46,27 @@ def reset() -> None:
 
 def conditional_check_failed(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+class LazyTable:
+    """A DynamoDB table attribute named by a setting: created on first use, unless a table was
+    assigned (tests inject one), so importing a store never touches AWS or the environment."""
+
+    def __init__(self, setting: str):
+        self.setting = setting
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_{name}"
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        found = instance.__dict__.get(self.slot)
+        if found is None:
+            from events_core.config import settings  # config does not import aws; keep it that way
+
+            found = instance.__dict__[self.slot] = table(getattr(settings(), self.setting))
+        return found
+
+    def __set__(self, instance: Any, value: Any) -> None:
+        instance.__dict__[self.slot] = value

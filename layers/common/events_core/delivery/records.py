@@ -5,8 +5,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from events_core import aws
-from events_core.aws import conditional_check_failed
+from events_core.aws import LazyTable, conditional_check_failed
 from events_core.clock import iso_ms
 from events_core.config import settings
 from events_core.delivery.envelope import DeliveryMessage
@@ -16,21 +15,14 @@ _EXISTS = "attribute_exists(webhookId)"
 
 
 class DeliveryRecords:
-    def __init__(self, webhooks_table: Any = None, attempts_table: Any = None):
-        self._webhooks = webhooks_table
-        self._attempts = attempts_table
+    webhooks = LazyTable("webhooks_table")
+    attempts = LazyTable("deliveries_table")
 
-    @property
-    def webhooks(self) -> Any:
-        if self._webhooks is None:
-            self._webhooks = aws.table(settings().webhooks_table)
-        return self._webhooks
-
-    @property
-    def attempts(self) -> Any:
-        if self._attempts is None:
-            self._attempts = aws.table(settings().deliveries_table)
-        return self._attempts
+    def __init__(self, webhooks: Any = None, attempts: Any = None):
+        if webhooks is not None:
+            self.webhooks = webhooks
+        if attempts is not None:
+            self.attempts = attempts
 
     def record_attempt(self, message: DeliveryMessage, attempt: int, result: PostResult, at_ms: int) -> None:
         item: dict[str, Any] = {

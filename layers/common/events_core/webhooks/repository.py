@@ -6,23 +6,18 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from events_core import aws
-from events_core.aws import conditional_check_failed
-from events_core.config import settings
+from events_core.aws import LazyTable, conditional_check_failed
 from events_core.webhooks.model import Webhook, active_key
 
 ACTIVE_INDEX = "ActiveByEvent"
 
 
 class WebhookRepository:
-    def __init__(self, table: Any = None):
-        self._table = table
+    table = LazyTable("webhooks_table")
 
-    @property
-    def table(self) -> Any:
-        if self._table is None:
-            self._table = aws.table(settings().webhooks_table)
-        return self._table
+    def __init__(self, table: Any = None):
+        if table is not None:
+            self.table = table
 
     def add(self, webhook: Webhook) -> None:
         self.table.put_item(Item=webhook.to_item(), ConditionExpression="attribute_not_exists(webhookId)")
