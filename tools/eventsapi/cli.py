@@ -22,6 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 
 from events_core.api_keys import SCOPES, ApiKeyStore
 from eventsapi.local_stack import (
+    FAKE_CREDENTIALS,
     REGION,
     STACK_NAME,
     TEMPLATE,
@@ -83,15 +84,14 @@ def _key_store(args: argparse.Namespace) -> ApiKeyStore:
         detail = cloudformation.describe_stack_resource(StackName=args.stack, LogicalResourceId="ApiKeysTable")
         table_name = detail["StackResourceDetail"]["PhysicalResourceId"]
         return ApiKeyStore(boto3.resource("dynamodb", region_name=region).Table(table_name))
-    os.environ.update(
-        {
-            k: v
-            for k, v in emulator_environment(args.endpoint_url).items()
-            if k not in os.environ or k == "AWS_ENDPOINT_URL"
-        }
+    # The emulator, with its dummy credentials: never whatever AWS account the shell is set up for.
+    emulator = boto3.Session(
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        region_name=REGION,
     )
     table_name = Template(TEMPLATE, stack_name=STACK_NAME, region=REGION).physical_name("ApiKeysTable")
-    return ApiKeyStore(boto3.resource("dynamodb", region_name=REGION, endpoint_url=args.endpoint_url).Table(table_name))
+    return ApiKeyStore(emulator.resource("dynamodb", endpoint_url=args.endpoint_url).Table(table_name))
 
 
 def cmd_keys(args: argparse.Namespace) -> int:

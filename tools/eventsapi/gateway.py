@@ -121,7 +121,7 @@ class LocalGateway:
         route, path_parameters = self._route(method, path)
         if route is None:
             return self.gateway_response("MISSING_AUTHENTICATION_TOKEN", 403, "Missing Authentication Token")
-        event = self._proxy_event(route, path, path_parameters, query, headers, body, source_ip)
+        event = self._proxy_event(method, route, path, path_parameters, query, headers, body, source_ip)
         if route.authorizer:
             denied = self._authorize(route, event)
             if denied:
@@ -138,6 +138,7 @@ class LocalGateway:
 
     def _proxy_event(
         self,
+        method: str,
         route: Route,
         path: str,
         path_parameters: dict,
@@ -160,7 +161,7 @@ class LocalGateway:
         return {
             "resource": route.resource,
             "path": path,
-            "httpMethod": route.method if route.method != "ANY" else "ANY",
+            "httpMethod": method,
             "headers": {name: values[-1] for name, values in multi_headers.items()} or None,
             "multiValueHeaders": multi_headers or None,
             "queryStringParameters": {name: values[-1] for name, values in multi_query.items()} or None,
@@ -170,7 +171,7 @@ class LocalGateway:
             "requestContext": {
                 "resourceId": "local",
                 "resourcePath": route.resource,
-                "httpMethod": route.method,
+                "httpMethod": method,
                 "path": f"/{self.stage}{path}",
                 "stage": self.stage,
                 "requestId": str(uuid.uuid4()),
