@@ -23,6 +23,7 @@ from eventsapi.local_stack import (
     REGION,
     STACK_NAME,
     TEMPLATE,
+    event_sources,
     function_environment,
     local_functions,
 )
@@ -132,8 +133,6 @@ class Pipeline:
     stack: Stack
 
     def __post_init__(self) -> None:
-        from eventsapi.local_stack import event_sources
-
         self.sqs = boto3.client("sqs", region_name=REGION)
         self.sources = event_sources(self.stack.template, self.stack.functions, self.sqs)
 

@@ -228,7 +228,6 @@ class LocalGateway:
         except Exception:
             log.exception("function %s failed", route.function)
             answer = self.gateway_response("DEFAULT_5XX", 502, "Internal server error")
-            answer.status = 502
             answer.function = route.function
             return answer
         headers = {name: str(value) for name, value in (result.get("headers") or {}).items()}

@@ -114,12 +114,6 @@ class Template:
                 return self._get_att(*arg)
             if key == "Fn::Sub":
                 return self._sub(arg)
-            if key == "Fn::Join":
-                return arg[0].join(str(part) for part in self.resolve(arg[1]))
-            if key == "Fn::Split":
-                return self.resolve(arg[1]).split(arg[0])
-            if key == "Fn::Select":
-                return self.resolve(arg[1])[int(arg[0])]
         return {key: self.resolve(item) for key, item in value.items()}
 
     def _pseudo(self, name: str) -> str | None:

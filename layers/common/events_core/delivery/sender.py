@@ -21,7 +21,6 @@ class PostResult:
     error: str | None = None
     retry_after: float | None = None
     latency_ms: int = 0
-    response_excerpt: str = ""
 
     @property
     def ok(self) -> bool:
@@ -53,18 +52,16 @@ class Sender:
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> PostResult:
         started = time.perf_counter()
         try:
-            status, retry_after, excerpt = self._post(url, body, headers)
+            status, retry_after = self._post(url, body, headers)
         except BlockedAddress as blocked:
             return PostResult(error=f"blocked: {blocked}", latency_ms=_ms(started))
         except socket.gaierror as error:
             return PostResult(error=f"dns: {error}", latency_ms=_ms(started))
-        except urllib3.exceptions.HTTPError as error:
+        except (urllib3.exceptions.HTTPError, OSError) as error:
             return PostResult(error=f"{type(error).__name__}: {error}", latency_ms=_ms(started))
-        except OSError as error:
-            return PostResult(error=f"{type(error).__name__}: {error}", latency_ms=_ms(started))
-        return PostResult(status=status, retry_after=retry_after, latency_ms=_ms(started), response_excerpt=excerpt)
+        return PostResult(status=status, retry_after=retry_after, latency_ms=_ms(started))
 
-    def _post(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[int, float | None, str]:
+    def _post(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[int, float | None]:
         parts = urlsplit(url)
         allowed = ("https", "http") if self.settings.allow_http_urls else ("https",)
         if parts.scheme not in allowed or not parts.hostname:
@@ -89,20 +86,16 @@ class Sender:
                 read=self.settings.total_timeout,
             ),
         )
+        # Read (and drop) at most the cap, so that a short answer leaves the connection reusable.
         try:
-            excerpt = response.read(self.settings.response_cap_bytes + 1)
-            if len(excerpt) > self.settings.response_cap_bytes:
+            answer = response.read(self.settings.response_cap_bytes + 1)
+            if len(answer) > self.settings.response_cap_bytes:
                 response.close()  # a receiver that talks too much loses its pooled connection
             else:
                 response.release_conn()
         except (urllib3.exceptions.HTTPError, OSError):
             response.close()
-            excerpt = b""
-        return (
-            response.status,
-            parse_retry_after(response.headers.get("Retry-After")),
-            excerpt[: self.settings.response_cap_bytes].decode("utf-8", "replace")[:200],
-        )
+        return response.status, parse_retry_after(response.headers.get("Retry-After"))
 
 
 def _ms(started: float) -> int:
