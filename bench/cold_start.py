@@ -6,8 +6,8 @@ import statistics
 import subprocess
 import sys
 
-from eventsapi.local_stack import REGION, STACK_NAME, TEMPLATE
-from eventsapi.template import Template
+from eventsapi.local.template import Template
+from eventsapi.local.wiring import REGION, STACK_NAME, TEMPLATE
 
 PROBE = """
 import importlib.util, sys, time

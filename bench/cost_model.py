@@ -4,8 +4,8 @@ and the measured durations. Written to docs/cost.md by `make bench`."""
 import math
 from dataclasses import dataclass
 
-from eventsapi.local_stack import REGION, STACK_NAME, TEMPLATE
-from eventsapi.template import Template
+from eventsapi.local.template import Template
+from eventsapi.local.wiring import REGION, STACK_NAME, TEMPLATE
 
 # AWS list prices, us-east-1, as published in 2025 (per unit).
 PRICES = {

@@ -11,7 +11,7 @@ from bench.common import in_process_stack, median_seconds
 from events_core.api_keys import ApiKeyStore
 from events_core.delivery.envelope import DeliveryMessage
 from events_core.webhooks import service
-from eventsapi.receiver import Receiver
+from eventsapi.harness.receiver import Receiver
 
 RECEIVER_DELAY = 0.2
 BATCH = 10
@@ -39,11 +39,9 @@ def sqs_event(messages: list[DeliveryMessage], queue_arn: str) -> dict:
 def measure(repeats: int = 5) -> dict[str, float]:
     with (
         Receiver() as receiver,
-        in_process_stack(AllowHttpUrls="true", AllowedPrivateNetworks="127.0.0.0/8") as (
-            template,
-            functions,
-        ),
+        in_process_stack({"AllowHttpUrls": "true", "AllowedPrivateNetworks": "127.0.0.0/8"}) as stack,
     ):
+        template, functions = stack.template, stack.functions
         receiver.behave("/slow", delay=RECEIVER_DELAY)
         ApiKeyStore().create("bench", ("read", "write"))
         hooks = [

@@ -11,8 +11,9 @@ import boto3
 import requests
 
 from events_core.api_keys import ApiKeyStore
-from eventsapi.local_stack import REGION, LocalStack
-from eventsapi.receiver import Receiver
+from eventsapi.harness.receiver import Receiver
+from eventsapi.local.runtime import LocalRuntime
+from eventsapi.local.wiring import REGION
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -31,7 +32,7 @@ def wait_for(receiver: Receiver, count: int, timeout: float = 30.0) -> None:
 def measure(events: int = 200, sustain_seconds: float = 30.0) -> dict[str, float]:
     results: dict[str, float] = {}
     with Receiver() as receiver:
-        stack = LocalStack(api_port=0, moto_port=0, parameters={"LogLevel": "ERROR"}).start()
+        stack = LocalRuntime(api_port=0, moto_port=0, parameters={"LogLevel": "ERROR"}).start()
         try:
             key = ApiKeyStore().create("bench", ("read", "write")).key
             http = requests.Session()

@@ -109,15 +109,18 @@ def fanout_event() -> dict:
 
 def measure(big_logs: int = 100_000) -> dict[str, int]:
     results = {}
-    with in_process_stack() as (_, functions):
+    with in_process_stack() as stack:
+        functions = stack.functions
         counter = ScanCounter()
         fill_logs(200, "bench")  # 100 of the caller's
         results["logs_small"] = counter.during(lambda: functions["ListLogsFunction"].invoke(logs_event("bench")))
-    with in_process_stack() as (_, functions):
+    with in_process_stack() as stack:
+        functions = stack.functions
         counter = ScanCounter()
         fill_logs(big_logs, "bench")
         results["logs_big"] = counter.during(lambda: functions["ListLogsFunction"].invoke(logs_event("bench")))
-    with in_process_stack() as (_, functions):
+    with in_process_stack() as stack:
+        functions = stack.functions
         counter = ScanCounter()
         aws.table(settings().webhooks_table).put_item(
             Item=Webhook("bench", new_id(), "tool.executed", "https://example.com/h", iso_ms(now_ms())).to_item()

@@ -4,6 +4,7 @@ Everything is built from template.yaml, so a route, table or queue added there i
 with no other change.
 """
 
+import contextlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,24 +12,13 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
-from events_core import aws
 from events_core.api_keys import ApiKeyStore
-from events_core.config import settings
-from eventsapi.gateway import LocalGateway
-from eventsapi.invoke import LocalFunction
-from eventsapi.local_stack import (
-    FAKE_CREDENTIALS,
-    REGION,
-    STACK_NAME,
-    TEMPLATE,
-    event_sources,
-    function_environment,
-    local_functions,
-)
-from eventsapi.provision import Provisioner
-from eventsapi.template import Template
+from eventsapi.local.gateway import LocalGateway
+from eventsapi.local.inprocess import in_process_stack
+from eventsapi.local.invoke import LocalFunction
+from eventsapi.local.template import Template
+from eventsapi.local.wiring import REGION, event_sources
 from tests.builders import Answer
 
 
@@ -38,15 +28,6 @@ class ScanIssued(AssertionError):
 
 def _refuse_scan(**_: Any) -> None:
     raise ScanIssued("code issued a DynamoDB Scan; every access pattern must be a Query or GetItem")
-
-
-@pytest.fixture
-def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in FAKE_CREDENTIALS.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
-    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
 
 
 @dataclass
@@ -89,28 +70,17 @@ class Stack:
         return self.table(logical_id).scan()["Items"]
 
 
-def _build_stack(monkeypatch: pytest.MonkeyPatch, parameters: dict[str, str]) -> Stack:
-    template = Template(TEMPLATE, stack_name=STACK_NAME, region=REGION, overrides=parameters)
-    Provisioner(template).provision()
-    for name, value in function_environment(template).items():
-        monkeypatch.setenv(name, value)
-    settings.cache_clear()
-    aws.reset()
-    boto3.setup_default_session(region_name=REGION)
-    boto3.DEFAULT_SESSION.events.register("before-call.dynamodb.Scan", _refuse_scan)
-    functions = local_functions(template)
-    api_id = next(iter(template.of_type("AWS::Serverless::Api")))
-    return Stack(template, functions, LocalGateway(template, functions, api_id))
-
-
 @pytest.fixture
-def make_stack(aws_credentials: None, monkeypatch: pytest.MonkeyPatch) -> Iterator:
+def make_stack() -> Iterator:
     """make_stack(**template parameter overrides) → Stack; production defaults when none are given."""
-    with mock_aws():
-        yield lambda **parameters: _build_stack(monkeypatch, parameters)
-        aws.reset()
-        settings.cache_clear()
-        boto3.DEFAULT_SESSION = None
+    with contextlib.ExitStack() as stacks:
+
+        def build(**parameters: str) -> Stack:
+            built = stacks.enter_context(in_process_stack(parameters))
+            boto3.DEFAULT_SESSION.events.register("before-call.dynamodb.Scan", _refuse_scan)  # type: ignore[union-attr]
+            return Stack(built.template, built.functions, built.gateway)
+
+        yield build
 
 
 @pytest.fixture
@@ -199,7 +169,7 @@ def pipeline(make_pipeline) -> Pipeline:
 
 @pytest.fixture
 def receiver():
-    from eventsapi.receiver import Receiver
+    from eventsapi.harness.receiver import Receiver
 
     with Receiver() as running:
         yield running

@@ -10,7 +10,7 @@ import time
 import boto3
 import pytest
 
-from eventsapi.receiver import Receiver
+from eventsapi.harness.receiver import Receiver
 from tests.reference.verify import verify
 
 

@@ -2,8 +2,8 @@
 
 import yaml
 
-from eventsapi.local_stack import REGION, STACK_NAME, TEMPLATE
-from eventsapi.template import Template
+from eventsapi.local.template import Template
+from eventsapi.local.wiring import REGION, STACK_NAME, TEMPLATE
 
 OPENAPI = TEMPLATE.parent / "openapi.yaml"
 METHODS = {"get", "post", "put", "patch", "delete", "head", "options"}

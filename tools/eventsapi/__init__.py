@@ -1,2 +1,2 @@
-"""Developer tooling for the Events API: the local stack (template.yaml on moto, no Docker) and the
-`eventsapi` command (API keys, local invoke)."""
+"""Developer tooling for the Events API: the local runtime (`eventsapi.local`), the proof harnesses
+(`eventsapi.harness`), operator commands (`eventsapi.admin`) and the `eventsapi` command (`cli`)."""

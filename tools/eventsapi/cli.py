@@ -21,19 +21,19 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
 from events_core.api_keys import SCOPES, ApiKeyStore
-from eventsapi.local_stack import (
+from eventsapi.local.provision import Provisioner
+from eventsapi.local.runtime import LocalRuntime
+from eventsapi.local.template import Template
+from eventsapi.local.wiring import (
     FAKE_CREDENTIALS,
     REGION,
     STACK_NAME,
     TEMPLATE,
-    LocalStack,
     emulator_environment,
     function_environment,
     local_functions,
     local_parameters,
 )
-from eventsapi.provision import Provisioner
-from eventsapi.template import Template
 
 LOCAL_ENDPOINT = "http://127.0.0.1:5000"
 LOCAL_DEVELOPER = "user_123"
@@ -51,7 +51,9 @@ def _parameters(pairs: list[str]) -> dict[str, str]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s  %(message)s", datefmt="%H:%M:%S")
-    stack = LocalStack(host=args.host, api_port=args.port, moto_port=args.moto_port, parameters=_parameters(args.param))
+    stack = LocalRuntime(
+        host=args.host, api_port=args.port, moto_port=args.moto_port, parameters=_parameters(args.param)
+    )
     try:
         stack.start()
     except OSError as error:
@@ -143,7 +145,7 @@ def cmd_invoke(args: argparse.Namespace) -> int:
 
 
 def cmd_fuzz(args: argparse.Namespace) -> int:
-    from eventsapi import fuzz
+    from eventsapi.harness import fuzz
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s  %(message)s", datefmt="%H:%M:%S")
     runs = fuzz.run_fuzz(examples=args.examples, seed=args.seed)
@@ -155,7 +157,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
 
 
 def cmd_soak(args: argparse.Namespace) -> int:
-    from eventsapi import soak
+    from eventsapi.harness import soak
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s  %(message)s", datefmt="%H:%M:%S")
     report = soak.Soak(events=args.events, seed=args.seed).run(timeout=args.timeout)

@@ -17,8 +17,9 @@ from events_core.api_keys import ApiKeyStore
 from events_core.delivery.envelope import DeliveryMessage
 from events_core.delivery.signing import reference_signature
 from events_core.webhooks import service
-from eventsapi.local_stack import REGION, LocalStack
-from eventsapi.receiver import Behaviour, Receiver
+from eventsapi.harness.receiver import Behaviour, Receiver
+from eventsapi.local.runtime import LocalRuntime
+from eventsapi.local.wiring import REGION
 
 SOAK_PARAMETERS = {
     "RetrySchedule": "1,1,2",  # 4 attempts, so that some pairs do exhaust them
@@ -125,7 +126,7 @@ class Soak:
     def run(self, timeout: float = 300.0) -> SoakReport:
         started = time.monotonic()
         with Receiver() as receiver:
-            stack = LocalStack(api_port=0, moto_port=0, parameters=SOAK_PARAMETERS).start()
+            stack = LocalRuntime(api_port=0, moto_port=0, parameters=SOAK_PARAMETERS).start()
             try:
                 self._inject_crashes(stack)
                 subscriptions = self._subscribe(receiver)
@@ -136,7 +137,7 @@ class Soak:
                 stack.stop()
             return self._report(receiver, subscriptions, published, dead, time.monotonic() - started)
 
-    def _inject_crashes(self, stack: LocalStack) -> None:
+    def _inject_crashes(self, stack: LocalRuntime) -> None:
         deliver = stack.functions["DeliverFunction"]
         real = deliver.invoke
 
@@ -176,7 +177,7 @@ class Soak:
             subscriptions[hook.webhook_id] = Subscription(developer, gone, "app.installed", {}, lambda data: True)
         return subscriptions
 
-    def _publish(self, stack: LocalStack) -> list[tuple[str, str, dict]]:
+    def _publish(self, stack: LocalRuntime) -> list[tuple[str, str, dict]]:
         """(developer, event type, data) of every event put on the bus."""
         events = boto3.client("events", region_name=REGION)
         bus = stack.template.physical["PlatformEventBus"].ref
@@ -214,7 +215,7 @@ class Soak:
                 raise RuntimeError(f"put-events failed: {answer}")
         return published
 
-    def _wait_until_quiet(self, stack: LocalStack, timeout: float) -> None:
+    def _wait_until_quiet(self, stack: LocalRuntime, timeout: float) -> None:
         sqs = boto3.client("sqs", region_name=REGION)
         queues = [stack.template.physical[name].ref for name in ("EventsQueue", "DeliveryQueue")]
         deadline = time.monotonic() + timeout
@@ -232,7 +233,7 @@ class Soak:
             time.sleep(0.5)
         raise TimeoutError(f"queues still busy after {timeout:.0f} s")
 
-    def _dead_letters(self, stack: LocalStack) -> list[DeliveryMessage]:
+    def _dead_letters(self, stack: LocalRuntime) -> list[DeliveryMessage]:
         sqs = boto3.client("sqs", region_name=REGION)
         url = stack.template.physical["DeliveryDeadLetterQueue"].ref
         found: list[DeliveryMessage] = []

@@ -8,9 +8,9 @@ from typing import Any
 
 import boto3
 
-from eventsapi.template import Physical, Template, Unresolved
+from eventsapi.local.template import Physical, Template, Unresolved
 
-log = logging.getLogger("eventsapi.provision")
+log = logging.getLogger("eventsapi.local.provision")
 
 # Declared for AWS but with nothing to emulate locally (IAM, policies, alarms, the API itself).
 _NOT_EMULATED = {

@@ -6,7 +6,8 @@ import subprocess
 from dataclasses import dataclass
 
 from events_core.api_keys import ApiKeyStore
-from eventsapi.local_stack import ROOT, LocalStack
+from eventsapi.local.runtime import LocalRuntime
+from eventsapi.local.wiring import ROOT
 
 OPENAPI = ROOT / "openapi.yaml"
 SCHEMATHESIS = str(ROOT / ".venv" / "bin" / "schemathesis")
@@ -33,7 +34,7 @@ def _count(pattern: str, text: str) -> int:
     return int(found.group(1)) if found else 0
 
 
-def fuzz(stack: LocalStack, *, examples: int, seed: int | None, timeout: int = 900) -> list[FuzzRun]:
+def fuzz(stack: LocalRuntime, *, examples: int, seed: int | None, timeout: int = 900) -> list[FuzzRun]:
     store = ApiKeyStore()
     keys = {
         "none": None,
@@ -95,7 +96,7 @@ def report(runs: list[FuzzRun]) -> str:
 
 def run_fuzz(examples: int, seed: int | None) -> list[FuzzRun]:
     """A fresh local stack on free ports, fuzzed once per kind of key."""
-    stack = LocalStack(api_port=0, moto_port=0).start()
+    stack = LocalRuntime(api_port=0, moto_port=0).start()
     try:
         return fuzz(stack, examples=examples, seed=seed)
     finally:

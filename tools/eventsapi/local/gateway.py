@@ -12,10 +12,10 @@ import uuid
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-from eventsapi.invoke import LocalFunction
-from eventsapi.template import ACCOUNT_ID, Template
+from eventsapi.local.invoke import LocalFunction
+from eventsapi.local.template import ACCOUNT_ID, Template
 
-log = logging.getLogger("eventsapi.gateway")
+log = logging.getLogger("eventsapi.local.gateway")
 
 API_ID = "local"
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's own limit

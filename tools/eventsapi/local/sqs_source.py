@@ -6,7 +6,7 @@ import logging
 import threading
 from typing import Any
 
-from eventsapi.invoke import LocalFunction
+from eventsapi.local.invoke import LocalFunction
 
 log = logging.getLogger("eventsapi.sqs")
 

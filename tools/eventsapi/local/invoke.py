@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from eventsapi.template import FunctionSpec
+from eventsapi.local.template import FunctionSpec
 
 
 @dataclass

@@ -1,0 +1,90 @@
+"""What the local runtime and the in-process setup share: where the template is, the local
+parameter overrides and credentials, and how the template's functions and SQS event sources are
+wired up from it."""
+
+from pathlib import Path
+
+from eventsapi.local.invoke import LocalFunction
+from eventsapi.local.sqs_source import SqsEventSource
+from eventsapi.local.template import Template
+
+ROOT = Path(__file__).resolve().parents[3]
+TEMPLATE = ROOT / "template.yaml"
+STACK_NAME = "events-api-local"
+REGION = "us-east-1"
+# Local runs admit http:// receivers on loopback and use a short retry schedule.
+LOCAL_PARAMETERS = {
+    "AllowHttpUrls": "true",
+    "AllowedPrivateNetworks": "127.0.0.0/8,::1/128",
+    "LogLevel": "WARNING",
+    # 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h become about 1 s, 1 s, 2 s, 8 s, 18 s, 36 s, 36 s.
+    "RetryDelayScale": "0.001",
+}
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+
+
+def local_parameters(template_path: Path = TEMPLATE, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The local defaults, for the parameters this template declares, plus explicit overrides."""
+    declared = Template(template_path, stack_name=STACK_NAME, region=REGION).parameters
+    return {**{k: v for k, v in LOCAL_PARAMETERS.items() if k in declared}, **(extra or {})}
+
+
+def emulator_environment(endpoint: str) -> dict[str, str]:
+    return {
+        **FAKE_CREDENTIALS,
+        "AWS_ENDPOINT_URL": endpoint,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+    }
+
+
+def function_environment(template: Template) -> dict[str, str]:
+    """The union of every function's environment. Handlers share this process, so two functions
+    may not give one variable different values (the template keeps settings in Globals)."""
+    merged: dict[str, str] = {}
+    for logical_id in template.function_logical_ids():
+        for name, raw in template.function(logical_id).environment.items():
+            value = str(template.resolve(raw))
+            if merged.setdefault(name, value) != value:
+                raise ValueError(f"{logical_id} sets {name}={value!r}, another function {merged[name]!r}")
+    return merged
+
+
+def local_functions(template: Template) -> dict[str, LocalFunction]:
+    return {
+        logical_id: LocalFunction(
+            template.function(logical_id),
+            physical_name=template.physical[logical_id].ref,
+            arn=template.physical[logical_id].attributes["Arn"],
+        )
+        for logical_id in template.function_logical_ids()
+    }
+
+
+def event_sources(template: Template, functions: dict[str, LocalFunction], sqs: object) -> list[SqsEventSource]:
+    """The template's SQS event-source mappings, as pollers (not yet started)."""
+    sources = []
+    for function in functions.values():
+        for event in function.spec.events.values():
+            if event.get("Type") != "SQS":
+                continue
+            props = event["Properties"]
+            queue = template.physical[template.logical_id_of(props["Queue"])]
+            sources.append(
+                SqsEventSource(
+                    sqs,
+                    queue_url=queue.ref,
+                    queue_arn=queue.attributes["Arn"],
+                    function=function,
+                    batch_size=int(props.get("BatchSize", 10)),
+                    report_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+                    region=template.region,
+                )
+            )
+    return sources
