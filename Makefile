@@ -18,7 +18,7 @@ help:
 	@echo "make soak   no-loss soak under random receiver failures and delivery crashes"
 	@echo "make bench  every benchmark, one table; writes docs/cost.md"
 
-$(VENV)/.installed: requirements/dev.txt layers/common/requirements.txt pyproject.toml
+$(VENV)/.installed: requirements/dev.txt layers/common/requirements.in pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 13) and "Python 3.13 is required (pyenv: python3.13)")'
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install $(PIP_QUIET) -r requirements/dev.txt

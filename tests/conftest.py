@@ -93,6 +93,7 @@ LOCAL_DELIVERY = {
     "AllowedPrivateNetworks": "127.0.0.0/8",
     "RetryDelayScale": "0",  # retries come back at once; pump() drives them
     "DeliveryTotalTimeout": "3",
+    "FanoutCacheSeconds": "0",  # a webhook registered a moment ago receives the next event
 }
 
 
@@ -155,6 +156,21 @@ class Pipeline:
 
     def listed(self, key: str) -> dict[str, dict]:
         return {hook["_id"]: hook for hook in self.stack.call("GET", "/v1/events/webhooks", key=key).json["webhooks"]}
+
+    def records(self, webhook_id: str | None = None) -> list[dict]:
+        """Delivery records as stored (oldest first), of one webhook or all."""
+        items = [i for i in self.stack.items("DeliveriesTable") if webhook_id in (None, i["webhookId"])]
+        return sorted(items, key=lambda item: item["deliveryId"])
+
+    def attempts(self, webhook_id: str | None = None) -> list[dict]:
+        return [attempt for record in self.records(webhook_id) for attempt in record["attempts"]]
+
+    def queue_depth(self, logical_id: str) -> dict[str, int]:
+        attributes = self.sqs.get_queue_attributes(QueueUrl=self.physical(logical_id), AttributeNames=["All"])
+        return {
+            name: int(attributes["Attributes"][f"ApproximateNumberOf{name}"])
+            for name in ("Messages", "MessagesNotVisible", "MessagesDelayed")
+        }
 
 
 @pytest.fixture

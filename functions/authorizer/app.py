@@ -1,7 +1,9 @@
 """API Gateway REQUEST authorizer: X-API-Key → developer and scopes, passed on in the context.
 
 The answer is cached by API Gateway per key, so the policy allows the whole API; each function
-then checks the scope it needs (a 403 is logged like any other call).
+then checks the scope it needs (a 403 is logged like any other call). It also names the
+developer's usage-plan key (usageIdentifierKey), so API Gateway throttles each developer apart.
+The policy is written in the request's own partition (aws, aws-cn, aws-us-gov).
 """
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -34,6 +36,8 @@ def lambda_handler(event: APIGatewayAuthorizerRequestEvent, context) -> dict:
         api_id=arn.api_id,
         stage=arn.stage,
         context={"developerId": caller.developer_id, "scopes": ",".join(sorted(caller.scopes))},
+        usage_identifier_key=caller.usage_key,
+        partition=arn.partition,
     )
     policy.allow_all_routes()
     logger.append_keys(developer_id=caller.developer_id)

@@ -13,8 +13,8 @@ app = build_api()
 def _limit(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_LIMIT
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
-        raise BadRequest(f"limit: must be an integer from 1 to {MAX_LIMIT}, got {raw!r}", field="limit")
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 4) or not 1 <= int(raw) <= MAX_LIMIT:
+        raise BadRequest(f"limit: must be an integer from 1 to {MAX_LIMIT}, got {raw[:16]!r}", field="limit")
     return int(raw)
 
 

@@ -16,18 +16,10 @@ def test_create_answers_the_reference_shape(stack):
     created = stack.call("POST", WEBHOOKS, key=key, body=REFERENCE_WEBHOOK)
     assert created.status == 201
     hook = created.json
-    assert set(hook) == {
-        "id",
-        "_id",
-        "developerId",
-        "event",
-        "url",
-        "filter",
-        "enabled",
-        "createdAt",
-        "lastTriggered",
-        "failCount",
-    }
+    reference = {"id", "_id", "developerId", "event", "url", "filter", "enabled", "createdAt", "lastTriggered"}
+    assert set(hook) == reference | {"failCount", "description", "updatedAt", "disabledReason", "hasSecret"}
+    assert (hook["description"], hook["disabledReason"], hook["hasSecret"]) == ("", None, True)
+    assert hook["updatedAt"] == hook["createdAt"]
     assert hook["id"] == hook["_id"] and is_id(hook["id"])
     assert hook["developerId"] == "user_123"
     assert (hook["event"], hook["url"], hook["filter"]) == ("workflow.completed", REFERENCE_WEBHOOK["url"], {})
@@ -35,11 +27,15 @@ def test_create_answers_the_reference_shape(stack):
     assert hook["createdAt"].endswith("Z") and len(hook["createdAt"]) == 24
 
 
-def test_the_secret_never_comes_back(stack):
+def test_the_secret_never_comes_back_and_is_never_stored_in_clear(stack):
     key = stack.key()
     created = stack.call("POST", WEBHOOKS, key=key, body=REFERENCE_WEBHOOK)
     listed = stack.call("GET", WEBHOOKS, key=key)
-    assert b"my-webhook-secret" not in created.raw + listed.raw
+    one = stack.call("GET", f"{WEBHOOKS}/{created.json['id']}", key=key)
+    assert b"my-webhook-secret" not in created.raw + listed.raw + one.raw
+    [item] = [item for item in stack.items("WebhooksTable") if item["webhookId"] == created.json["id"]]
+    assert "my-webhook-secret" not in repr(item) and "secret" not in item
+    assert item["secretEnc"]  # a KMS ciphertext, bound to this developer and webhook
 
 
 def test_list_returns_own_webhooks_and_the_event_types(stack):

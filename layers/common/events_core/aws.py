@@ -1,5 +1,7 @@
-"""AWS clients, created once and lazily, and replaceable in tests (`use`)."""
+"""AWS clients, created once and lazily. Tests point them at moto (the environment they run in)
+and call `reset` to forget them; a store or box also takes an injected table or client."""
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -9,39 +11,36 @@ from botocore.exceptions import ClientError
 
 # Fail fast inside a Lambda's time budget rather than hang on a slow dependency.
 _CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
-_overrides: dict[str, Any] = {}
+_forget: list[Callable[[], None]] = []
 
 
-@cache
-def _client(service: str) -> Any:
+def per_environment[Made: Callable[..., Any]](factory: Made) -> Made:
+    """Build once per execution environment (warm invocations reuse it); `reset` forgets it too."""
+    cached = cache(factory)
+    _forget.append(cached.cache_clear)
+    return cached  # type: ignore[return-value]
+
+
+@per_environment
+def client(service: str) -> Any:
     return boto3.client(service, config=_CONFIG)  # type: ignore[call-overload]
 
 
-@cache
+@per_environment
 def _dynamodb_resource() -> Any:
     return boto3.resource("dynamodb", config=_CONFIG)
 
 
-def client(service: str) -> Any:
-    return _overrides.get(service) or _client(service)
-
-
 def table(name: str) -> Any:
     """A DynamoDB Table resource by its physical name."""
-    resource = _overrides.get("dynamodb-resource") or _dynamodb_resource()
-    return resource.Table(name)
-
-
-def use(service: str, instance: Any) -> None:
-    """Inject a client (tests); `dynamodb-resource` replaces the Table factory."""
-    _overrides[service] = instance
+    return _dynamodb_resource().Table(name)
 
 
 def reset() -> None:
-    """Forget every client, so the next use builds fresh ones (for example inside a new moto mock)."""
-    _overrides.clear()
-    _client.cache_clear()
-    _dynamodb_resource.cache_clear()
+    """Forget every client and everything built on them, so the next use builds fresh ones (for
+    example inside a new moto mock)."""
+    for forget in _forget:
+        forget()
 
 
 def conditional_check_failed(error: ClientError) -> bool:

@@ -1,13 +1,19 @@
-"""Settings, read once from the environment the template gives every function (see Globals)."""
+"""Settings, read once from the environment the template gives every function (see Globals).
+
+Each setting is declared once here, with the template parameter that feeds it; a template test
+checks that every parameter's default in template.yaml is the default here, so the two cannot drift.
+"""
 
 import ipaddress
 import os
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from functools import cache
+from typing import Any
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-DEFAULT_RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)
+DEFAULT_RETRY_SCHEDULE = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
 
 
 def _flag(value: str) -> bool:
@@ -23,58 +29,71 @@ def _seconds(value: str) -> tuple[float, ...]:
 
 
 @dataclass(frozen=True)
+class Setting:
+    """Where a setting comes from: its environment variable, the template parameter behind it
+    (None for wiring the template computes, like table names), and how its text is read."""
+
+    env: str
+    parameter: str | None = None
+    parse: Callable[[str], Any] = str
+
+
+def _setting(default: Any, env: str, parameter: str | None = None, parse: Callable[[str], Any] = str) -> Any:
+    return field(default=default, metadata={"source": Setting(env, parameter, parse)})
+
+
+@dataclass(frozen=True)
 class Settings:
-    webhooks_table: str = ""
-    api_logs_table: str = ""
-    api_keys_table: str = ""
-    deliveries_table: str = ""
-    idempotency_table: str = ""
-    delivery_queue_url: str = ""
-    events_dlq_url: str = ""
-    delivery_dlq_url: str = ""
-    event_bus_name: str = "platform-events"
-    event_source: str = "cn.invoratec.platform"
-    log_retention_days: int = 30
-    max_body_bytes: int = 64 * 1024
+    # Wiring: physical names the template passes in.
+    webhooks_table: str = _setting("", "WEBHOOKS_TABLE")
+    api_logs_table: str = _setting("", "API_LOGS_TABLE")
+    api_keys_table: str = _setting("", "API_KEYS_TABLE")
+    deliveries_table: str = _setting("", "DELIVERIES_TABLE")
+    delivery_queue_url: str = _setting("", "DELIVERY_QUEUE_URL")
+    events_dlq_url: str = _setting("", "EVENTS_DLQ_URL")
+    delivery_dlq_url: str = _setting("", "DELIVERY_DLQ_URL")
+    event_bus_name: str = _setting("", "EVENT_BUS_NAME")
+    secrets_key_id: str = _setting("", "SECRETS_KEY_ID")
+    # Behaviour: template parameters.
+    event_source: str = _setting("cn.invoratec.platform", "EVENT_SOURCE", "EventSource")
+    log_retention_days: int = _setting(30, "LOG_RETENTION_DAYS", "LogRetentionDays", int)
+    max_body_bytes: int = _setting(64 * 1024, "MAX_BODY_BYTES", None, int)
     # Local runs admit http:// and loopback receivers; a deployed stack admits neither by default.
-    allow_http_urls: bool = False
-    allowed_private_networks: tuple[Network, ...] = ()
+    allow_http_urls: bool = _setting(False, "ALLOW_HTTP_URLS", "AllowHttpUrls", _flag)
+    allowed_private_networks: tuple[Network, ...] = _setting(
+        (), "ALLOWED_PRIVATE_NETWORKS", "AllowedPrivateNetworks", _networks
+    )
     # Delivery: waits before attempts 2..N (the first is immediate), scaled for local runs.
-    retry_schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE
-    retry_delay_scale: float = 1.0
-    failure_threshold: int = 20
-    connect_timeout: float = 3.0
-    total_timeout: float = 10.0
-    response_cap_bytes: int = 4096
-    delivery_concurrency: int = 10
+    retry_schedule: tuple[float, ...] = _setting(DEFAULT_RETRY_SCHEDULE, "RETRY_SCHEDULE", "RetrySchedule", _seconds)
+    retry_delay_scale: float = _setting(1.0, "RETRY_DELAY_SCALE", "RetryDelayScale", float)
+    max_retry_after: int = _setting(86400, "MAX_RETRY_AFTER_SECONDS", "MaxRetryAfterSeconds", int)
+    failure_threshold: int = _setting(25, "FAILURE_THRESHOLD", "FailureThreshold", int)
+    connect_timeout: float = _setting(3.0, "DELIVERY_CONNECT_TIMEOUT", "DeliveryConnectTimeout", float)
+    total_timeout: float = _setting(10.0, "DELIVERY_TOTAL_TIMEOUT", "DeliveryTotalTimeout", float)
+    response_cap_bytes: int = _setting(1024, "DELIVERY_RESPONSE_CAP_BYTES", None, int)
+    delivery_concurrency: int = _setting(10, "DELIVERY_CONCURRENCY", None, int)
+    stats_interval: int = _setting(60, "STATS_INTERVAL_SECONDS", "StatsIntervalSeconds", int)
+    # Webhooks.
+    max_webhooks_per_developer: int = _setting(100, "MAX_WEBHOOKS_PER_DEVELOPER", "MaxWebhooksPerDeveloper", int)
+    secret_overlap_seconds: int = _setting(86400, "SECRET_OVERLAP_SECONDS", "SecretOverlapSeconds", int)
+    secret_cache_seconds: int = _setting(300, "SECRET_CACHE_SECONDS", "SecretCacheSeconds", int)
+    fanout_cache_seconds: float = _setting(5.0, "FANOUT_CACHE_SECONDS", "FanoutCacheSeconds", float)
 
     @classmethod
-    def from_env(cls, env: os._Environ | dict[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
         env = os.environ if env is None else env
-        get = env.get
-        return cls(
-            webhooks_table=get("WEBHOOKS_TABLE", ""),
-            api_logs_table=get("API_LOGS_TABLE", ""),
-            api_keys_table=get("API_KEYS_TABLE", ""),
-            deliveries_table=get("DELIVERIES_TABLE", ""),
-            idempotency_table=get("IDEMPOTENCY_TABLE", ""),
-            delivery_queue_url=get("DELIVERY_QUEUE_URL", ""),
-            events_dlq_url=get("EVENTS_DLQ_URL", ""),
-            delivery_dlq_url=get("DELIVERY_DLQ_URL", ""),
-            event_bus_name=get("EVENT_BUS_NAME", "platform-events"),
-            event_source=get("EVENT_SOURCE", "cn.invoratec.platform"),
-            log_retention_days=int(get("LOG_RETENTION_DAYS", "30")),
-            max_body_bytes=int(get("MAX_BODY_BYTES", str(64 * 1024))),
-            allow_http_urls=_flag(get("ALLOW_HTTP_URLS", "false")),
-            allowed_private_networks=_networks(get("ALLOWED_PRIVATE_NETWORKS", "")),
-            retry_schedule=_seconds(get("RETRY_SCHEDULE", "")) or DEFAULT_RETRY_SCHEDULE,
-            retry_delay_scale=float(get("RETRY_DELAY_SCALE", "1")),
-            failure_threshold=int(get("FAILURE_THRESHOLD", "20")),
-            connect_timeout=float(get("DELIVERY_CONNECT_TIMEOUT", "3")),
-            total_timeout=float(get("DELIVERY_TOTAL_TIMEOUT", "10")),
-            response_cap_bytes=int(get("DELIVERY_RESPONSE_CAP_BYTES", "4096")),
-            delivery_concurrency=int(get("DELIVERY_CONCURRENCY", "10")),
-        )
+        values: dict[str, Any] = {}
+        for item in fields(cls):
+            source: Setting = item.metadata["source"]
+            raw = env.get(source.env)
+            if raw is not None and raw != "":
+                values[item.name] = source.parse(raw)
+        return cls(**values)
+
+    @classmethod
+    def sources(cls) -> dict[str, tuple[Setting, Any]]:
+        """Field name → (where it comes from, its default): what the template test compares."""
+        return {item.name: (item.metadata["source"], item.default) for item in fields(cls)}
 
     @property
     def max_attempts(self) -> int:

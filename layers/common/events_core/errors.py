@@ -31,9 +31,29 @@ class NotFound(EventsApiError):
     code = "not_found"
 
 
+class Conflict(EventsApiError):
+    status = 409
+    code = "conflict"
+
+
+class LimitExceeded(Conflict):
+    code = "limit_exceeded"
+
+
+class PayloadExpired(Conflict):
+    code = "payload_expired"
+
+
 class PayloadTooLarge(EventsApiError):
     status = 413
     code = "payload_too_large"
+
+
+class Unavailable(EventsApiError):
+    """A dependency failed for a moment; the request changed nothing and may be retried."""
+
+    status = 503
+    code = "unavailable"
 
 
 class InvalidEvent(Exception):

@@ -8,6 +8,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 
+from events_core import jsonsafe
 from events_core.api_keys import Caller
 from events_core.api_logs import record_api_call
 from events_core.config import settings
@@ -19,7 +20,7 @@ def error_body(code: str, message: str, field: str | None = None) -> str:
     error: dict[str, Any] = {"code": code, "message": message}
     if field:
         error["field"] = field
-    return json.dumps({"error": error}, ensure_ascii=False)
+    return json.dumps({"error": error})
 
 
 def error_response(error: EventsApiError) -> Response:
@@ -62,7 +63,8 @@ def caller(app: APIGatewayRestResolver, scope: str) -> Caller:
     return Caller(developer_id=developer_id, scopes=scopes)
 
 
-def json_body(app: APIGatewayRestResolver) -> Any:
+def json_body(app: APIGatewayRestResolver, *, optional: bool = False) -> Any:
+    """The request body as strict JSON (events_core.jsonsafe); `optional`: an empty body is {}."""
     raw = app.current_event.body or ""
     if app.current_event.is_base64_encoded:
         try:
@@ -75,14 +77,28 @@ def json_body(app: APIGatewayRestResolver) -> Any:
     if len(payload) > limit:
         raise PayloadTooLarge(f"body: must be at most {limit} bytes, got {len(payload)}")
     if not payload.strip():
+        if optional:
+            return {}
         raise BadRequest("body: a JSON object is required")
     try:
         # Decode first: json.loads(bytes) would guess UTF-16/32 from a byte-order mark.
-        return json.loads(payload.decode("utf-8"))
+        text = payload.decode("utf-8")
     except UnicodeDecodeError:
         raise BadRequest("body: must be UTF-8") from None
-    except json.JSONDecodeError as error:
-        raise BadRequest(f"body: malformed JSON ({error.msg} at line {error.lineno} column {error.colno})") from None
+    try:
+        return jsonsafe.loads(text)
+    except jsonsafe.InvalidJson as error:
+        raise BadRequest(f"body: {error}") from None
+
+
+def query(app: APIGatewayRestResolver) -> dict[str, str]:
+    """Query parameters, one value each (the last, as API Gateway's single-value map has it)."""
+    return dict(app.current_event.query_string_parameters or {})
+
+
+def seconds_left(app: APIGatewayRestResolver) -> float:
+    context = app.lambda_context
+    return context.get_remaining_time_in_millis() / 1000 if context is not None else 10.0
 
 
 def api_handler(app: APIGatewayRestResolver) -> Handler:

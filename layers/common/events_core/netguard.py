@@ -7,6 +7,9 @@ host name resolves to, checked right before connecting to that very address).
 import ipaddress
 import socket
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from functools import cache
 
 from events_core.config import Network
 
@@ -35,11 +38,15 @@ _BLOCKED: tuple[tuple[str, Network], ...] = tuple(
         ("reserved", "240.0.0.0/4"),
         ("unspecified", "::/128"),
         ("loopback", "::1/128"),
+        ("ipv4-compatible", "::/96"),
         ("ipv4-translated", "64:ff9b::/96"),
+        ("ipv4-translated", "::ffff:0:0:0/96"),
         ("ipv4-translated", "64:ff9b:1::/48"),
         ("discard", "100::/64"),
         ("reserved", "2001::/23"),
         ("documentation", "2001:db8::/32"),
+        ("documentation", "3fff::/20"),
+        ("segment-routing", "5f00::/16"),
         ("6to4", "2002::/16"),
         ("unique-local", "fc00::/7"),
         ("link-local", "fe80::/10"),
@@ -47,6 +54,10 @@ _BLOCKED: tuple[tuple[str, Network], ...] = tuple(
         ("multicast", "ff00::/8"),
     )
 )
+
+
+class DeadlineExceeded(TimeoutError):
+    """An attempt ran out of its time (resolution included)."""
 
 
 class BlockedAddress(Exception):
@@ -58,14 +69,21 @@ class BlockedAddress(Exception):
 
 def blocked_reason(address: IPAddress, allowed: Iterable[Network] = ()) -> str | None:
     """Why `address` must not be reached, or None when it may be."""
-    # An IPv4-mapped or IPv4-compatible IPv6 address reaches the IPv4 host it embeds.
+    # An IPv4-mapped, -translated (::ffff:0:a.b.c.d) or -compatible IPv6 address reaches the
+    # IPv4 host it embeds.
     if isinstance(address, ipaddress.IPv6Address):
+        high = int(address) >> 32
         embedded = address.ipv4_mapped or (
-            ipaddress.IPv4Address(int(address) & 0xFFFFFFFF) if int(address) >> 32 == 0 and int(address) > 1 else None
+            ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+            if (high == 0 and int(address) > 1) or high == 0xFFFF0000
+            else None
         )
         if embedded is not None:
             reason = blocked_reason(embedded, allowed)
-            return f"ipv4-mapped {reason}" if reason else None
+            if reason:
+                return f"ipv4-mapped {reason}"
+            if address.ipv4_mapped is not None:
+                return None  # ::ffff:a.b.c.d is the public IPv4 host itself
     if any(address.version == net.version and address in net for net in allowed):
         return None
     for reason, net in _BLOCKED:
@@ -92,16 +110,34 @@ def literal_address(host: str) -> IPAddress | None:
     return None
 
 
-def resolve_checked(host: str, port: int, allowed: Iterable[Network] = ()) -> list[str]:
+@cache
+def _resolvers() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=16, thread_name_prefix="resolve")
+
+
+def _getaddrinfo(host: str, port: int, timeout: float | None) -> list:
+    """getaddrinfo has no timeout of its own; past `timeout` the lookup is abandoned (its thread
+    finishes on its own) and the attempt fails on time."""
+    if timeout is None:
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    future = _resolvers().submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+    try:
+        return future.result(timeout=timeout)
+    except FutureTimeout:
+        raise DeadlineExceeded(f"resolving {host} took longer than {timeout:.1f} s") from None
+
+
+def resolve_checked(
+    host: str, port: int, allowed: Iterable[Network] = (), *, timeout: float | None = None
+) -> list[str]:
     """Resolve `host` and return its addresses, refusing the lot if any one is blocked.
 
     Refusing when any address is bad (not just skipping it) stops a name that mixes a public and
     a private address from being used to reach the private one.
     """
     allowed = tuple(allowed)
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     addresses: list[str] = []
-    for _family, _type, _proto, _name, sockaddr in infos:
+    for _family, _type, _proto, _name, sockaddr in _getaddrinfo(host, port, timeout):
         text = str(sockaddr[0]).split("%", 1)[0]
         reason = blocked_reason(ipaddress.ip_address(text), allowed)
         if reason:

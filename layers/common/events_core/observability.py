@@ -1,5 +1,13 @@
-"""The one Powertools stack every entry point wears: Logger (correlation id), Tracer, Metrics."""
+"""The one Powertools stack every entry point wears: Logger (correlation id), Metrics (cold-start
+metric), Tracer.
 
+The Tracer is built on the first invocation X-Ray actually samples: building it imports the X-Ray
+SDK, which costs a cold start more than boto3 itself, and most invocations are not traced (the
+API's sampling rule and Lambda's own rate decide; see template.yaml).
+"""
+
+import functools
+import os
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -10,18 +18,39 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 
 Handler = Callable[[dict, Any], Any]
+
+
+@functools.cache
+def tracer() -> Tracer:
+    return Tracer()
+
+
+def sampled() -> bool:
+    """Whether X-Ray records this invocation (the runtime sets the trace header for each one)."""
+    if os.environ.get("POWERTOOLS_TRACE_DISABLED", "").lower() in ("1", "true"):
+        return False
+    return "Sampled=1" in os.environ.get("_X_AMZN_TRACE_ID", "")
 
 
 def entry_point(correlation_id_path: str | None = None) -> Callable[[Handler], Handler]:
     """Decorate a Lambda handler with the shared stack, outermost first: logger, tracer, metrics."""
 
     def decorate(handler: Handler) -> Handler:
-        wrapped = metrics.log_metrics(capture_cold_start_metric=True)(handler)
-        wrapped = tracer.capture_lambda_handler(wrapped)
-        return logger.inject_lambda_context(correlation_id_path=correlation_id_path, clear_state=True)(wrapped)
+        measured = metrics.log_metrics(capture_cold_start_metric=True)(handler)
+        traced: Handler | None = None
+
+        @functools.wraps(handler)
+        def maybe_traced(event: dict, context: Any) -> Any:
+            nonlocal traced
+            if not sampled():
+                return measured(event, context)
+            if traced is None:
+                traced = tracer().capture_lambda_handler(measured)
+            return traced(event, context)
+
+        return logger.inject_lambda_context(correlation_id_path=correlation_id_path, clear_state=True)(maybe_traced)
 
     return decorate

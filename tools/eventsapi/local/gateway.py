@@ -28,6 +28,7 @@ class Route:
     function: str
     authorizer: str | None
     pattern: re.Pattern
+    api_key_required: bool = False
 
     def match(self, path: str) -> dict[str, str] | None:
         found = self.pattern.fullmatch(path)
@@ -39,6 +40,23 @@ class Authorizer:
     function: str
     headers: list[str]
     ttl: int
+
+
+class TokenBucket:
+    """API Gateway's throttling: `burst` requests at once, refilled at `rate` per second."""
+
+    def __init__(self, rate: float, burst: float):
+        self.rate, self.burst = rate, burst
+        self.tokens, self.at = burst, time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
 
 
 @dataclass
@@ -74,11 +92,20 @@ class LocalGateway:
             name: Authorizer(
                 function=template.logical_id_of(spec["FunctionArn"]),
                 headers=spec.get("Identity", {}).get("Headers", []),
-                ttl=int(spec.get("Identity", {}).get("ReauthorizeEvery", 300)),
+                ttl=int(template.resolve(spec.get("Identity", {}).get("ReauthorizeEvery", 300))),
             )
             for name, spec in auth.get("Authorizers", {}).items()
         }
         default_authorizer = auth.get("DefaultAuthorizer")
+        default_key_required = bool(auth.get("ApiKeyRequired", False))
+        # Usage plans of this API: per usage-key throttling, as API Gateway applies it.
+        self.usage_throttle: tuple[float, float] | None = None
+        for plan in template.of_type("AWS::ApiGateway::UsagePlan").values():
+            if any(template.logical_id_of(stage.get("ApiId")) == api_logical_id for stage in plan.get("ApiStages", [])):
+                throttle = template.resolve(plan.get("Throttle", {}))
+                if throttle:
+                    self.usage_throttle = (float(throttle["RateLimit"]), float(throttle["BurstLimit"]))
+        self._buckets: dict[str, TokenBucket] = {}
         self.routes: list[Route] = []
         for logical_id in template.function_logical_ids():
             for event in template.function(logical_id).events.values():
@@ -87,7 +114,8 @@ class LocalGateway:
                 event_props = event["Properties"]
                 if template.logical_id_of(event_props.get("RestApiId", api_logical_id)) != api_logical_id:
                     continue
-                chosen = event_props.get("Auth", {}).get("Authorizer", default_authorizer)
+                route_auth = event_props.get("Auth", {})
+                chosen = route_auth.get("Authorizer", default_authorizer)
                 self.routes.append(
                     Route(
                         method=event_props["Method"].upper(),
@@ -95,6 +123,7 @@ class LocalGateway:
                         function=logical_id,
                         authorizer=None if chosen in (None, "NONE") else chosen,
                         pattern=_compile(event_props["Path"]),
+                        api_key_required=bool(route_auth.get("ApiKeyRequired", default_key_required)),
                     )
                 )
         self._cache: dict[tuple, tuple[float, dict]] = {}
@@ -220,7 +249,21 @@ class LocalGateway:
             "principalId": verdict.get("principalId"),
             **verdict.get("context", {}),
         }
+        if route.api_key_required:
+            return self._meter(verdict.get("usageIdentifierKey"))
         return None
+
+    def _meter(self, usage_key: str | None) -> HttpAnswer | None:
+        """API keys from the authorizer (ApiKeySourceType AUTHORIZER): none → 403; over the usage
+        plan's rate → 429, per key, so one developer's burst never throttles another."""
+        if not usage_key:
+            return self.gateway_response("INVALID_API_KEY", 403, "Forbidden")
+        if self.usage_throttle is None:
+            return None
+        with self._cache_lock:
+            bucket = self._buckets.setdefault(usage_key, TokenBucket(*self.usage_throttle))
+            allowed = bucket.take()
+        return None if allowed else self.gateway_response("THROTTLED", 429, "Too Many Requests")
 
     def _integrate(self, route: Route, event: dict) -> HttpAnswer:
         try:
@@ -234,7 +277,8 @@ class LocalGateway:
         for name, values in (result.get("multiValueHeaders") or {}).items():
             headers[name] = ", ".join(str(value) for value in values)
         raw = result.get("body") or ""
-        body = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
+        # Text that cannot be UTF-8 (a lone surrogate) is replaced, never a dropped connection.
+        body = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode("utf-8", "replace")
         return HttpAnswer(
             status=int(result.get("statusCode", 200)), headers=headers, body=body, function=route.function
         )

@@ -12,13 +12,22 @@ from eventsapi.local.template import Physical, Template, Unresolved
 
 log = logging.getLogger("eventsapi.local.provision")
 
-# Declared for AWS but with nothing to emulate locally (IAM, policies, alarms, the API itself).
+# Declared for AWS but inert locally: IAM, policies, alarms, logs, tracing and API Gateway's own
+# resources. The gateway and the SQS event sources read what they need of theirs from the template.
 _NOT_EMULATED = {
     "AWS::SQS::QueuePolicy",
     "AWS::CloudWatch::Alarm",
+    "AWS::CloudWatch::Dashboard",
     "AWS::SNS::Topic",
+    "AWS::SNS::Subscription",
     "AWS::Logs::LogGroup",
     "AWS::IAM::Role",
+    "AWS::ApiGateway::Account",
+    "AWS::ApiGateway::UsagePlan",
+    "AWS::XRay::SamplingRule",
+    "AWS::Lambda::EventSourceMapping",
+    "AWS::Serverless::Api",
+    "AWS::Serverless::LayerVersion",
 }
 
 
@@ -31,6 +40,7 @@ class Provisioner:
         self.dynamodb = session.client("dynamodb")
         self.sqs = session.client("sqs")
         self.events = session.client("events")
+        self.kms = session.client("kms")
 
     def provision(self) -> dict[str, Physical]:
         creators: dict[str, Callable[[str, dict], Physical]] = {
@@ -39,12 +49,15 @@ class Provisioner:
             "AWS::Events::EventBus": self._bus,
             "AWS::Events::Rule": self._rule,
             "AWS::Serverless::Function": self._function,
+            "AWS::KMS::Key": self._kms_key,
         }
         pending = dict(self.template.resources)
         while pending:
             progressed = False
             for logical_id, resource in list(pending.items()):
                 creator = creators.get(resource["Type"])
+                if creator is None and resource["Type"] not in _NOT_EMULATED:
+                    raise ValueError(f"{logical_id}: {resource['Type']} is neither emulated locally nor declared inert")
                 try:
                     physical = (
                         creator(logical_id, resource.get("Properties", {}))
@@ -53,8 +66,8 @@ class Provisioner:
                     )
                 except Unresolved:
                     continue
-                if not creator and resource["Type"] in _NOT_EMULATED:
-                    log.debug("not emulated locally: %s (%s)", logical_id, resource["Type"])
+                if not creator:
+                    log.debug("inert locally: %s (%s)", logical_id, resource["Type"])
                 self.template.physical[logical_id] = physical
                 del pending[logical_id]
                 progressed = True
@@ -120,6 +133,7 @@ class Provisioner:
         bus = props.get("EventBusName", "default")
         if not self.create:
             return Physical(ref=name, attributes={"Arn": self.template.arn("events", f"rule/{bus}/{name}")})
+        self._ensure_bus(bus)
         self.events.put_rule(
             Name=name,
             EventBusName=bus,
@@ -130,6 +144,25 @@ class Provisioner:
         if targets:
             self.events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
         return Physical(ref=name, attributes={"Arn": self.template.arn("events", f"rule/{bus}/{name}")})
+
+    def _ensure_bus(self, bus: str) -> None:
+        """A rule on an existing bus (ExistingEventBusName): locally, the platform's bus is ours to make."""
+        if bus == "default":
+            return
+        try:
+            self.events.describe_event_bus(Name=bus)
+        except self.events.exceptions.ResourceNotFoundException:
+            self.events.create_event_bus(Name=bus)
+
+    def _kms_key(self, logical_id: str, props: dict) -> Physical:
+        alias = f"alias/{self.template.physical_name(logical_id)}"
+        if self.create:
+            key = self.kms.create_key(Description=str(self.template.resolve(props.get("Description", ""))))
+            metadata = key["KeyMetadata"]
+            self.kms.create_alias(AliasName=alias, TargetKeyId=metadata["KeyId"])
+        else:
+            metadata = self.kms.describe_key(KeyId=alias)["KeyMetadata"]
+        return Physical(ref=metadata["KeyId"], attributes={"Arn": metadata["Arn"], "KeyId": metadata["KeyId"]})
 
     def _function(self, logical_id: str, props: dict) -> Physical:
         name = self.template.physical_name(logical_id)

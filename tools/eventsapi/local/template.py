@@ -66,6 +66,13 @@ class FunctionSpec:
         return self.handler.rpartition(".")[2]
 
 
+class _NoValue:
+    """AWS::NoValue: the property (or list item) it stands for is left out."""
+
+
+NO_VALUE = _NoValue()
+
+
 class Template:
     def __init__(self, path: Path, *, stack_name: str, region: str, overrides: dict[str, str] | None = None):
         self.path = path
@@ -81,10 +88,16 @@ class Template:
         if unknown:
             raise ValueError(f"unknown template parameter(s): {', '.join(sorted(unknown))}")
         self.physical: dict[str, Physical] = {}
+        self._conditions: dict[str, bool] = {}
 
     @property
     def resources(self) -> dict[str, dict]:
-        return self.raw["Resources"]
+        """The resources this deployment has: those whose Condition is false are left out."""
+        return {
+            logical_id: resource
+            for logical_id, resource in self.raw["Resources"].items()
+            if "Condition" not in resource or self.condition(resource["Condition"])
+        }
 
     def of_type(self, resource_type: str) -> dict[str, dict]:
         return {
@@ -100,27 +113,62 @@ class Template:
     def arn(self, service: str, resource: str) -> str:
         return f"arn:aws:{service}:{self.region}:{ACCOUNT_ID}:{resource}"
 
+    # -- conditions
+    def condition(self, name: str) -> bool:
+        if name not in self._conditions:
+            spec = self.raw.get("Conditions", {}).get(name)
+            if spec is None:
+                raise KeyError(f"no condition {name!r}")
+            self._conditions[name] = self._truth(spec)
+        return self._conditions[name]
+
+    def _truth(self, spec: Any) -> bool:
+        ((key, arg),) = spec.items()
+        if key == "Fn::Equals":
+            left, right = (self.resolve(side) for side in arg)
+            return str(left) == str(right)
+        if key == "Fn::Not":
+            return not self._truth(arg[0])
+        if key == "Fn::And":
+            return all(self._truth(item) for item in arg)
+        if key == "Fn::Or":
+            return any(self._truth(item) for item in arg)
+        if key in ("Condition", "Fn::Condition"):  # !Condition X is read as Fn::Condition
+            return self.condition(arg)
+        raise ValueError(f"unsupported condition function {key}")
+
     # -- intrinsics
     def resolve(self, value: Any) -> Any:
         if isinstance(value, list):
-            return [self.resolve(item) for item in value]
+            return [item for item in (self.resolve(item) for item in value) if item is not NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
             ((key, arg),) = value.items()
             if key == "Ref":
-                return self._ref(arg)
+                return NO_VALUE if arg == "AWS::NoValue" else self._ref(arg)
             if key == "Fn::GetAtt":
                 return self._get_att(*arg)
             if key == "Fn::Sub":
                 return self._sub(arg)
-        return {key: self.resolve(item) for key, item in value.items()}
+            if key == "Fn::If":
+                chosen = arg[1] if self.condition(arg[0]) else arg[2]
+                return self.resolve(chosen)
+            if key == "Fn::Join":
+                return str(arg[0]).join(str(part) for part in self.resolve(arg[1]))
+            if key == "Fn::Split":
+                return str(self.resolve(arg[1])).split(str(arg[0]))
+            if key == "Fn::Select":
+                return self.resolve(arg[1])[int(self.resolve(arg[0]))]
+        resolved = {key: self.resolve(item) for key, item in value.items()}
+        return {key: item for key, item in resolved.items() if item is not NO_VALUE}
 
     def _pseudo(self, name: str) -> str | None:
         return {
             "AWS::Region": self.region,
             "AWS::AccountId": ACCOUNT_ID,
             "AWS::StackName": self.stack_name,
+            "AWS::StackId": self.arn("cloudformation", f"stack/{self.stack_name}/0ca1c0de-0000-4000-8000-000000000000"),
             "AWS::Partition": "aws",
             "AWS::URLSuffix": "amazonaws.com",
         }.get(name)
@@ -131,6 +179,8 @@ class Template:
         pseudo = self._pseudo(name)
         if pseudo is not None:
             return pseudo
+        if name.endswith(".Stage"):  # SAM: an AWS::Serverless::Api's stage, by its name
+            return str(self.resolve(self.raw["Resources"][name[: -len(".Stage")]]["Properties"]["StageName"]))
         if name in self.physical:
             return self.physical[name].ref
         if name in self.resources:

@@ -3,6 +3,7 @@ parameter overrides and credentials, and how the template's functions and SQS ev
 wired up from it."""
 
 from pathlib import Path
+from typing import Any
 
 from eventsapi.local.invoke import LocalFunction
 from eventsapi.local.sqs_source import SqsEventSource
@@ -19,6 +20,8 @@ LOCAL_PARAMETERS = {
     "LogLevel": "WARNING",
     # 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h become about 1 s, 1 s, 2 s, 8 s, 18 s, 36 s, 36 s.
     "RetryDelayScale": "0.001",
+    # A webhook created or changed a moment ago receives the very next event.
+    "FanoutCacheSeconds": "0",
 }
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -67,24 +70,24 @@ def local_functions(template: Template) -> dict[str, LocalFunction]:
     }
 
 
-def event_sources(template: Template, functions: dict[str, LocalFunction], sqs: object) -> list[SqsEventSource]:
+def event_sources(template: Template, functions: dict[str, LocalFunction], sqs: Any) -> list[SqsEventSource]:
     """The template's SQS event-source mappings, as pollers (not yet started)."""
     sources = []
-    for function in functions.values():
-        for event in function.spec.events.values():
-            if event.get("Type") != "SQS":
-                continue
-            props = event["Properties"]
-            queue = template.physical[template.logical_id_of(props["Queue"])]
-            sources.append(
-                SqsEventSource(
-                    sqs,
-                    queue_url=queue.ref,
-                    queue_arn=queue.attributes["Arn"],
-                    function=function,
-                    batch_size=int(props.get("BatchSize", 10)),
-                    report_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
-                    region=template.region,
-                )
+    for props in template.of_type("AWS::Lambda::EventSourceMapping").values():
+        function = functions[template.logical_id_of(props["FunctionName"])]
+        queue = template.physical[template.logical_id_of(props["EventSourceArn"])]
+        concurrency = int(template.resolve(props.get("ScalingConfig", {})).get("MaximumConcurrency", 2))
+        sources.append(
+            SqsEventSource(
+                sqs,
+                queue_url=queue.ref,
+                queue_arn=queue.attributes["Arn"],
+                function=function,
+                batch_size=int(props.get("BatchSize", 10)),
+                report_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+                region=template.region,
+                # As many concurrent invocations as the mapping allows, within this machine's means.
+                pollers=max(1, min(concurrency, 2)),
             )
+        )
     return sources

@@ -1,14 +1,22 @@
-"""Platform events as they arrive from EventBridge (through the events queue), and what goes on the
-delivery queue: one message per (event, webhook), never holding a secret."""
+"""Platform events as they arrive from EventBridge (through the events queue).
 
-import hashlib
+Parsing is strict (events_core.jsonsafe): an event whose data holds NaN, a number too long to be
+one, a lone surrogate or deep nesting is refused with its reason, like one without a developer.
+The data is kept twice: parsed, for filters, and as the exact text EventBridge handed over,
+minified, which is what the webhook receives — never re-serialised, so never altered or enlarged.
+"""
+
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
+from events_core import jsonsafe
 from events_core.clock import iso_ms, parse_iso
 from events_core.errors import InvalidEvent
 from events_core.event_types import EVENT_TYPES
+
+# The envelope and its detail wrap the data: two levels above the data's own limit.
+MAX_ENVELOPE_DEPTH = jsonsafe.MAX_DEPTH + 2
 
 
 @dataclass(frozen=True)
@@ -17,89 +25,90 @@ class PlatformEvent:
     event_type: str
     developer_id: str
     timestamp: str
+    timestamp_ms: int
     data: dict
+    data_json: str  # the data exactly as received, minified
+
+    @property
+    def payload(self) -> str:
+        """The POST body, the reference's {event, timestamp, data}; signed as these bytes."""
+        return payload_text(self.event_type, self.timestamp, self.data_json)
+
+
+def payload_text(event_type: str, timestamp: str, data_json: str) -> str:
+    return f'{{"event":{json.dumps(event_type)},"timestamp":{json.dumps(timestamp)},"data":{data_json}}}'
+
+
+def _object_members(text: str, start: int, what: str) -> dict[str, tuple[Any, int, int]]:
+    try:
+        return {key: (value, begin, end) for key, value, begin, end in jsonsafe.members(text, start)}
+    except jsonsafe.InvalidJson as error:
+        raise InvalidEvent(f"{what}: {error}") from None
 
 
 def parse_envelope(body: str, expected_source: str) -> PlatformEvent:
     """Read only what real EventBridge and moto both send: id, time, source, detail-type, detail."""
-    try:
-        envelope = json.loads(body)
-    except json.JSONDecodeError as error:
-        raise InvalidEvent(f"not JSON: {error.msg}") from None
-    if not isinstance(envelope, dict):
-        raise InvalidEvent("not an EventBridge event object")
-    if envelope.get("source") != expected_source:
-        raise InvalidEvent(f"source {envelope.get('source')!r} is not {expected_source!r}")
-    event_type = envelope.get("detail-type")
+    if jsonsafe.depth_of(body) > MAX_ENVELOPE_DEPTH:
+        raise InvalidEvent(f"detail.data is nested deeper than {jsonsafe.MAX_DEPTH} levels")
+    envelope = _object_members(body, 0, "not an EventBridge event object")
+    value = {key: found[0] for key, found in envelope.items()}
+    if value.get("source") != expected_source:
+        raise InvalidEvent(f"source {value.get('source')!r} is not {expected_source!r}")
+    event_type = value.get("detail-type")
     if event_type not in EVENT_TYPES:
         raise InvalidEvent(f"unknown event type {event_type!r}")
-    event_id = envelope.get("id")
+    event_id = value.get("id")
     if not isinstance(event_id, str) or not event_id:
         raise InvalidEvent("no event id")
-    detail = envelope.get("detail")
-    if not isinstance(detail, dict):
+    if not isinstance(value.get("detail"), dict):
         raise InvalidEvent("detail is not an object")
-    developer_id = detail.get("developerId")
+    detail = _object_members(body, envelope["detail"][1], "detail")
+    developer_id = detail.get("developerId", (None,))[0]
     if not isinstance(developer_id, str) or not developer_id.strip():
         raise InvalidEvent("detail.developerId is missing")
-    data = detail.get("data")
-    if not isinstance(data, dict):
+    if "data" not in detail or not isinstance(detail["data"][0], dict):
         raise InvalidEvent("detail.data is not an object")
+    data, begin, end = detail["data"]
+    data_text = body[begin:end]
+    try:
+        jsonsafe.refuse_surrogates(data_text, data)
+    except jsonsafe.InvalidJson as error:
+        raise InvalidEvent(f"detail.data: {error}") from None
+    timestamp_ms = _timestamp_ms(detail.get("timestamp", (None,))[0], value.get("time"))
     return PlatformEvent(
         event_id=event_id,
         event_type=event_type,
         developer_id=developer_id,
-        timestamp=_timestamp(detail.get("timestamp"), envelope.get("time")),
+        timestamp=iso_ms(timestamp_ms),
+        timestamp_ms=timestamp_ms,
         data=data,
+        data_json=jsonsafe.minify(data_text),
     )
 
 
-def _timestamp(given: Any, event_time: Any) -> str:
-    for candidate in (given, event_time):
-        if isinstance(candidate, str):
-            try:
-                return iso_ms(parse_iso(candidate))
-            except ValueError:
-                if candidate is given:
-                    raise InvalidEvent(f"detail.timestamp {given!r} is not ISO-8601") from None
+_LAST_MS = 2**32 * 1000  # delivery ids encode the second in 8 hex digits (until 2106)
+
+
+def _timestamp_ms(given: Any, event_time: Any) -> int:
+    found = _parsed_timestamp_ms(given, event_time)
+    if not 0 <= found < _LAST_MS:
+        raise InvalidEvent("the event's timestamp is outside 1970-2106")
+    return found
+
+
+def _parsed_timestamp_ms(given: Any, event_time: Any) -> int:
+    if given is not None:
+        try:
+            return parse_iso(given) if isinstance(given, str) else _not_iso(given)
+        except ValueError:
+            raise InvalidEvent(f"detail.timestamp {given!r} is not ISO-8601") from None
+    if isinstance(event_time, str):
+        try:
+            return parse_iso(event_time)
+        except ValueError:
+            raise InvalidEvent(f"event time {event_time!r} is not ISO-8601") from None
     raise InvalidEvent("no timestamp and no event time")
 
 
-def delivery_id(event_id: str, webhook_id: str) -> str:
-    """Stable for one (event, webhook): the same across retries and across re-runs of the fan-out."""
-    return "msg_" + hashlib.sha256(f"{event_id}\n{webhook_id}".encode()).hexdigest()[:32]
-
-
-@dataclass(frozen=True)
-class DeliveryMessage:
-    delivery_id: str
-    webhook_id: str
-    developer_id: str
-    event_id: str
-    event: str
-    timestamp: str
-    data: dict
-
-    @classmethod
-    def for_webhook(cls, event: PlatformEvent, webhook_id: str) -> "DeliveryMessage":
-        return cls(
-            delivery_id=delivery_id(event.event_id, webhook_id),
-            webhook_id=webhook_id,
-            developer_id=event.developer_id,
-            event_id=event.event_id,
-            event=event.event_type,
-            timestamp=event.timestamp,
-            data=event.data,
-        )
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
-
-    @classmethod
-    def from_json(cls, text: str) -> "DeliveryMessage":
-        return cls(**json.loads(text))
-
-    def body(self) -> bytes:
-        """The POST body, exactly the reference's {event, timestamp, data}; signed as these bytes."""
-        payload = {"event": self.event, "timestamp": self.timestamp, "data": self.data}
-        return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+def _not_iso(value: Any) -> int:
+    raise ValueError(value)

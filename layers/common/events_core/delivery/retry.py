@@ -1,11 +1,9 @@
-"""When to try again: the schedule (a setting), exponential in shape, with jitter, and Retry-After."""
+"""Back-off: exponential schedule with jitter, never sooner than a (bounded) Retry-After."""
 
 import math
 import random
 
 from events_core.config import Settings
-
-MAX_VISIBILITY_SECONDS = 12 * 3600  # SQS's ceiling for one message's visibility timeout
 
 
 def next_delay(attempt: int, settings: Settings, retry_after: float | None = None) -> int | None:
@@ -15,6 +13,7 @@ def next_delay(attempt: int, settings: Settings, retry_after: float | None = Non
     planned = settings.retry_schedule[attempt - 1] * settings.retry_delay_scale
     # ±20% jitter keeps a burst of failures from retrying in lockstep.
     delay = planned * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not cryptography
-    if retry_after is not None:
-        delay = max(delay, retry_after)
-    return min(MAX_VISIBILITY_SECONDS, math.ceil(delay)) if delay > 0 else 0
+    if retry_after is not None and retry_after > 0:
+        # A receiver may ask for a pause, within reason: never more than MaxRetryAfterSeconds.
+        delay = max(delay, min(retry_after, settings.max_retry_after))
+    return max(0, math.ceil(delay)) if delay > 0 else 0

@@ -1,8 +1,14 @@
 """Signatures: the reference's X-Webhook-Signature (HMAC-SHA256 over the raw body, hex) and the
-Standard Webhooks trio (HMAC-SHA256 over "id.timestamp.body", base64), which adds replay protection."""
+Standard Webhooks trio (HMAC-SHA256 over "id.timestamp.body", base64), which adds replay protection.
+
+During a secret rotation's overlap both secrets sign: X-Webhook-Signature with the new one,
+X-Webhook-Signature-Previous with the old one, and webhook-signature carries both
+("v1,<new> v1,<old>"), so a receiver holding either secret verifies.
+"""
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from standardwebhooks import Webhook as StandardWebhook
@@ -13,8 +19,15 @@ def reference_signature(secret: str, body: bytes) -> str:
 
 
 def delivery_headers(
-    *, event: str, timestamp: str, delivery_id: str, body: bytes, secret: str | None, now: datetime | None = None
+    *,
+    event: str,
+    timestamp: str,
+    delivery_id: str,
+    body: bytes,
+    secrets: Sequence[str] = (),
+    now: datetime | None = None,
 ) -> dict[str, str]:
+    """`secrets`: the current secret first, then the previous one while its overlap lasts."""
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "events-api-webhooks/1",
@@ -22,11 +35,16 @@ def delivery_headers(
         "X-Webhook-Timestamp": timestamp,
         "X-Webhook-Id": delivery_id,
     }
-    if secret:
+    if secrets:
         sent_at = (now or datetime.now(UTC)).replace(microsecond=0)
-        headers["X-Webhook-Signature"] = reference_signature(secret, body)
+        headers["X-Webhook-Signature"] = reference_signature(secrets[0], body)
+        if len(secrets) > 1:
+            headers["X-Webhook-Signature-Previous"] = reference_signature(secrets[1], body)
         headers["webhook-id"] = delivery_id
         headers["webhook-timestamp"] = str(int(sent_at.timestamp()))
-        # The secret's own bytes are the key: receivers pass "whsec_" + base64(secret) to the library.
-        headers["webhook-signature"] = StandardWebhook(secret.encode()).sign(delivery_id, sent_at, body.decode())
+        # Each secret's own bytes are the key: receivers pass "whsec_" + base64(secret) to the library.
+        text = body.decode()
+        headers["webhook-signature"] = " ".join(
+            StandardWebhook(secret.encode()).sign(delivery_id, sent_at, text) for secret in secrets
+        )
     return headers

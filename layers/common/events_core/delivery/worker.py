@@ -1,49 +1,92 @@
-"""One delivery-queue message, one attempt: re-read the webhook, sign, POST, record, then deliver,
-retry later (visibility back-off), or rest in the dead-letter queue with the reason."""
+"""Delivery: a batch of delivery-queue messages → signed POSTs, each within a hard deadline.
 
-import asyncio
-import json
+One batch, three steps:
+1. concurrently, per message: check its webhook (read for the whole batch at once), take the
+   delivery record's lease for this very attempt (the duplicate guard), sign and POST;
+2. per webhook: one update of failCount/lastTriggered (skipped while it succeeds and was updated
+   recently), and the disable (410, or past FailureThreshold) with its alert;
+3. per message: schedule the next attempt (a delayed message), or rest in the dead-letter queue
+   with the reason; then every delivery record of the batch in one batch write.
+
+What the receiver did is remembered before anything that can fail is tried: a post that got a 2xx
+is never posted again because a write after it failed. Messages the invocation cannot finish in
+time are given back (partial batch response) instead of timing the whole batch out.
+"""
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from functools import cache
-from typing import Any
+from dataclasses import dataclass, field
+from enum import StrEnum
 
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+from aws_lambda_powertools.metrics import MetricUnit
 
 from events_core import aws
-from events_core.clock import now_ms
+from events_core.clock import iso_ms, now_ms, parse_iso
 from events_core.config import Settings, settings
 from events_core.delivery import queues
-from events_core.delivery.envelope import DeliveryMessage
-from events_core.delivery.records import DeliveryRecords
+from events_core.delivery.message import DeliveryMessage, MalformedMessage, Trigger
 from events_core.delivery.retry import next_delay
 from events_core.delivery.sender import PostResult, Sender
 from events_core.delivery.signing import delivery_headers
-from events_core.observability import logger
+from events_core.history.model import Attempt, DeliveryRecord, DeliveryStatus
+from events_core.history.repository import DeliveryStore, LeaseVerdict
+from events_core.observability import logger, metrics
+from events_core.secrets import SecretBox, secret_box
+from events_core.webhooks.model import DisabledReason, Webhook
 from events_core.webhooks.repository import WebhookRepository
 
-IN_PROGRESS_RETRY_SECONDS = 30
-# A delivery id that was posted successfully is remembered this long (covers any fan-out re-run).
-IDEMPOTENCY_SECONDS = 2 * 86400
-_idempotency = IdempotencyConfig(event_key_jmespath="deliveryId", expires_after_seconds=IDEMPOTENCY_SECONDS)
+# Seconds kept back from the invocation for the writes after the posts.
+BOOKKEEPING_SECONDS = 5.0
+# A lease outlives its attempt by this much; it must stay below the queue's visibility timeout.
+LEASE_MARGIN_SECONDS = 15.0
 
 
-class RetryScheduled(Exception):
-    """Reported as a batch-item failure: SQS shows the message again after the back-off."""
+class Outcome(StrEnum):
+    DELIVERED = "delivered"
+    RETRY_SCHEDULED = "retry_scheduled"
+    DEAD = "dead"
+    DROPPED = "dropped"  # nothing to do: a duplicate, a deleted webhook, a hop to wait longer
+    DEFERRED = "deferred"  # given back to the queue for a while (busy elsewhere, or no time left)
+    FAILED = "failed"  # not ours to judge (AWS trouble): back after the queue's visibility timeout
+
+    @property
+    def done(self) -> bool:
+        """Whether the message leaves the queue."""
+        return self not in (Outcome.DEFERRED, Outcome.FAILED)
+
+
+@dataclass(frozen=True)
+class Incoming:
+    message_id: str
+    receipt_handle: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    outcome: Outcome
+    reason: str = ""
+    defer_seconds: float = 0.0
 
 
 @dataclass
-class NotDelivered(Exception):
-    """Raised inside the idempotent section so that a failed attempt leaves no idempotency record."""
+class _Attempted:
+    incoming: Incoming
+    message: DeliveryMessage  # for the attempt actually made (a redrive may have moved it on)
+    webhook: Webhook
+    record: DeliveryRecord
+    result: PostResult
+    at_ms: int
+    dead_reason: str | None = None  # set when this attempt ends the delivery
 
-    verdict: str  # "retry", "dead" or "skipped"
-    reason: str
-    delay: int | None = None
+
+@dataclass
+class _Batch:
+    verdicts: dict[str, Verdict] = field(default_factory=dict)
+    attempted: list[_Attempted] = field(default_factory=list)
+    disabled: dict[tuple[str, str], str] = field(default_factory=dict)  # webhook → why
 
 
 class Deliverer:
@@ -52,134 +95,408 @@ class Deliverer:
         config: Settings,
         *,
         webhooks: WebhookRepository | None = None,
-        records: DeliveryRecords | None = None,
+        store: DeliveryStore | None = None,
         sender: Sender | None = None,
+        box: SecretBox | None = None,
     ):
         self.settings = config
         self.webhooks = webhooks or WebhookRepository()
-        self.records = records or DeliveryRecords()
+        self.store = store or DeliveryStore()
         self.sender = sender or Sender(config)
+        self.box = box or secret_box(config)
+        self.pool = ThreadPoolExecutor(max_workers=config.delivery_concurrency, thread_name_prefix="delivery")
 
-    def attempt(self, message: DeliveryMessage, attempt: int) -> PostResult:
-        """Post once; return on success, raise NotDelivered otherwise."""
-        webhook = self.webhooks.get(message.developer_id, message.webhook_id)
-        if webhook is None:
-            raise NotDelivered("skipped", "webhook deleted")
-        if not webhook.enabled:
-            raise NotDelivered("dead", "webhook disabled")
-        body = message.body()
-        headers = delivery_headers(
-            event=message.event,
-            timestamp=message.timestamp,
-            delivery_id=message.delivery_id,
-            body=body,
-            secret=webhook.secret,
-        )
-        result = self.sender.post(webhook.url, body, headers)
-        at = now_ms()
-        self._record(message, attempt, result, at)
-        if result.ok:
-            self.records.succeeded(message, at)
-            return result
-        fail_count = self.records.failed(message, at)
-        if result.status == 410:
-            self._disable(message, webhook.url, "the receiver answered 410 Gone")
-            raise NotDelivered("dead", "HTTP 410: webhook disabled")
-        if fail_count >= self.settings.failure_threshold:
-            self._disable(message, webhook.url, f"{fail_count} consecutive failed deliveries")
-            raise NotDelivered("dead", f"{result.describe()}; webhook disabled after {fail_count} consecutive failures")
-        delay = next_delay(attempt, self.settings, result.retry_after)
-        if delay is None:
-            raise NotDelivered("dead", f"{result.describe()} after {attempt} attempts")
-        raise NotDelivered("retry", result.describe(), delay)
+    # -- the batch
+    def deliver(self, incoming: list[Incoming], remaining_ms: Callable[[], int]) -> dict[str, Verdict]:
+        batch = _Batch()
+        due: list[tuple[Incoming, DeliveryMessage]] = []
+        for item in incoming:
+            message = self._parse(item, batch)
+            if message is not None:
+                due.append((item, message))
+        due = self._hop_the_early(due, batch)
+        webhooks = self.webhooks.get_many((m.developer_id, m.webhook_id) for _, m in due)
+        self._resend_lost_alerts(webhooks.values())
+        results = list(self.pool.map(lambda pair: self._attempt(pair[0], pair[1], webhooks, remaining_ms), due))
+        for item, result in zip((item for item, _ in due), results, strict=True):
+            if isinstance(result, _Attempted):
+                batch.attempted.append(result)
+            else:
+                batch.verdicts[item.message_id] = result
+        self._count_per_webhook(batch)
+        self._settle(batch)
+        return batch.verdicts
 
-    def _record(self, message: DeliveryMessage, attempt: int, result: PostResult, at: int) -> None:
+    def _parse(self, item: Incoming, batch: _Batch) -> DeliveryMessage | None:
         try:
-            self.records.record_attempt(message, attempt, result, at)
-        except Exception:  # noqa: BLE001 - a lost attempt record must not turn into a duplicate post
-            logger.warning("delivery attempt not recorded", extra={"delivery_id": message.delivery_id}, exc_info=True)
+            return DeliveryMessage.from_json(item.body)
+        except MalformedMessage as error:
+            reason = f"malformed delivery message: {error}"
+            queues.dead_letter(self.settings.delivery_dlq_url, item.body, reason)
+            logger.error("delivery message dead-lettered", extra={"reason": reason})
+            batch.verdicts[item.message_id] = Verdict(Outcome.DEAD, reason)
+            return None
 
-    def _disable(self, message: DeliveryMessage, url: str, why: str) -> None:
-        if not self.records.disable(message):
-            return  # another attempt disabled it first and sent the alert
-        logger.warning("webhook disabled", extra={"webhook_id": message.webhook_id, "why": why})
+    def _hop_the_early(
+        self, due: list[tuple[Incoming, DeliveryMessage]], batch: _Batch
+    ) -> list[tuple[Incoming, DeliveryMessage]]:
+        """A retry waits longer than SQS can delay a message; it comes back early and hops on."""
+        now = now_ms()
+        early = [(item, message) for item, message in due if message.not_before_ms > now]
+        if early:
+            hops = [
+                queues.Outgoing(
+                    message.to_json(),
+                    message.developer_id,
+                    delay=math.ceil((message.not_before_ms - now) / 1000),
+                    tag=item,
+                )
+                for item, message in early
+            ]
+            failed = {id(hop.tag) for hop in queues.send_all(self.settings.delivery_queue_url, hops)}
+            for item, _ in early:
+                batch.verdicts[item.message_id] = (
+                    Verdict(Outcome.FAILED, "could not queue the next hop")
+                    if id(item) in failed
+                    else Verdict(Outcome.DROPPED, "not due yet: queued again")
+                )
+        return [(item, message) for item, message in due if message.not_before_ms <= now]
+
+    # -- step 1, concurrently per message
+    def _attempt(
+        self,
+        item: Incoming,
+        message: DeliveryMessage,
+        webhooks: dict[tuple[str, str], Webhook],
+        remaining_ms: Callable[[], int],
+    ) -> "Verdict | _Attempted":
+        log = {"delivery_id": message.delivery_id, "webhook_id": message.webhook_id, "attempt": message.attempt}
+        try:
+            webhook = webhooks.get((message.developer_id, message.webhook_id))
+            if webhook is None:
+                return Verdict(Outcome.DROPPED, "webhook deleted")
+            if not webhook.enabled:
+                return self._not_sent(message, webhook)
+            budget = remaining_ms() / 1000 - BOOKKEEPING_SECONDS
+            if budget < 1:
+                return Verdict(Outcome.DEFERRED, "no time left in this invocation", 0)
+            deadline = min(self.settings.total_timeout, budget)
+            now = now_ms()
+            lease = self.store.lease(
+                message,
+                until_ms=now + int((deadline + LEASE_MARGIN_SECONDS) * 1000),
+                now_ms=now,
+                expires_at=self._expires_at(now),
+            )
+            if lease.verdict == LeaseVerdict.STALE:
+                return Verdict(Outcome.DROPPED, "duplicate: this attempt was already made")
+            if lease.verdict == LeaseVerdict.BUSY:
+                return Verdict(Outcome.DEFERRED, "being posted by another invocation", lease.busy_seconds + 1)
+            if lease.record is None:
+                raise RuntimeError("a taken lease carries its record")
+            if lease.attempt != message.attempt:
+                message = message.next(lease.attempt, message.trigger, queued_at_ms=message.queued_at_ms)
+            body = message.payload.encode()
+            headers = delivery_headers(
+                event=message.event,
+                timestamp=message.timestamp,
+                delivery_id=message.delivery_id,
+                body=body,
+                secrets=self._secrets(webhook, now),
+            )
+            result = self.sender.post(webhook.url, body, headers, deadline_seconds=deadline)
+            return _Attempted(item, message, webhook, lease.record, result, now_ms())
+        except Exception:  # noqa: BLE001 - AWS trouble or a bug: the message returns, nothing is lost
+            logger.exception("delivery attempt failed unexpectedly", extra=log)
+            return Verdict(Outcome.FAILED, "unexpected error")
+
+    def _not_sent(self, message: DeliveryMessage, webhook: Webhook) -> Verdict:
+        """A post queued for a disabled webhook: dead, kept for `recover` — unless the webhook was
+        disabled before the post was even queued (a fan-out reading a cached subscription list)."""
+        if webhook.disabled_at_ms is not None and message.queued_at_ms >= webhook.disabled_at_ms:
+            return Verdict(Outcome.DROPPED, "the webhook was disabled before this post was queued")
+        now = now_ms()
+        if not self.store.mark_dead(message, "webhook disabled", at=iso_ms(now), expires_at=self._expires_at(now)):
+            return Verdict(Outcome.DROPPED, "duplicate: this post was already settled")
+        self._dead_letter(message, "webhook disabled")
+        return Verdict(Outcome.DEAD, "webhook disabled")
+
+    def _secrets(self, webhook: Webhook, now: int) -> list[str]:
+        found = []
+        if webhook.sealed_secret:
+            found.append(self.box.open(webhook.sealed_secret, webhook.developer_id, webhook.webhook_id))
+            previous, until = webhook.sealed_previous_secret, webhook.previous_secret_until_ms
+            if previous and until and until > now:
+                found.append(self.box.open(previous, webhook.developer_id, webhook.webhook_id))
+        return found
+
+    # -- step 2, per webhook
+    def _count_per_webhook(self, batch: _Batch) -> None:
+        by_webhook: dict[tuple[str, str], list[_Attempted]] = defaultdict(list)
+        for attempted in batch.attempted:
+            by_webhook[(attempted.webhook.developer_id, attempted.webhook.webhook_id)].append(attempted)
+        for key, attempts in by_webhook.items():
+            try:
+                why = self._count(attempts)
+            except Exception:  # noqa: BLE001 - bookkeeping after the posts must not undo them
+                logger.exception("webhook counters not updated", extra={"webhook_id": key[1]})
+                metrics.add_metric(name="BookkeepingFailed", unit=MetricUnit.Count, value=1)
+                continue
+            if why:
+                batch.disabled[key] = why
+
+    def _count(self, attempts: list[_Attempted]) -> str | None:
+        """Update the webhook's counters for this batch's attempts; why it was disabled, if it was."""
+        webhook = attempts[0].webhook
+        developer_id, webhook_id = webhook.developer_id, webhook.webhook_id
+        at = iso_ms(max(a.at_ms for a in attempts))
+        failures = [a for a in attempts if not a.result.ok]
+        if len(failures) < len(attempts) and (failures or self._stale(webhook)):
+            self.webhooks.record_success(developer_id, webhook_id, at)
+        if not failures:
+            return None
+        count = self.webhooks.record_failures(developer_id, webhook_id, len(failures), at)
+        if any(a.result.status == 410 for a in failures):
+            reason, why = DisabledReason.GONE, "the receiver answered 410 Gone"
+        elif count >= self.settings.failure_threshold:
+            reason, why = DisabledReason.FAILURES, f"{count} consecutive failed deliveries"
+        else:
+            return None
+        at_ms = now_ms()
+        if self.webhooks.disable(developer_id, webhook_id, reason, at_ms, iso_ms(at_ms)):
+            logger.warning("webhook disabled", extra={"webhook_id": webhook_id, "why": why})
+            metrics.add_metric(name="WebhookDisabled", unit=MetricUnit.Count, value=1)
+            try:
+                self._alert(developer_id, webhook_id, webhook.url, why)
+            except Exception:  # noqa: BLE001 - alertPending stays set: the next post for this webhook sends it
+                logger.exception("webhook-disabled alert not sent", extra={"webhook_id": webhook_id})
+        return why
+
+    def _stale(self, webhook: Webhook) -> bool:
+        """Whether a success must be written: failures to reset, or lastTriggered getting old."""
+        if webhook.fail_count or webhook.last_triggered is None:
+            return True
+        return now_ms() - parse_iso(webhook.last_triggered) >= self.settings.stats_interval * 1000
+
+    def _alert(self, developer_id: str, webhook_id: str, url: str, why: str) -> None:
+        """The developer's `alert.triggered` event. It names the webhook and its host only: a URL
+        may carry a token, and the event may reach third-party receivers."""
+        host = url.split("://", 1)[-1].split("/", 1)[0].rpartition("@")[2]
         queues.publish_event(
             self.settings.event_bus_name,
             self.settings.event_source,
             "alert.triggered",
-            message.developer_id,
+            developer_id,
             {
                 "alertType": "webhook.disabled",
                 "source": "events-api",
-                "message": f"Webhook {message.webhook_id} ({url}) was disabled: {why}",
+                "message": f"Webhook {webhook_id} ({host}) was disabled: {why}",
                 "severity": "warning",
-                "webhookId": message.webhook_id,
+                "webhookId": webhook_id,
+                "host": host,
             },
         )
+        self.webhooks.clear_alert(developer_id, webhook_id)
+
+    def _resend_lost_alerts(self, webhooks: Iterable[Webhook]) -> None:
+        for webhook in webhooks:
+            if webhook.alert_pending and not webhook.enabled:
+                try:
+                    why = f"disabled ({webhook.disabled_reason})"
+                    self._alert(webhook.developer_id, webhook.webhook_id, webhook.url, why)
+                except Exception:  # noqa: BLE001 - it stays pending and is tried again with the next post
+                    logger.exception("webhook-disabled alert not sent", extra={"webhook_id": webhook.webhook_id})
+
+    # -- step 3, per message
+    def _settle(self, batch: _Batch) -> None:
+        retries: list[queues.Outgoing] = []
+        dead: list[_Attempted] = []
+        for attempted in batch.attempted:
+            self._judge(attempted, batch)
+            if attempted.result.ok:
+                continue
+            if attempted.dead_reason is None:
+                retries.append(self._retry(attempted))
+            else:
+                dead.append(attempted)
+        failed = {id(outgoing.tag) for outgoing in queues.send_all(self.settings.delivery_queue_url, retries)}
+        failed |= {id(outgoing.tag) for outgoing in self._dead_letter_all(dead)}
+        settled = []
+        for attempted in batch.attempted:
+            if id(attempted) in failed:
+                # The next step could not be queued: the message comes back and the attempt is made again.
+                batch.verdicts[attempted.incoming.message_id] = Verdict(Outcome.FAILED, "next step not queued")
+                continue
+            settled.append(attempted)
+            batch.verdicts[attempted.incoming.message_id] = self._verdict(attempted)
+        self._write_records(settled)
+        self._measure(batch)
+
+    def _judge(self, attempted: _Attempted, batch: _Batch) -> None:
+        result, message = attempted.result, attempted.message
+        if result.ok:
+            return
+        why = batch.disabled.get((message.developer_id, message.webhook_id))
+        if why:
+            attempted.dead_reason = f"{result.describe()}; webhook disabled: {why}"
+            return
+        delay = next_delay(message.attempt, self.settings, result.retry_after)
+        if delay is None:
+            attempted.dead_reason = f"{result.describe()} after {message.attempt} attempts"
+        else:
+            attempted.record.next_attempt_at = iso_ms(attempted.at_ms + delay * 1000)
+
+    def _retry(self, attempted: _Attempted) -> queues.Outgoing:
+        due = parse_iso(attempted.record.next_attempt_at or iso_ms(attempted.at_ms))
+        now = now_ms()
+        delay = max(0, math.ceil((due - now) / 1000))
+        following = attempted.message.next(
+            attempted.message.attempt + 1,
+            Trigger.RETRY,
+            queued_at_ms=now,
+            not_before_ms=due if delay > queues.MAX_DELAY_SECONDS else 0,
+        )
+        return queues.Outgoing(following.to_json(), following.developer_id, delay=delay, tag=attempted)
+
+    def _dead_letter_all(self, dead: list[_Attempted]) -> list[queues.Outgoing]:
+        letters = [
+            queues.Outgoing(
+                self._dead_letter_body(a.message),
+                a.message.developer_id,
+                tag=a,
+                attributes={
+                    "reason": a.dead_reason or "",
+                    "attempts": str(a.message.attempt),
+                    "deliveryId": a.message.delivery_id,
+                    "developerId": a.message.developer_id,
+                    "webhookId": a.message.webhook_id,
+                },
+            )
+            for a in dead
+        ]
+        for attempted in dead:
+            logger.warning(
+                "delivery dead-lettered",
+                extra={"delivery_id": attempted.message.delivery_id, "reason": attempted.dead_reason},
+            )
+        return queues.send_all(self.settings.delivery_dlq_url, letters)
+
+    @staticmethod
+    def _dead_letter_body(message: DeliveryMessage) -> str:
+        """Moved back by an operator, it is a redrive: one more attempt, deduplicated by delivery id."""
+        return message.next(message.attempt, Trigger.REDRIVE, queued_at_ms=message.queued_at_ms).to_json()
+
+    def _dead_letter(self, message: DeliveryMessage, reason: str) -> None:
+        queues.dead_letter(
+            self.settings.delivery_dlq_url,
+            self._dead_letter_body(message),
+            reason,
+            attempts=str(message.attempt - 1),
+            deliveryId=message.delivery_id,
+            developerId=message.developer_id,
+            webhookId=message.webhook_id,
+        )
+
+    def _verdict(self, attempted: _Attempted) -> Verdict:
+        if attempted.result.ok:
+            return Verdict(Outcome.DELIVERED, attempted.result.describe())
+        if attempted.dead_reason is not None:
+            return Verdict(Outcome.DEAD, attempted.dead_reason)
+        return Verdict(Outcome.RETRY_SCHEDULED, attempted.result.describe())
+
+    def _write_records(self, settled: list[_Attempted]) -> None:
+        records = [self._finished(attempted) for attempted in settled]
+        try:
+            self.store.save(records)
+        except Exception:  # noqa: BLE001 - the posts happened and the queue knows what follows; only history is lost
+            logger.exception("delivery records not written", extra={"count": len(records)})
+            metrics.add_metric(name="BookkeepingFailed", unit=MetricUnit.Count, value=1)
+
+    def _finished(self, attempted: _Attempted) -> DeliveryRecord:
+        record, result, message = attempted.record, attempted.result, attempted.message
+        at = iso_ms(attempted.at_ms)
+        record.attempt = message.attempt
+        record.attempts.append(
+            Attempt(
+                attempt=message.attempt,
+                attempted_at=at,
+                status=result.status,
+                latency_ms=result.latency_ms,
+                error=result.error,
+                response_excerpt=result.excerpt,
+                trigger=message.trigger.value,
+            )
+        )
+        record.last_attempt_at = at
+        record.last_status = result.status
+        record.last_error = None if result.ok else (attempted.dead_reason or result.describe())
+        record.payload = record.payload or message.payload
+        record.lease_until_ms = None
+        record.expires_at = self._expires_at(attempted.at_ms)
+        if result.ok:
+            record.status, record.next_attempt_at = DeliveryStatus.SUCCEEDED, None
+        elif attempted.dead_reason is not None:
+            record.status, record.next_attempt_at = DeliveryStatus.DEAD, None
+        else:
+            record.status = DeliveryStatus.RETRYING
+        return record
+
+    def _measure(self, batch: _Batch) -> None:
+        for attempted in batch.attempted:
+            metrics.add_metric(name="PostLatency", unit=MetricUnit.Milliseconds, value=attempted.result.latency_ms)
+            logger.info(
+                "delivery",
+                extra={
+                    "delivery_id": attempted.message.delivery_id,
+                    "webhook_id": attempted.message.webhook_id,
+                    "attempt": attempted.message.attempt,
+                    "status": attempted.result.status,
+                    "error": attempted.result.error,
+                    "latency_ms": attempted.result.latency_ms,
+                    "outcome": batch.verdicts[attempted.incoming.message_id].outcome.value,
+                },
+            )
+        counts: dict[Outcome, int] = defaultdict(int)
+        for verdict in batch.verdicts.values():
+            counts[verdict.outcome] += 1
+        failed_attempts = sum(1 for a in batch.attempted if not a.result.ok)
+        for name, value in (
+            ("Delivered", counts[Outcome.DELIVERED]),
+            ("DeliveryFailed", failed_attempts),
+            ("DeadLettered", counts[Outcome.DEAD]),
+        ):
+            if value:
+                metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        attempted_ids = {a.incoming.message_id for a in batch.attempted}
+        for message_id, verdict in batch.verdicts.items():
+            if message_id not in attempted_ids:
+                logger.info(
+                    "delivery",
+                    extra={"message_id": message_id, "outcome": verdict.outcome.value, "reason": verdict.reason},
+                )
+
+    def _expires_at(self, at_ms: int) -> int:
+        return at_ms // 1000 + self.settings.log_retention_days * 86400
 
 
-@cache
-def _deliverer(config: Settings) -> Deliverer:
+@aws.per_environment
+def deliverer(config: Settings) -> Deliverer:
     return Deliverer(config)
 
 
-@cache
-def _post_once(config: Settings) -> Any:
-    persistence = DynamoDBPersistenceLayer(table_name=config.idempotency_table, boto3_client=aws.client("dynamodb"))
-
-    def post(message: dict) -> dict:
-        result = _deliverer(config).attempt(DeliveryMessage.from_json(message["body"]), message["attempt"])
-        return {"status": result.status}
-
-    return idempotent_function(
-        post, data_keyword_argument="message", persistence_store=persistence, config=_idempotency
-    )
-
-
-def bind_context(context: Any) -> None:
-    """Lets an in-progress idempotency record expire with the invocation that wrote it (crash safety)."""
-    _idempotency.register_lambda_context(context)
-
-
-def handle(body: str, receipt_handle: str, attempt: int) -> str:
-    """Process one delivery-queue record. Returns the verdict; raises RetryScheduled to keep it queued."""
+def handle_batch(records: list[dict], remaining_ms: Callable[[], int], received_at: float) -> dict:
+    """The delivery function's whole job: the partial batch response for SQS."""
     config = settings()
-    try:
-        message = DeliveryMessage.from_json(body)
-    except (json.JSONDecodeError, TypeError) as error:
-        queues.dead_letter(config.delivery_dlq_url, body, f"malformed delivery message: {error}", attempt)
-        return "dead"
-    log = {"delivery_id": message.delivery_id, "webhook_id": message.webhook_id, "attempt": attempt}
-    try:
-        result = _post_once(config)(message={"deliveryId": message.delivery_id, "attempt": attempt, "body": body})
-    except IdempotencyAlreadyInProgressError:
-        queues.retry_after(config.delivery_queue_url, receipt_handle, IN_PROGRESS_RETRY_SECONDS)
-        raise RetryScheduled("the same delivery is being posted by another invocation") from None
-    except NotDelivered as outcome:
-        if outcome.verdict == "retry" and outcome.delay is not None:
-            logger.info("delivery failed; will retry", extra={**log, "reason": outcome.reason, "delay": outcome.delay})
-            queues.retry_after(config.delivery_queue_url, receipt_handle, outcome.delay)
-            raise RetryScheduled(outcome.reason) from None
-        if outcome.verdict == "dead":
-            logger.warning("delivery dead-lettered", extra={**log, "reason": outcome.reason})
-            queues.dead_letter(config.delivery_dlq_url, body, outcome.reason, attempt)
-        else:
-            logger.info("delivery dropped", extra={**log, "reason": outcome.reason})
-        return outcome.verdict
-    except Exception:
-        # Not the receiver's doing (AWS trouble, a bug): the message returns after the queue's
-        # visibility timeout and counts as an attempt; the redrive policy bounds the loop.
-        logger.exception("delivery attempt failed unexpectedly", extra=log)
-        raise
-    logger.info("delivered", extra={**log, "status": result.get("status")})
-    return "delivered"
-
-
-@cache
-def _pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=settings().delivery_concurrency, thread_name_prefix="delivery")
-
-
-async def handle_async(body: str, receipt_handle: str, attempt: int) -> str:
-    """The posts of one batch run concurrently, each blocking call on the shared pool."""
-    return await asyncio.get_running_loop().run_in_executor(_pool(), handle, body, receipt_handle, attempt)
+    incoming = [Incoming(r["messageId"], r["receiptHandle"], r["body"]) for r in records]
+    verdicts = deliverer(config).deliver(incoming, remaining_ms)
+    failures = []
+    for item in incoming:
+        verdict = verdicts.get(item.message_id, Verdict(Outcome.FAILED, "no verdict"))
+        if verdict.outcome == Outcome.DEFERRED:
+            try:
+                queues.hide(config.delivery_queue_url, item.receipt_handle, verdict.defer_seconds, received_at)
+            except Exception:  # noqa: BLE001 - then it simply comes back after the queue's visibility timeout
+                logger.exception("visibility not changed", extra={"message_id": item.message_id})
+        if not verdict.outcome.done:
+            failures.append({"itemIdentifier": item.message_id})
+    return {"batchItemFailures": failures}

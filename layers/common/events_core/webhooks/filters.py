@@ -5,22 +5,47 @@
 
 Every key must match. A value is a scalar (equality) or a list of alternatives, each a scalar or
 one of {"prefix": s}, {"suffix": s}, {"anything-but": v | [v, ...]}, {"numeric": [op, n, ...]},
-{"exists": bool}.
+{"exists": bool}. A list in the data matches when any of its elements does.
+
+Matching work is bounded: a filter is compiled once (cached by its stored text), equality is a set
+lookup, and every comparison spends from a `Budget`. A (event, webhook) pair that would cost more
+than its share is refused with FilterBudgetExceeded instead of holding the fan-out hostage.
 """
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
+from events_core import jsonsafe
 from events_core.errors import BadRequest
 
 MAX_FILTER_BYTES = 4096
 MAX_KEYS = 20
 MAX_ALTERNATIVES = 100
+# Comparisons (data elements × alternatives) one (event, webhook) pair and one event may cost.
+PAIR_BUDGET = 50_000
+EVENT_BUDGET = 200_000
 _NUMERIC_OPS = {"<", "<=", "=", ">=", ">"}
 _OPERATORS = ("prefix", "suffix", "anything-but", "numeric", "exists")
 _MISSING = object()
 
 Scalar = str | int | float | bool | None
+
+
+class FilterBudgetExceeded(Exception):
+    """Matching would cost more than the budget allows; the pair is not delivered."""
+
+
+class Budget:
+    def __init__(self, steps: int):
+        self.left = steps
+
+    def spend(self, steps: int) -> None:
+        self.left -= steps
+        if self.left < 0:
+            raise FilterBudgetExceeded("filter matching exceeded its budget of comparisons")
 
 
 def _is_scalar(value: Any) -> bool:
@@ -44,8 +69,8 @@ def _check_operator(where: str, rule: dict) -> None:
             raise _refuse(where, f'"{name}" takes a string')
     elif name == "anything-but":
         values = arg if isinstance(arg, list) else [arg]
-        if not values or not all(_is_scalar(v) for v in values):
-            raise _refuse(where, '"anything-but" takes a scalar or a non-empty list of scalars')
+        if not values or not all(_is_scalar(v) for v in values) or len(values) > MAX_ALTERNATIVES:
+            raise _refuse(where, f'"anything-but" takes a scalar or a list of 1 to {MAX_ALTERNATIVES} scalars')
     elif name == "numeric":
         if not isinstance(arg, list) or len(arg) not in (2, 4):
             raise _refuse(where, '"numeric" takes [op, number] or [op, number, op, number]')
@@ -65,7 +90,7 @@ def validate_filter(raw: Any) -> dict:
         return {}
     if not isinstance(raw, dict):
         raise _refuse("", "must be an object")
-    if len(json.dumps(raw)) > MAX_FILTER_BYTES:
+    if len(jsonsafe.dumps(raw).encode()) > MAX_FILTER_BYTES:
         raise _refuse("", f"must be at most {MAX_FILTER_BYTES} bytes as JSON")
     if len(raw) > MAX_KEYS:
         raise _refuse("", f"at most {MAX_KEYS} keys")
@@ -87,66 +112,115 @@ def validate_filter(raw: Any) -> dict:
     return raw
 
 
-def _lookup(data: Any, path: str) -> Any:
-    for segment in path.split("."):
-        if not isinstance(data, dict) or segment not in data:
-            return _MISSING
-        data = data[segment]
-    return data
+def _equality_key(value: Any) -> tuple | None:
+    """A hashable key under which JSON-equal scalars meet: 1 and 1.0 do, true and 1 do not."""
+    if value is None:
+        return ("null",)
+    if isinstance(value, bool):
+        return ("bool", value)
+    if isinstance(value, int | float):
+        return ("number", value)
+    if isinstance(value, str):
+        return ("string", value)
+    return None  # objects and lists equal no scalar
 
 
-def _same(expected: Scalar, actual: Any) -> bool:
-    # True must not equal 1, and 1 must equal 1.0, as in JSON.
-    if isinstance(expected, bool) or isinstance(actual, bool):
-        return expected is actual
-    if _is_number(expected) and _is_number(actual):
-        return expected == actual
-    return type(expected) is type(actual) and expected == actual
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    "=": lambda a, b: a == b,
+    ">=": lambda a, b: a >= b,
+    ">": lambda a, b: a > b,
+}
 
 
-def _compare(op: str, actual: float, bound: float) -> bool:
-    return {
-        "<": actual < bound,
-        "<=": actual <= bound,
-        "=": actual == bound,
-        ">=": actual >= bound,
-        ">": actual > bound,
-    }[op]
-
-
-def _matches_value(alternative: Any, actual: Any) -> bool:
-    if not isinstance(alternative, dict):
-        return _same(alternative, actual)
-    ((name, arg),) = alternative.items()
+def _operator(name: str, arg: Any) -> Callable[[Any], bool]:
     if name == "prefix":
-        return isinstance(actual, str) and actual.startswith(arg)
+        return lambda actual: isinstance(actual, str) and actual.startswith(arg)
     if name == "suffix":
-        return isinstance(actual, str) and actual.endswith(arg)
+        return lambda actual: isinstance(actual, str) and actual.endswith(arg)
     if name == "anything-but":
-        values = arg if isinstance(arg, list) else [arg]
-        return not any(_same(value, actual) for value in values)
-    if name == "numeric":
-        return _is_number(actual) and all(
-            _compare(op, actual, bound) for op, bound in zip(arg[::2], arg[1::2], strict=True)
-        )
-    return False
+        excluded = {_equality_key(value) for value in (arg if isinstance(arg, list) else [arg])}
+        return lambda actual: _equality_key(actual) not in excluded
+    tests = [(_COMPARE[op], bound) for op, bound in zip(arg[::2], arg[1::2], strict=True)]
+    return lambda actual: _is_number(actual) and all(compare(actual, bound) for compare, bound in tests)
 
 
-def _matches_rule(rule: Any, found: Any) -> bool:
-    alternatives = rule if isinstance(rule, list) else [rule]
-    for alternative in alternatives:
-        if isinstance(alternative, dict) and "exists" in alternative:
-            if alternative["exists"] is (found is not _MISSING):
-                return True
-            continue
-        if found is _MISSING:
-            continue
-        # As in EventBridge, a list in the data matches when any of its elements does.
-        candidates = found if isinstance(found, list) else [found]
-        if any(_matches_value(alternative, candidate) for candidate in candidates):
+@dataclass(frozen=True)
+class _Rule:
+    path: tuple[str, ...]
+    equals: frozenset
+    operators: tuple[Callable[[Any], bool], ...]
+    exists: frozenset[bool]
+
+    def lookup(self, data: Any) -> Any:
+        for segment in self.path:
+            if not isinstance(data, dict) or segment not in data:
+                return _MISSING
+            data = data[segment]
+        return data
+
+    def matches(self, data: Any, budget: Budget) -> bool:
+        found = self.lookup(data)
+        if (found is not _MISSING) in self.exists:
             return True
-    return False
+        if found is _MISSING:
+            return False
+        candidates = found if isinstance(found, list) else [found]
+        if self.equals:
+            budget.spend(len(candidates))
+            if any(_equality_key(candidate) in self.equals for candidate in candidates):
+                return True
+        for test in self.operators:
+            budget.spend(len(candidates))
+            if any(test(candidate) for candidate in candidates):
+                return True
+        return False
 
 
-def matches(filter_: dict, data: dict) -> bool:
-    return all(_matches_rule(rule, _lookup(data, path)) for path, rule in filter_.items())
+def _compile_rule(path: str, rule: Any) -> _Rule:
+    equals, operators, exists = set(), [], set()
+    for alternative in rule if isinstance(rule, list) else [rule]:
+        if isinstance(alternative, dict):
+            ((name, arg),) = alternative.items()
+            if name == "exists":
+                exists.add(arg)
+            else:
+                operators.append(_operator(name, arg))
+        else:
+            equals.add(_equality_key(alternative))
+    return _Rule(tuple(path.split(".")), frozenset(equals), tuple(operators), frozenset(exists))
+
+
+@dataclass(frozen=True)
+class CompiledFilter:
+    rules: tuple[_Rule, ...]
+
+    def matches(self, data: Any, budget: Budget | None = None) -> bool:
+        budget = budget or Budget(PAIR_BUDGET)
+        return all(rule.matches(data, budget) for rule in self.rules)
+
+
+def compile_filter(filter_: dict) -> CompiledFilter:
+    return CompiledFilter(tuple(_compile_rule(path, rule) for path, rule in filter_.items()))
+
+
+def to_stored(filter_: dict) -> str:
+    """A filter as the webhooks table keeps it: compact JSON text (numbers exact, "" legal)."""
+    return jsonsafe.dumps(filter_)
+
+
+def from_stored(filter_json: str) -> dict:
+    """The one place a stored filter is decoded (it was validated before it was stored)."""
+    value = json.loads(filter_json or "{}")
+    return value if isinstance(value, dict) else {}
+
+
+@lru_cache(maxsize=4096)
+def compiled(filter_json: str) -> CompiledFilter:
+    """The compiled form of a stored filter, built once per function instance."""
+    return compile_filter(from_stored(filter_json))
+
+
+def matches(filter_: dict, data: dict, budget: Budget | None = None) -> bool:
+    return compile_filter(filter_).matches(data, budget)

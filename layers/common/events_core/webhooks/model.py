@@ -1,8 +1,17 @@
 """A webhook subscription as stored and as answered."""
 
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cached_property
 from typing import Any
+
+from events_core.webhooks.filters import from_stored
+
+
+class DisabledReason(StrEnum):
+    MANUAL = "manual"  # paused by its developer (PATCH enabled: false)
+    GONE = "gone"  # the receiver answered 410 Gone
+    FAILURES = "failures"  # too many consecutive failed attempts
 
 
 @dataclass
@@ -12,11 +21,28 @@ class Webhook:
     event: str
     url: str
     created_at: str
-    secret: str | None = None
-    filter: dict = field(default_factory=dict)
+    updated_at: str
+    # Stored as JSON text: keeps numbers exact and empty strings legal in DynamoDB.
+    filter_json: str = "{}"
+    description: str = ""
     enabled: bool = True
+    disabled_reason: DisabledReason | None = None
+    disabled_at_ms: int | None = None
     last_triggered: str | None = None
     fail_count: int = 0
+    # KMS ciphertexts (events_core.secrets); the clear secret never lives on this object.
+    sealed_secret: str | None = None
+    sealed_previous_secret: str | None = None
+    previous_secret_until_ms: int | None = None
+    alert_pending: bool = False
+
+    @cached_property
+    def filter(self) -> dict[str, Any]:
+        return from_stored(self.filter_json)
+
+    @property
+    def has_secret(self) -> bool:
+        return self.sealed_secret is not None
 
     def public(self) -> dict[str, Any]:
         """The answer's shape: `id` (create) and `_id` (list) both, and never the secret."""
@@ -31,6 +57,10 @@ class Webhook:
             "createdAt": self.created_at,
             "lastTriggered": self.last_triggered,
             "failCount": self.fail_count,
+            "description": self.description,
+            "updatedAt": self.updated_at,
+            "disabledReason": self.disabled_reason.value if self.disabled_reason else None,
+            "hasSecret": self.has_secret,
         }
 
     def to_item(self) -> dict[str, Any]:
@@ -39,34 +69,52 @@ class Webhook:
             "webhookId": self.webhook_id,
             "event": self.event,
             "url": self.url,
-            # Stored as JSON text: keeps floats exact and empty strings legal in DynamoDB.
-            "filterJson": json.dumps(self.filter, separators=(",", ":")),
+            "filterJson": self.filter_json,
+            "description": self.description,
             "enabled": self.enabled,
             "createdAt": self.created_at,
+            "updatedAt": self.updated_at,
             "failCount": self.fail_count,
         }
-        if self.secret:
-            item["secret"] = self.secret
-        if self.last_triggered:
-            item["lastTriggered"] = self.last_triggered
-        if self.enabled:
-            item["activeKey"] = active_key(self.developer_id, self.event)
+        optional = {
+            "lastTriggered": self.last_triggered,
+            "disabledReason": self.disabled_reason.value if self.disabled_reason else None,
+            "disabledAt": self.disabled_at_ms,
+            "secretEnc": self.sealed_secret,
+            "previousSecretEnc": self.sealed_previous_secret,
+            "previousSecretUntil": self.previous_secret_until_ms,
+            "alertPending": True if self.alert_pending else None,
+            "activeKey": active_key(self.developer_id, self.event) if self.enabled else None,
+        }
+        item.update({name: value for name, value in optional.items() if value is not None})
         return item
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> "Webhook":
+        reason = item.get("disabledReason")
         return cls(
             developer_id=item["developerId"],
             webhook_id=item["webhookId"],
             event=item["event"],
             url=item["url"],
             created_at=item["createdAt"],
-            secret=item.get("secret"),
-            filter=json.loads(item.get("filterJson") or "{}"),
+            updated_at=item.get("updatedAt") or item["createdAt"],
+            filter_json=item.get("filterJson") or "{}",
+            description=item.get("description", ""),
             enabled=bool(item.get("enabled", True)),
+            disabled_reason=DisabledReason(reason) if reason else None,
+            disabled_at_ms=_int_or_none(item.get("disabledAt")),
             last_triggered=item.get("lastTriggered"),
             fail_count=int(item.get("failCount", 0)),
+            sealed_secret=item.get("secretEnc"),
+            sealed_previous_secret=item.get("previousSecretEnc"),
+            previous_secret_until_ms=_int_or_none(item.get("previousSecretUntil")),
+            alert_pending=bool(item.get("alertPending", False)),
         )
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def active_key(developer_id: str, event: str) -> str:

@@ -1,15 +1,30 @@
-"""DynamoDB access for webhooks. Table: developerId (hash) + webhookId (range); sparse index
-ActiveByEvent on activeKey = "developer#event", present only while a webhook is enabled."""
+"""DynamoDB access for webhooks: the one owner of the webhooks table.
 
+Table: developerId (hash) + webhookId (range); sparse index ActiveByEvent on activeKey =
+"developer#event", present only while a webhook is enabled. Each developer also has one counter
+item (webhookId "~count") that creates and deletes update in the same transaction as the webhook,
+so the per-developer cap holds under concurrent creates.
+"""
+
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from events_core.aws import LazyTable, conditional_check_failed
-from events_core.webhooks.model import Webhook, active_key
+from events_core.errors import LimitExceeded, Unavailable
+from events_core.webhooks.model import DisabledReason, Webhook, active_key
 
 ACTIVE_INDEX = "ActiveByEvent"
+COUNTER = "~count"  # sorts after every webhook id (hex), so Queries of webhooks stop before it
+_TRANSACTION_TRIES = 4
+# Calls through a table's `meta.client` take and give plain Python values: boto3's resource layer
+# serialises them (only an error's returned item comes back in DynamoDB's typed form).
+
+def _cancelled_by_condition(error: ClientError, index: int) -> bool:
+    reasons = error.response.get("CancellationReasons") or []
+    return len(reasons) > index and reasons[index].get("Code") == "ConditionalCheckFailed"
 
 
 class WebhookRepository:
@@ -19,34 +34,96 @@ class WebhookRepository:
         if table is not None:
             self.table = table
 
-    def add(self, webhook: Webhook) -> None:
-        self.table.put_item(Item=webhook.to_item(), ConditionExpression="attribute_not_exists(webhookId)")
+    def _key(self, developer_id: str, webhook_id: str) -> dict[str, str]:
+        return {"developerId": developer_id, "webhookId": webhook_id}
 
-    def get(self, developer_id: str, webhook_id: str) -> Webhook | None:
-        item = self.table.get_item(Key={"developerId": developer_id, "webhookId": webhook_id}, ConsistentRead=True).get(
-            "Item"
-        )
-        return Webhook.from_item(item) if item else None
-
-    def list_for(self, developer_id: str) -> list[Webhook]:
-        return [
-            Webhook.from_item(item) for item in self._query(KeyConditionExpression=Key("developerId").eq(developer_id))
-        ]
-
-    def active_for(self, developer_id: str, event: str) -> list[dict[str, Any]]:
-        """Enabled webhooks of (developer, event): keys and filter only, from the sparse index."""
-        return list(
-            self._query(
-                IndexName=ACTIVE_INDEX, KeyConditionExpression=Key("activeKey").eq(active_key(developer_id, event))
-            )
+    # -- lifecycle (the API)
+    def add(self, webhook: Webhook, cap: int) -> None:
+        """Store a new webhook and count it, atomically; LimitExceeded when the developer has `cap`."""
+        self._transact(
+            [
+                {
+                    "Put": {
+                        "TableName": self.table.name,
+                        "Item": webhook.to_item(),
+                        "ConditionExpression": "attribute_not_exists(webhookId)",
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": self.table.name,
+                        "Key": self._key(webhook.developer_id, COUNTER),
+                        "UpdateExpression": "ADD webhooks :one",
+                        "ConditionExpression": "attribute_not_exists(webhooks) OR webhooks < :cap",
+                        "ExpressionAttributeValues": {":one": 1, ":cap": cap},
+                    }
+                },
+            ],
+            on_condition={1: LimitExceeded(f"a developer may have at most {cap} webhooks; delete one first")},
         )
 
     def delete(self, developer_id: str, webhook_id: str) -> bool:
         """True when it existed (and was this developer's); False otherwise."""
         try:
-            self.table.delete_item(
-                Key={"developerId": developer_id, "webhookId": webhook_id},
-                ConditionExpression="attribute_exists(webhookId)",
+            self._transact(
+                [
+                    {
+                        "Delete": {
+                            "TableName": self.table.name,
+                            "Key": self._key(developer_id, webhook_id),
+                            "ConditionExpression": "attribute_exists(webhookId)",
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self.table.name,
+                            "Key": self._key(developer_id, COUNTER),
+                            "UpdateExpression": "ADD webhooks :minus_one",
+                            "ExpressionAttributeValues": {":minus_one": -1},
+                        }
+                    },
+                ],
+                on_condition={0: _Missing()},
+            )
+        except _Missing:
+            return False
+        return True
+
+    def _transact(self, items: list[dict], on_condition: dict[int, Exception]) -> None:
+        client = self.table.meta.client
+        for _ in range(_TRANSACTION_TRIES):
+            try:
+                client.transact_write_items(TransactItems=items)
+                return
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                    raise
+                for index, refusal in on_condition.items():
+                    if _cancelled_by_condition(error, index):
+                        raise refusal from None
+                # Cancelled by a conflicting transaction (two creates at once): try again.
+        raise Unavailable("too many concurrent changes to this developer's webhooks; retry")
+
+    def save_fields(self, webhook: Webhook, names: Iterable[str], seen_updated_at: str) -> bool:
+        """Write the named attributes of a changed webhook (absent ones are removed), if nobody
+        changed it since it was read. Counters delivery keeps (failCount, lastTriggered) are left
+        alone unless named, so a PATCH never loses a concurrent failure count."""
+        item = webhook.to_item()
+        names = sorted(set(names))
+        placeholders = {f"#a{n}": name for n, name in enumerate(names)}
+        sets = [f"{alias} = :v{alias[2:]}" for alias, name in placeholders.items() if name in item]
+        removes = [alias for alias, name in placeholders.items() if name not in item]
+        expression = ("SET " + ", ".join(sets) if sets else "") + (" REMOVE " + ", ".join(removes) if removes else "")
+        try:
+            self.table.update_item(
+                Key=self._key(webhook.developer_id, webhook.webhook_id),
+                UpdateExpression=expression.strip(),
+                ConditionExpression="attribute_exists(webhookId) AND updatedAt = :seen",
+                ExpressionAttributeNames=placeholders,
+                ExpressionAttributeValues={
+                    ":seen": seen_updated_at,
+                    **{f":v{alias[2:]}": item[name] for alias, name in placeholders.items() if name in item},
+                },
             )
         except ClientError as error:
             if conditional_check_failed(error):
@@ -54,10 +131,118 @@ class WebhookRepository:
             raise
         return True
 
-    def _query(self, **kwargs: Any):
+    # -- reads
+    def get(self, developer_id: str, webhook_id: str) -> Webhook | None:
+        item = self.table.get_item(Key=self._key(developer_id, webhook_id), ConsistentRead=True).get("Item")
+        return Webhook.from_item(item) if item else None
+
+    def get_many(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Webhook]:
+        """Several webhooks in one strongly consistent BatchGetItem (keys: (developer, webhook))."""
+        wanted = [self._key(*key) for key in dict.fromkeys(keys)]
+        found: dict[tuple[str, str], Webhook] = {}
+        client = self.table.meta.client
+        for start in range(0, len(wanted), 100):
+            request: dict[str, Any] = {
+                self.table.name: {"Keys": wanted[start : start + 100], "ConsistentRead": True}
+            }
+            for _ in range(3):
+                answer = client.batch_get_item(RequestItems=request)
+                for raw in answer.get("Responses", {}).get(self.table.name, []):
+                    webhook = Webhook.from_item(raw)
+                    found[(webhook.developer_id, webhook.webhook_id)] = webhook
+                request = answer.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+        return found
+
+    def list_for(self, developer_id: str) -> list[Webhook]:
+        condition = Key("developerId").eq(developer_id) & Key("webhookId").lt(COUNTER)
+        return [Webhook.from_item(item) for item in self._query(KeyConditionExpression=condition)]
+
+    def active_for(self, developer_id: str, event: str) -> list[tuple[str, str]]:
+        """(webhook id, stored filter) of the enabled webhooks of (developer, event): the sparse index."""
+        condition = Key("activeKey").eq(active_key(developer_id, event))
+        return [
+            (item["webhookId"], item.get("filterJson") or "{}")
+            for item in self._query(IndexName=ACTIVE_INDEX, KeyConditionExpression=condition)
+        ]
+
+    def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
         while True:
             page = self.table.query(**kwargs)
             yield from page.get("Items", [])
             if "LastEvaluatedKey" not in page:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    # -- what delivery writes
+    def record_success(self, developer_id: str, webhook_id: str, at: str) -> None:
+        self._update(
+            developer_id,
+            webhook_id,
+            UpdateExpression="SET lastTriggered = :at, failCount = :zero",
+            ExpressionAttributeValues={":at": at, ":zero": 0},
+        )
+
+    def record_failures(self, developer_id: str, webhook_id: str, count: int, at: str) -> int:
+        """Count `count` more consecutive failures; the new total (0 if the webhook is gone)."""
+        answer = self._update(
+            developer_id,
+            webhook_id,
+            UpdateExpression="SET lastTriggered = :at ADD failCount :count",
+            ExpressionAttributeValues={":at": at, ":count": count},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int((answer or {}).get("Attributes", {}).get("failCount", 0))
+
+    def disable(self, developer_id: str, webhook_id: str, reason: DisabledReason, at_ms: int, at: str) -> bool:
+        """Disable once: True only for the caller that flipped it, who then owes the alert
+        (alertPending stays set until the alert is out, so a lost alert is sent again)."""
+        try:
+            self.table.update_item(
+                Key=self._key(developer_id, webhook_id),
+                UpdateExpression=(
+                    "SET enabled = :false, disabledReason = :reason, disabledAt = :at_ms, updatedAt = :at,"
+                    " alertPending = :true REMOVE activeKey"
+                ),
+                ConditionExpression="attribute_exists(webhookId) AND enabled = :true",
+                ExpressionAttributeValues={
+                    ":false": False,
+                    ":true": True,
+                    ":reason": reason.value,
+                    ":at_ms": at_ms,
+                    ":at": at,
+                },
+            )
+        except ClientError as error:
+            if conditional_check_failed(error):
+                return False
+            raise
+        return True
+
+    def clear_alert(self, developer_id: str, webhook_id: str) -> bool:
+        try:
+            self.table.update_item(
+                Key=self._key(developer_id, webhook_id),
+                UpdateExpression="REMOVE alertPending",
+                ConditionExpression="attribute_exists(alertPending)",
+            )
+        except ClientError as error:
+            if conditional_check_failed(error):
+                return False
+            raise
+        return True
+
+    def _update(self, developer_id: str, webhook_id: str, **kwargs: Any) -> dict | None:
+        try:
+            return self.table.update_item(
+                Key=self._key(developer_id, webhook_id), ConditionExpression="attribute_exists(webhookId)", **kwargs
+            )
+        except ClientError as error:
+            if conditional_check_failed(error):
+                return None  # deleted meanwhile: nothing to count
+            raise
+
+
+class _Missing(Exception):
+    pass

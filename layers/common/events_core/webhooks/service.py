@@ -1,28 +1,53 @@
-"""Webhook use cases behind the API: register, list, delete. Tenant-scoped by developer id."""
+"""Webhook use cases behind the API, each scoped to the calling developer: register, read, list,
+change (including pause and re-enable), rotate the secret, delete.
 
+Another developer's webhook id answers exactly like an unknown one: existence is never revealed.
+"""
+
+import dataclasses
+import secrets as random_secrets
 from typing import Any
 
-from events_core.clock import is_id, iso_ms, new_id, now_ms
+from events_core.clock import is_id, iso_ms, new_id, now_ms, parse_iso
 from events_core.config import settings
-from events_core.errors import NotFound
-from events_core.webhooks.model import Webhook
-from events_core.webhooks.registration import parse_registration
+from events_core.errors import NotFound, Unavailable
+from events_core.secrets import secret_box
+from events_core.webhooks.filters import to_stored
+from events_core.webhooks.model import DisabledReason, Webhook
 from events_core.webhooks.repository import WebhookRepository
+from events_core.webhooks.requests import parse_changes, parse_registration, parse_rotation
+
+_SAVE_TRIES = 3
+
+
+def _not_found(webhook_id: str) -> NotFound:
+    return NotFound(f"webhook {webhook_id[:64]!r} not found")
 
 
 def register(developer_id: str, body: Any, repository: WebhookRepository | None = None) -> Webhook:
-    registration = parse_registration(body, settings())
+    config = settings()
+    registration = parse_registration(body, config)
     created = now_ms()
     webhook = Webhook(
         developer_id=developer_id,
         webhook_id=new_id(created),
         event=registration.event,
         url=registration.url,
-        secret=registration.secret,
-        filter=registration.filter,
         created_at=iso_ms(created),
+        updated_at=iso_ms(created),
+        filter_json=to_stored(registration.filter),
+        description=registration.description,
     )
-    (repository or WebhookRepository()).add(webhook)
+    if registration.secret:
+        webhook.sealed_secret = secret_box(config).seal(registration.secret, developer_id, webhook.webhook_id)
+    (repository or WebhookRepository()).add(webhook, cap=config.max_webhooks_per_developer)
+    return webhook
+
+
+def get(developer_id: str, webhook_id: str, repository: WebhookRepository | None = None) -> Webhook:
+    webhook = (repository or WebhookRepository()).get(developer_id, webhook_id) if is_id(webhook_id) else None
+    if webhook is None:
+        raise _not_found(webhook_id)
     return webhook
 
 
@@ -31,6 +56,92 @@ def list_webhooks(developer_id: str, repository: WebhookRepository | None = None
 
 
 def delete(developer_id: str, webhook_id: str, repository: WebhookRepository | None = None) -> None:
-    # Another developer's id answers exactly like an unknown one: existence is never revealed.
     if not is_id(webhook_id) or not (repository or WebhookRepository()).delete(developer_id, webhook_id):
-        raise NotFound(f"webhook {webhook_id!r} not found")
+        raise _not_found(webhook_id)
+
+
+def _apply(webhook: Webhook, changes: dict[str, Any], at_ms: int) -> tuple[Webhook, set[str]]:
+    """The webhook with `changes` applied, and the stored attributes that changed."""
+    updated = dataclasses.replace(webhook)
+    names = {"updatedAt"}
+    if "url" in changes:
+        updated.url = changes["url"]
+        names.add("url")
+    if "event" in changes:
+        updated.event = changes["event"]
+        names |= {"event", "activeKey"}  # moves in the fan-out index in the same write
+    if "filter" in changes:
+        updated.filter_json = to_stored(changes["filter"])
+        names.add("filterJson")
+    if "description" in changes:
+        updated.description = changes["description"]
+        names.add("description")
+    if changes.get("enabled") is True:
+        updated.enabled, updated.fail_count = True, 0
+        updated.disabled_reason, updated.disabled_at_ms, updated.alert_pending = None, None, False
+        names |= {"enabled", "failCount", "disabledReason", "disabledAt", "alertPending", "activeKey"}
+    elif changes.get("enabled") is False:
+        if updated.enabled:
+            updated.disabled_at_ms = at_ms
+        updated.enabled, updated.disabled_reason = False, DisabledReason.MANUAL
+        names |= {"enabled", "disabledReason", "disabledAt", "activeKey"}
+    # updatedAt guards concurrent changes, so it must move even within one millisecond.
+    updated.updated_at = iso_ms(max(at_ms, _ms_of(webhook) + 1))
+    return updated, names
+
+
+def _ms_of(webhook: Webhook) -> int:
+    return parse_iso(webhook.updated_at)
+
+
+def _save(webhook: Webhook, names: set[str], seen: str, repository: WebhookRepository) -> None:
+    if not repository.save_fields(webhook, names, seen):
+        raise _Changed
+
+
+class _Changed(Exception):
+    pass
+
+
+def change(developer_id: str, webhook_id: str, body: Any, repository: WebhookRepository | None = None) -> Webhook:
+    changes = parse_changes(body, settings())
+    repository = repository or WebhookRepository()
+    for _ in range(_SAVE_TRIES):
+        current = get(developer_id, webhook_id, repository)
+        updated, names = _apply(current, changes, now_ms())
+        try:
+            _save(updated, names, current.updated_at, repository)
+        except _Changed:
+            continue  # changed (or deleted) since we read it: read again
+        return updated
+    raise Unavailable("the webhook kept changing while this request was applied; retry")
+
+
+def rotate_secret(
+    developer_id: str, webhook_id: str, body: Any, repository: WebhookRepository | None = None
+) -> tuple[Webhook, str | None]:
+    """A new secret (the one given, or a generated one, then answered once). The old one keeps
+    signing alongside for the overlap, so receivers can switch without missing a post."""
+    config = settings()
+    rotation = parse_rotation(body)
+    generated = None if rotation.secret else random_secrets.token_urlsafe(32)
+    new_secret = rotation.secret or generated or ""
+    overlap = config.secret_overlap_seconds if rotation.overlap_seconds is None else rotation.overlap_seconds
+    repository = repository or WebhookRepository()
+    box = secret_box(config)
+    for _ in range(_SAVE_TRIES):
+        current = get(developer_id, webhook_id, repository)
+        at = now_ms()
+        updated = dataclasses.replace(current)
+        keeps_previous = current.sealed_secret is not None and overlap > 0
+        updated.sealed_previous_secret = current.sealed_secret if keeps_previous else None
+        updated.previous_secret_until_ms = at + overlap * 1000 if keeps_previous else None
+        updated.sealed_secret = box.seal(new_secret, developer_id, webhook_id)
+        updated.updated_at = iso_ms(max(at, _ms_of(current) + 1))
+        names = {"secretEnc", "previousSecretEnc", "previousSecretUntil", "updatedAt"}
+        try:
+            _save(updated, names, current.updated_at, repository)
+        except _Changed:
+            continue
+        return updated, generated
+    raise Unavailable("the webhook kept changing while this request was applied; retry")

@@ -1,0 +1,98 @@
+"""What travels on the delivery queue: one message per (event, webhook) and attempt. It carries
+the exact payload to post, never a secret; the attempt it is for; and why it was sent."""
+
+import hashlib
+import json
+import re
+import secrets
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import Any
+
+DELIVERY_ID = re.compile(r"^msg_[0-9a-f]{32}$")
+
+
+class Trigger(StrEnum):
+    FIRST = "first"  # fan-out of a platform event
+    RETRY = "retry"  # the back-off schedule
+    REDELIVER = "redeliver"  # POST …/deliveries/{id}/redeliver
+    RECOVER = "recover"  # POST …/recover
+    REDRIVE = "redrive"  # an operator moved it back from the dead-letter queue
+
+
+class MalformedMessage(ValueError):
+    pass
+
+
+def _time_prefix(epoch_ms: int) -> str:
+    seconds, millis = divmod(epoch_ms, 1000)
+    return f"{seconds:08x}{millis:03x}"
+
+
+def delivery_id(event_id: str, webhook_id: str, event_ms: int) -> str:
+    """Stable for one (event, webhook) — the same across retries and re-runs of the fan-out — and
+    ordered by the event's time, so a webhook's deliveries list newest first by key."""
+    digest = hashlib.sha256(f"{event_id}\n{webhook_id}".encode()).hexdigest()
+    return f"msg_{_time_prefix(event_ms)}{digest[:21]}"
+
+
+def new_delivery_id(epoch_ms: int) -> str:
+    """For test sends, which belong to no platform event."""
+    return f"msg_{_time_prefix(epoch_ms)}{secrets.token_hex(11)[:21]}"
+
+
+def delivery_id_floor(epoch_ms: int) -> str:
+    """The smallest delivery id at or after `epoch_ms` (key ranges by time)."""
+    return f"msg_{_time_prefix(epoch_ms)}"
+
+
+def is_delivery_id(text: str) -> bool:
+    return bool(DELIVERY_ID.match(text))
+
+
+@dataclass(frozen=True)
+class DeliveryMessage:
+    delivery_id: str
+    webhook_id: str
+    developer_id: str
+    event_id: str
+    event: str
+    timestamp: str
+    payload: str
+    attempt: int = 1
+    trigger: Trigger = Trigger.FIRST
+    queued_at_ms: int = 0
+    not_before_ms: int = 0  # a retry waiting longer than SQS can delay one message hops until then
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> "DeliveryMessage":
+        try:
+            fields: Any = json.loads(text)
+            if not isinstance(fields, dict):
+                raise MalformedMessage("not a JSON object")
+            message = cls(**{**fields, "trigger": Trigger(fields.get("trigger", Trigger.FIRST))})
+        except (ValueError, TypeError, RecursionError) as error:
+            raise MalformedMessage(str(error)[:200]) from None
+        message.check()
+        return message
+
+    def check(self) -> None:
+        strings = (self.delivery_id, self.webhook_id, self.developer_id, self.event_id, self.event, self.payload)
+        if not all(isinstance(value, str) and value for value in strings):
+            raise MalformedMessage("a required field is missing or not a string")
+        if not isinstance(self.attempt, int) or isinstance(self.attempt, bool) or self.attempt < 1:
+            raise MalformedMessage(f"attempt {self.attempt!r} is not a positive integer")
+
+    def next(self, attempt: int, trigger: Trigger, *, queued_at_ms: int, not_before_ms: int = 0) -> "DeliveryMessage":
+        return DeliveryMessage(
+            **{
+                **asdict(self),
+                "attempt": attempt,
+                "trigger": trigger,
+                "queued_at_ms": queued_at_ms,
+                "not_before_ms": not_before_ms,
+            }
+        )

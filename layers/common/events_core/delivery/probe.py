@@ -1,0 +1,94 @@
+"""Test sends (POST /v1/events/webhooks/{id}/test): one signed POST now, through the same signing,
+SSRF guard and deadline as delivery, recorded in the webhook's history as a test. A test send
+works on a paused or disabled webhook and never changes failCount, lastTriggered or enabled."""
+
+from typing import Any
+
+from events_core import jsonsafe
+from events_core.clock import iso_ms, now_ms
+from events_core.config import Settings
+from events_core.delivery.envelope import payload_text
+from events_core.delivery.message import new_delivery_id
+from events_core.delivery.sender import Sender
+from events_core.delivery.signing import delivery_headers
+from events_core.history.model import Attempt, DeliveryRecord, DeliveryStatus
+from events_core.history.repository import DeliveryStore
+from events_core.observability import logger
+from events_core.secrets import secret_box
+from events_core.webhooks.model import Webhook
+from events_core.webhooks.requests import parse_test
+
+# The reference's data fields of each event type, with sample values; every sample says "test".
+SAMPLES: dict[str, dict[str, Any]] = {
+    "app.installed": {"appId": "app_test", "appName": "Test app"},
+    "app.configured": {"appId": "app_test", "appName": "Test app"},
+    "tool.executed": {
+        "toolName": "erp_get_inventory",
+        "input": {"warehouse_id": "WH-001"},
+        "result": {"items": [], "total": 42},
+        "elapsed_ms": 230,
+    },
+    "tool.failed": {"toolName": "erp_get_inventory", "input": {"warehouse_id": "WH-001"}, "error": "test error"},
+    "knowledge.updated": {"knowledgeId": "kb_test", "action": "update", "documentTitle": "Test document"},
+    "graph.synced": {"graphId": "graph_test", "nodesWritten": 3, "edgesWritten": 2},
+    "workflow.completed": {
+        "workflowId": "wf_test",
+        "workflowName": "Test workflow",
+        "runId": "run_test",
+        "status": "completed",
+        "stepResults": [],
+    },
+    "workflow.failed": {"workflowId": "wf_test", "workflowName": "Test workflow", "runId": "run_test", "error": "test"},
+    "alert.triggered": {"alertType": "test", "source": "events-api", "message": "A test alert", "severity": "info"},
+    "ai.conversation": {"model": "test-model", "inputTokens": 12, "outputTokens": 34},
+}
+
+
+def send_test(webhook: Webhook, body: Any, config: Settings, *, seconds_left: float) -> dict[str, Any]:
+    request = parse_test(body)
+    event = request.event or webhook.event
+    data = request.data if request.data is not None else {**SAMPLES.get(event, {}), "test": True}
+    at = now_ms()
+    timestamp = iso_ms(at)
+    delivery_id = new_delivery_id(at)
+    payload = payload_text(event, timestamp, jsonsafe.dumps(data))
+    box = secret_box(config)
+    secrets = []
+    if webhook.sealed_secret:
+        secrets.append(box.open(webhook.sealed_secret, webhook.developer_id, webhook.webhook_id))
+        previous, until = webhook.sealed_previous_secret, webhook.previous_secret_until_ms
+        if previous and until and until > at:
+            secrets.append(box.open(previous, webhook.developer_id, webhook.webhook_id))
+    body_bytes = payload.encode()
+    headers = delivery_headers(
+        event=event, timestamp=timestamp, delivery_id=delivery_id, body=body_bytes, secrets=secrets
+    )
+    result = Sender(config).post(webhook.url, body_bytes, headers, deadline_seconds=max(1.0, seconds_left))
+    record = DeliveryRecord(
+        developer_id=webhook.developer_id,
+        webhook_id=webhook.webhook_id,
+        delivery_id=delivery_id,
+        event_id=f"test_{delivery_id[4:]}",
+        event=event,
+        status=DeliveryStatus.SUCCEEDED if result.ok else DeliveryStatus.DEAD,
+        created_at=timestamp,
+        attempt=1,
+        attempts=[Attempt(1, iso_ms(now_ms()), result.status, result.latency_ms, result.error, result.excerpt, "test")],
+        last_attempt_at=iso_ms(now_ms()),
+        last_status=result.status,
+        last_error=None if result.ok else result.describe(),
+        payload=payload,
+        test=True,
+        expires_at=at // 1000 + config.log_retention_days * 86400,
+    )
+    try:
+        DeliveryStore().put(record)
+    except Exception:  # noqa: BLE001 - the post was made; its answer matters more than its history line
+        logger.exception("test send not recorded", extra={"delivery_id": delivery_id})
+    return {
+        "deliveryId": delivery_id,
+        "delivered": result.ok,
+        "status": result.status,
+        "latencyMs": result.latency_ms,
+        "error": result.error if not result.ok and result.error else (None if result.ok else result.describe()),
+    }

@@ -1,0 +1,164 @@
+"""A delivery record as stored and as answered."""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+MAX_ATTEMPTS_KEPT = 20  # the newest; an item must stay well under DynamoDB's 400 KB
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # waiting for, or in, a first post, a redelivery or a recovery
+    SUCCEEDED = "succeeded"  # the last attempt got a 2xx
+    RETRYING = "retrying"  # the last attempt failed; another is scheduled (nextAttemptAt)
+    DEAD = "dead"  # failed with no automatic attempt left; `recover` or `redeliver` sends it again
+
+
+@dataclass
+class Attempt:
+    attempt: int
+    attempted_at: str
+    status: int | None
+    latency_ms: int
+    error: str | None
+    response_excerpt: str
+    trigger: str
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "attempt": self.attempt,
+            "attemptedAt": self.attempted_at,
+            "status": self.status,
+            "latencyMs": self.latency_ms,
+            "error": self.error,
+            "responseExcerpt": self.response_excerpt,
+            "trigger": self.trigger,
+        }
+
+    def to_item(self) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "attempt": self.attempt,
+            "attemptedAt": self.attempted_at,
+            "latencyMs": self.latency_ms,
+            "excerpt": self.response_excerpt,
+            "trigger": self.trigger,
+        }
+        if self.status is not None:
+            item["status"] = self.status
+        if self.error:
+            item["error"] = self.error
+        return item
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> "Attempt":
+        status = item.get("status")
+        return cls(
+            attempt=int(item["attempt"]),
+            attempted_at=item["attemptedAt"],
+            status=None if status is None else int(status),
+            latency_ms=int(item.get("latencyMs", 0)),
+            error=item.get("error"),
+            response_excerpt=item.get("excerpt", ""),
+            trigger=item.get("trigger", "first"),
+        )
+
+
+@dataclass
+class DeliveryRecord:
+    developer_id: str
+    webhook_id: str
+    delivery_id: str
+    event_id: str
+    event: str
+    status: DeliveryStatus
+    created_at: str
+    attempt: int = 0  # attempts started
+    attempts: list[Attempt] = field(default_factory=list)
+    last_attempt_at: str | None = None
+    next_attempt_at: str | None = None
+    last_status: int | None = None
+    last_error: str | None = None
+    payload: str | None = None
+    test: bool = False
+    lease_until_ms: int | None = None
+    expires_at: int = 0
+
+    def public(self, *, detail: bool = False) -> dict[str, Any]:
+        answer: dict[str, Any] = {
+            "deliveryId": self.delivery_id,
+            "webhookId": self.webhook_id,
+            "eventId": self.event_id,
+            "event": self.event,
+            "status": self.status.value,
+            "attemptCount": self.attempt,
+            "createdAt": self.created_at,
+            "lastAttemptAt": self.last_attempt_at,
+            "nextAttemptAt": self.next_attempt_at,
+            "lastStatus": self.last_status,
+            "lastError": self.last_error,
+            "test": self.test,
+        }
+        if detail:
+            answer["attempts"] = [attempt.public() for attempt in self.attempts]
+            answer["payload"] = self.payload
+        return answer
+
+    def to_item(self) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "webhookKey": webhook_key(self.developer_id, self.webhook_id),
+            "deliveryId": self.delivery_id,
+            "developerId": self.developer_id,
+            "webhookId": self.webhook_id,
+            "eventId": self.event_id,
+            "event": self.event,
+            "status": self.status.value,
+            "createdAt": self.created_at,
+            "attempt": self.attempt,
+            "attempts": [attempt.to_item() for attempt in self.attempts[-MAX_ATTEMPTS_KEPT:]],
+            "expiresAt": self.expires_at,
+        }
+        optional = {
+            "lastAttemptAt": self.last_attempt_at,
+            "nextAttemptAt": self.next_attempt_at,
+            "lastStatus": self.last_status,
+            "lastError": self.last_error,
+            "payload": self.payload,
+            "test": True if self.test else None,
+            "leaseUntil": self.lease_until_ms,
+            # The sparse index of deliveries that need attention: present only while failing.
+            "failedKey": item["webhookKey"] if self.status in (DeliveryStatus.RETRYING, DeliveryStatus.DEAD) else None,
+        }
+        item.update({name: value for name, value in optional.items() if value is not None})
+        return item
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> "DeliveryRecord":
+        def number(name: str) -> int | None:
+            value = item.get(name)
+            return None if value is None else int(value)
+
+        return cls(
+            developer_id=item["developerId"],
+            webhook_id=item["webhookId"],
+            delivery_id=item["deliveryId"],
+            event_id=item.get("eventId", ""),
+            event=item.get("event", ""),
+            status=DeliveryStatus(item.get("status", DeliveryStatus.PENDING)),
+            created_at=item.get("createdAt", ""),
+            attempt=int(item.get("attempt", 0)),
+            attempts=[Attempt.from_item(entry) for entry in item.get("attempts") or []],
+            last_attempt_at=item.get("lastAttemptAt"),
+            next_attempt_at=item.get("nextAttemptAt"),
+            last_status=number("lastStatus"),
+            last_error=item.get("lastError"),
+            payload=item.get("payload"),
+            test=bool(item.get("test", False)),
+            lease_until_ms=number("leaseUntil"),
+            expires_at=int(item.get("expiresAt", 0)),
+        )
+
+
+def webhook_key(developer_id: str, webhook_id: str) -> str:
+    """The partition of one webhook's deliveries; the developer is part of it, so no read by a
+    webhook id alone can reach another developer's deliveries."""
+    return f"{developer_id}#{webhook_id}"

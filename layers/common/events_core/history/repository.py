@@ -1,0 +1,327 @@
+"""DynamoDB access for delivery records: the one owner of the deliveries table.
+
+Table: webhookKey = "developer#webhook" (hash) + deliveryId (range; time-ordered, so a backwards
+Query lists a webhook's deliveries newest first and a key range is a time window). Sparse index
+FailedByWebhook on failedKey, present only while a delivery is retrying or dead.
+
+The record is also the pipeline's duplicate guard: an attempt starts only by taking the record's
+lease with one conditional write that names the attempt it is for (see `lease`).
+"""
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr, Key
+from boto3.dynamodb.types import TypeDeserializer
+from botocore.exceptions import ClientError
+
+from events_core.aws import LazyTable, conditional_check_failed
+from events_core.delivery.message import DeliveryMessage, Trigger, delivery_id_floor, is_delivery_id
+from events_core.errors import BadRequest
+from events_core.history.model import DeliveryRecord, DeliveryStatus, webhook_key
+
+FAILED_INDEX = "FailedByWebhook"
+_DESERIALIZE = TypeDeserializer()
+_NAMES = {"#attempt": "attempt", "#status": "status", "#event": "event"}
+
+
+class LeaseVerdict(StrEnum):
+    TAKEN = "taken"  # this message may post now, as attempt `Lease.attempt`
+    STALE = "stale"  # its attempt already happened (a duplicate, a re-run, a superseded retry)
+    BUSY = "busy"  # another invocation is posting this delivery right now
+
+
+@dataclass(frozen=True)
+class Lease:
+    verdict: LeaseVerdict
+    record: DeliveryRecord | None = None
+    attempt: int = 0
+    busy_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Page:
+    records: list[DeliveryRecord]
+    next_cursor: str | None
+
+
+def encode_cursor(delivery_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"after": delivery_id}).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    """The delivery id a cursor continues after; BadRequest for anything this API did not hand out."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        found = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))["after"]
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeError):
+        found = None
+    if not isinstance(found, str) or not is_delivery_id(found):
+        raise BadRequest("cursor: not a cursor this API handed out", field="cursor")
+    return found
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: _DESERIALIZE.deserialize(value) for name, value in item.items()}
+
+
+class DeliveryStore:
+    table = LazyTable("deliveries_table")
+
+    def __init__(self, table: Any = None):
+        if table is not None:
+            self.table = table
+
+    # -- the pipeline
+    def lease(self, message: DeliveryMessage, *, until_ms: int, now_ms: int, expires_at: int) -> Lease:
+        """Take the right to make attempt `message.attempt`: only if the record's last attempt is
+        the one before it (or this very attempt, abandoned by a crashed invocation), and nobody holds
+        the lease. One conditional write; a refusal says why (stale, or busy for how long)."""
+        attempt = message.attempt
+        try:
+            answer = self.table.update_item(
+                Key={
+                    "webhookKey": webhook_key(message.developer_id, message.webhook_id),
+                    "deliveryId": message.delivery_id,
+                },
+                UpdateExpression=(
+                    "SET #attempt = :n, leaseUntil = :until, expiresAt = :expires,"
+                    " developerId = if_not_exists(developerId, :developer),"
+                    " webhookId = if_not_exists(webhookId, :webhook),"
+                    " eventId = if_not_exists(eventId, :event_id),"
+                    " #event = if_not_exists(#event, :event),"
+                    " createdAt = if_not_exists(createdAt, :created),"
+                    " #status = if_not_exists(#status, :pending),"
+                    " attempts = if_not_exists(attempts, :none)"
+                ),
+                ConditionExpression=(
+                    "attribute_not_exists(deliveryId)"
+                    " OR (#attempt = :previous AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now))"
+                    " OR (#attempt = :n AND leaseUntil < :now)"
+                ),
+                ExpressionAttributeNames=_NAMES,
+                ExpressionAttributeValues={
+                    ":n": attempt,
+                    ":previous": attempt - 1,
+                    ":until": until_ms,
+                    ":now": now_ms,
+                    ":expires": expires_at,
+                    ":developer": message.developer_id,
+                    ":webhook": message.webhook_id,
+                    ":event_id": message.event_id,
+                    ":event": message.event,
+                    ":created": message.timestamp,
+                    ":pending": DeliveryStatus.PENDING.value,
+                    ":none": [],
+                },
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if not conditional_check_failed(error):
+                raise
+            current = DeliveryRecord.from_item(_plain(error.response.get("Item") or {}))
+            return self._refused(message, current, until_ms=until_ms, now_ms=now_ms, expires_at=expires_at)
+        return Lease(LeaseVerdict.TAKEN, DeliveryRecord.from_item(answer["Attributes"]), attempt)
+
+    def _refused(
+        self, message: DeliveryMessage, current: DeliveryRecord, *, until_ms: int, now_ms: int, expires_at: int
+    ) -> Lease:
+        held = current.lease_until_ms is not None and current.lease_until_ms >= now_ms
+        if held and current.attempt in (message.attempt - 1, message.attempt):
+            return Lease(
+                LeaseVerdict.BUSY, current, busy_seconds=(current.lease_until_ms or now_ms) / 1000 - now_ms / 1000
+            )
+        redrive = (
+            message.trigger == Trigger.REDRIVE
+            and current.status == DeliveryStatus.DEAD
+            and current.attempt == message.attempt
+            and current.lease_until_ms is None
+        )
+        if redrive:
+            # Moved back from the dead-letter queue by an operator: one more attempt, once.
+            onward = message.next(message.attempt + 1, Trigger.REDRIVE, queued_at_ms=message.queued_at_ms)
+            return self.lease(onward, until_ms=until_ms, now_ms=now_ms, expires_at=expires_at)
+        return Lease(LeaseVerdict.STALE, current)
+
+    def save(self, records: Iterable[DeliveryRecord]) -> None:
+        """Write records whole (the lease holder's final word on its attempt), in batches."""
+        with self.table.batch_writer() as batch:
+            for record in records:
+                batch.put_item(Item=record.to_item())
+
+    def put(self, record: DeliveryRecord) -> None:
+        self.table.put_item(Item=record.to_item())
+
+    def mark_dead(self, message: DeliveryMessage, reason: str, *, at: str, expires_at: int) -> bool:
+        """A post that was never attempted (its webhook is disabled) rests here as dead, payload and
+        all, so `recover` can send it once the webhook is on again. False for a stale message."""
+        try:
+            self.table.update_item(
+                Key={
+                    "webhookKey": webhook_key(message.developer_id, message.webhook_id),
+                    "deliveryId": message.delivery_id,
+                },
+                UpdateExpression=(
+                    "SET #status = :dead, lastError = :reason, lastAttemptAt = if_not_exists(lastAttemptAt, :at),"
+                    " payload = if_not_exists(payload, :payload), failedKey = :failed, expiresAt = :expires,"
+                    " #attempt = if_not_exists(#attempt, :previous), developerId = :developer,"
+                    " webhookId = :webhook, eventId = :event_id, #event = :event,"
+                    " createdAt = if_not_exists(createdAt, :created), attempts = if_not_exists(attempts, :none)"
+                    " REMOVE nextAttemptAt"
+                ),
+                ConditionExpression=(
+                    "attribute_not_exists(deliveryId) OR (#attempt = :previous AND attribute_not_exists(leaseUntil))"
+                ),
+                ExpressionAttributeNames=_NAMES,
+                ExpressionAttributeValues={
+                    ":dead": DeliveryStatus.DEAD.value,
+                    ":reason": reason,
+                    ":at": at,
+                    ":payload": message.payload,
+                    ":failed": webhook_key(message.developer_id, message.webhook_id),
+                    ":expires": expires_at,
+                    ":previous": message.attempt - 1,
+                    ":developer": message.developer_id,
+                    ":webhook": message.webhook_id,
+                    ":event_id": message.event_id,
+                    ":event": message.event,
+                    ":created": message.timestamp,
+                    ":none": [],
+                },
+            )
+        except ClientError as error:
+            if conditional_check_failed(error):
+                return False
+            raise
+        return True
+
+    # -- the API
+    def get(self, developer_id: str, webhook_id: str, delivery_id: str) -> DeliveryRecord | None:
+        item = self.table.get_item(
+            Key={"webhookKey": webhook_key(developer_id, webhook_id), "deliveryId": delivery_id}, ConsistentRead=True
+        ).get("Item")
+        return DeliveryRecord.from_item(item) if item else None
+
+    def page(
+        self,
+        developer_id: str,
+        webhook_id: str,
+        *,
+        limit: int,
+        status: DeliveryStatus | None = None,
+        since_ms: int | None = None,
+        cursor: str | None = None,
+        read_budget: int = 1000,
+    ) -> Page:
+        """Newest first. Unfiltered, a page reads limit + 1 items whatever the table holds; filtered
+        by retrying or dead it reads the sparse index; by pending or succeeded, at most
+        `read_budget` items, then hands back a cursor to go on."""
+        key = webhook_key(developer_id, webhook_id)
+        uses_index = status in (DeliveryStatus.RETRYING, DeliveryStatus.DEAD)
+        condition = Key("failedKey" if uses_index else "webhookKey").eq(key)
+        if since_ms is not None:
+            condition = condition & Key("deliveryId").gte(delivery_id_floor(since_ms))
+        query: dict[str, Any] = {"KeyConditionExpression": condition, "ScanIndexForward": False}
+        if uses_index:
+            query["IndexName"] = FAILED_INDEX
+        if status is not None:
+            query["FilterExpression"] = Attr("status").eq(status.value)
+        if cursor is not None:
+            after = decode_cursor(cursor)
+            start = {"webhookKey": key, "deliveryId": after}
+            query["ExclusiveStartKey"] = {**start, "failedKey": key} if uses_index else start
+        found: list[DeliveryRecord] = []
+        read = 0
+        while True:
+            answer = self.table.query(Limit=limit + 1 - len(found) if status is None else min(limit * 2, 100), **query)
+            read += int(answer.get("ScannedCount", 0))
+            found.extend(DeliveryRecord.from_item(item) for item in answer.get("Items", []))
+            last = answer.get("LastEvaluatedKey")
+            if len(found) > limit:
+                return Page(found[:limit], encode_cursor(found[limit - 1].delivery_id))
+            if last is None:
+                return Page(found, None)
+            if read >= read_budget:
+                return Page(found, encode_cursor(last["deliveryId"]))
+            query["ExclusiveStartKey"] = last
+
+    def dead_between(
+        self, developer_id: str, webhook_id: str, *, since_ms: int, until_ms: int, limit: int, cursor: str | None
+    ) -> Page:
+        """Dead deliveries of one webhook whose time falls in [since, until], oldest first."""
+        key = webhook_key(developer_id, webhook_id)
+        query: dict[str, Any] = {
+            "IndexName": FAILED_INDEX,
+            "KeyConditionExpression": Key("failedKey").eq(key)
+            & Key("deliveryId").between(delivery_id_floor(since_ms), delivery_id_floor(until_ms + 1)),
+            # Test sends are one-offs: a failed one is history, not something to recover.
+            "FilterExpression": Attr("status").eq(DeliveryStatus.DEAD.value) & Attr("test").not_exists(),
+        }
+        if cursor is not None:
+            query["ExclusiveStartKey"] = {"failedKey": key, "webhookKey": key, "deliveryId": decode_cursor(cursor)}
+        found: list[DeliveryRecord] = []
+        while True:
+            answer = self.table.query(Limit=limit + 1 - len(found), **query)
+            found.extend(DeliveryRecord.from_item(item) for item in answer.get("Items", []))
+            if len(found) > limit:
+                return Page(found[:limit], encode_cursor(found[limit - 1].delivery_id))
+            last = answer.get("LastEvaluatedKey")
+            if last is None:
+                return Page(found, None)
+            query["ExclusiveStartKey"] = last
+
+    def requeued(self, record: DeliveryRecord, *, only_if_dead: bool) -> bool:
+        """Mark a record pending before its message is queued (redeliver, recover), if its attempt
+        has not moved on since it was read; for recover, only if it is still dead — so a second
+        call in a row finds nothing left to queue."""
+        condition = "#attempt = :attempt" + (" AND #status = :dead" if only_if_dead else "")
+        values: dict[str, Any] = {":pending": DeliveryStatus.PENDING.value, ":attempt": record.attempt}
+        if only_if_dead:
+            values[":dead"] = DeliveryStatus.DEAD.value
+        return self._conditional(
+            record,
+            UpdateExpression="SET #status = :pending REMOVE failedKey, nextAttemptAt",
+            ConditionExpression=condition,
+            ExpressionAttributeNames={"#status": "status", "#attempt": "attempt"},
+            ExpressionAttributeValues=values,
+        )
+
+    def unqueue(self, record: DeliveryRecord) -> bool:
+        """Undo `requeued` when the message could not be queued after all."""
+        restored = record.to_item()
+        sets = "SET #status = :status" + (", failedKey = :failed" if "failedKey" in restored else "")
+        values: dict[str, Any] = {
+            ":status": record.status.value,
+            ":pending": DeliveryStatus.PENDING.value,
+            ":attempt": record.attempt,
+        }
+        if "failedKey" in restored:
+            values[":failed"] = restored["failedKey"]
+        return self._conditional(
+            record,
+            UpdateExpression=sets,
+            ConditionExpression="#status = :pending AND #attempt = :attempt",
+            ExpressionAttributeNames={"#status": "status", "#attempt": "attempt"},
+            ExpressionAttributeValues=values,
+        )
+
+    def _conditional(self, record: DeliveryRecord, **kwargs: Any) -> bool:
+        try:
+            self.table.update_item(
+                Key={
+                    "webhookKey": webhook_key(record.developer_id, record.webhook_id),
+                    "deliveryId": record.delivery_id,
+                },
+                **kwargs,
+            )
+        except ClientError as error:
+            if conditional_check_failed(error):
+                return False
+            raise
+        return True

@@ -1,0 +1,65 @@
+"""Webhook secrets at rest: encrypted with the stack's KMS key, never stored in clear.
+
+Each ciphertext is bound to its webhook by the encryption context (developer, webhook), so a
+ciphertext copied onto another item does not decrypt. Decryption is cached for a short time in
+the function: a KMS call per delivery would cost more than all of SQS.
+"""
+
+import base64
+import threading
+import time
+from typing import Any
+
+from events_core import aws
+from events_core.config import Settings
+
+_MAX_CACHED = 2048
+
+
+class SecretBox:
+    def __init__(self, key_id: str, *, cache_seconds: float = 300, client: Any = None):
+        self.key_id = key_id
+        self.cache_seconds = cache_seconds
+        self._client = client
+        self._cache: dict[str, tuple[float, str]] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def kms(self) -> Any:
+        return self._client or aws.client("kms")
+
+    @staticmethod
+    def _context(developer_id: str, webhook_id: str) -> dict[str, str]:
+        return {"developerId": developer_id, "webhookId": webhook_id}
+
+    def seal(self, secret: str, developer_id: str, webhook_id: str) -> str:
+        answer = self.kms.encrypt(
+            KeyId=self.key_id,
+            Plaintext=secret.encode(),
+            EncryptionContext=self._context(developer_id, webhook_id),
+        )
+        return base64.b64encode(answer["CiphertextBlob"]).decode()
+
+    def open(self, sealed: str, developer_id: str, webhook_id: str) -> str:
+        now = time.monotonic()
+        with self._lock:
+            cached = self._cache.get(sealed)
+        if cached and cached[0] > now:
+            return cached[1]
+        answer = self.kms.decrypt(
+            KeyId=self.key_id,
+            CiphertextBlob=base64.b64decode(sealed),
+            EncryptionContext=self._context(developer_id, webhook_id),
+        )
+        secret = answer["Plaintext"].decode()
+        with self._lock:
+            if len(self._cache) >= _MAX_CACHED:
+                self._cache.clear()
+            self._cache[sealed] = (now + self.cache_seconds, secret)
+        return secret
+
+
+@aws.per_environment
+def secret_box(config: Settings) -> SecretBox:
+    """The function's box for the stack's key (one per settings, so tests get fresh ones)."""
+    return SecretBox(config.secrets_key_id, cache_seconds=config.secret_cache_seconds)

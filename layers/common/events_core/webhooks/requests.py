@@ -1,0 +1,156 @@
+"""Parsing and validating the bodies of the webhook routes: create, change, rotate a secret, test."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from events_core.config import Settings
+from events_core.errors import BadRequest
+from events_core.event_types import EVENT_TYPES
+from events_core.webhooks.filters import validate_filter
+from events_core.webhooks.urls import check_webhook_url
+
+MAX_SECRET_LENGTH = 256
+MAX_DESCRIPTION_LENGTH = 256
+MAX_OVERLAP_SECONDS = 7 * 86400
+CREATE_FIELDS = ("event", "url", "secret", "filter", "description")
+CHANGE_FIELDS = ("url", "event", "filter", "enabled", "description")
+ROTATE_FIELDS = ("secret", "overlapSeconds")
+TEST_FIELDS = ("event", "data")
+
+
+@dataclass(frozen=True)
+class Registration:
+    event: str
+    url: str
+    secret: str | None
+    filter: dict
+    description: str
+
+
+@dataclass(frozen=True)
+class Rotation:
+    secret: str | None  # None: the service generates one (and answers it, once)
+    overlap_seconds: int | None  # None: the stack's default
+
+
+@dataclass(frozen=True)
+class TestSend:
+    event: str | None
+    data: dict | None
+
+
+def _object(body: Any) -> dict:
+    if not isinstance(body, dict):
+        raise BadRequest("body: must be a JSON object")
+    return body
+
+
+def _known_fields(body: dict, allowed: tuple[str, ...], hint: dict[str, str] | None = None) -> None:
+    for name, why in (hint or {}).items():
+        if name in body:
+            raise BadRequest(f"{name}: {why}", field=name)
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        shown = ", ".join(name[:64] for name in unknown[:5])
+        raise BadRequest(f"unknown field(s): {shown}; allowed: {', '.join(allowed)}", field=unknown[0][:64])
+
+
+def _string(body: dict, name: str, *, required: bool = False) -> str | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise BadRequest(f"{name}: is required", field=name)
+        return None
+    if not isinstance(value, str):
+        raise BadRequest(f"{name}: must be a string", field=name)
+    if required and not value.strip():
+        raise BadRequest(f"{name}: must not be empty", field=name)
+    return value
+
+
+def _event(value: str) -> str:
+    if value not in EVENT_TYPES:
+        raise BadRequest(f"event: unknown event type {value[:64]!r}; one of {', '.join(EVENT_TYPES)}", field="event")
+    return value
+
+
+def _secret(value: str | None) -> str | None:
+    if value is not None and not 1 <= len(value) <= MAX_SECRET_LENGTH:
+        raise BadRequest(f"secret: must be 1 to {MAX_SECRET_LENGTH} characters", field="secret")
+    return value
+
+
+def _description(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if len(value) > MAX_DESCRIPTION_LENGTH:
+        raise BadRequest(f"description: must be at most {MAX_DESCRIPTION_LENGTH} characters", field="description")
+    if any((ord(c) < 0x20 and c not in "\n\t") or ord(c) == 0x7F for c in value):
+        raise BadRequest("description: must not contain control characters", field="description")
+    return value
+
+
+def parse_registration(body: Any, settings: Settings) -> Registration:
+    body = _object(body)
+    _known_fields(body, CREATE_FIELDS)
+    event = _event(_string(body, "event", required=True) or "")
+    url = _string(body, "url", required=True) or ""
+    check_webhook_url(url, settings)
+    return Registration(
+        event=event,
+        url=url,
+        secret=_secret(_string(body, "secret")) or None,
+        filter=validate_filter(body.get("filter")),
+        description=_description(_string(body, "description")) or "",
+    )
+
+
+def parse_changes(body: Any, settings: Settings) -> dict[str, Any]:
+    """The fields a PATCH changes, validated exactly as on create; at least one."""
+    body = _object(body)
+    _known_fields(
+        body,
+        CHANGE_FIELDS,
+        hint={"secret": "is not changed here; use POST /v1/events/webhooks/{id}/secret/rotate"},
+    )
+    if not body:
+        raise BadRequest(f"body: nothing to change; give any of {', '.join(CHANGE_FIELDS)}")
+    changes: dict[str, Any] = {}
+    if "url" in body:
+        url = _string(body, "url", required=True) or ""
+        check_webhook_url(url, settings)
+        changes["url"] = url
+    if "event" in body:
+        changes["event"] = _event(_string(body, "event", required=True) or "")
+    if "filter" in body:
+        changes["filter"] = validate_filter(body["filter"])
+    if "enabled" in body:
+        if not isinstance(body["enabled"], bool):
+            raise BadRequest("enabled: must be true or false", field="enabled")
+        changes["enabled"] = body["enabled"]
+    if "description" in body:
+        if body["description"] is None:
+            raise BadRequest("description: must be a string", field="description")
+        changes["description"] = _description(_string(body, "description"))
+    return changes
+
+
+def parse_rotation(body: Any) -> Rotation:
+    body = _object(body)
+    _known_fields(body, ROTATE_FIELDS)
+    overlap = body.get("overlapSeconds")
+    if overlap is not None and (
+        not isinstance(overlap, int) or isinstance(overlap, bool) or not 0 <= overlap <= MAX_OVERLAP_SECONDS
+    ):
+        raise BadRequest(f"overlapSeconds: must be an integer from 0 to {MAX_OVERLAP_SECONDS}", field="overlapSeconds")
+    return Rotation(secret=_secret(_string(body, "secret")), overlap_seconds=overlap)
+
+
+def parse_test(body: Any) -> TestSend:
+    body = _object(body)
+    _known_fields(body, TEST_FIELDS)
+    event = _string(body, "event")
+    data = body.get("data")
+    if data is not None and not isinstance(data, dict):
+        raise BadRequest("data: must be a JSON object", field="data")
+    return TestSend(event=_event(event) if event is not None else None, data=data)
