@@ -26,11 +26,14 @@ def test_the_soak_loses_nothing():
     print(done.stdout)
     assert done.returncode == 0, done.stdout + done.stderr[-5000:]
     figures = dict(re.findall(r"^(.+?)\s{2,}(\S+)$", done.stdout, re.MULTILINE))
+    assert figures["faulted: lost"] == "0"
     assert figures["LOST"] == "0"
+    assert figures["DEAD AFTER RECOVERY"] == "0"
     assert figures["delivered to the wrong developer"] == "0"
     assert figures["bad signatures"] == "0"
     assert int(figures["expected (event, webhook) pairs"]) > 50
-    assert "invariant: HOLDS" in done.stdout
+    assert int(figures["after recovery: accepted, valid signature"]) == int(figures["expected (event, webhook) pairs"])
+    assert "HOLDS" in done.stdout.splitlines()[-1]
 
 
 def test_the_benchmarks_run_and_reads_follow_the_answer(tmp_path):

@@ -87,3 +87,72 @@ def test_unknown_routes_are_json_404(stack):
     assert answer.status == 404
     assert answer.error["code"] == "not_found"
     assert stack.call("PUT", WEBHOOKS, key=stack.key()).status == 404
+
+
+HOSTILE_BODIES = {
+    "deep body": (b"[" * 30000 + b"]" * 30000, "deeper than"),
+    "deep filter": (
+        b'{"event":"tool.executed","url":"https://example.com/h","filter":{"a":' + b"[" * 30000 + b"]" * 30000 + b"}}",
+        "deeper than",
+    ),
+    "huge integer": (b'{"event":' + b"1" * 5000 + b',"url":"https://example.com/h"}', "digits"),
+    "huge integer in filter": (
+        b'{"event":"tool.executed","url":"https://example.com/h","filter":{"n":' + b"9" * 5000 + b"}}",
+        "digits",
+    ),
+    "lone surrogate in url": (b'{"event":"tool.executed","url":"https://example.com/\\ud800"}', "surrogate"),
+    "lone surrogate in secret": (
+        b'{"event":"tool.executed","url":"https://example.com/h","secret":"\\udfff"}',
+        "surrogate",
+    ),
+    "lone surrogate as a field name": (
+        b'{"event":"tool.executed","url":"https://example.com/h","\\ud800":1}',
+        "surrogate",
+    ),
+    "NaN in filter": (b'{"event":"tool.executed","url":"https://example.com/h","filter":{"n":NaN}}', "NaN"),
+    "Infinity in filter": (
+        b'{"event":"tool.executed","url":"https://example.com/h","filter":{"n":[{"numeric":[">",Infinity]}]}}',
+        "Infinity",
+    ),
+    "overflowing float": (b'{"event":"tool.executed","url":"https://example.com/h","filter":{"n":1e999}}', "range"),
+}
+
+
+@pytest.mark.parametrize("shape", list(HOSTILE_BODIES))
+def test_hostile_json_is_a_clear_400_that_changes_nothing(stack, shape):
+    raw, says = HOSTILE_BODIES[shape]
+    answer = _refused(stack, stack.key(), raw=raw)
+    assert answer.status == 400 and answer.error["code"] == "invalid_request"
+    assert says in answer.error["message"] and answer.error["message"].startswith("body: ")
+
+
+@pytest.mark.parametrize("limit", ["9" * 5000, "1" * 5, "0x10"])
+def test_absurd_limits_are_400(stack, limit):
+    answer = stack.call("GET", f"/v1/events/logs?limit={limit}", key=stack.key())
+    assert answer.status == 400 and answer.error["field"] == "limit"
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("https://metadata/latest", "not a public host name"),
+        ("https://kubernetes/", "not a public host name"),
+        ("https://example.com:22/", "port 22 is not allowed"),
+        ("https://93.184.216.34/hook", "literal address"),
+        ("https://[::ffff:0:7f00:1]/", "ipv4-mapped loopback"),
+        ("https://[3fff::1]/", "documentation"),
+        ("https://[5f00::1]/", "segment-routing"),
+        ("https://example.com/a\x7fb", "printable ASCII"),
+        ("https://example.com/caf\u00e9", "printable ASCII"),
+        ("https://example.123/", "not a public host name"),
+    ],
+)
+def test_more_urls_that_must_not_be_reached(stack, url, says):
+    answer = _refused(stack, stack.key(), body=webhook_body(url=url))
+    assert answer.status == 400 and answer.error["field"] == "url" and says in answer.error["message"]
+
+
+def test_high_ports_are_allowed_and_low_service_ports_are_not(stack):
+    key = stack.key()
+    assert stack.call("POST", WEBHOOKS, key=key, body=webhook_body(url="https://example.com:8443/h")).status == 201
+    assert stack.call("POST", WEBHOOKS, key=key, body=webhook_body(url="https://example.com:25/h")).status == 400

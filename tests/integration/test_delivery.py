@@ -304,7 +304,7 @@ def test_an_unknown_type_put_straight_on_the_queue_is_dead_lettered(pipeline):
     pipeline.pump()
     reasons = sorted(d["reason"] for d in pipeline.dead_letters("EventsDeadLetterQueue"))
     assert reasons == [
-        "invalid event: not an EventBridge event object: not a JSON object",
+        "invalid event: the event is not strict JSON: not a JSON object",
         "invalid event: unknown event type 'workflow.started'",
     ]
 

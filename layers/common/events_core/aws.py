@@ -10,7 +10,10 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 # Fail fast inside a Lambda's time budget rather than hang on a slow dependency.
-_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
+# A delivery batch makes its calls from up to DELIVERY_CONCURRENCY threads at once.
+_CONFIG = Config(
+    connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=32
+)
 _forget: list[Callable[[], None]] = []
 
 

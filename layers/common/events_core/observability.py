@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 # Most invocations publish no business metric; Powertools warns on each, which is only noise here.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -39,7 +40,16 @@ def entry_point(correlation_id_path: str | None = None) -> Callable[[Handler], H
     """Decorate a Lambda handler with the shared stack, outermost first: logger, tracer, metrics."""
 
     def decorate(handler: Handler) -> Handler:
-        measured = metrics.log_metrics(capture_cold_start_metric=True)(handler)
+        flushed = metrics.log_metrics(capture_cold_start_metric=True)(handler)
+
+        def measured(event: dict, context: Any) -> Any:
+            try:
+                return flushed(event, context)
+            finally:
+                if is_metrics_disabled():
+                    # Disabled (local runs), Powertools neither prints nor clears them: they would pile up.
+                    metrics.clear_metrics()
+
         traced: Handler | None = None
 
         @functools.wraps(handler)

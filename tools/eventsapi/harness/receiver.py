@@ -1,5 +1,6 @@
 """A real webhook receiver on 127.0.0.1 for tests, the soak and benchmarks: records every POST and answers
-as each path is told to (status, delay, Retry-After, redirect, connection reset)."""
+as each path is told to (status, delay, any headers such as Retry-After, a body, a redirect, a
+connection reset, or an answer dripped out a byte at a time)."""
 
 import io
 import socket
@@ -29,6 +30,8 @@ class Behaviour:
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
     reset: bool = False
+    body: bytes = b"ok"
+    drip: float = 0.0  # seconds between the bytes of the answer (a slowloris receiver)
 
 
 Chooser = Callable[[], Behaviour]
@@ -68,12 +71,19 @@ class Receiver:
                     self.wfile = io.BytesIO()  # the server's final flush goes nowhere
                     self.close_connection = True
                     return
+                if behaviour.drip:
+                    head = f"HTTP/1.1 {behaviour.status} OK\r\nContent-Length: {len(behaviour.body)}\r\n\r\n"
+                    for byte in head.encode() + behaviour.body:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(behaviour.drip)
+                    return
                 self.send_response(behaviour.status)
                 for name, value in behaviour.headers.items():
                     self.send_header(name, value)
-                self.send_header("Content-Length", "2")
+                self.send_header("Content-Length", str(len(behaviour.body)))
                 self.end_headers()
-                self.wfile.write(b"ok")
+                self.wfile.write(behaviour.body)
 
             def log_message(self, format: str, *args: object) -> None:
                 pass

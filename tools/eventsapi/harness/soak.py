@@ -1,8 +1,14 @@
 """No-loss soak: the local stack, several developers with several filtered webhooks each, receivers
-on 127.0.0.1 that fail at random (500, 429 + Retry-After, timeouts, resets, slow answers, 410), and
-a delivery function that crashes mid-batch some of the time. Time is scaled down (retry schedule,
-crash visibility). Then, for every expected (event, webhook) pair: received with a valid signature,
-or resting in the dead-letter queue. Nothing lost, nothing delivered to the wrong developer."""
+on 127.0.0.1 that fail at random (500, 429 + Retry-After, timeouts, resets, slow answers, 410) or
+are hostile (answers dripped a byte at a time past the deadline, malformed Retry-After headers),
+and a delivery function that crashes mid-batch some of the time. Time is scaled down (retry
+schedule, crash visibility).
+
+Phase 1, faulted: for every expected (event, webhook) pair — received with a valid signature, or
+dead (its record says so, and it rests in the dead-letter queue). Phase 2, recovery: the receivers
+heal, every disabled webhook is enabled again and every dead delivery is recovered through the
+API. Then the invariant: every expected pair received with a valid signature — dead after
+recovery 0, lost 0, delivered to the wrong developer 0."""
 
 import json
 import random
@@ -12,9 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import boto3
+import requests
 
 from events_core.api_keys import ApiKeyStore
-from events_core.delivery.envelope import DeliveryMessage
+from events_core.delivery.message import DeliveryMessage
 from events_core.delivery.signing import reference_signature
 from events_core.webhooks import service
 from eventsapi.harness.receiver import Behaviour, Receiver
@@ -28,6 +35,8 @@ SOAK_PARAMETERS = {
     "DeliveryConnectTimeout": "1",
     "DeliveryTotalTimeout": "1",
     "LogLevel": "ERROR",
+    "DeveloperRateLimit": "1000",  # the recovery phase calls the API in bursts
+    "DeveloperBurstLimit": "1000",
 }
 SECRET = "soak-secret"  # noqa: S105 - a test receiver's secret
 
@@ -66,23 +75,39 @@ def chaos(rng: random.Random) -> Callable[[], Behaviour]:
             return Behaviour(status=204, delay=0.3)  # slow but in time
         if roll < 0.75:
             return Behaviour(status=500)
-        if roll < 0.85:
+        if roll < 0.82:
             return Behaviour(status=429, headers={"Retry-After": "1"})
+        if roll < 0.85:
+            return Behaviour(status=503, headers={"Retry-After": rng.choice(["²", "9" * 400, "-3", "Tue, 99 Foo"])})
+        if roll < 0.87:
+            return Behaviour(status=200, headers={"Retry-After": "²"})  # a 2xx is a success whatever it says
         if roll < 0.92:
             return Behaviour(status=200, delay=1.5)  # past the 1 s total timeout
+        if roll < 0.95:
+            return Behaviour(status=200, drip=0.2)  # drips its answer past the deadline
         return Behaviour(reset=True)
 
     return choose
 
 
 @dataclass
+class Phase:
+    """What the receivers saw by the end of a phase, for the expected pairs."""
+
+    received: int  # expected pairs accepted (2xx) with a valid signature
+    dead: int  # expected pairs not received whose delivery record says dead
+    lost: int  # expected pairs neither received nor dead
+
+
+@dataclass
 class SoakReport:
     events: int
     expected: int
-    received: int
-    duplicates: int
+    faulted: Phase
+    recovered: Phase
     dead_lettered: int
-    lost: int
+    recovered_queued: int
+    duplicates: int
     wrong_developer: int
     bad_signatures: int
     unexpected: int
@@ -92,16 +117,28 @@ class SoakReport:
 
     @property
     def ok(self) -> bool:
-        return self.lost == 0 and self.wrong_developer == 0 and self.bad_signatures == 0 and self.unexpected == 0
+        return (
+            self.faulted.lost == 0
+            and self.recovered.lost == 0
+            and self.recovered.dead == 0
+            and self.wrong_developer == 0
+            and self.bad_signatures == 0
+            and self.unexpected == 0
+        )
 
     def render(self) -> str:
         rows = [
             ("events published", self.events),
             ("expected (event, webhook) pairs", self.expected),
-            ("accepted by the receiver (2xx), valid signature", self.received),
+            ("faulted: accepted by the receiver (2xx), valid signature", self.faulted.received),
+            ("faulted: dead (record says so)", self.faulted.dead),
+            ("faulted: in the delivery dead-letter queue", self.dead_lettered),
+            ("faulted: lost", self.faulted.lost),
+            ("recovery: dead deliveries queued again through the API", self.recovered_queued),
+            ("after recovery: accepted, valid signature", self.recovered.received),
+            ("DEAD AFTER RECOVERY", self.recovered.dead),
+            ("LOST", self.recovered.lost),
             ("duplicates accepted (same delivery id)", self.duplicates),
-            ("dead-lettered", self.dead_lettered),
-            ("LOST", self.lost),
             ("delivered to the wrong developer", self.wrong_developer),
             ("bad signatures", self.bad_signatures),
             ("unexpected posts", self.unexpected),
@@ -111,7 +148,10 @@ class SoakReport:
         width = max(len(name) for name, _ in rows)
         lines = ["no-loss soak"] + [f"{name.ljust(width)}  {value}" for name, value in rows]
         lines.append("receiver answers: " + ", ".join(f"{k}={v}" for k, v in sorted(self.outcomes.items())))
-        lines.append("invariant: " + ("HOLDS" if self.ok else "BROKEN"))
+        lines.append(
+            "invariant (every expected pair received and validly signed after recovery; nothing lost, "
+            "nothing to the wrong developer): " + ("HOLDS" if self.ok else "BROKEN")
+        )
         return "\n".join(lines)
 
 
@@ -122,9 +162,12 @@ class Soak:
         self.crash_rate = crash_rate
         self.rng = random.Random(seed)  # noqa: S311 - chaos, not cryptography
         self.crashes = 0
+        self.keys: dict[str, str] = {}
+        self.event_ids: dict[str, str] = {}
 
     def run(self, timeout: float = 300.0) -> SoakReport:
         started = time.monotonic()
+        since = time.time() - 120
         with Receiver() as receiver:
             stack = LocalRuntime(api_port=0, moto_port=0, parameters=SOAK_PARAMETERS).start()
             try:
@@ -132,10 +175,16 @@ class Soak:
                 subscriptions = self._subscribe(receiver)
                 published = self._publish(stack)
                 self._wait_until_quiet(stack, timeout)
-                dead = self._dead_letters(stack)
+                dead_letters = self._dead_letters(stack)
+                faulted = self._phase(stack, receiver, subscriptions, published)
+                queued = self._recover(stack, receiver, subscriptions, since)
+                self._wait_until_quiet(stack, timeout)
+                recovered = self._phase(stack, receiver, subscriptions, published)
             finally:
                 stack.stop()
-            return self._report(receiver, subscriptions, published, dead, time.monotonic() - started)
+            return self._report(
+                receiver, subscriptions, published, dead_letters, faulted, recovered, queued, time.monotonic() - started
+            )
 
     def _inject_crashes(self, stack: LocalRuntime) -> None:
         deliver = stack.functions["DeliverFunction"]
@@ -161,7 +210,7 @@ class Soak:
         store = ApiKeyStore()
         subscriptions: dict[str, Subscription] = {}
         for developer in self.developers:
-            store.create(developer, ("read", "write"))
+            self.keys[developer] = store.create(developer, ("read", "write")).key
             for n, (filter_, wants) in enumerate(FILTERS):
                 path = f"/{developer}/hook{n}"
                 receiver.behave(path, chaos(self.rng))
@@ -177,17 +226,17 @@ class Soak:
             subscriptions[hook.webhook_id] = Subscription(developer, gone, "app.installed", {}, lambda data: True)
         return subscriptions
 
-    def _publish(self, stack: LocalRuntime) -> list[tuple[str, str, dict]]:
-        """(developer, event type, data) of every event put on the bus."""
+    def _publish(self, stack: LocalRuntime) -> list[tuple[str, str, dict, str]]:
+        """(developer, event type, data, event id) of every event put on the bus."""
         events = boto3.client("events", region_name=REGION)
         bus = stack.template.physical["PlatformEventBus"].ref
-        published = [
+        planned = [
             (developer, "app.installed", {"marker": f"installed-{developer}", "developer": developer})
             for developer in self.developers
         ]
         for n in range(self.events):
             developer = self.rng.choice(self.developers)
-            published.append(
+            planned.append(
                 (
                     developer,
                     "tool.executed",
@@ -199,7 +248,9 @@ class Soak:
                     },
                 )
             )
-        for start in range(0, len(published), 10):
+        published = []
+        for start in range(0, len(planned), 10):
+            chunk = planned[start : start + 10]
             answer = events.put_events(
                 Entries=[
                     {
@@ -208,11 +259,13 @@ class Soak:
                         "DetailType": event_type,
                         "Detail": json.dumps({"developerId": developer, "data": data}),
                     }
-                    for developer, event_type, data in published[start : start + 10]
+                    for developer, event_type, data in chunk
                 ]
             )
             if answer["FailedEntryCount"]:
                 raise RuntimeError(f"put-events failed: {answer}")
+            published += [(*entry, result["EventId"]) for entry, result in zip(chunk, answer["Entries"], strict=True)]
+        self.event_ids = {data["marker"]: event_id for _, _, data, event_id in published}
         return published
 
     def _wait_until_quiet(self, stack: LocalRuntime, timeout: float) -> None:
@@ -245,25 +298,90 @@ class Soak:
                 return found
             found.extend(DeliveryMessage.from_json(m["Body"]) for m in messages)
 
-    def _report(
+    def _api(self, stack: LocalRuntime, developer: str, method: str, path: str, body: dict | None = None) -> dict:
+        answer = requests.request(
+            method, f"{stack.api_url}{path}", json=body, headers={"X-API-Key": self.keys[developer]}, timeout=60
+        )
+        if answer.status_code >= 400:
+            raise RuntimeError(f"{method} {path} → {answer.status_code} {answer.text}")
+        return answer.json()
+
+    def _dead_records(self, stack: LocalRuntime, subscriptions: dict[str, Subscription]) -> set[tuple[str, str]]:
+        """(delivery id, webhook id) of every dead delivery, read through the API."""
+        dead = set()
+        for webhook_id, sub in subscriptions.items():
+            cursor = None
+            while True:
+                query = "?status=dead&limit=100" + (f"&cursor={cursor}" if cursor else "")
+                page = self._api(stack, sub.developer, "GET", f"/v1/events/webhooks/{webhook_id}/deliveries{query}")
+                dead |= {(d["eventId"], webhook_id) for d in page["deliveries"]}
+                cursor = page["nextCursor"]
+                if not cursor:
+                    break
+        return dead
+
+    def _recover(
+        self, stack: LocalRuntime, receiver: Receiver, subscriptions: dict[str, Subscription], since: float
+    ) -> int:
+        """Heal every receiver, enable every webhook again, and recover every dead delivery."""
+        for sub in subscriptions.values():
+            receiver.behave(sub.path, status=200)
+        since_iso = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(since))
+        queued = 0
+        for webhook_id, sub in subscriptions.items():
+            hook = f"/v1/events/webhooks/{webhook_id}"
+            if not self._api(stack, sub.developer, "GET", hook)["enabled"]:
+                self._api(stack, sub.developer, "PATCH", hook, {"enabled": True})
+            cursor = None
+            while True:
+                answer = self._api(
+                    stack, sub.developer, "POST", f"{hook}/recover", {"since": since_iso, "cursor": cursor}
+                )
+                queued += answer["queued"]
+                cursor = answer["nextCursor"]
+                if not cursor:
+                    break
+        return queued
+
+    def _phase(
         self,
+        stack: LocalRuntime,
         receiver: Receiver,
         subscriptions: dict[str, Subscription],
-        published: list[tuple[str, str, dict]],
-        dead: list[DeliveryMessage],
-        seconds: float,
-    ) -> SoakReport:
-        by_path = {sub.path: webhook_id for webhook_id, sub in subscriptions.items()}
-        expected = {
-            (data["marker"], webhook_id)
-            for developer, event_type, data in published
+        published: list[tuple[str, str, dict, str]],
+    ) -> Phase:
+        expected = self._expected(subscriptions, published)
+        delivered = set(self._accepted(receiver, subscriptions)[0])
+        dead = self._dead_records(stack, subscriptions)
+        missing = expected - delivered
+        return Phase(
+            received=len(expected & delivered),
+            dead=len(missing & dead),
+            lost=len(missing - dead),
+        )
+
+    @staticmethod
+    def _expected(
+        subscriptions: dict[str, Subscription], published: list[tuple[str, str, dict, str]]
+    ) -> set[tuple[str, str]]:
+        """(event id, webhook id) of every pair the soak's own statement of the filters selects."""
+        return {
+            (event_id, webhook_id)
+            for developer, event_type, data, event_id in published
             for webhook_id, sub in subscriptions.items()
             if sub.developer == developer and sub.event == event_type and sub.wants(data)
         }
-        received: Counter = Counter()  # (event, webhook) → posts the receiver accepted (2xx)
+
+    def _accepted(
+        self, receiver: Receiver, subscriptions: dict[str, Subscription]
+    ) -> tuple[Counter, Counter, int, int]:
+        """Posts the receivers accepted (2xx) with a valid signature, by (event id, webhook id);
+        receiver answers; posts to the wrong developer; bad signatures."""
+        by_path = {sub.path: webhook_id for webhook_id, sub in subscriptions.items()}
+        received: Counter = Counter()
         answers: Counter = Counter()
         wrong_developer = bad_signatures = 0
-        for post in receiver.received:
+        for post in list(receiver.received):
             answers["reset" if post.answered is None else str(post.answered)] += 1
             webhook_id = by_path[post.path]
             body = json.loads(post.body)
@@ -273,19 +391,34 @@ class Soak:
                 bad_signatures += 1
                 continue
             if post.accepted:
-                received[(body["data"]["marker"], webhook_id)] += 1
-        dead_pairs = {(message.data["marker"], message.webhook_id) for message in dead}
-        delivered = set(received)
+                received[(self.event_ids[body["data"]["marker"]], webhook_id)] += 1
+        return received, answers, wrong_developer, bad_signatures
+
+    def _report(
+        self,
+        receiver: Receiver,
+        subscriptions: dict[str, Subscription],
+        published: list[tuple[str, str, dict, str]],
+        dead_letters: list[DeliveryMessage],
+        faulted: Phase,
+        recovered: Phase,
+        queued: int,
+        seconds: float,
+    ) -> SoakReport:
+        expected = self._expected(subscriptions, published)
+        received, answers, wrong_developer, bad_signatures = self._accepted(receiver, subscriptions)
+        dead_pairs = {(message.event_id, message.webhook_id) for message in dead_letters}
         return SoakReport(
             events=len(published),
             expected=len(expected),
-            received=len(delivered & expected),
-            duplicates=sum(received.values()) - len(received),
+            faulted=faulted,
+            recovered=recovered,
             dead_lettered=len(dead_pairs & expected),
-            lost=len(expected - delivered - dead_pairs),
+            recovered_queued=queued,
+            duplicates=sum(received.values()) - len(received),
             wrong_developer=wrong_developer,
             bad_signatures=bad_signatures,
-            unexpected=len((delivered | dead_pairs) - expected),
+            unexpected=len(set(received) - expected),
             crashes=self.crashes,
             seconds=seconds,
             outcomes=answers,

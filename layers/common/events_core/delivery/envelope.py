@@ -50,7 +50,7 @@ def parse_envelope(body: str, expected_source: str) -> PlatformEvent:
     """Read only what real EventBridge and moto both send: id, time, source, detail-type, detail."""
     if jsonsafe.depth_of(body) > MAX_ENVELOPE_DEPTH:
         raise InvalidEvent(f"detail.data is nested deeper than {jsonsafe.MAX_DEPTH} levels")
-    envelope = _object_members(body, 0, "not an EventBridge event object")
+    envelope = _object_members(body, 0, "the event is not strict JSON")
     value = {key: found[0] for key, found in envelope.items()}
     if value.get("source") != expected_source:
         raise InvalidEvent(f"source {value.get('source')!r} is not {expected_source!r}")

@@ -1,0 +1,150 @@
+// The console is a client of the public API, on the same origin. The key lives in sessionStorage
+// only: never in a URL, a cookie or localStorage, and it is gone when the tab closes.
+
+const KEY_ITEM = 'eventsapi.console.apiKey';
+
+/** The API's base: this page's URL with everything from "/console" on removed. */
+export const BASE = `${location.origin}${location.pathname.replace(/\/console(\/.*)?$/, '')}`;
+
+export class ApiError extends Error {
+  constructor(status, code, message, field) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.field = field;
+  }
+}
+
+export function getKey() {
+  return sessionStorage.getItem(KEY_ITEM);
+}
+
+export function setKey(key) {
+  sessionStorage.setItem(KEY_ITEM, key);
+}
+
+export function forgetKey() {
+  sessionStorage.removeItem(KEY_ITEM);
+}
+
+let unauthorized = () => {};
+/** Called when a stored key stops working (revoked, deleted): the app signs out. */
+export function onUnauthorized(handler) {
+  unauthorized = handler;
+}
+
+// The API limits each developer to 10 requests/s (burst 20). The console stays well below that
+// with a token bucket of its own, and waits and retries (twice) if it is throttled anyway.
+const RATE_PER_SECOND = 6;
+const BURST = 12;
+let tokens = BURST;
+let refilled = performance.now();
+const waiting = [];
+let timer = null;
+
+function refill() {
+  const now = performance.now();
+  tokens = Math.min(BURST, tokens + ((now - refilled) / 1000) * RATE_PER_SECOND);
+  refilled = now;
+}
+
+function drain() {
+  timer = null;
+  refill();
+  while (waiting.length && tokens >= 1) {
+    tokens -= 1;
+    waiting.shift()();
+  }
+  if (waiting.length) timer = setTimeout(drain, Math.ceil(((1 - tokens) / RATE_PER_SECOND) * 1000));
+}
+
+function slot() {
+  return new Promise((resolve) => {
+    waiting.push(resolve);
+    if (!timer) drain();
+  });
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * One call: api('GET', '/v1/events/webhooks', {query: {...}}) → the parsed JSON answer.
+ * Failures throw ApiError with the service's own code, message and field.
+ */
+export async function api(method, path, { body, query, key } = {}) {
+  const apiKey = key ?? getKey();
+  const url = new URL(BASE + path);
+  for (const [name, value] of Object.entries(query || {})) {
+    if (value !== undefined && value !== null && value !== '') url.searchParams.set(name, String(value));
+  }
+  const headers = { Accept: 'application/json', 'X-API-Key': apiKey || '' };
+  const init = { method, headers, cache: 'no-store', credentials: 'omit', referrerPolicy: 'no-referrer' };
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  for (let attempt = 0; ; attempt += 1) {
+    await slot();
+    try {
+      response = await fetch(url, init);
+    } catch (error) {
+      throw new ApiError(0, 'network', `Could not reach the API (${error.message}). Is the service running?`);
+    }
+    if (response.status !== 429 || attempt >= 2) break;
+    await sleep(1000 * (attempt + 1));
+  }
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    const error = (data && data.error) || {};
+    const message =
+      error.message || (data && data.message) || `${response.status} ${response.statusText || 'error'}`.trim();
+    const failure = new ApiError(response.status, error.code || `http_${response.status}`, message, error.field);
+    if (response.status === 401 && key === undefined) unauthorized(failure);
+    throw failure;
+  }
+  return data;
+}
+
+const enc = encodeURIComponent;
+
+export const Api = {
+  eventTypes: () => api('GET', '/v1/events/types'),
+  webhooks: () => api('GET', '/v1/events/webhooks'),
+  webhook: (id) => api('GET', `/v1/events/webhooks/${enc(id)}`),
+  create: (body) => api('POST', '/v1/events/webhooks', { body }),
+  update: (id, body) => api('PATCH', `/v1/events/webhooks/${enc(id)}`, { body }),
+  remove: (id) => api('DELETE', `/v1/events/webhooks/${enc(id)}`),
+  test: (id) => api('POST', `/v1/events/webhooks/${enc(id)}/test`, { body: {} }),
+  rotate: (id, body = {}) => api('POST', `/v1/events/webhooks/${enc(id)}/secret/rotate`, { body }),
+  deliveries: (id, query) => api('GET', `/v1/events/webhooks/${enc(id)}/deliveries`, { query }),
+  delivery: (id, deliveryId) => api('GET', `/v1/events/webhooks/${enc(id)}/deliveries/${enc(deliveryId)}`),
+  redeliver: (id, deliveryId) =>
+    api('POST', `/v1/events/webhooks/${enc(id)}/deliveries/${enc(deliveryId)}/redeliver`, { body: {} }),
+  recover: (id, body) => api('POST', `/v1/events/webhooks/${enc(id)}/recover`, { body }),
+  logs: (limit) => api('GET', '/v1/events/logs', { query: { limit } }),
+};
+
+let typesCache = null;
+export function eventTypes() {
+  if (!typesCache) {
+    typesCache = Api.eventTypes()
+      .then((answer) => answer.eventTypes)
+      .catch((error) => {
+        typesCache = null;
+        throw error;
+      });
+  }
+  return typesCache;
+}
+
+export function resetCaches() {
+  typesCache = null;
+}
