@@ -19,6 +19,7 @@ from eventsapi.local.inprocess import in_process_stack
 from eventsapi.local.invoke import LocalFunction
 from eventsapi.local.template import Template
 from eventsapi.local.wiring import REGION, event_sources
+from tests import contract
 from tests.builders import Answer
 
 
@@ -56,6 +57,7 @@ class Stack:
         if payload:
             sent.setdefault("Content-Type", "application/json")
         answer = self.gateway.handle(method, path, list(sent.items()), payload, "127.0.0.1")
+        contract.check(method, path, answer.status, answer.body)  # every answer, against openapi.yaml
         return Answer(answer.status, answer.headers, answer.body)
 
     def invoke(self, logical_id: str, event: dict) -> Any:

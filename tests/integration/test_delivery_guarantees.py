@@ -168,9 +168,9 @@ def test_an_operator_redrive_posts_once_more_and_only_once(make_pipeline, receiv
     pipeline.pump()
     [dead] = pipeline.dead_letters("DeliveryDeadLetterQueue")
     receiver.behave("/flaky", status=200)
-    for _ in range(2):  # moved back twice by mistake
+    for _ in range(2):  # moved back twice by mistake (one after the other: see the copy-in-flight test)
         pipeline.sqs.send_message(QueueUrl=pipeline.physical("DeliveryQueue"), MessageBody=dead["body"])
-    pipeline.pump()
+        pipeline.pump()
     posts = receiver.at("/flaky")
     assert [p.answered for p in posts] == [500, 500, 200]
     [record] = pipeline.records(hook["id"])

@@ -16,8 +16,12 @@ def iso_ms(epoch_ms: int) -> str:
 
 
 def parse_iso(text: str) -> int:
-    """Epoch milliseconds of an ISO-8601 timestamp; ValueError when it is not one."""
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    """Epoch milliseconds of an ISO-8601 / RFC 3339 timestamp (a leap second counts as :59, lower-case
+    t and z are accepted); ValueError when it is not one."""
+    text = text.upper().replace("Z", "+00:00")
+    if len(text) >= 19 and text[10] in "T " and text[17:19] == "60":
+        text = text[:17] + "59" + text[19:]
+    moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp() * 1000)
