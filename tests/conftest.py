@@ -14,12 +14,12 @@ import boto3
 import pytest
 
 from events_core.api_keys import ApiKeyStore
+from eventsapi.harness import contract
 from eventsapi.local.gateway import LocalGateway
 from eventsapi.local.inprocess import in_process_stack
 from eventsapi.local.invoke import LocalFunction
 from eventsapi.local.template import Template
 from eventsapi.local.wiring import REGION, event_sources
-from tests import contract
 from tests.builders import Answer
 
 

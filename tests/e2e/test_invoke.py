@@ -16,6 +16,15 @@ FUNCTION_OF_EVENT = {
     "list_logs": "ListLogsFunction",
     "fanout": "FanoutFunction",
     "deliver": "DeliverFunction",
+    "get_webhook": "GetWebhookFunction",
+    "update_webhook": "UpdateWebhookFunction",
+    "test_webhook": "TestWebhookFunction",
+    "rotate_secret": "RotateSecretFunction",
+    "list_deliveries": "ListDeliveriesFunction",
+    "get_delivery": "GetDeliveryFunction",
+    "redeliver": "RedeliverFunction",
+    "recover": "RecoverFunction",
+    "console": "ConsoleFunction",
 }
 
 
@@ -38,7 +47,8 @@ def test_every_sample_event_runs(running_stack, event_file):
         assert result == {"batchItemFailures": []}
     else:
         assert result["statusCode"] < 500
-        json.loads(result["body"])
+        if not event_file.stem.startswith("console"):
+            json.loads(result["body"])
 
 
 def test_unknown_function_is_refused(running_stack):

@@ -283,3 +283,11 @@ def test_a_refused_visibility_falls_back_to_smaller_values_never_the_default():
 
     set_to = queues.hide("q", "r", 1000, received_at=time.time(), client=sqs)
     assert 0 < set_to <= 100 and sqs.calls[0] == 1000 and sqs.calls[-1] == set_to
+
+
+def test_an_integral_float_overlap_is_the_integer_json_means():
+    from events_core.webhooks.requests import parse_rotation
+
+    assert parse_rotation({"overlapSeconds": 3600.0}).overlap_seconds == 3600
+    with pytest.raises(Exception, match="overlapSeconds"):
+        parse_rotation({"overlapSeconds": 3600.5})

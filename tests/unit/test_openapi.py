@@ -1,12 +1,21 @@
-"""openapi.yaml documents exactly the routes template.yaml serves, with the reference's examples."""
+"""openapi.yaml documents exactly the routes template.yaml serves, with the reference's examples, and
+says what the code does: its URL rule is the validator's, its event types are the code's."""
 
+import re
+
+import pytest
 import yaml
 
+from events_core.config import Settings
+from events_core.errors import BadRequest
+from events_core.event_types import EVENT_TYPES
+from events_core.webhooks.urls import check_webhook_url
 from eventsapi.local.template import Template
 from eventsapi.local.wiring import REGION, STACK_NAME, TEMPLATE
 
 OPENAPI = TEMPLATE.parent / "openapi.yaml"
 METHODS = {"get", "post", "put", "patch", "delete", "head", "options"}
+NOT_THE_API = ("/console",)  # the console's static files
 
 
 def _document() -> dict:
@@ -19,7 +28,7 @@ def template_routes() -> set[tuple[str, str]]:
         (event["Properties"]["Method"].upper(), event["Properties"]["Path"])
         for logical_id in template.function_logical_ids()
         for event in template.function(logical_id).events.values()
-        if event.get("Type") == "Api"
+        if event.get("Type") == "Api" and not event["Properties"]["Path"].startswith(NOT_THE_API)
     }
 
 
@@ -43,7 +52,9 @@ def test_it_is_openapi_3_1_and_every_operation_documents_its_errors():
     for path, item in document["paths"].items():
         for method, operation in item.items():
             if method in METHODS:
-                assert {"401", "403"} <= set(operation["responses"]), f"{method} {path}"
+                assert {"401", "403", "404", "429"} <= set(operation["responses"]), f"{method} {path}"
+                if method in ("post", "patch") and "requestBody" in operation:
+                    assert {"400", "413"} <= set(operation["responses"]), f"{method} {path}"
 
 
 def test_the_reference_examples_are_in_the_document():
@@ -56,3 +67,70 @@ def test_the_reference_examples_are_in_the_document():
         "responseTime: 1500",
     ):
         assert example in text
+
+
+def test_the_event_types_are_the_codes_everywhere():
+    document = _document()
+    assert document["components"]["schemas"]["EventType"]["enum"] == list(EVENT_TYPES)
+    template = Template(TEMPLATE, stack_name=STACK_NAME, region=REGION)
+    assert template.raw["Resources"]["PlatformEventsRule"]["Properties"]["EventPattern"]["detail-type"] == list(
+        EVENT_TYPES
+    )
+
+
+URL_PATTERN = re.compile(_document()["components"]["schemas"]["Url"]["pattern"])
+PRODUCTION = Settings()
+ACCEPTED = [
+    "https://my-server.com/webhooks/workflow",
+    "https://hooks.example.com",
+    "https://a.b.c.d.e.example.com:8443/x?y=1&z=%20#frag",
+    "https://example.com:443/",
+    "https://example.com:80/",
+    "https://example.com:1024/",
+    "https://example.com:65535/",
+    "https://xn--fsqu00a.xn--fiqs8s/path",
+    "https://EXAMPLE.COM/Upper",
+    "https://example.co-op/",
+]
+REFUSED = [
+    "http://example.com/",  # production: https only
+    "https://example/",  # one label
+    "https://example.123/",  # numeric top label
+    "https://93.184.216.34/",  # a literal address
+    "https://[2606:4700::1111]/",
+    "https://example.com:22/",
+    "https://example.com:1023/",
+    "https://example.com:65536/",
+    "https://example.com:0/",
+    "https://user:pass@example.com/",
+    "https://example.com/a b",
+    "https://example.com/caf\u00e9",
+    "https://-bad.example.com/",
+    "https://bad-.example.com/",
+    "ftp://example.com/",
+    "https://",
+    "https:///path",
+]
+# Syntactically fine, refused for what they name: the document says so in prose.
+RESERVED_NAMES = ["https://metadata.google.internal/", "https://printer.local/", "https://a.localhost/"]
+
+
+@pytest.mark.parametrize("url", ACCEPTED)
+def test_urls_the_document_accepts_the_validator_accepts(url):
+    assert URL_PATTERN.match(url)
+    check_webhook_url(url, PRODUCTION)
+
+
+@pytest.mark.parametrize("url", REFUSED)
+def test_urls_the_document_refuses_the_validator_refuses(url):
+    assert not URL_PATTERN.match(url)
+    with pytest.raises(BadRequest):
+        check_webhook_url(url, PRODUCTION)
+
+
+@pytest.mark.parametrize("url", RESERVED_NAMES)
+def test_reserved_names_are_refused_as_the_document_describes(url):
+    assert URL_PATTERN.match(url)
+    with pytest.raises(BadRequest, match="local or internal"):
+        check_webhook_url(url, PRODUCTION)
+    assert "internal" in _document()["components"]["schemas"]["Url"]["description"]

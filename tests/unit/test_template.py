@@ -83,19 +83,12 @@ def test_the_scan_detector_finds_a_scan(tmp_path):
 def test_queues_are_wired_as_the_design_requires(template):
     """Visibility ≥ 6 × the consumer's timeout, partial batch responses, 14-day dead-letter queues."""
     queues = template.of_type("AWS::SQS::Queue")
-    consumers = 0
-    for logical_id in template.function_logical_ids():
-        spec = template.function(logical_id)
-        for event in spec.events.values():
-            if event.get("Type") != "SQS":
-                continue
-            consumers += 1
-            queue = queues[template.logical_id_of(event["Properties"]["Queue"])]
-            assert int(queue["VisibilityTimeout"]) >= 6 * spec.timeout, logical_id
-            assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-            dead_letter = queues[template.logical_id_of(queue["RedrivePolicy"]["deadLetterTargetArn"])]
-            assert int(dead_letter["MessageRetentionPeriod"]) == 14 * 86400
-    assert consumers == 2
-    alarms = template.of_type("AWS::CloudWatch::Alarm")
-    watched = {template.logical_id_of(alarm["Dimensions"][0]["Value"]) for alarm in alarms.values()}
-    assert watched == {"EventsDeadLetterQueue", "DeliveryDeadLetterQueue"}
+    mappings = template.of_type("AWS::Lambda::EventSourceMapping")
+    assert len(mappings) == 2
+    for mapping in mappings.values():
+        spec = template.function(template.logical_id_of(mapping["FunctionName"]))
+        queue = queues[template.logical_id_of(mapping["EventSourceArn"])]
+        assert int(queue["VisibilityTimeout"]) >= 6 * spec.timeout, spec.logical_id
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        dead_letter = queues[template.logical_id_of(queue["RedrivePolicy"]["deadLetterTargetArn"])]
+        assert int(dead_letter["MessageRetentionPeriod"]) == 14 * 86400

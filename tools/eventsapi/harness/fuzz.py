@@ -1,9 +1,15 @@
 """Schema fuzzing: schemathesis against the local stack, once per kind of API key (none, unknown,
-read-only, read-write). Every answer must be documented by openapi.yaml and none may be a 5xx."""
+read-only, read-write). Every answer must be documented by openapi.yaml and none may be a 5xx.
+
+Then the hostile shapes schemathesis does not make — JSON nested thousands deep, numbers of
+thousands of digits, lone surrogates, NaN and Infinity, non-UTF-8 bytes, bodies over the limit,
+absurd query values — sent to every route with every kind of key: each must be a documented 4xx."""
 
 import re
 import subprocess
 from dataclasses import dataclass
+
+import requests
 
 from events_core.api_keys import ApiKeyStore
 from eventsapi.local.runtime import LocalRuntime
@@ -11,6 +17,55 @@ from eventsapi.local.wiring import ROOT
 
 OPENAPI = ROOT / "openapi.yaml"
 SCHEMATHESIS = str(ROOT / ".venv" / "bin" / "schemathesis")
+# Fuzzing sends hundreds of requests a second with one key and creates webhooks freely.
+FUZZ_PARAMETERS = {
+    "DeveloperRateLimit": "100000",
+    "DeveloperBurstLimit": "100000",
+    "MaxWebhooksPerDeveloper": "100000",
+}
+HOSTILE_BODIES: dict[str, bytes] = {
+    "nested 30,000 deep": b"[" * 30000 + b"]" * 30000,
+    "nested filter": b'{"event":"tool.executed","url":"https://example.com/h","filter":{"a":'
+    + b"[" * 30000
+    + b"]" * 30000
+    + b"}}",
+    "5,000-digit integer": b'{"event":' + b"1" * 5000 + b"}",
+    "5,000-digit float": b'{"overlapSeconds":0.' + b"1" * 5000 + b"}",
+    "lone surrogate value": b'{"url":"https://example.com/\\ud800","description":"\\udfff","since":"\\ud800"}',
+    "lone surrogate key": b'{"\\ud800":1}',
+    "NaN": b'{"filter":{"n":NaN},"overlapSeconds":NaN,"enabled":NaN}',
+    "Infinity": b'{"filter":{"n":[{"numeric":[">",Infinity]}]},"data":{"x":-Infinity}}',
+    "1e999": b'{"filter":{"n":1e999},"overlapSeconds":1e999}',
+    "not UTF-8": b'{"description":"\xff\xfe"}',
+    "UTF-16": '{"event":"tool.executed"}'.encode("utf-16"),
+    "truncated": b'{"event":"tool.',
+    "over 64 KiB": b'{"description":"' + b"x" * 70000 + b'"}',
+    "array": b"[1,2,3]",
+    "null": b"null",
+}
+HOSTILE_QUERIES = [
+    "limit=" + "9" * 5000,
+    "limit=-1",
+    "limit=1e3",
+    "limit=%F0%9F%92%A5",
+    "status=%00",
+    "since=" + "9" * 500,
+    "since=-271821-04-20T00:00:00Z",
+    "cursor=" + "%FF" * 50,
+    "cursor=" + "A" * 5000,
+]
+ROUTES = [
+    ("POST", "/v1/events/webhooks"),
+    ("PATCH", "/v1/events/webhooks/{id}"),
+    ("POST", "/v1/events/webhooks/{id}/test"),
+    ("POST", "/v1/events/webhooks/{id}/secret/rotate"),
+    ("POST", "/v1/events/webhooks/{id}/recover"),
+    ("POST", "/v1/events/webhooks/{id}/deliveries/msg_6b0a1c2d3e4f5a6b7c8d9e0f1a2b3c4d/redeliver"),
+    ("GET", "/v1/events/webhooks/{id}/deliveries"),
+    ("GET", "/v1/events/logs"),
+    ("GET", "/v1/events/webhooks/%F0%9F%92%A5"),
+    ("DELETE", "/v1/events/webhooks/" + "a" * 5000),
+]
 # API Gateway answers an undeclared method with the template's 404 Gateway Response, not 405.
 EXCLUDED_CHECKS = "unsupported_method"
 
@@ -34,15 +89,67 @@ def _count(pattern: str, text: str) -> int:
     return int(found.group(1)) if found else 0
 
 
-def fuzz(stack: LocalRuntime, *, examples: int, seed: int | None, timeout: int = 900) -> list[FuzzRun]:
+def _keys() -> dict[str, str | None]:
     store = ApiKeyStore()
-    keys = {
+    return {
         "none": None,
         "unknown": "claw_unknown_key_000000000000000000000000000000",
         "read-only": store.create("fuzz_reader", ("read",)).key,
         "read-write": store.create("fuzz_writer", ("read", "write")).key,
     }
+
+
+def hostile(stack: LocalRuntime, keys: dict[str, str | None]) -> list[FuzzRun]:
+    """Every hostile shape at every route, per key kind: a documented 4xx, never a 5xx."""
+    from eventsapi.harness.contract import ContractBroken, check  # the same oracle the tests use
+
+    writer = keys["read-write"] or ""
+    created = requests.post(
+        f"{stack.api_url}/v1/events/webhooks",
+        json={"event": "tool.executed", "url": "https://hooks.example.com/fuzz"},
+        headers={"X-API-Key": writer},
+        timeout=30,
+    ).json()
+    webhook = created.get("id", "6b0a1c2d3e4f5a6b7c8d9e0f")
     runs = []
+    for kind, key in keys.items():
+        cases = failures = server_errors = 0
+        notes = []
+        headers = {"Content-Type": "application/json", **({"X-API-Key": key} if key else {})}
+        requests_to_send = [
+            (method, path.format(id=webhook), body)
+            for method, path in ROUTES
+            for body in (HOSTILE_BODIES.values() if method in ("POST", "PATCH") else [None])
+        ] + [("GET", f"/v1/events/webhooks/{webhook}/deliveries?{q}", None) for q in HOSTILE_QUERIES]
+        requests_to_send += [("GET", f"/v1/events/logs?{q}", None) for q in HOSTILE_QUERIES]
+        for method, path, body in requests_to_send:
+            cases += 1
+            answer = requests.request(method, f"{stack.api_url}{path}", data=body, headers=headers, timeout=60)
+            if answer.status_code >= 500:
+                server_errors += 1
+                notes.append(f"{method} {path[:80]} → {answer.status_code} {answer.text[:200]}")
+                continue
+            try:
+                check(method, path, answer.status_code, answer.content)
+            except (ContractBroken, ValueError) as broken:
+                failures += 1
+                notes.append(f"{method} {path[:80]}: {broken}")
+        runs.append(
+            FuzzRun(
+                key_kind=f"{kind} (hostile)",
+                exit_code=0,
+                cases=cases,
+                failures=failures,
+                server_errors=server_errors,
+                output="\n".join(notes),
+            )
+        )
+    return runs
+
+
+def fuzz(stack: LocalRuntime, *, examples: int, seed: int | None, timeout: int = 900) -> list[FuzzRun]:
+    keys = _keys()
+    runs = hostile(stack, keys)
     for kind, key in keys.items():
         command = [
             SCHEMATHESIS,
@@ -79,24 +186,25 @@ def fuzz(stack: LocalRuntime, *, examples: int, seed: int | None, timeout: int =
 
 def report(runs: list[FuzzRun]) -> str:
     lines = [
-        "schemathesis against the local stack (openapi.yaml, all checks but unsupported_method)",
-        f"{'API key':<12} {'test cases':>10} {'failures':>9} {'5xx':>5}  result",
+        "schemathesis against the local stack (openapi.yaml, all checks but unsupported_method),",
+        "then the hostile shapes schemathesis does not make, at every route (documented 4xx, never 5xx)",
+        f"{'API key':<22} {'test cases':>10} {'failures':>9} {'5xx':>5}  result",
     ]
     for run in runs:
         lines.append(
-            f"{run.key_kind:<12} {run.cases:>10} {run.failures:>9} {run.server_errors:>5}  "
+            f"{run.key_kind:<22} {run.cases:>10} {run.failures:>9} {run.server_errors:>5}  "
             f"{'ok' if run.ok else 'FAILED'}"
         )
     total_cases = sum(run.cases for run in runs)
     total_failures = sum(run.failures for run in runs)
     total_errors = sum(run.server_errors for run in runs)
-    lines.append(f"{'total':<12} {total_cases:>10} {total_failures:>9} {total_errors:>5}")
+    lines.append(f"{'total':<22} {total_cases:>10} {total_failures:>9} {total_errors:>5}")
     return "\n".join(lines)
 
 
 def run_fuzz(examples: int, seed: int | None) -> list[FuzzRun]:
     """A fresh local stack on free ports, fuzzed once per kind of key."""
-    stack = LocalRuntime(api_port=0, moto_port=0).start()
+    stack = LocalRuntime(api_port=0, moto_port=0, parameters=FUZZ_PARAMETERS).start()
     try:
         return fuzz(stack, examples=examples, seed=seed)
     finally:

@@ -460,13 +460,12 @@ class Deliverer:
         for verdict in batch.verdicts.values():
             counts[verdict.outcome] += 1
         failed_attempts = sum(1 for a in batch.attempted if not a.result.ok)
-        for name, value in (
-            ("Delivered", counts[Outcome.DELIVERED]),
-            ("DeliveryFailed", failed_attempts),
-            ("DeadLettered", counts[Outcome.DEAD]),
-        ):
-            if value:
-                metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        if counts[Outcome.DELIVERED]:
+            metrics.add_metric(name="Delivered", unit=MetricUnit.Count, value=counts[Outcome.DELIVERED])
+        if failed_attempts:
+            metrics.add_metric(name="DeliveryFailed", unit=MetricUnit.Count, value=failed_attempts)
+        if counts[Outcome.DEAD]:
+            metrics.add_metric(name="DeadLettered", unit=MetricUnit.Count, value=counts[Outcome.DEAD])
         attempted_ids = {a.incoming.message_id for a in batch.attempted}
         for message_id, verdict in batch.verdicts.items():
             if message_id not in attempted_ids:

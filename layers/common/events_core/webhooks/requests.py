@@ -139,6 +139,8 @@ def parse_rotation(body: Any) -> Rotation:
     body = _object(body)
     _known_fields(body, ROTATE_FIELDS)
     overlap = body.get("overlapSeconds")
+    if isinstance(overlap, float) and overlap.is_integer():
+        overlap = int(overlap)  # JSON has one number type: 3600.0 is the integer 3600
     if overlap is not None and (
         not isinstance(overlap, int) or isinstance(overlap, bool) or not 0 <= overlap <= MAX_OVERLAP_SECONDS
     ):

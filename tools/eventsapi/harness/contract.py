@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-OPENAPI = Path(__file__).resolve().parents[1] / "openapi.yaml"
+OPENAPI = Path(__file__).resolve().parents[3] / "openapi.yaml"
 ROOT = "urn:events-api:openapi"
 METHODS = {"get", "post", "put", "patch", "delete"}
 # Served by the stack, but not part of the JSON API the document describes.
