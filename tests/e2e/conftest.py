@@ -32,9 +32,12 @@ class RunningStack:
     key: str
     output: list[str] = field(default_factory=list)
 
+    def eventsapi_command(self) -> list[str]:
+        return [EVENTSAPI, "--endpoint-url", self.endpoint]
+
     def eventsapi(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [EVENTSAPI, "--endpoint-url", self.endpoint, *args],
+            [*self.eventsapi_command(), *args],
             capture_output=True,
             text=True,
             timeout=60,

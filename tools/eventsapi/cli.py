@@ -1,9 +1,11 @@
-"""`eventsapi`: run the local stack, manage API keys, invoke one function on a sample event.
+"""`eventsapi`: run the local stack, manage API keys and dead-letter queues, invoke one function.
 
 eventsapi run                                   # the whole service on 127.0.0.1:3000
 eventsapi --local keys create --developer user_123 --scopes read,write
 eventsapi --stack events-api keys list --developer user_123
 eventsapi --local keys revoke --developer user_123 key_0123456789ab
+eventsapi --stack events-api dlq list --queue delivery
+eventsapi --local dlq redrive --queue events
 eventsapi invoke CreateWebhookFunction -e events/create_webhook.json
 """
 
@@ -17,15 +19,15 @@ import sys
 import threading
 from pathlib import Path
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
 from events_core.api_keys import SCOPES, ApiKeyStore
+from eventsapi.admin import dlq, keys
+from eventsapi.admin.target import Target
 from eventsapi.local.provision import Provisioner
 from eventsapi.local.runtime import LocalRuntime
 from eventsapi.local.template import Template
 from eventsapi.local.wiring import (
-    FAKE_CREDENTIALS,
     REGION,
     STACK_NAME,
     TEMPLATE,
@@ -79,48 +81,63 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _key_store(args: argparse.Namespace) -> ApiKeyStore:
+def _target(args: argparse.Namespace) -> Target:
     if args.stack:
-        region = args.region or boto3.Session().region_name
-        cloudformation = boto3.client("cloudformation", region_name=region)
-        detail = cloudformation.describe_stack_resource(StackName=args.stack, LogicalResourceId="ApiKeysTable")
-        table_name = detail["StackResourceDetail"]["PhysicalResourceId"]
-        return ApiKeyStore(boto3.resource("dynamodb", region_name=region).Table(table_name))
-    # The emulator, with its dummy credentials: never whatever AWS account the shell is set up for.
-    emulator = boto3.Session(
-        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        region_name=REGION,
-    )
-    table_name = Template(TEMPLATE, stack_name=STACK_NAME, region=REGION).physical_name("ApiKeysTable")
-    return ApiKeyStore(emulator.resource("dynamodb", endpoint_url=args.endpoint_url).Table(table_name))
+        return Target.stack(args.stack, args.region)
+    if args.local:
+        return Target.local(args.endpoint_url)
+    raise SystemExit("say which stack: --local (make run) or --stack NAME (deployed)")
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
-    if not (args.local or args.stack):
-        raise SystemExit("say which stack: --local (make run) or --stack NAME (deployed)")
-    store = _key_store(args)
+    target = _target(args)
     if args.keys_command == "create":
         scopes = tuple(s.strip() for s in args.scopes.split(",") if s.strip())
         try:
-            issued = store.create(args.developer, scopes)
+            issued = keys.create(target, args.developer, scopes)
         except ValueError as error:
             raise SystemExit(str(error)) from None
         print(f"key id {issued.key_id}  developer {issued.developer_id}  scopes {','.join(issued.scopes)}")
         print("The key is shown once; store it now:")
         print(issued.key)
     elif args.keys_command == "list":
-        for item in store.list_for(args.developer):
+        for item in keys.list_keys(target, args.developer):
             scopes = ",".join(item.get("scopes", []))
             print(f"{item['keyId']}  {item.get('keyPrefix', '')}…  {scopes}  {item.get('createdAt', '')}")
     elif args.keys_command == "revoke":
-        if not store.revoke(args.developer, args.key):
+        revoked, flushed = keys.revoke(target, args.developer, args.key)
+        if not revoked:
             print(f"no key {args.key!r} for developer {args.developer}", file=sys.stderr)
             return 1
-        print(
-            f"revoked {args.key if not args.key.startswith('claw_') else 'the key'} (API Gateway may honour a "
-            "cached authorization for up to 5 minutes)"
-        )
+        name = args.key if not args.key.startswith("claw_") else "the key"
+        if flushed:
+            print(f"revoked {name}; the stage's authorizer cache was flushed, so it stops working now")
+        else:
+            print(f"revoked {name} (the local gateway caches an authorization for AuthorizerCacheSeconds)")
+    return 0
+
+
+def cmd_dlq(args: argparse.Namespace) -> int:
+    target = _target(args)
+    if args.dlq_command == "list":
+        letters = dlq.peek(target, args.queue, args.limit)
+        for letter in letters:
+            print(
+                f"{letter.age_seconds / 3600:7.1f} h  {letter.developer_id or '-':<16} "
+                f"{letter.delivery_id or letter.message_id:<36}  {letter.reason}"
+            )
+        print(f"{len(letters)} message(s) in the {args.queue} dead-letter queue")
+    elif args.dlq_command == "redrive":
+        moved = dlq.redrive(target, args.queue)
+        print("SQS is moving them back (a message move task)" if moved < 0 else f"moved {moved} message(s) back")
+    elif args.dlq_command == "purge":
+        if not args.yes:
+            answer = input(f"Delete every message in the {args.queue} dead-letter queue for good? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                print("nothing deleted")
+                return 1
+        dlq.purge(target, args.queue)
+        print(f"the {args.queue} dead-letter queue is empty")
     return 0
 
 
@@ -183,8 +200,8 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="template parameter override")
     run.set_defaults(func=cmd_run)
 
-    keys = commands.add_parser("keys", help="API keys: create, list, revoke")
-    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    keys_parser = commands.add_parser("keys", help="API keys: create, list, revoke")
+    key_commands = keys_parser.add_subparsers(dest="keys_command", required=True)
     create = key_commands.add_parser("create")
     create.add_argument("--developer", required=True)
     create.add_argument("--scopes", default="read,write", help="comma-separated: read, write")
@@ -193,7 +210,22 @@ def parser() -> argparse.ArgumentParser:
     revoke = key_commands.add_parser("revoke")
     revoke.add_argument("--developer", required=True)
     revoke.add_argument("key", help="the key itself or its key id (key_…)")
-    keys.set_defaults(func=cmd_keys)
+    keys_parser.set_defaults(func=cmd_keys)
+
+    letters = commands.add_parser("dlq", help="dead-letter queues: list, redrive, purge")
+    dlq_commands = letters.add_subparsers(dest="dlq_command", required=True)
+    for name, text in (
+        ("list", "each message's reason, delivery id, developer and age"),
+        ("redrive", "move every message back through the normal path"),
+        ("purge", "delete every message (asks first)"),
+    ):
+        command = dlq_commands.add_parser(name, help=text)
+        command.add_argument("--queue", choices=sorted(dlq.QUEUES), required=True)
+        if name == "list":
+            command.add_argument("--limit", type=int, default=100)
+        if name == "purge":
+            command.add_argument("--yes", action="store_true", help="do not ask")
+    letters.set_defaults(func=cmd_dlq)
 
     fuzz = commands.add_parser("fuzz", help="schemathesis against a fresh local stack, per API-key kind")
     fuzz.add_argument("--examples", type=int, default=100, help="hypothesis examples per operation")

@@ -1,0 +1,54 @@
+"""Where an operator command acts: the local stack's emulator, or a deployed stack found by name."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from eventsapi.local.template import Template
+from eventsapi.local.wiring import FAKE_CREDENTIALS, REGION, STACK_NAME, TEMPLATE
+
+
+@dataclass
+class Target:
+    session: boto3.Session
+    endpoint_url: str | None
+    outputs: dict[str, str]
+    deployed: bool
+    _clients: dict[str, Any] = field(default_factory=dict)
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service, endpoint_url=self.endpoint_url)
+        return self._clients[service]
+
+    def table(self, output: str) -> Any:
+        return self.session.resource("dynamodb", endpoint_url=self.endpoint_url).Table(self.outputs[output])
+
+    @classmethod
+    def local(cls, endpoint_url: str) -> "Target":
+        """The emulator, with its dummy credentials: never whatever AWS account the shell is set up for."""
+        session = boto3.Session(
+            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            region_name=REGION,
+        )
+        template = Template(TEMPLATE, stack_name=STACK_NAME, region=REGION)
+        name = template.physical_name
+        sqs = session.client("sqs", endpoint_url=endpoint_url)
+        outputs = {
+            "ApiKeysTableName": name("ApiKeysTable"),
+            "DeliveriesTableName": name("DeliveriesTable"),
+            **{
+                f"{queue}Url": sqs.get_queue_url(QueueName=name(queue))["QueueUrl"]
+                for queue in ("EventsQueue", "DeliveryQueue", "EventsDeadLetterQueue", "DeliveryDeadLetterQueue")
+            },
+        }
+        return cls(session, endpoint_url, outputs, deployed=False)
+
+    @classmethod
+    def stack(cls, name: str, region: str | None) -> "Target":
+        session = boto3.Session(region_name=region) if region else boto3.Session()
+        described = session.client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
+        outputs = {item["OutputKey"]: item["OutputValue"] for item in described.get("Outputs", [])}
+        return cls(session, None, outputs, deployed=True)
