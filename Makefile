@@ -5,18 +5,27 @@ PYTHON ?= $(shell command -v python3.13 2>/dev/null || echo python3)
 VENV := .venv
 SAM_VENV := .venv-sam
 PIP_QUIET := --quiet --disable-pip-version-check
+# The browser tests drive Debian's Chromium (browsers downloaded by tools cannot be fetched here).
+CHROMIUM := /usr/bin/chromium
+COVERED := --cov=layers/common/events_core --cov=functions --cov=tools/eventsapi --cov-report=
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install run test lint validate pytest unit integration e2e build fuzz soak bench lock clean
+.PHONY: help install run test lint typecheck validate pytest unit integration e2e browser build \
+        fuzz soak bench deployed lock clean
 
 help:
-	@echo "make run    the whole service on http://127.0.0.1:3000 (AWS emulator on :5000)"
-	@echo "make test   lint, template checks and every test tier"
-	@echo "make build  sam build (deploy with: sam deploy --guided)"
-	@echo "make fuzz   schemathesis against the local stack, every kind of API key"
-	@echo "make soak   no-loss soak under random receiver failures and delivery crashes"
-	@echo "make bench  every benchmark, one table; writes docs/cost.md"
+	@echo "make run          the whole service on http://127.0.0.1:3000 (console: /console; AWS emulator on :5000)"
+	@echo "make test         lint, type check, template checks, sam build, every test tier, coverage"
+	@echo "make unit         tests/unit         pure logic, milliseconds"
+	@echo "make integration  tests/integration  the template on in-process moto, real HTTP receivers"
+	@echo "make e2e          tests/e2e          against eventsapi run (what make run starts), bounded proofs"
+	@echo "make browser      tests/browser      the console in headless Chromium"
+	@echo "make deployed STACK=name [REGION=r] [RECEIVER_URL=https://…]   tests/deployed against a real stack"
+	@echo "make build        sam build (deploy with: sam deploy --guided)"
+	@echo "make fuzz         schemathesis and hostile shapes against the local stack, every kind of API key"
+	@echo "make soak         no-loss soak under faults and hostile receivers, then recovery through the API"
+	@echo "make bench        every benchmark, one table; writes docs/cost.md and docs/scale.md"
 
 $(VENV)/.installed: requirements/dev.txt layers/common/requirements.in pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 13) and "Python 3.13 is required (pyenv: python3.13)")'
@@ -30,6 +39,10 @@ $(SAM_VENV)/.installed: requirements/sam.txt
 	$(SAM_VENV)/bin/pip install $(PIP_QUIET) -r requirements/sam.txt
 	@touch $@
 
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "the browser tests need Chromium at $(CHROMIUM) (Debian: apt-get install chromium)"; exit 1; }
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
 install: $(VENV)/.installed
 
 run: $(VENV)/.installed
@@ -37,17 +50,34 @@ run: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# Every handler module is called app.py, as Lambda wants: one mypy run each, sharing the cache.
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy layers/common/events_core tools/eventsapi
+	@for handler in functions/*/app.py; do $(VENV)/bin/mypy --no-error-summary "$$handler" || exit 1; done
+	@echo "mypy: functions/*/app.py clean"
 
 validate: $(SAM_VENV)/.installed
 	$(SAM_VENV)/bin/sam validate --lint
+	$(SAM_VENV)/bin/cfn-lint --include-checks I -- template.yaml
 
-pytest: $(VENV)/.installed
-	$(VENV)/bin/python -m pytest
+pytest: $(VENV)/.installed $(CHROMIUM)
+	$(VENV)/bin/python -m pytest $(COVERED)
+	@echo "coverage of events_core, functions and tools (unit, integration and in-process e2e): $$($(VENV)/bin/coverage report --format=total)%"
 
-test: lint validate build pytest
+test: lint typecheck validate build pytest
 
 unit integration e2e: $(VENV)/.installed
 	$(VENV)/bin/python -m pytest tests/$@
+
+browser: $(VENV)/.installed $(CHROMIUM)
+	$(VENV)/bin/python -m pytest tests/browser
+
+deployed: $(VENV)/.installed
+	@test -n "$(STACK)" || { echo "usage: make deployed STACK=<stack name> [REGION=<region>] [RECEIVER_URL=<public https receiver>]"; exit 2; }
+	$(VENV)/bin/python -m pytest tests/deployed -m deployed --stack "$(STACK)" \
+	  $(if $(REGION),--region "$(REGION)") $(if $(RECEIVER_URL),--receiver-url "$(RECEIVER_URL)")
 
 build: $(SAM_VENV)/.installed
 	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" sam build
@@ -67,4 +97,4 @@ lock:
 	  $(VENV)/bin/pip freeze --exclude-editable | grep -v '^-e'; } > requirements/dev.txt
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .ruff_cache .mypy_cache .coverage

@@ -23,6 +23,16 @@ from eventsapi.local.wiring import REGION, event_sources
 from tests.builders import Answer
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """The deployed tier's options (tests/deployed): here, because pytest reads options only from
+    the conftest files of the paths it was given."""
+    group = parser.getgroup("deployed", "the deployed tier (make deployed STACK=…)")
+    group.addoption("--stack", help="a deployed Events API stack, by name")
+    group.addoption("--region", help="its region (default: the AWS configuration's)")
+    group.addoption("--receiver-url", help="a public https receiver to use instead of deploying one")
+    group.addoption("--against-local", action="store_true", help="run the deployed tier against eventsapi run")
+
+
 class ScanIssued(AssertionError):
     pass
 

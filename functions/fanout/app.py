@@ -29,7 +29,7 @@ def lambda_handler(event: dict, context) -> dict:
         event=event, record_handler=record_handler, processor=processor, context=context
     )
     unsent = outbox.flush(settings().delivery_queue_url)
-    failures = response.setdefault("batchItemFailures", [])
+    failures = list(response.get("batchItemFailures", []))
     known = {failure["itemIdentifier"] for failure in failures}
     failures.extend({"itemIdentifier": record_id} for record_id in sorted(unsent - known))
-    return response
+    return {"batchItemFailures": failures}

@@ -92,9 +92,9 @@ def _target(args: argparse.Namespace) -> Target:
 def cmd_keys(args: argparse.Namespace) -> int:
     target = _target(args)
     if args.keys_command == "create":
-        scopes = tuple(s.strip() for s in args.scopes.split(",") if s.strip())
+        wanted = tuple(scope.strip() for scope in args.scopes.split(",") if scope.strip())
         try:
-            issued = keys.create(target, args.developer, scopes)
+            issued = keys.create(target, args.developer, wanted)
         except ValueError as error:
             raise SystemExit(str(error)) from None
         print(f"key id {issued.key_id}  developer {issued.developer_id}  scopes {','.join(issued.scopes)}")
@@ -102,8 +102,8 @@ def cmd_keys(args: argparse.Namespace) -> int:
         print(issued.key)
     elif args.keys_command == "list":
         for item in keys.list_keys(target, args.developer):
-            scopes = ",".join(item.get("scopes", []))
-            print(f"{item['keyId']}  {item.get('keyPrefix', '')}…  {scopes}  {item.get('createdAt', '')}")
+            granted = ",".join(item.get("scopes", []))
+            print(f"{item['keyId']}  {item.get('keyPrefix', '')}…  {granted}  {item.get('createdAt', '')}")
     elif args.keys_command == "revoke":
         revoked, flushed = keys.revoke(target, args.developer, args.key)
         if not revoked:

@@ -26,7 +26,7 @@ def per_environment[Made: Callable[..., Any]](factory: Made) -> Made:
 
 @per_environment
 def client(service: str) -> Any:
-    return boto3.client(service, config=_CONFIG)  # type: ignore[call-overload]
+    return boto3.client(service, config=_CONFIG)
 
 
 @per_environment

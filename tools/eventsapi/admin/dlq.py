@@ -63,7 +63,7 @@ def _from_body(body: str) -> tuple[str, str]:
         return "", ""
     if not isinstance(parsed, dict):
         return "", ""
-    detail = parsed.get("detail") if isinstance(parsed.get("detail"), dict) else {}
+    detail = parsed["detail"] if isinstance(parsed.get("detail"), dict) else {}
     return str(parsed.get("developer_id") or detail.get("developerId") or ""), str(parsed.get("delivery_id") or "")
 
 

@@ -69,7 +69,7 @@ def check(method: str, path: str, status: int, body: bytes) -> None:
     response = operation["responses"].get(str(status))
     if response is None:
         raise ContractBroken(f"{what}: status {status} is not documented")
-    pointer = _pointer("paths", template, method.lower(), "responses", str(status))
+    pointer = _pointer("paths", template or "", method.lower(), "responses", str(status))
     if "$ref" in response:
         name = response["$ref"].rsplit("/", 1)[-1]
         pointer, response = _pointer("components", "responses", name), document()["components"]["responses"][name]

@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import boto3
 import requests
@@ -230,7 +231,7 @@ class Soak:
         """(developer, event type, data, event id) of every event put on the bus."""
         events = boto3.client("events", region_name=REGION)
         bus = stack.template.physical["PlatformEventBus"].ref
-        planned = [
+        planned: list[tuple[str, str, dict[str, Any]]] = [
             (developer, "app.installed", {"marker": f"installed-{developer}", "developer": developer})
             for developer in self.developers
         ]

@@ -89,15 +89,15 @@ class _DeadlineSocket(socket.socket):
 
     deadline: Deadline
 
-    def recv_into(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def recv_into(self, *args, **kwargs):
         self.settimeout(self.deadline.left())
         return super().recv_into(*args, **kwargs)
 
-    def recv(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def recv(self, *args, **kwargs):
         self.settimeout(self.deadline.left())
         return super().recv(*args, **kwargs)
 
-    def sendall(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def sendall(self, *args, **kwargs):
         self.settimeout(self.deadline.left())
         return super().sendall(*args, **kwargs)
 
@@ -107,15 +107,15 @@ class _DeadlineSSLSocket(ssl.SSLSocket):
 
     deadline: Deadline
 
-    def recv_into(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def recv_into(self, *args, **kwargs):
         self.settimeout(self.deadline.left())
         return super().recv_into(*args, **kwargs)
 
-    def recv(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def recv(self, *args, **kwargs):
         self.settimeout(self.deadline.left())
         return super().recv(*args, **kwargs)
 
-    def sendall(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def sendall(self, *args, **kwargs):
         self.settimeout(self.deadline.left())
         return super().sendall(*args, **kwargs)
 

@@ -22,6 +22,7 @@ _TRANSACTION_TRIES = 4
 # Calls through a table's `meta.client` take and give plain Python values: boto3's resource layer
 # serialises them (only an error's returned item comes back in DynamoDB's typed form).
 
+
 def _cancelled_by_condition(error: ClientError, index: int) -> bool:
     reasons = error.response.get("CancellationReasons") or []
     return len(reasons) > index and reasons[index].get("Code") == "ConditionalCheckFailed"
@@ -142,9 +143,7 @@ class WebhookRepository:
         found: dict[tuple[str, str], Webhook] = {}
         client = self.table.meta.client
         for start in range(0, len(wanted), 100):
-            request: dict[str, Any] = {
-                self.table.name: {"Keys": wanted[start : start + 100], "ConsistentRead": True}
-            }
+            request: dict[str, Any] = {self.table.name: {"Keys": wanted[start : start + 100], "ConsistentRead": True}}
             for _ in range(3):
                 answer = client.batch_get_item(RequestItems=request)
                 for raw in answer.get("Responses", {}).get(self.table.name, []):
