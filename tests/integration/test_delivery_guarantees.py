@@ -37,8 +37,7 @@ def deliver(pipeline, *bodies: str, remaining_ms: int = 30_000) -> dict:
 
 def test_a_copy_arriving_while_the_first_is_being_posted_is_never_posted(pipeline, receiver):
     """An SQS duplicate (or a fan-out re-run) while the post is in flight: the lease turns it away, and
-    back in the queue it later finds the attempt made. (The emulator's conditional writes are not
-    atomic, so the copies start a moment apart here; DynamoDB's are.)"""
+    back in the queue it later finds the attempt made."""
     receiver.behave("/slow", delay=0.6)
     pipeline.webhook(pipeline.stack.key(), receiver.url("/slow"))
     pipeline.publish("user_123", "tool.executed", DATA)
@@ -50,6 +49,17 @@ def test_a_copy_arriving_while_the_first_is_being_posted_is_never_posted(pipelin
     first.join()
     assert deliver(pipeline, body) == {"batchItemFailures": []}  # done: dropped as a duplicate
     assert len(receiver.at("/slow")) == 1
+
+
+def test_the_same_message_twice_in_one_batch_is_posted_once(pipeline, receiver):
+    """Two copies handled at the same moment, in one batch: one takes the lease, the other is given back."""
+    pipeline.webhook(pipeline.stack.key(), receiver.url("/hook"))
+    pipeline.publish("user_123", "tool.executed", DATA)
+    body = one_delivery_message(pipeline)["Body"]
+    answer = deliver(pipeline, body, body)
+    assert len(receiver.at("/hook")) == 1 and len(answer["batchItemFailures"]) <= 1
+    assert deliver(pipeline, body) == {"batchItemFailures": []}
+    assert len(receiver.at("/hook")) == 1
 
 
 def test_a_redelivered_message_after_success_is_not_posted_again(pipeline, receiver):

@@ -15,11 +15,11 @@ export function h(tag, props, ...children) {
     else if (key === 'style') throw new Error('no inline style attributes (CSP): use a class');
     else el.setAttribute(key, value === true ? '' : String(value));
   }
-  append(el, children);
+  append(el, ...children);
   return el;
 }
 
-export function append(el, children) {
+export function append(el, ...children) {
   for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue;
     el.append(child instanceof Node ? child : document.createTextNode(String(child)));
@@ -34,7 +34,7 @@ export function clear(el) {
 
 export function replace(el, ...children) {
   clear(el);
-  return append(el, children);
+  return append(el, ...children);
 }
 
 const pad = (n, width = 2) => String(n).padStart(width, '0');

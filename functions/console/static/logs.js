@@ -12,6 +12,7 @@ const CLASSES = [
 ];
 const MAX_BUCKETS = 120;
 const MINUTE = 60_000;
+const MIN_MINUTES = 15;
 
 function statusClass(status) {
   return CLASSES.find((c) => c.test(Number(status))) || CLASSES[2];
@@ -32,10 +33,12 @@ function timeOfDay(ms) {
 }
 
 /** Calls per minute (or per N minutes for a long window) from the oldest to the newest call. */
-function chart(logs) {
+function chart(logs, complete) {
   const times = logs.map((log) => new Date(log.timestamp).getTime()).filter((t) => !Number.isNaN(t));
-  const first = Math.floor(Math.min(...times) / MINUTE) * MINUTE;
   const last = Math.floor(Math.max(...times) / MINUTE) * MINUTE;
+  let first = Math.floor(Math.min(...times) / MINUTE) * MINUTE;
+  // With every call in hand (fewer than the limit came back), show at least MIN_MINUTES of context.
+  if (complete) first = Math.min(first, last - (MIN_MINUTES - 1) * MINUTE);
   const minutes = (last - first) / MINUTE + 1;
   const per = Math.max(1, Math.ceil(minutes / MAX_BUCKETS));
   const count = Math.ceil(minutes / per);
@@ -63,27 +66,26 @@ function chart(logs) {
       `${timeOfDay(bucket.start)}${per > 1 ? `–${timeOfDay(bucket.start + per * MINUTE)}` : ''}: ${total} ` +
       `call${total === 1 ? '' : 's'}` +
       (total ? ` (${CLASSES.map((c, i) => `${c.name} ${bucket.counts[i]}`).join(', ')})` : '');
-    const column = h('div', { class: 'chart-col', title: label });
+    const stack = h('div', { class: 'chart-stack' });
     CLASSES.forEach((c, i) => {
       if (!bucket.counts[i]) return;
       const segment = h('div', { class: `chart-seg chart-${c.tone}` });
       segment.style.height = `${(bucket.counts[i] / top) * 100}%`;
-      column.append(segment);
+      stack.append(segment);
     });
-    bars.append(column);
+    bars.append(h('div', { class: 'chart-col', title: label }, stack));
   }
   const totals = CLASSES.map((_, i) => buckets.reduce((a, b) => a + b.counts[i], 0));
   const summary =
     `Calls per ${unit} from ${formatTime(new Date(first).toISOString(), { seconds: false })} to ` +
     `${formatTime(new Date(last + MINUTE).toISOString(), { seconds: false })}: ` +
     CLASSES.map((c, i) => `${totals[i]} ${c.name}`).join(', ');
-  const xLabels = h('div', { class: 'chart-x', 'aria-hidden': 'true' });
-  const middle = buckets[Math.floor((buckets.length - 1) / 2)];
-  append(
-    xLabels,
-    h('span', { text: timeOfDay(buckets[0].start) }),
-    buckets.length > 2 ? h('span', { text: timeOfDay(middle.start) }) : null,
-    h('span', { text: timeOfDay(buckets[buckets.length - 1].start + per * MINUTE) }),
+  // A time under every k-th column, about six labels whatever the window.
+  const every = Math.max(1, Math.ceil(buckets.length / 6));
+  const xLabels = h(
+    'div',
+    { class: 'chart-x', 'aria-hidden': 'true' },
+    buckets.map((bucket, i) => h('span', { class: 'chart-x-label', text: i % every === 0 ? timeOfDay(bucket.start) : '' })),
   );
   return h(
     'figure',
@@ -170,7 +172,7 @@ export function renderLogs(main) {
         replace(body, emptyState('No API calls yet', 'Every call made with your API keys is logged here, newest first.'));
         return;
       }
-      replace(body, stats(logs), chart(logs), h('h2', { class: 'section-title', text: 'Calls' }), table(logs));
+      replace(body, stats(logs), chart(logs, logs.length < Number(limit.value)), h('h2', { class: 'section-title', text: 'Calls' }), table(logs));
     } catch (error) {
       if (!alive || (error instanceof ApiError && error.status === 401)) return;
       replace(body, notice('bad', h('strong', { text: 'Could not load the logs. ' }), error.message));

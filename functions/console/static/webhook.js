@@ -63,8 +63,7 @@ export function renderWebhook(main, { id }) {
     });
     const rotate = h('button', { type: 'button', class: 'btn', id: 'rotate-secret', text: 'Rotate secret' });
     const remove = h('button', { type: 'button', class: 'btn btn-danger-quiet', id: 'delete-webhook', text: 'Delete' });
-    test.disabled = !webhook.enabled;
-    if (!webhook.enabled) test.title = 'Enable the webhook to send a test';
+    test.title = 'POST a sample event to the receiver now (works while paused, too)';
 
     test.addEventListener('click', async () => {
       setBusy(test, true, 'Sending…');
@@ -275,8 +274,16 @@ export function renderWebhook(main, { id }) {
   const deliveries = deliveriesSection(id, {
     changed: async () => {
       try {
+        const before = webhook;
         webhook = await Api.webhook(id);
-        if (alive && !editSlot.firstChild) renderAll();
+        if (!alive) return;
+        renderSummary();
+        // The actions are redrawn only when the state changed (e.g. disabled after failures), keeping focus.
+        if (before.enabled !== webhook.enabled || before.disabledReason !== webhook.disabledReason) {
+          const focused = headSlot.contains(document.activeElement) ? document.activeElement.id : null;
+          renderHead();
+          if (focused) document.getElementById(focused)?.focus();
+        }
       } catch {
         // the next poll tries again
       }
@@ -435,7 +442,9 @@ function deliveriesSection(webhookId, { changed, isAlive }) {
     const tr = h('tr', { class: 'delivery-row', dataset: { deliveryId: delivery.deliveryId } });
     const detailCell = h('td', { colspan: 7, class: 'detail-cell' });
     const detailTr = h('tr', { class: 'delivery-detail', id: detailId, hidden: true }, detailCell);
-    const entry = { delivery, tr, detailTr, detailCell, toggle, open: false };
+    // Kept across redraws of the detail, so a message outlives the refresh it announces.
+    const result = h('div', { class: 'detail-messages', 'aria-live': 'polite' });
+    const entry = { delivery, tr, detailTr, detailCell, toggle, result, open: false };
     append(tr, summaryCells(delivery), td('', toggle));
     toggle.addEventListener('click', () => {
       entry.open = !entry.open;
@@ -443,7 +452,10 @@ function deliveriesSection(webhookId, { changed, isAlive }) {
       toggle.textContent = entry.open ? 'Hide' : 'Details';
       detailTr.hidden = !entry.open;
       tr.classList.toggle('is-open', entry.open);
-      if (entry.open) loadDetail(entry);
+      if (entry.open) {
+        replace(entry.result);
+        loadDetail(entry);
+      }
     });
     rows.set(delivery.deliveryId, entry);
     return [tr, detailTr];
@@ -470,7 +482,7 @@ function deliveriesSection(webhookId, { changed, isAlive }) {
   function deliveryDetail(entry, detail) {
     const attempts = detail.attempts || [];
     const redeliver = h('button', { type: 'button', class: 'btn btn-small', text: 'Redeliver' });
-    const result = h('div', { class: 'detail-messages', 'aria-live': 'polite' });
+    const { result } = entry;
     redeliver.addEventListener('click', async () => {
       setBusy(redeliver, true, 'Queuing…');
       try {

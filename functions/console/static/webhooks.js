@@ -157,7 +157,7 @@ export function testResult(result) {
   }
   const parts = [];
   if (result.status !== null && result.status !== undefined) parts.push(`The receiver answered HTTP ${result.status}`);
-  if (result.error) parts.push(parts.length ? `(${result.error})` : result.error);
+  if (result.error && result.error !== `HTTP ${result.status}`) parts.push(parts.length ? `(${result.error})` : result.error);
   return notice('bad', h('strong', { text: 'Test not delivered. ' }), `${parts.join(' ') || 'No answer'}${latency}.`);
 }
 
@@ -257,8 +257,7 @@ export function renderWebhooks(main) {
       class: 'btn btn-small',
       text: webhook.enabled ? 'Pause' : 'Enable',
     });
-    test.disabled = !webhook.enabled;
-    test.title = webhook.enabled ? 'POST a sample event to the receiver now' : 'Enable the webhook to send a test';
+    test.title = 'POST a sample event to the receiver now (works while paused, too)';
     test.addEventListener('click', async () => {
       setBusy(test, true, 'Sending…');
       try {
@@ -284,15 +283,31 @@ export function renderWebhooks(main) {
         say(notice('bad', error.message));
       }
     });
-    const eventCell = td('Event', h('a', { href: `#/webhooks/${encodeURIComponent(webhook.id)}`, class: 'event-link', text: webhook.event }));
     append(
       tr,
-      eventCell,
-      td('URL', h('span', { class: 'url mono', text: webhook.url })),
-      td('Description', webhook.description ? h('span', { class: 'description', text: webhook.description }) : h('span', { class: 'muted', text: '—' })),
+      td(
+        'Webhook',
+        h(
+          'div',
+          { class: 'hook' },
+          h('a', { href: `#/webhooks/${encodeURIComponent(webhook.id)}`, class: 'event-link', text: webhook.event }),
+          h('span', { class: 'url mono', text: webhook.url }),
+        ),
+      ),
+      td(
+        'Description',
+        webhook.description
+          ? h('span', { class: 'description', text: webhook.description })
+          : h('span', { class: 'muted', text: '—' }),
+      ),
       td('State', webhookState(webhook)),
       td('Failures', h('span', { class: webhook.failCount ? 'num num-bad' : 'num', text: String(webhook.failCount ?? 0) })),
-      td('Last triggered', webhook.lastTriggered ? timeEl(webhook.lastTriggered, { relative: true }) : h('span', { class: 'muted', text: 'never' })),
+      td(
+        'Last triggered',
+        webhook.lastTriggered
+          ? timeEl(webhook.lastTriggered, { relative: true })
+          : h('span', { class: 'muted', text: 'never' }),
+      ),
       barCell,
       td('Actions', h('div', { class: 'row-actions' }, open, test, toggle)),
     );
@@ -342,7 +357,7 @@ export function renderWebhooks(main) {
               h(
                 'tr',
                 {},
-                ['Event', 'URL', 'Description', 'State', 'Failures', 'Last triggered', 'Recent deliveries', 'Actions'].map(
+                ['Webhook', 'Description', 'State', 'Failures', 'Last triggered', 'Recent deliveries', 'Actions'].map(
                   (name) => h('th', { scope: 'col', text: name }),
                 ),
               ),

@@ -76,9 +76,9 @@ def json_body(app: APIGatewayRestResolver, *, optional: bool = False) -> Any:
     limit = settings().max_body_bytes
     if len(payload) > limit:
         raise PayloadTooLarge(f"body: must be at most {limit} bytes, got {len(payload)}")
+    if optional and not payload:
+        return {}
     if not payload.strip():
-        if optional:
-            return {}
         raise BadRequest("body: a JSON object is required")
     try:
         # Decode first: json.loads(bytes) would guess UTF-16/32 from a byte-order mark.

@@ -12,6 +12,7 @@ from moto import mock_aws
 
 from events_core import aws
 from events_core.config import settings
+from eventsapi.local.atomic import make_dynamodb_writes_atomic
 from eventsapi.local.gateway import LocalGateway
 from eventsapi.local.invoke import LocalFunction
 from eventsapi.local.provision import Provisioner
@@ -48,6 +49,7 @@ def _isolated_environment() -> dict[str, str]:
 @contextmanager
 def in_process_stack(parameters: Mapping[str, str] | None = None) -> Iterator[InProcessStack]:
     """template.yaml with `parameters` overriding its defaults (production defaults otherwise)."""
+    make_dynamodb_writes_atomic()
     saved = dict(os.environ)
     os.environ.update(_isolated_environment())
     os.environ.pop("AWS_ENDPOINT_URL", None)

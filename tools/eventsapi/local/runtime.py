@@ -108,7 +108,7 @@ class LocalRuntime:
                 probe.bind((self.host, 0))
                 self.moto_port = probe.getsockname()[1]
         self._moto = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-            [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.moto_port)],
+            [sys.executable, "-m", "eventsapi.local.moto_server", "-H", self.host, "-p", str(self.moto_port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

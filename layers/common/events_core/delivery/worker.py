@@ -422,7 +422,7 @@ class Deliverer:
                 attempted_at=at,
                 status=result.status,
                 latency_ms=result.latency_ms,
-                error=result.error,
+                error=None if result.ok else result.describe(),
                 response_excerpt=result.excerpt,
                 trigger=message.trigger.value,
             )

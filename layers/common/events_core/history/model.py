@@ -90,7 +90,8 @@ class DeliveryRecord:
             "eventId": self.event_id,
             "event": self.event,
             "status": self.status.value,
-            "attemptCount": self.attempt,
+            # Attempts made: one whose lease is still held is in progress, not yet made.
+            "attemptCount": self.attempt - 1 if self.lease_until_ms is not None else self.attempt,
             "createdAt": self.created_at,
             "lastAttemptAt": self.last_attempt_at,
             "nextAttemptAt": self.next_attempt_at,

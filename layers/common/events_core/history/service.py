@@ -134,9 +134,14 @@ def parse_window(body: Any) -> tuple[int, int, str | None]:
     if "since" not in body:
         raise BadRequest("since: is required (ISO-8601 time)", field="since")
     since = _time("since", body["since"])
-    until = _time("until", body["until"]) if body.get("until") is not None else now_ms()
-    if until < since:
-        raise BadRequest("until: must not be before since", field="until")
+    if body.get("until") is None:
+        until = now_ms()
+        if since > until:
+            raise BadRequest("since: is in the future; nothing can have died yet", field="since")
+    else:
+        until = _time("until", body["until"])
+        if until < since:
+            raise BadRequest("until: must not be before since", field="until")
     cursor = body.get("cursor")
     if cursor is not None and not isinstance(cursor, str):
         raise BadRequest("cursor: must be a string", field="cursor")
