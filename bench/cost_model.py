@@ -23,20 +23,35 @@ MILLION = 1_000_000
 BATCH = 10
 
 
+TARGET_EVENTS = 3.50  # USD per million events delivered
+TARGET_API = 5.00  # USD per million API calls
+LAMBDA_TRACED = 0.05  # Lambda's own sampling of invocations no traced caller started (beyond 1/s)
+ACCESS_LOG_BYTES = 400  # one API Gateway access-log line (template.yaml's format, filled in)
+
+
 @dataclass(frozen=True)
-class Durations:
-    """Seconds of billed Lambda time, as measured by the benchmarks."""
+class Measured:
+    """What the benchmarks measured in this run."""
 
-    fanout_batch: float  # one fan-out invocation on a batch of 10 events
-    delivery_batch: float  # one delivery invocation on a batch of 10 posts (receiver answering in 200 ms)
-    api_call: float  # one API request, handler included
+    fanout_batch: float  # seconds: one fan-out invocation on a batch of 10 events
+    delivery_batch: float  # seconds: one delivery invocation on 10 posts (receiver answering in 200 ms)
+    api_call: float  # seconds: one API request, handler included
+    calls_per_delivery: dict[str, float]  # "service:Operation" → items per delivery
+    calls_per_event: dict[str, float]  # the fan-out's, per event
+    log_bytes_per_delivery: float
+    log_bytes_per_event: float
 
 
-def durations_from(results: dict[str, dict]) -> Durations:
-    return Durations(
-        fanout_batch=results["delivery_batch"]["fanout_batch"],
-        delivery_batch=results["delivery_batch"]["batch"],
+def measured_from(results: dict[str, dict]) -> Measured:
+    batch = results["delivery_batch"]
+    return Measured(
+        fanout_batch=batch["fanout_batch"],
+        delivery_batch=batch["batch"],
         api_call=results["local_e2e"]["api_p50"],
+        calls_per_delivery=batch["calls_per_delivery"],
+        calls_per_event=batch["calls_per_event"],
+        log_bytes_per_delivery=batch["log_bytes_per_delivery"],
+        log_bytes_per_event=batch["log_bytes_per_event"],
     )
 
 
@@ -48,19 +63,35 @@ def _billed(seconds: float) -> float:
     return math.ceil(seconds * 1000) / 1000  # Lambda bills by the millisecond
 
 
-def lines(d: Durations) -> list[tuple[str, str, float]]:
+def _dynamodb(calls: dict[str, float], names: tuple[str, ...]) -> tuple[float, str]:
+    found = {name.split(":")[1]: count for name, count in calls.items() if name.split(":")[1] in names}
+    return sum(found.values()), " + ".join(f"{count:g} {name}" for name, count in found.items()) or "none"
+
+
+WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
+STRONG_READS = ("GetItem", "BatchGetItem")
+
+
+def lines(m: Measured) -> list[tuple[str, str, float]]:
     """(item, how it is counted, USD per million events delivered)."""
     invocations = MILLION / BATCH
-    fanout_gbs = invocations * _billed(d.fanout_batch) * _memory_gb("FanoutFunction")
-    delivery_gbs = invocations * _billed(d.delivery_batch) * _memory_gb("DeliverFunction")
-    sqs_requests = MILLION + 2 * invocations + MILLION + 2 * invocations
-    log_gb = MILLION * 2 * 600 / 1e9
+    fanout_gbs = invocations * _billed(m.fanout_batch) * _memory_gb("FanoutFunction")
+    delivery_gbs = invocations * _billed(m.delivery_batch) * _memory_gb("DeliverFunction")
+    # events queue: EventBridge's SendMessage per event, receives and deletes per batch of 10;
+    # delivery queue: the fan-out's one SendMessageBatch per batch, receives and deletes per batch.
+    sqs_requests = MILLION + 2 * invocations + invocations + 2 * invocations
+    writes, write_calls = _dynamodb(m.calls_per_delivery, WRITES)
+    strong, strong_calls = _dynamodb(m.calls_per_delivery, STRONG_READS)
+    queries, _ = _dynamodb(m.calls_per_event, ("Query",))
+    read_units = strong + 0.5 * queries  # the fan-out's Query is eventually consistent: half a unit
+    log_gb = MILLION * (m.log_bytes_per_delivery + m.log_bytes_per_event) / 1e9
+    traces = 2 * invocations * LAMBDA_TRACED
     return [
         ("EventBridge PutEvents", "1 custom event each", MILLION * PRICES["eventbridge_event"]),
         (
             "SQS",
-            f"{sqs_requests / 1e6:.1f} M requests: rule → events queue, 1 SendMessageBatch per event, "
-            "receives and deletes in batches of 10",
+            f"{sqs_requests / 1e6:.1f} M requests: the rule's send per event; per batch of 10, the fan-out's "
+            "SendMessageBatch and each queue's receive and delete",
             sqs_requests * PRICES["sqs_request"],
         ),
         (
@@ -70,36 +101,48 @@ def lines(d: Durations) -> list[tuple[str, str, float]]:
         ),
         (
             "Lambda fan-out compute",
-            f"{d.fanout_batch * 1000:.0f} ms per batch × {_memory_gb('FanoutFunction'):.2f} GB",
+            f"{m.fanout_batch * 1000:.0f} ms per batch × {_memory_gb('FanoutFunction'):.2f} GB",
             fanout_gbs * PRICES["lambda_gb_second_arm"],
         ),
         (
             "Lambda delivery compute",
-            f"{d.delivery_batch * 1000:.0f} ms per batch of 10 × {_memory_gb('DeliverFunction'):.2f} GB",
+            f"{m.delivery_batch * 1000:.0f} ms per batch of 10 × {_memory_gb('DeliverFunction'):.2f} GB",
             delivery_gbs * PRICES["lambda_gb_second_arm"],
         ),
         (
             "DynamoDB writes",
-            "4 WRU per delivery: idempotency put + complete, attempt record, webhook stats",
-            4 * MILLION * PRICES["dynamodb_wru"],
+            f"{writes:g} WRU per delivery, counted: {write_calls} (the lease, which is the duplicate "
+            "guard, and the attempt's record)",
+            writes * MILLION * PRICES["dynamodb_wru"],
         ),
         (
             "DynamoDB reads",
-            "1.5 RRU per delivery: fan-out Query (eventual), webhook GetItem (strong)",
-            1.5 * MILLION * PRICES["dynamodb_rru"],
+            f"{read_units:g} RRU per delivery, counted: {strong_calls} (the webhook, strongly consistent) "
+            f"+ {queries:g} Query per event (the fan-out's index, eventually consistent; no cache hits counted)",
+            read_units * MILLION * PRICES["dynamodb_rru"],
         ),
-        ("X-Ray", f"{2 * invocations / 1e6:.1f} M traces (Tracing: Active)", 2 * invocations * PRICES["xray_trace"]),
-        ("CloudWatch Logs", "about 2 log lines of 600 B per delivery at INFO", log_gb * PRICES["logs_gb"]),
+        (
+            "X-Ray",
+            f"{traces / 1e6:.2f} M traces: Lambda samples {LAMBDA_TRACED:.0%} of queue-triggered invocations",
+            traces * PRICES["xray_trace"],
+        ),
+        (
+            "CloudWatch Logs",
+            f"{m.log_bytes_per_delivery:.0f} B per delivery + {m.log_bytes_per_event:.0f} B per event at INFO, "
+            "measured (one line per post, metrics included)",
+            log_gb * PRICES["logs_gb"],
+        ),
     ]
 
 
-def api_lines(d: Durations) -> list[tuple[str, str, float]]:
-    gbs = MILLION * _billed(d.api_call) * _memory_gb("ListEventTypesFunction")
+def api_lines(m: Measured) -> list[tuple[str, str, float]]:
+    gbs = MILLION * _billed(m.api_call) * _memory_gb("ListEventTypesFunction")
+    rate = float(Template(TEMPLATE, stack_name=STACK_NAME, region=REGION).parameters["TracingSampleRate"])
     return [
         ("API Gateway REST", "1 call", MILLION * PRICES["api_gateway_rest_call"]),
         (
             "Lambda",
-            f"1 invocation, {d.api_call * 1000:.1f} ms × 0.25 GB (authorizer cached 5 min: negligible)",
+            f"1 invocation, {m.api_call * 1000:.1f} ms × 0.25 GB (authorizer cached 5 min: negligible)",
             MILLION * PRICES["lambda_request"] + gbs * PRICES["lambda_gb_second_arm"],
         ),
         (
@@ -107,7 +150,16 @@ def api_lines(d: Durations) -> list[tuple[str, str, float]]:
             "1 WRU (the call log) + about 1 RRU (the call's own read)",
             MILLION * (PRICES["dynamodb_wru"] + PRICES["dynamodb_rru"]),
         ),
-        ("X-Ray", "1 trace", MILLION * PRICES["xray_trace"]),
+        (
+            "X-Ray",
+            f"{rate:.0%} of calls traced (the stage's sampling rule, TracingSampleRate)",
+            MILLION * rate * PRICES["xray_trace"],
+        ),
+        (
+            "CloudWatch Logs",
+            f"one access-log line, about {ACCESS_LOG_BYTES} B (handlers log nothing at INFO on success)",
+            MILLION * ACCESS_LOG_BYTES / 1e9 * PRICES["logs_gb"],
+        ),
     ]
 
 
@@ -117,18 +169,29 @@ def _table(rows: list[tuple[str, str, float]]) -> str:
     return text + f"| **total** | | **{sum(usd for _, _, usd in rows):.2f}** |\n"
 
 
-def summary(d: Durations) -> str:
-    return (
-        f"  per million events delivered: ${sum(u for _, _, u in lines(d)):.2f}; "
-        f"per million API calls: ${sum(u for _, _, u in api_lines(d)):.2f}"
-    )
+def totals(m: Measured) -> tuple[float, float]:
+    return sum(u for _, _, u in lines(m)), sum(u for _, _, u in api_lines(m))
 
 
-def render(d: Durations) -> str:
+def rows(m: Measured) -> list[tuple[str, str]]:
+    events, api = totals(m)
+    return [
+        (
+            "cost: per million events delivered",
+            f"${events:.2f}  (target ≤ ${TARGET_EVENTS:.2f}: {'ok' if events <= TARGET_EVENTS else 'OVER'})",
+        ),
+        (
+            "cost: per million API calls",
+            f"${api:.2f}  (target ≤ ${TARGET_API:.2f}: {'ok' if api <= TARGET_API else 'OVER'})",
+        ),
+    ]
+
+
+def render(d: Measured) -> str:
     return f"""# Cost model
 
 Generated by `make bench` (`bench/cost_model.py`) from the memory sizes in `template.yaml` and
-the durations the benchmarks measured in the same run. AWS list prices, us-east-1, as published
+the durations, calls and log bytes the benchmarks measured in the same run. AWS list prices, us-east-1, as published
 in 2025; on-demand everything, no free tier.
 
 ## Per million events delivered
@@ -139,18 +202,28 @@ in 2025; on-demand everything, no free tier.
 {_table(api_lines(d))}
 ## Assumptions
 
-- One matching webhook per event, bodies under 1 KB (one 64 KB billing chunk everywhere), every
-  post succeeds on its first attempt. A retry adds one delivery invocation share, an attempt
-  record and a webhook update (about 2 WRU) and a ChangeMessageVisibility request.
-- Lambda durations are those measured locally by `bench/delivery_batch.py` (fan-out on a batch of
-  10 events: {d.fanout_batch * 1000:.0f} ms; delivery of a batch of 10 to a receiver answering in
-  200 ms: {d.delivery_batch * 1000:.0f} ms) and `bench/local_e2e.py` (API call: {d.api_call * 1000:.1f} ms),
-  against the local emulator; real DynamoDB and SQS calls are of the same order. Delivery time is
-  dominated by the receivers' answers: a receiver taking 1 s costs about five times the compute line.
+- One matching webhook per event, every post succeeds on its first attempt, payloads up to about
+  550 B: a delivery record is about 470 B plus its payload, so it stays under 1 KB (one WRU a
+  write); each further KB of payload adds one WRU to the record's write (not to the lease's).
+  Bodies under 64 KB are one billing chunk for EventBridge and SQS. The DynamoDB and log
+  lines are counted, not guessed: `bench/delivery_batch.py` counts the calls (and the items in
+  batched calls) one delivery makes, and the bytes the functions write to their logs.
+- A retry adds a delayed SQS message, the lease and the record again (2 WRU, plus 1 for the
+  `FailedByWebhook` index while the delivery is failing), a `failCount` update and a share of a
+  delivery invocation. A webhook's `lastTriggered` is written at most once per `StatsIntervalSeconds`
+  (it is not rewritten on every success), so it is left out at volume.
+- Lambda durations are those measured locally in this run (fan-out on a batch of 10 events:
+  {d.fanout_batch * 1000:.0f} ms; delivery of a batch of 10 to a receiver answering in 200 ms:
+  {d.delivery_batch * 1000:.0f} ms; API call: {d.api_call * 1000:.1f} ms), against the local emulator; real
+  DynamoDB and SQS calls are of the same order. Delivery time is dominated by the receivers'
+  answers: a receiver taking 1 s costs about five times the compute line.
 - Full batches of 10 on both queues. Lambda's SQS pollers also make empty long-poll receives while
   the queues are idle: a fixed cost of well under a dollar a month per queue, left out.
-- DynamoDB: item reads under 4 KB and writes under 1 KB; the sparse `ActiveByEvent` index is not
-  written by delivery updates (it projects only `filterJson`). TTL deletions are free.
-- Not counted: data transfer out to receivers (the posts themselves), CloudWatch metrics and
-  alarms (two alarms: a fixed $0.20 a month), KMS (SQS- and DynamoDB-managed keys are free).
+- The fan-out's Query is counted for every event; its cache (`FanoutCacheSeconds`) makes a busy
+  (developer, event type) read the index once per few seconds instead, which only lowers the line.
+- X-Ray: the API stage's sampling rule traces `TracingSampleRate` of the calls (the functions
+  follow the caller's decision); queue-triggered functions are sampled by Lambda itself.
+- Not counted: data transfer out to receivers (the posts themselves); fixed monthly costs — the
+  alarms ($0.10 each), the dashboard ($3), the KMS key for webhook secrets ($1; its Decrypt calls
+  are cached per execution environment); the DLQs while empty.
 """

@@ -1,6 +1,7 @@
 """The local stack end to end: put-events → webhook received (p50, p99 over N events), API request
 p50, both beside what the emulator alone takes; then sustained deliveries per second."""
 
+import contextlib
 import json
 import statistics
 import sys
@@ -13,7 +14,22 @@ import requests
 from events_core.api_keys import ApiKeyStore
 from eventsapi.harness.receiver import Receiver
 from eventsapi.local.runtime import LocalRuntime
-from eventsapi.local.wiring import REGION
+from eventsapi.local.template import Template
+from eventsapi.local.wiring import REGION, STACK_NAME, TEMPLATE
+
+# The usage plan's per-developer throttle would answer most of the timed calls with 429; the fan-out
+# cache is the template's (production's), not `make run`'s 0.
+PARAMETERS = {
+    "LogLevel": "ERROR",
+    "DeveloperRateLimit": "10000",
+    "DeveloperBurstLimit": "10000",
+    "FanoutCacheSeconds": str(
+        Template(TEMPLATE, stack_name=STACK_NAME, region=REGION).parameters["FanoutCacheSeconds"]
+    ),
+}
+# Latency at low load: each event is put once the previous one's bookkeeping (the delivery record,
+# the queue deletes) is over, so it does not queue behind it in the emulator.
+SETTLE_SECONDS = 0.05
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -32,7 +48,7 @@ def wait_for(receiver: Receiver, count: int, timeout: float = 30.0) -> None:
 def measure(events: int = 200, sustain_seconds: float = 30.0) -> dict[str, float]:
     results: dict[str, float] = {}
     with Receiver() as receiver:
-        stack = LocalRuntime(api_port=0, moto_port=0, parameters={"LogLevel": "ERROR"}).start()
+        stack = LocalRuntime(api_port=0, moto_port=0, parameters=PARAMETERS).start()
         try:
             key = ApiKeyStore().create("bench", ("read", "write")).key
             http = requests.Session()
@@ -72,6 +88,7 @@ def measure(events: int = 200, sustain_seconds: float = 30.0) -> dict[str, float
                 put_only.append(put({"n": n}))
                 wait_for(receiver, n + 1)
                 latencies.append(time.perf_counter() - started)
+                time.sleep(SETTLE_SECONDS)
             results["e2e_p50"] = statistics.median(latencies)
             results["e2e_p99"] = percentile(latencies, 0.99)
             results["put_p50"] = statistics.median(put_only)
@@ -129,9 +146,18 @@ def measure(events: int = 200, sustain_seconds: float = 30.0) -> dict[str, float
     return results
 
 
+TARGET_BEYOND_PUT_MS = 20
+
+
 def rows(results: dict[str, float]) -> list[tuple[str, str]]:
+    beyond = (results["e2e_p50"] - results["put_p50"]) * 1000
+    verdict = "ok" if beyond <= TARGET_BEYOND_PUT_MS else "OVER"
     return [
         ("local e2e: put-events → webhook received, p50", f"{results['e2e_p50'] * 1000:.1f} ms"),
+        (
+            "local e2e: beyond the emulator's PutEvents, p50",
+            f"{beyond:.1f} ms  (target ≤ {TARGET_BEYOND_PUT_MS} ms: {verdict})",
+        ),
         ("local e2e: put-events → webhook received, p99", f"{results['e2e_p99'] * 1000:.1f} ms"),
         ("local e2e: emulator alone, PutEvents call p50", f"{results['put_p50'] * 1000:.1f} ms"),
         ("local API: GET /v1/events/types p50 (gateway+authorizer+handler)", f"{results['api_p50'] * 1000:.1f} ms"),
@@ -146,5 +172,6 @@ def rows(results: dict[str, float]) -> list[tuple[str, str]]:
 if __name__ == "__main__":
     events = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 30.0
-    measured = measure(events, seconds)
+    with contextlib.redirect_stdout(sys.stderr):  # the functions' log and metric lines are not the answer
+        measured = measure(events, seconds)
     print(json.dumps({"rows": rows(measured), "results": measured}))

@@ -1,4 +1,5 @@
-"""Every benchmark, each in a fresh interpreter, one table; then docs/cost.md from the figures.
+"""Every benchmark, each in a fresh interpreter, one table; then docs/cost.md and docs/scale.md
+from the figures.
 
 make bench                                   # full sizes
 .venv/bin/python -m bench.run_all --quick    # the bounded run CI makes
@@ -10,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench import cost_model
+from bench import cost_model, scale_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,6 +29,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="bounded sizes (CI)")
     parser.add_argument("--cost-out", type=Path, default=ROOT / "docs" / "cost.md", help="where the cost model goes")
+    parser.add_argument("--scale-out", type=Path, default=ROOT / "docs" / "scale.md", help="where the scale model goes")
     args = parser.parse_args()
     plan = [
         ("delivery_batch", ()),
@@ -41,15 +43,18 @@ def main() -> int:
         answer = run(module, *module_args)
         results[module] = answer["results"]
         rows.extend(answer["rows"])
+    measured = cost_model.measured_from(results)
+    scale = scale_model.inputs_from(results)
+    rows.extend(cost_model.rows(measured))
+    rows.extend(scale_model.rows(scale))
     width = max(len(name) for name, _ in rows)
     print(f"\nEvents API benchmarks{' (quick)' if args.quick else ''}: medians unless marked; one run, side by side")
     print("-" * (width + 34))
     for name, value in rows:
         print(f"{name.ljust(width)}  {value}")
-    document = cost_model.render(cost_model.durations_from(results))
-    args.cost_out.write_text(document)
-    print(f"\ncost model written to {args.cost_out}:")
-    print(cost_model.summary(cost_model.durations_from(results)))
+    args.cost_out.write_text(cost_model.render(measured))
+    args.scale_out.write_text(scale_model.render(scale))
+    print(f"\ncost model written to {args.cost_out}, scale model to {args.scale_out}")
     return 0
 
 

@@ -7,11 +7,10 @@ headers: a Content-Security-Policy with no inline script or style, no framing, n
 
 from pathlib import Path
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 
 from events_core.errors import NotFound
-from events_core.http import build_api
+from events_core.http import Answer, Request, answer_of
 from events_core.observability import entry_point
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -35,31 +34,21 @@ SECURITY_HEADERS = {
 # Read once per execution environment: the files are part of the deployment package.
 ASSETS = {path.name: path.read_bytes() for path in STATIC.iterdir() if path.suffix in TYPES}
 
-app = build_api()
 
-
-def _file(name: str) -> Response:
+def asset(name: str) -> Answer:
     body = ASSETS.get(name)
     if body is None:
         raise NotFound(f"no console asset {name[:64]!r}")
-    return Response(
-        status_code=200,
-        content_type=TYPES[Path(name).suffix],
-        body=body.decode(),
-        headers=SECURITY_HEADERS,
-    )
+    return Answer(body.decode(), 200, TYPES[Path(name).suffix], SECURITY_HEADERS)
 
 
-@app.get("/console")
-def page() -> Response:
-    return _file("index.html")
-
-
-@app.get("/console/<asset>")
-def asset(asset: str) -> Response:
-    return _file(asset)
+def console(request: Request) -> Answer:
+    """/console is the page; /console/{asset} one of its files."""
+    return asset(request.path("asset") or "index.html")
 
 
 @entry_point(correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict, context) -> dict:
-    return app.resolve(event, context)
+    answer = answer_of(console, event, context)
+    answer["headers"] = {**SECURITY_HEADERS, **answer["headers"]}  # on a 404 too
+    return answer

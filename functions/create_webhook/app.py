@@ -2,19 +2,16 @@
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from events_core.http import api_handler, build_api, caller, json_body
+from events_core.http import Answer, Request, api_handler, caller
 from events_core.observability import metrics
 from events_core.webhooks import service
 
-app = build_api()
 
-
-@app.post("/v1/events/webhooks")
-def create_webhook():
-    developer = caller(app, "write")
-    webhook = service.register(developer.developer_id, json_body(app))
+def create_webhook(request: Request) -> Answer:
+    developer = caller(request, "write")
+    webhook = service.register(developer.developer_id, request.json())
     metrics.add_metric(name="WebhookRegistered", unit=MetricUnit.Count, value=1)
-    return webhook.public(), 201
+    return Answer(webhook.public(), 201)
 
 
-lambda_handler = api_handler(app)
+lambda_handler = api_handler(create_webhook)

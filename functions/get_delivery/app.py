@@ -2,15 +2,13 @@
 first) and the exact payload that was signed and sent (scope read)."""
 
 from events_core.history import service
-from events_core.http import api_handler, build_api, caller
-
-app = build_api()
+from events_core.http import Request, api_handler, caller
 
 
-@app.get("/v1/events/webhooks/<webhook_id>/deliveries/<delivery_id>")
-def get_delivery(webhook_id: str, delivery_id: str):
-    developer = caller(app, "read")
-    return service.get_delivery(developer.developer_id, webhook_id, delivery_id).public(detail=True)
+def get_delivery(request: Request) -> dict:
+    developer = caller(request, "read")
+    record = service.get_delivery(developer.developer_id, request.path("id"), request.path("deliveryId"))
+    return record.public(detail=True)
 
 
-lambda_handler = api_handler(app)
+lambda_handler = api_handler(get_delivery)

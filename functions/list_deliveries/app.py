@@ -2,15 +2,12 @@
 ?limit=1-100 (50) &status=pending|succeeded|retrying|dead &since=ISO time &cursor=nextCursor."""
 
 from events_core.history import service
-from events_core.http import api_handler, build_api, caller, query
-
-app = build_api()
+from events_core.http import Request, api_handler, caller
 
 
-@app.get("/v1/events/webhooks/<webhook_id>/deliveries")
-def list_deliveries(webhook_id: str):
-    developer = caller(app, "read")
-    return service.list_deliveries(developer.developer_id, webhook_id, service.parse_query(query(app)))
+def list_deliveries(request: Request) -> dict:
+    developer = caller(request, "read")
+    return service.list_deliveries(developer.developer_id, request.path("id"), service.parse_query(request.query))
 
 
-lambda_handler = api_handler(app)
+lambda_handler = api_handler(list_deliveries)

@@ -2,12 +2,10 @@
 
 from events_core.api_logs import ApiLogStore
 from events_core.errors import BadRequest
-from events_core.http import api_handler, build_api, caller
+from events_core.http import Request, api_handler, caller
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
-
-app = build_api()
 
 
 def _limit(raw: str | None) -> int:
@@ -18,11 +16,9 @@ def _limit(raw: str | None) -> int:
     return int(raw)
 
 
-@app.get("/v1/events/logs")
-def list_logs():
-    developer = caller(app, "read")
-    limit = _limit(app.current_event.get_query_string_value("limit"))
-    return {"logs": ApiLogStore().newest(developer.developer_id, limit)}
+def list_logs(request: Request) -> dict:
+    developer = caller(request, "read")
+    return {"logs": ApiLogStore().newest(developer.developer_id, _limit(request.query.get("limit")))}
 
 
-lambda_handler = api_handler(app)
+lambda_handler = api_handler(list_logs)

@@ -2,15 +2,12 @@
 `since` and `until` (default now), each once (scope write). 202 {queued, nextCursor}."""
 
 from events_core.history import service
-from events_core.http import api_handler, build_api, caller, json_body
-
-app = build_api()
+from events_core.http import Answer, Request, api_handler, caller
 
 
-@app.post("/v1/events/webhooks/<webhook_id>/recover")
-def recover(webhook_id: str):
-    developer = caller(app, "write")
-    return service.recover(developer.developer_id, webhook_id, json_body(app)), 202
+def recover(request: Request) -> Answer:
+    developer = caller(request, "write")
+    return Answer(service.recover(developer.developer_id, request.path("id"), request.json()), 202)
 
 
-lambda_handler = api_handler(app)
+lambda_handler = api_handler(recover)

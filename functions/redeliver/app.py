@@ -2,15 +2,12 @@
 more, whatever the delivery's status (scope write). 202: queued."""
 
 from events_core.history import service
-from events_core.http import api_handler, build_api, caller
-
-app = build_api()
+from events_core.http import Answer, Request, api_handler, caller
 
 
-@app.post("/v1/events/webhooks/<webhook_id>/deliveries/<delivery_id>/redeliver")
-def redeliver(webhook_id: str, delivery_id: str):
-    developer = caller(app, "write")
-    return service.redeliver(developer.developer_id, webhook_id, delivery_id), 202
+def redeliver(request: Request) -> Answer:
+    developer = caller(request, "write")
+    return Answer(service.redeliver(developer.developer_id, request.path("id"), request.path("deliveryId")), 202)
 
 
-lambda_handler = api_handler(app)
+lambda_handler = api_handler(redeliver)

@@ -3,16 +3,13 @@ keeps signing beside it for `overlapSeconds`. The answer holds the secret only w
 generated it — the one answer that ever contains a secret."""
 
 from events_core.clock import iso_ms
-from events_core.http import api_handler, build_api, caller, json_body
+from events_core.http import Request, api_handler, caller
 from events_core.webhooks import service
 
-app = build_api()
 
-
-@app.post("/v1/events/webhooks/<webhook_id>/secret/rotate")
-def rotate_secret(webhook_id: str):
-    developer = caller(app, "write")
-    webhook, generated = service.rotate_secret(developer.developer_id, webhook_id, json_body(app, optional=True))
+def rotate_secret(request: Request) -> dict:
+    developer = caller(request, "write")
+    webhook, generated = service.rotate_secret(developer.developer_id, request.path("id"), request.json(optional=True))
     answer = webhook.public()
     if generated is not None:
         answer["secret"] = generated
@@ -21,4 +18,4 @@ def rotate_secret(webhook_id: str):
     return answer
 
 
-lambda_handler = api_handler(app)
+lambda_handler = api_handler(rotate_secret)

@@ -38,9 +38,9 @@ def test_the_soak_loses_nothing():
 
 def test_the_benchmarks_run_and_reads_follow_the_answer(tmp_path):
     """The bounded `make bench`: every benchmark prints its figures (no timing is asserted)."""
-    cost = tmp_path / "cost.md"
+    cost, scale = tmp_path / "cost.md", tmp_path / "scale.md"
     done = subprocess.run(
-        [sys.executable, "-m", "bench.run_all", "--quick", "--cost-out", str(cost)],
+        [sys.executable, "-m", "bench.run_all", "--quick", "--cost-out", str(cost), "--scale-out", str(scale)],
         capture_output=True,
         text=True,
         timeout=900,
@@ -54,11 +54,21 @@ def test_the_benchmarks_run_and_reads_follow_the_answer(tmp_path):
     assert figures["scaling: GET logs, 10,000 logs in table (items read)"] == "100"
     assert figures["scaling: fan-out, 1 webhook in table (items read)"] == "1"
     assert figures["scaling: fan-out, +1,000 other webhooks (items read)"] == "1"
+    small = figures["scaling: GET deliveries, 100 of the webhook's (items read)"]
+    assert figures["scaling: GET deliveries, 5,000 of the webhook's (items read)"] == small
+    assert figures["fan-out cache off: index queries per event, burst of 1,000"] == "1.000"
+    assert float(figures["fan-out cache 5 s: index queries per event, burst of 1,000"].split()[0]) < 0.1
+    assert figures["per delivery: DynamoDB writes (items)"] == "BatchWriteItem 1, PutItem 1"
     for name in (
         "delivery: batch / single post",
+        "local e2e: beyond the emulator's PutEvents, p50",
+        "cost: per million events delivered",
+        "cost: per million API calls",
+        "scale: first ceiling at the defaults (events/s, 1 webhook each)",
         "local e2e: put-events → webhook received, p99",
         "local throughput: deliveries/s sustained over 5 s",
         "cold start: DeliverFunction module",
     ):
         assert name in figures
     assert "**total**" in cost.read_text()
+    assert "## Where it binds first" in scale.read_text()

@@ -7,9 +7,11 @@ host name resolves to, checked right before connecting to that very address).
 import ipaddress
 import socket
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 from events_core.config import Network
 
@@ -111,7 +113,10 @@ def literal_address(host: str) -> IPAddress | None:
 
 
 @cache
-def _resolvers() -> ThreadPoolExecutor:
+def _resolvers() -> "ThreadPoolExecutor":
+    # Imported here: only delivery resolves names, and the API functions' cold starts need not pay.
+    from concurrent.futures import ThreadPoolExecutor
+
     return ThreadPoolExecutor(max_workers=16, thread_name_prefix="resolve")
 
 
@@ -123,7 +128,7 @@ def _getaddrinfo(host: str, port: int, timeout: float | None) -> list:
     future = _resolvers().submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
     try:
         return future.result(timeout=timeout)
-    except FutureTimeout:
+    except TimeoutError:  # concurrent.futures.TimeoutError is TimeoutError since Python 3.11
         raise DeadlineExceeded(f"resolving {host} took longer than {timeout:.1f} s") from None
 
 

@@ -13,12 +13,30 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 # Most invocations publish no business metric; Powertools warns on each, which is only noise here.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
-logger = Logger()
+# Said by the log group or by the request id already; CloudWatch Logs bills every byte, and the
+# delivery function writes a line per post.
+_REDUNDANT_KEYS = ("function_arn", "function_memory_size", "location")
+
+
+class LeanFormatter(LambdaPowertoolsFormatter):
+    """Powertools' JSON lines without the keys the log group already says, and the X-Ray trace id
+    only on the invocations X-Ray records (on the others it leads nowhere)."""
+
+    def serialize(self, log: dict[str, Any]) -> str:  # type: ignore[override]
+        for key in _REDUNDANT_KEYS:
+            log.pop(key, None)
+        if "xray_trace_id" in log and not sampled():
+            del log["xray_trace_id"]
+        return super().serialize(log)
+
+
+logger = Logger(logger_formatter=LeanFormatter())
 metrics = Metrics()
 
 Handler = Callable[[dict, Any], Any]

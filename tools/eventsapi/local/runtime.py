@@ -76,8 +76,11 @@ class LocalRuntime:
         moto_port: int = 5000,
         parameters: dict[str, str] | None = None,
         template_path: Path = TEMPLATE,
+        pollers: bool = True,
     ):
+        """`pollers=False`: no SQS event sources (a benchmark invokes the functions itself)."""
         self.host = host
+        self.pollers = pollers
         self.api_port = api_port
         self.moto_port = moto_port
         self.template_path = template_path
@@ -139,7 +142,8 @@ class LocalRuntime:
         self._http = ThreadingHTTPServer((self.host, self.api_port), handler)
         self.api_port = self._http.server_address[1]
         threading.Thread(target=self._http.serve_forever, name="local-api", daemon=True).start()
-        self._start_event_sources()
+        if self.pollers:
+            self._start_event_sources()
         return self
 
     def _start_event_sources(self) -> None:

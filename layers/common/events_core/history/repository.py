@@ -83,6 +83,10 @@ class DeliveryStore:
         the one before it (or this very attempt, abandoned by a crashed invocation), and nobody holds
         the lease. One conditional write; a refusal says why (stale, or busy for how long)."""
         attempt = message.attempt
+        if attempt == 1:
+            first = self._lease_first(message, until_ms=until_ms, expires_at=expires_at)
+            if first is not None:
+                return first
         try:
             answer = self.table.update_item(
                 Key={
@@ -128,6 +132,30 @@ class DeliveryStore:
             current = DeliveryRecord.from_item(_plain(error.response.get("Item") or {}))
             return self._refused(message, current, until_ms=until_ms, now_ms=now_ms, expires_at=expires_at)
         return Lease(LeaseVerdict.TAKEN, DeliveryRecord.from_item(answer["Attributes"]), attempt)
+
+    def _lease_first(self, message: DeliveryMessage, *, until_ms: int, expires_at: int) -> Lease | None:
+        """Most posts are a first attempt with no record yet: create it, leased, with a plain
+        conditional put (cheaper to evaluate than the general update). None when a record exists:
+        the general rule then decides (a duplicate, or an attempt abandoned by a crash)."""
+        record = DeliveryRecord(
+            delivery_id=message.delivery_id,
+            developer_id=message.developer_id,
+            webhook_id=message.webhook_id,
+            event_id=message.event_id,
+            event=message.event,
+            created_at=message.timestamp,
+            status=DeliveryStatus.PENDING,
+            attempt=1,
+            lease_until_ms=until_ms,
+            expires_at=expires_at,
+        )
+        try:
+            self.table.put_item(Item=record.to_item(), ConditionExpression=Attr("deliveryId").not_exists())
+        except ClientError as error:
+            if conditional_check_failed(error):
+                return None
+            raise
+        return Lease(LeaseVerdict.TAKEN, record, 1)
 
     def _refused(
         self, message: DeliveryMessage, current: DeliveryRecord, *, until_ms: int, now_ms: int, expires_at: int
