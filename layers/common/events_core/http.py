@@ -66,7 +66,7 @@ class Request:
         if self.event.get("isBase64Encoded"):
             try:
                 payload = base64.b64decode(raw, validate=True)
-            except binascii.Error:
+            except (binascii.Error, ValueError):  # ValueError: characters outside ASCII
                 raise BadRequest("body: is not valid base64") from None
         else:
             payload = raw.encode("utf-8", "surrogatepass")
@@ -125,13 +125,13 @@ def answer_of(route: Callable[[Request], Any], event: dict, context: Any) -> dic
     """Call the route; typed errors become their answers, anything else a logged 500."""
     try:
         result = route(Request(event, context))
+        return _proxy_answer(result if isinstance(result, Answer) else Answer(result))
     except EventsApiError as error:
         logger.info("request refused", extra={"status": error.status, "code": error.code, "reason": error.message})
         return error_answer(error)
     except Exception:  # noqa: BLE001 - the one place an unexpected error becomes an answer (and is logged)
         logger.exception("unexpected error")
         return error_answer(EventsApiError("internal error; it has been logged"))
-    return _proxy_answer(result if isinstance(result, Answer) else Answer(result))
 
 
 def api_handler(route: Callable[[Request], Any]) -> Handler:

@@ -67,9 +67,8 @@ class Outbox:
 
     def flush(self, queue_url: str) -> set[str]:
         """Send everything; the ids of the records whose messages did not all go out."""
-        failed = {str(outgoing.tag) for outgoing in queues.send_all(queue_url, self.messages)}
-        self.messages = []
-        return failed
+        messages, self.messages = self.messages, []  # never carried into the next invocation
+        return {str(outgoing.tag) for outgoing in queues.send_all(queue_url, messages)}
 
 
 def matching_webhooks(

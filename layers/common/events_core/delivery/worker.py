@@ -30,6 +30,7 @@ from events_core.delivery.message import DeliveryMessage, MalformedMessage, Trig
 from events_core.delivery.retry import next_delay
 from events_core.delivery.sender import PostResult, Sender
 from events_core.delivery.signing import delivery_headers
+from events_core.errors import Unavailable
 from events_core.history.model import Attempt, DeliveryRecord, DeliveryStatus
 from events_core.history.repository import DeliveryStore, LeaseVerdict
 from events_core.observability import logger, metrics
@@ -115,7 +116,13 @@ class Deliverer:
             if message is not None:
                 due.append((item, message))
         due = self._hop_the_early(due, batch)
-        webhooks = self.webhooks.get_many((m.developer_id, m.webhook_id) for _, m in due)
+        try:
+            webhooks = self.webhooks.get_many((m.developer_id, m.webhook_id) for _, m in due)
+        except Unavailable as error:  # the posts wait for their messages' next turn
+            logger.warning("webhooks not read; the batch's posts return to the queue", extra={"reason": error.message})
+            for item, _ in due:
+                batch.verdicts[item.message_id] = Verdict(Outcome.FAILED, "webhooks not readable")
+            return batch.verdicts
         self._resend_lost_alerts(webhooks.values())
         results = list(self.pool.map(lambda pair: self._attempt(pair[0], pair[1], webhooks, remaining_ms), due))
         for item, result in zip((item for item, _ in due), results, strict=True):

@@ -6,6 +6,7 @@ item (webhookId "~count") that creates and deletes update in the same transactio
 so the per-developer cap holds under concurrent creates.
 """
 
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -15,6 +16,8 @@ from botocore.exceptions import ClientError
 from events_core.aws import LazyTable, conditional_check_failed
 from events_core.errors import LimitExceeded, Unavailable
 from events_core.webhooks.model import DisabledReason, Webhook, active_key
+
+UNPROCESSED_RETRIES = 4
 
 ACTIVE_INDEX = "ActiveByEvent"
 COUNTER = "~count"  # sorts after every webhook id (hex), so Queries of webhooks stop before it
@@ -148,7 +151,9 @@ class WebhookRepository:
         client = self.table.meta.client
         for start in range(0, len(wanted), 100):
             request: dict[str, Any] = {self.table.name: {"Keys": wanted[start : start + 100], "ConsistentRead": True}}
-            for _ in range(3):
+            for retry in range(UNPROCESSED_RETRIES + 1):
+                if retry:
+                    time.sleep(0.05 * 2**retry)  # throttled: back off before asking for the rest
                 answer = client.batch_get_item(RequestItems=request)
                 for raw in answer.get("Responses", {}).get(self.table.name, []):
                     webhook = Webhook.from_item(raw)
@@ -156,6 +161,9 @@ class WebhookRepository:
                 request = answer.get("UnprocessedKeys") or {}
                 if not request:
                     break
+            else:
+                # Never report a webhook we could not read as missing: its posts would be dropped.
+                raise Unavailable("webhooks: some could not be read (throttled)")
         return found
 
     def list_for(self, developer_id: str) -> list[Webhook]:
