@@ -205,8 +205,9 @@ holds the backlog and nothing is lost. Delivery messages carry the developer as 
 group, so SQS fair queues keep one developer's backlog from delaying everyone else's posts.
 
 Raised to the mapping's maximum, the next ceilings are Lambda's account concurrency, then
-DynamoDB: {c["deliveries_per_webhook"]:,.0f} posts/s into one webhook (its partition in the deliveries table), {c["webhook_reads_per_developer"]:,.0f} posts/s for one developer
-(their partition in the webhooks table) and {c["deliveries_table"]:,.0f} posts/s for the whole table.
+DynamoDB: {c["deliveries_per_webhook"]:,.0f} posts/s into one webhook (its partition in the
+deliveries table), {c["webhook_reads_per_developer"]:,.0f} posts/s for one developer (their partition
+in the webhooks table) and {c["deliveries_table"]:,.0f} posts/s for the whole table.
 
 One hot (developer, event type) used to be the first DynamoDB ceiling: every event queried the same
 index partition. The fan-out now keeps each subscription list for `FanoutCacheSeconds` ({cache:g} s),
