@@ -21,7 +21,8 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
-from events_core.api_keys import SCOPES, ApiKeyStore
+from events_core.api_keys import PREFIX as KEY_PREFIX
+from events_core.api_keys import SCOPES, ApiKeyStore, looks_like_key
 from eventsapi.admin import dlq, keys
 from eventsapi.admin.target import Target
 from eventsapi.local.provision import Provisioner
@@ -52,6 +53,10 @@ def _parameters(pairs: list[str]) -> dict[str, str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    chosen_key = os.environ.get("LOCAL_API_KEY") or None
+    if chosen_key is not None and not looks_like_key(chosen_key):
+        print(f"LOCAL_API_KEY: a key is {KEY_PREFIX} followed by at least 32 characters", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s  %(message)s", datefmt="%H:%M:%S")
     stack = LocalRuntime(
         host=args.host, api_port=args.port, moto_port=args.moto_port, parameters=_parameters(args.param)
@@ -64,7 +69,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    issued = ApiKeyStore().create(LOCAL_DEVELOPER, SCOPES, key=os.environ.get("LOCAL_API_KEY") or None)
+    issued = ApiKeyStore().create(LOCAL_DEVELOPER, SCOPES, key=chosen_key)
     print(f"Events API (local)   {stack.api_url}", flush=True)
     print(f"AWS emulator (moto)  {stack.endpoint}   event bus: {os.environ.get('EVENT_BUS_NAME', '-')}")
     print(f"Try:  curl -H 'X-API-Key: {issued.key}' {stack.api_url}/v1/events/types")
