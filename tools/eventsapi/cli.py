@@ -69,15 +69,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    issued = ApiKeyStore().create(LOCAL_DEVELOPER, SCOPES, key=chosen_key)
-    print(f"Events API (local)   {stack.api_url}", flush=True)
-    print(f"AWS emulator (moto)  {stack.endpoint}   event bus: {os.environ.get('EVENT_BUS_NAME', '-')}")
-    print(f"Try:  curl -H 'X-API-Key: {issued.key}' {stack.api_url}/v1/events/types")
-    print(f"API key of {LOCAL_DEVELOPER} (read, write):")
-    print(issued.key, flush=True)
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    try:
+    try:  # whatever happens from here on, the emulator's child process goes with us
+        issued = ApiKeyStore().create(LOCAL_DEVELOPER, SCOPES, key=chosen_key)
+        print(f"Events API (local)   {stack.api_url}", flush=True)
+        print(f"AWS emulator (moto)  {stack.endpoint}   event bus: {os.environ.get('EVENT_BUS_NAME', '-')}")
+        print(f"Try:  curl -H 'X-API-Key: {issued.key}' {stack.api_url}/v1/events/types")
+        print(f"API key of {LOCAL_DEVELOPER} (read, write):")
+        print(issued.key, flush=True)
+        stopped = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stopped.set())
         stopped.wait()
     except KeyboardInterrupt:
         pass

@@ -19,6 +19,7 @@ from eventsapi.local.provision import Provisioner
 from eventsapi.local.sqs_source import SqsEventSource
 from eventsapi.local.template import Template
 from eventsapi.local.wiring import (
+    EMULATOR_PARENT_ENV,
     REGION,
     STACK_NAME,
     TEMPLATE,
@@ -112,6 +113,7 @@ class LocalRuntime:
                 self.moto_port = probe.getsockname()[1]
         self._moto = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
             [sys.executable, "-m", "eventsapi.local.moto_server", "-H", self.host, "-p", str(self.moto_port)],
+            env={**os.environ, EMULATOR_PARENT_ENV: str(os.getpid())},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -131,6 +133,13 @@ class LocalRuntime:
         for noisy in ("werkzeug", "botocore", "boto3", "urllib3"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
         self._start_moto()
+        try:
+            return self._start_the_rest()
+        except BaseException:
+            self.stop()  # never leave the emulator's process behind
+            raise
+
+    def _start_the_rest(self) -> "LocalRuntime":
         os.environ.update(emulator_environment(self.endpoint))
         self.template = Template(self.template_path, stack_name=STACK_NAME, region=REGION, overrides=self.parameters)
         Provisioner(self.template).provision()

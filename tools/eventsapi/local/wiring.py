@@ -13,6 +13,8 @@ ROOT = Path(__file__).resolve().parents[3]
 TEMPLATE = ROOT / "template.yaml"
 STACK_NAME = "events-api-local"
 REGION = "us-east-1"
+# How the emulator's process knows who started it, to exit with them (eventsapi.local.moto_server).
+EMULATOR_PARENT_ENV = "EVENTSAPI_PARENT_PID"
 # Local runs admit http:// receivers on loopback and use a short retry schedule.
 LOCAL_PARAMETERS = {
     "AllowHttpUrls": "true",
