@@ -3,6 +3,7 @@ and the measured durations. Written to docs/cost.md by `make bench`."""
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from eventsapi.local.template import Template
 from eventsapi.local.wiring import REGION, STACK_NAME, TEMPLATE
@@ -23,6 +24,7 @@ MILLION = 1_000_000
 BATCH = 10
 
 
+MAX_DELAY = 900  # seconds: SQS's longest DelaySeconds
 TARGET_EVENTS = 3.50  # USD per million events delivered
 TARGET_API = 5.00  # USD per million API calls
 LAMBDA_TRACED = 0.05  # Lambda's own sampling of invocations no traced caller started (beyond 1/s)
@@ -163,6 +165,43 @@ def api_lines(m: Measured) -> list[tuple[str, str, float]]:
     ]
 
 
+def retry_lines(m: Measured) -> list[tuple[str, str, float]]:
+    """(item, how it is counted, USD per million retries): what one more attempt of a failing
+    delivery adds, waiting included. Its wait is a delayed message, hopping every 15 minutes."""
+    schedule = [int(s) for s in str(_parameters()["RetrySchedule"]).split(",")]
+    hops = sum(math.ceil(delay / MAX_DELAY) - 1 for delay in schedule) / len(schedule)
+    sqs = 0.3 * (1 + hops)  # each leg: a send, a receive and a delete, batched by 10
+    delivery_gbs = MILLION / BATCH * _billed(m.delivery_batch) * _memory_gb("DeliverFunction")
+    return [
+        (
+            "SQS",
+            f"{sqs:.1f} requests a retry: the delayed message and, on average over `RetrySchedule`, {hops:.0f} "
+            "15-minute hops (SQS delays at most 15 minutes), each sent, received and deleted in batches of 10",
+            MILLION * sqs * PRICES["sqs_request"],
+        ),
+        (
+            "Lambda",
+            "the retry's share of a delivery invocation (batches of 10) and of the hops' invocations",
+            MILLION / BATCH * (1 + hops) * PRICES["lambda_request"] + delivery_gbs * PRICES["lambda_gb_second_arm"],
+        ),
+        (
+            "DynamoDB",
+            "4 WRU: the lease, the record, its `FailedByWebhook` index entry, the webhook's `failCount`; 1 RRU: "
+            "the webhook",
+            MILLION * (4 * PRICES["dynamodb_wru"] + PRICES["dynamodb_rru"]),
+        ),
+        (
+            "CloudWatch Logs",
+            f"{m.log_bytes_per_delivery:.0f} B: the attempt's line",
+            MILLION * m.log_bytes_per_delivery / 1e9 * PRICES["logs_gb"],
+        ),
+    ]
+
+
+def _parameters() -> dict[str, Any]:
+    return Template(TEMPLATE, stack_name=STACK_NAME, region=REGION).parameters
+
+
 def _table(rows: list[tuple[str, str, float]]) -> str:
     text = "| item | counted as | USD |\n|---|---|---:|\n"
     text += "".join(f"| {item} | {how} | {usd:.2f} |\n" for item, how, usd in rows)
@@ -200,6 +239,12 @@ in 2025; on-demand everything, no free tier.
 ## Per million API calls
 
 {_table(api_lines(d))}
+## Per million retries
+
+A failing post waits for its next attempt as a delayed SQS message, never as a received and hidden
+one, so a dead receiver does not fill the delivery queue's in-flight limit; the price is the hops.
+
+{_table(retry_lines(d))}
 ## Assumptions
 
 - One matching webhook per event, every post succeeds on its first attempt, payloads up to about
