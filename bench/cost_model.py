@@ -3,10 +3,9 @@ and the measured durations. Written to docs/cost.md by `make bench`."""
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
-from eventsapi.local.template import Template
-from eventsapi.local.wiring import REGION, STACK_NAME, TEMPLATE
+from bench.common import READS, WRITES, template
+from events_core.delivery.queues import MAX_DELAY_SECONDS
 
 # AWS list prices, us-east-1, as published in 2025 (per unit).
 PRICES = {
@@ -24,7 +23,6 @@ MILLION = 1_000_000
 BATCH = 10
 
 
-MAX_DELAY = 900  # seconds: SQS's longest DelaySeconds
 TARGET_EVENTS = 3.50  # USD per million events delivered
 TARGET_API = 5.00  # USD per million API calls
 LAMBDA_TRACED = 0.05  # Lambda's own sampling of invocations no traced caller started (beyond 1/s)
@@ -58,20 +56,19 @@ def measured_from(results: dict[str, dict]) -> Measured:
 
 
 def _memory_gb(logical_id: str) -> float:
-    return Template(TEMPLATE, stack_name=STACK_NAME, region=REGION).function(logical_id).memory_size / 1024
+    return template().function(logical_id).memory_size / 1024
 
 
 def _billed(seconds: float) -> float:
     return math.ceil(seconds * 1000) / 1000  # Lambda bills by the millisecond
 
 
-def _dynamodb(calls: dict[str, float], names: tuple[str, ...]) -> tuple[float, str]:
+def _dynamodb(calls: dict[str, float], names: frozenset[str]) -> tuple[float, str]:
     found = {name.split(":")[1]: count for name, count in calls.items() if name.split(":")[1] in names}
     return sum(found.values()), " + ".join(f"{count:g} {name}" for name, count in found.items()) or "none"
 
 
-WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
-STRONG_READS = ("GetItem", "BatchGetItem")
+STRONG_READS = READS - {"Query"}
 
 
 def lines(m: Measured) -> list[tuple[str, str, float]]:
@@ -84,7 +81,7 @@ def lines(m: Measured) -> list[tuple[str, str, float]]:
     sqs_requests = MILLION + 2 * invocations + invocations + 2 * invocations
     writes, write_calls = _dynamodb(m.calls_per_delivery, WRITES)
     strong, strong_calls = _dynamodb(m.calls_per_delivery, STRONG_READS)
-    queries, _ = _dynamodb(m.calls_per_event, ("Query",))
+    queries, _ = _dynamodb(m.calls_per_event, frozenset({"Query"}))
     read_units = strong + 0.5 * queries  # the fan-out's Query is eventually consistent: half a unit
     log_gb = MILLION * (m.log_bytes_per_delivery + m.log_bytes_per_event) / 1e9
     traces = 2 * invocations * LAMBDA_TRACED
@@ -139,7 +136,7 @@ def lines(m: Measured) -> list[tuple[str, str, float]]:
 
 def api_lines(m: Measured) -> list[tuple[str, str, float]]:
     gbs = MILLION * _billed(m.api_call) * _memory_gb("ListEventTypesFunction")
-    rate = float(Template(TEMPLATE, stack_name=STACK_NAME, region=REGION).parameters["TracingSampleRate"])
+    rate = float(template().parameters["TracingSampleRate"])
     return [
         ("API Gateway REST", "1 call", MILLION * PRICES["api_gateway_rest_call"]),
         (
@@ -168,8 +165,8 @@ def api_lines(m: Measured) -> list[tuple[str, str, float]]:
 def retry_lines(m: Measured) -> list[tuple[str, str, float]]:
     """(item, how it is counted, USD per million retries): what one more attempt of a failing
     delivery adds, waiting included. Its wait is a delayed message, hopping every 15 minutes."""
-    schedule = [int(s) for s in str(_parameters()["RetrySchedule"]).split(",")]
-    hops = sum(math.ceil(delay / MAX_DELAY) - 1 for delay in schedule) / len(schedule)
+    schedule = [int(s) for s in str(template().parameters["RetrySchedule"]).split(",")]
+    hops = sum(math.ceil(delay / MAX_DELAY_SECONDS) - 1 for delay in schedule) / len(schedule)
     sqs = 0.3 * (1 + hops)  # each leg: a send, a receive and a delete, batched by 10
     delivery_gbs = MILLION / BATCH * _billed(m.delivery_batch) * _memory_gb("DeliverFunction")
     return [
@@ -196,10 +193,6 @@ def retry_lines(m: Measured) -> list[tuple[str, str, float]]:
             MILLION * m.log_bytes_per_delivery / 1e9 * PRICES["logs_gb"],
         ),
     ]
-
-
-def _parameters() -> dict[str, Any]:
-    return Template(TEMPLATE, stack_name=STACK_NAME, region=REGION).parameters
 
 
 def _table(rows: list[tuple[str, str, float]]) -> str:

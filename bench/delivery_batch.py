@@ -21,6 +21,7 @@ from typing import Any
 
 import boto3
 
+from bench.common import READS, WRITES, in_process_stack, sqs_event
 from events_core import aws
 from events_core.api_keys import ApiKeyStore
 from events_core.clock import iso_ms, now_ms
@@ -28,34 +29,12 @@ from events_core.delivery.envelope import payload_text
 from events_core.delivery.message import DeliveryMessage, delivery_id
 from events_core.webhooks import service
 from eventsapi.harness.receiver import Receiver
-from eventsapi.local.inprocess import in_process_stack
 
 RECEIVER_DELAY = 0.2
 BATCH = 10
 TARGET = 1.15
 # No fan-out cache here: the fan-out row is the uncached worst case (bench.scaling shows the cache).
 LOCAL = {"AllowHttpUrls": "true", "AllowedPrivateNetworks": "127.0.0.0/8", "FanoutCacheSeconds": "0"}
-WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
-READS = {"GetItem", "BatchGetItem", "Query"}
-
-
-def sqs_event(bodies: list[str], queue_arn: str) -> dict:
-    return {
-        "Records": [
-            {
-                "messageId": str(uuid.uuid4()),
-                "receiptHandle": str(uuid.uuid4()),
-                "body": body,
-                "attributes": {"ApproximateReceiveCount": "1"},
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": "us-east-1",
-            }
-            for body in bodies
-        ]
-    }
 
 
 class LogBytes(io.TextIOBase):

@@ -11,11 +11,13 @@ import time
 import boto3
 import requests
 
+from bench.common import template
 from events_core.api_keys import ApiKeyStore
+from events_core.config import Settings
+from events_core.delivery.queues import event_entry
 from eventsapi.harness.receiver import Receiver
 from eventsapi.local.runtime import LocalRuntime
-from eventsapi.local.template import Template
-from eventsapi.local.wiring import REGION, STACK_NAME, TEMPLATE
+from eventsapi.local.wiring import REGION
 
 # The usage plan's per-developer throttle would answer most of the timed calls with 429; the fan-out
 # cache is the template's (production's), not `make run`'s 0.
@@ -23,13 +25,12 @@ PARAMETERS = {
     "LogLevel": "ERROR",
     "DeveloperRateLimit": "10000",
     "DeveloperBurstLimit": "10000",
-    "FanoutCacheSeconds": str(
-        Template(TEMPLATE, stack_name=STACK_NAME, region=REGION).parameters["FanoutCacheSeconds"]
-    ),
+    "FanoutCacheSeconds": str(template().parameters["FanoutCacheSeconds"]),
 }
 # Latency at low load: each event is put once the previous one's bookkeeping (the delivery record,
 # the queue deletes) is over, so it does not queue behind it in the emulator.
 SETTLE_SECONDS = 0.05
+SOURCE = Settings().event_source  # the platform's, as the template sets it
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -70,16 +71,7 @@ def measure(events: int = 200, sustain_seconds: float = 30.0) -> dict[str, float
 
             def put(data: dict) -> float:
                 started = time.perf_counter()
-                events_client.put_events(
-                    Entries=[
-                        {
-                            "EventBusName": bus,
-                            "Source": "cn.invoratec.platform",
-                            "DetailType": "tool.executed",
-                            "Detail": json.dumps({"developerId": "bench", "data": data}),
-                        }
-                    ]
-                )
+                events_client.put_events(Entries=[event_entry(bus, SOURCE, "tool.executed", "bench", data)])
                 return time.perf_counter() - started
 
             latencies, put_only = [], []
@@ -118,14 +110,7 @@ def measure(events: int = 200, sustain_seconds: float = 30.0) -> dict[str, float
                         continue
                     events_client.put_events(
                         Entries=[
-                            {
-                                "EventBusName": bus,
-                                "Source": "cn.invoratec.platform",
-                                "DetailType": "tool.executed",
-                                "Detail": json.dumps(
-                                    {"developerId": "bench", "data": {"sustain": True, "n": published + i}}
-                                ),
-                            }
+                            event_entry(bus, SOURCE, "tool.executed", "bench", {"sustain": True, "n": published + i})
                             for i in range(10)
                         ]
                     )

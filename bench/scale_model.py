@@ -6,8 +6,7 @@ written to docs/scale.md."""
 from dataclasses import dataclass
 from typing import Any
 
-from eventsapi.local.template import Template
-from eventsapi.local.wiring import REGION, STACK_NAME, TEMPLATE
+from bench.common import WRITES, template
 
 BATCH = 10
 # AWS defaults (us-east-1), as documented; most are soft quotas raised through Service Quotas.
@@ -34,11 +33,7 @@ class Inputs:
 
 def inputs_from(results: dict[str, dict]) -> Inputs:
     batch = results["delivery_batch"]
-    writes = sum(
-        count
-        for name, count in batch["calls_per_delivery"].items()
-        if name.split(":")[1] in ("PutItem", "UpdateItem", "BatchWriteItem", "TransactWriteItems")
-    )
+    writes = sum(count for name, count in batch["calls_per_delivery"].items() if name.split(":")[1] in WRITES)
     return Inputs(
         fanout_batch=batch["fanout_batch"],
         delivery_batch=batch["batch"],
@@ -46,7 +41,7 @@ def inputs_from(results: dict[str, dict]) -> Inputs:
         queries_uncached=results["scaling"]["burst_without_cache"],
         queries_cached=results["scaling"]["burst_with_cache"],
         local_throughput=results["local_e2e"]["throughput"],
-        parameters=Template(TEMPLATE, stack_name=STACK_NAME, region=REGION).parameters,
+        parameters=template().parameters,
     )
 
 

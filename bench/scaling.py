@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from bench.common import in_process_stack
+from bench.common import in_process_stack, sqs_event, template
 from events_core import aws
 from events_core.clock import iso_ms, new_id, now_ms
 from events_core.config import settings
@@ -24,12 +24,10 @@ from events_core.event_types import EVENT_TYPES
 from events_core.history.model import DeliveryRecord, DeliveryStatus
 from events_core.webhooks.model import Webhook
 from events_core.webhooks.repository import ACTIVE_INDEX
-from eventsapi.local.template import Template
-from eventsapi.local.wiring import REGION, STACK_NAME, TEMPLATE
 
 BURST = 1000
 BURST_BATCH = 10
-DEFAULT_CACHE_SECONDS = str(Template(TEMPLATE, stack_name=STACK_NAME, region=REGION).parameters["FanoutCacheSeconds"])
+DEFAULT_CACHE_SECONDS = str(template().parameters["FanoutCacheSeconds"])
 
 
 class ScanCounter:
@@ -164,21 +162,7 @@ def fanout_event(count: int = 1) -> dict:
             }
         )
 
-    return {
-        "Records": [
-            {
-                "messageId": str(uuid.uuid4()),
-                "receiptHandle": "r",
-                "body": envelope(),
-                "attributes": {"ApproximateReceiveCount": "1"},
-                "messageAttributes": {},
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn",
-                "awsRegion": "us-east-1",
-            }
-            for _ in range(count)
-        ]
-    }
+    return sqs_event([envelope() for _ in range(count)])
 
 
 def bench_webhook() -> Webhook:

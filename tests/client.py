@@ -1,7 +1,6 @@
 """The Events API as a client sees it: one small HTTP client the end-to-end tier (against `make
 run`) and the deployed tier (against a real stack) share, so both test the same calls."""
 
-import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -57,13 +56,3 @@ def wait_for(predicate: Callable[[], Any], seconds: float = 30.0, every: float =
             return found
         time.sleep(every)
     raise AssertionError(f"timed out after {seconds} s")
-
-
-def platform_event(bus: str, source: str, event_type: str, developer_id: str, data: dict) -> dict:
-    """One PutEvents entry, as a platform service publishes it."""
-    return {
-        "EventBusName": bus,
-        "Source": source,
-        "DetailType": event_type,
-        "Detail": json.dumps({"developerId": developer_id, "data": data}),
-    }

@@ -32,14 +32,14 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-cache",
 }
 # Read once per execution environment: the files are part of the deployment package.
-ASSETS = {path.name: path.read_bytes() for path in STATIC.iterdir() if path.suffix in TYPES}
+ASSETS = {path.name: path.read_text(encoding="utf-8") for path in STATIC.iterdir() if path.suffix in TYPES}
 
 
 def asset(name: str) -> Answer:
     body = ASSETS.get(name)
     if body is None:
         raise NotFound(f"no console asset {name[:64]!r}")
-    return Answer(body.decode(), 200, TYPES[Path(name).suffix], SECURITY_HEADERS)
+    return Answer(body, 200, TYPES[Path(name).suffix])
 
 
 def console(request: Request) -> Answer:

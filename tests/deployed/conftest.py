@@ -24,7 +24,8 @@ from typing import Any, Protocol
 import boto3
 import pytest
 
-from tests.client import EventsApi, platform_event
+from events_core.delivery.queues import event_entry
+from tests.client import EventsApi
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTSAPI = str(Path(sys.executable).with_name("eventsapi"))
@@ -75,9 +76,7 @@ class Deployment:
         return EventsApi(self.api_url, key)
 
     def publish(self, event_type: str, data: dict) -> str:
-        answer = self.events.put_events(
-            Entries=[platform_event(self.bus, self.source, event_type, self.developer, data)]
-        )
+        answer = self.events.put_events(Entries=[event_entry(self.bus, self.source, event_type, self.developer, data)])
         assert answer["FailedEntryCount"] == 0, answer
         return answer["Entries"][0]["EventId"]
 
@@ -182,18 +181,13 @@ def deployment(request: pytest.FixtureRequest) -> Iterator[Deployment]:
 
 def _local() -> Iterator[Deployment]:
     from eventsapi.harness.receiver import Receiver as HarnessReceiver
+    from eventsapi.local.wiring import emulator_session
     from tests.e2e.conftest import start_stack, stop_stack
 
     running = start_stack()
     try:
         with HarnessReceiver() as receiver:
-            events = boto3.client(
-                "events",
-                endpoint_url=running.endpoint,
-                region_name="us-east-1",
-                aws_access_key_id="testing",
-                aws_secret_access_key="testing",
-            )
+            events = emulator_session().client("events", endpoint_url=running.endpoint)
             yield Deployment(
                 api_url=running.api_url,
                 bus="platform-events",

@@ -7,10 +7,11 @@ import shutil
 import subprocess
 import time
 
-import boto3
 import pytest
 
 from eventsapi.harness.receiver import Receiver
+from eventsapi.local.wiring import emulator_session
+from tests.client import wait_for
 from tests.reference.verify import verify
 
 
@@ -44,13 +45,7 @@ def put_event(stack, detail: dict) -> None:
             assert json.loads(done.stdout)["FailedEntryCount"] == 0
             return
         pytest.fail(f"aws events put-events failed: {done.stderr}")
-    client = boto3.client(
-        "events",
-        endpoint_url=stack.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    client = emulator_session().client("events", endpoint_url=stack.endpoint)
     assert client.put_events(Entries=json.loads(entries))["FailedEntryCount"] == 0
 
 
@@ -75,16 +70,6 @@ def register(stack, body: dict) -> dict:
         check=True,
     )
     return json.loads(done.stdout)
-
-
-def wait_for(predicate, seconds: float = 30.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = predicate()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 def test_put_events_ends_as_one_signed_post(running_stack):

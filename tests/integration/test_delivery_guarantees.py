@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 from events_core.delivery import queues, worker
 from events_core.delivery.message import DeliveryMessage, Trigger
 from events_core.history.repository import DeliveryStore
+from events_core.secrets import SecretBox
 from events_core.webhooks.repository import WebhookRepository
 
 DATA = {"toolName": "erp_get_inventory", "elapsed_ms": 230}
@@ -88,7 +89,7 @@ def test_a_crash_before_the_post_loses_nothing(pipeline, receiver, monkeypatch):
     pipeline.webhook(pipeline.stack.key(), receiver.url("/hook"))
     pipeline.publish("user_123", "tool.executed", DATA)
     body = one_delivery_message(pipeline)["Body"]
-    monkeypatch.setattr(worker.Deliverer, "_secrets", throttled)  # KMS down: the attempt cannot start
+    monkeypatch.setattr(SecretBox, "signing_secrets", throttled)  # KMS down: the attempt cannot start
     assert deliver(pipeline, body) == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
     assert receiver.received == []
     monkeypatch.undo()

@@ -1,7 +1,7 @@
 import pytest
 
 from events_core.errors import BadRequest
-from events_core.webhooks.filters import matches, validate_filter
+from events_core.webhooks.filters import compile_filter, validate_filter
 
 DATA = {
     "toolName": "erp_get_inventory",
@@ -38,7 +38,7 @@ DATA = {
     ],
 )
 def test_matching(filter_, expected):
-    assert matches(validate_filter(filter_), DATA) is expected
+    assert compile_filter(validate_filter(filter_)).matches(DATA) is expected
 
 
 @pytest.mark.parametrize(

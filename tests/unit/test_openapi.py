@@ -4,22 +4,17 @@ says what the code does: its URL rule is the validator's, its event types are th
 import re
 
 import pytest
-import yaml
 
 from events_core.config import Settings
 from events_core.errors import BadRequest
 from events_core.event_types import EVENT_TYPES
 from events_core.webhooks.urls import check_webhook_url
+from eventsapi.harness import contract
+from eventsapi.harness.contract import NOT_THE_API, OPENAPI
 from eventsapi.local.template import Template
 from eventsapi.local.wiring import REGION, STACK_NAME, TEMPLATE
 
-OPENAPI = TEMPLATE.parent / "openapi.yaml"
-METHODS = {"get", "post", "put", "patch", "delete", "head", "options"}
-NOT_THE_API = ("/console",)  # the console's static files
-
-
-def _document() -> dict:
-    return yaml.safe_load(OPENAPI.read_text())
+METHODS = {"get", "post", "put", "patch", "delete", "head", "options"}  # any the document could declare
 
 
 def template_routes() -> set[tuple[str, str]]:
@@ -37,17 +32,17 @@ def document_routes(document: dict) -> set[tuple[str, str]]:
 
 
 def test_every_template_route_is_documented_and_nothing_else():
-    assert document_routes(_document()) == template_routes()
+    assert document_routes(contract.document()) == template_routes()
 
 
 def test_the_comparison_notices_a_missing_route():
-    document = _document()
+    document = contract.document()
     del document["paths"]["/v1/events/types"]
     assert document_routes(document) != template_routes()
 
 
 def test_it_is_openapi_3_1_and_every_operation_documents_its_errors():
-    document = _document()
+    document = contract.document()
     assert document["openapi"].startswith("3.1")
     for path, item in document["paths"].items():
         for method, operation in item.items():
@@ -70,7 +65,7 @@ def test_the_reference_examples_are_in_the_document():
 
 
 def test_the_event_types_are_the_codes_everywhere():
-    document = _document()
+    document = contract.document()
     assert document["components"]["schemas"]["EventType"]["enum"] == list(EVENT_TYPES)
     template = Template(TEMPLATE, stack_name=STACK_NAME, region=REGION)
     assert template.raw["Resources"]["PlatformEventsRule"]["Properties"]["EventPattern"]["detail-type"] == list(
@@ -78,7 +73,7 @@ def test_the_event_types_are_the_codes_everywhere():
     )
 
 
-URL_PATTERN = re.compile(_document()["components"]["schemas"]["Url"]["pattern"])
+URL_PATTERN = re.compile(contract.document()["components"]["schemas"]["Url"]["pattern"])
 PRODUCTION = Settings()
 ACCEPTED = [
     "https://my-server.com/webhooks/workflow",
@@ -133,4 +128,4 @@ def test_reserved_names_are_refused_as_the_document_describes(url):
     assert URL_PATTERN.match(url)
     with pytest.raises(BadRequest, match="local or internal"):
         check_webhook_url(url, PRODUCTION)
-    assert "internal" in _document()["components"]["schemas"]["Url"]["description"]
+    assert "internal" in contract.document()["components"]["schemas"]["Url"]["description"]

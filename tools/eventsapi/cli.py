@@ -114,7 +114,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
         if not revoked:
             print(f"no key {args.key!r} for developer {args.developer}", file=sys.stderr)
             return 1
-        name = args.key if not args.key.startswith("claw_") else "the key"
+        name = args.key if not args.key.startswith(KEY_PREFIX) else "the key"
         if flushed:
             print(f"revoked {name}; the stage's authorizer cache was flushed, so it stops working now")
         else:

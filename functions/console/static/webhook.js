@@ -26,7 +26,7 @@ import {
   uid,
   webhookState,
 } from './dom.js';
-import { testResult, webhookForm } from './webhooks.js';
+import { formCard, testResult, webhookForm } from './webhooks.js';
 
 const PAGE_SIZE = 25;
 const POLL_MS = 3000;
@@ -187,15 +187,7 @@ export function renderWebhook(main, { id }) {
         document.getElementById('edit-webhook')?.focus();
       },
     });
-    append(
-      editSlot,
-      h(
-        'section',
-        { class: 'card form-card', 'aria-labelledby': 'edit-title' },
-        h('h2', { id: 'edit-title', class: 'card-title', text: 'Edit webhook' }),
-        form,
-      ),
-    );
+    append(editSlot, formCard('edit-title', 'Edit webhook', form));
     focus();
   }
 

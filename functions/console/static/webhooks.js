@@ -150,6 +150,16 @@ export function webhookForm({ initial = null, onDone, onCancel }) {
   return { form, focus: () => (editing ? url : event).focus() };
 }
 
+/** The card a webhook form sits in, titled, for creating or editing. */
+export function formCard(titleId, title, form) {
+  return h(
+    'section',
+    { class: 'card form-card', 'aria-labelledby': titleId },
+    h('h2', { id: titleId, class: 'card-title', text: title }),
+    form,
+  );
+}
+
 export function testResult(result) {
   const latency = result.latencyMs !== null && result.latencyMs !== undefined ? ` in ${result.latencyMs} ms` : '';
   if (result.delivered) {
@@ -213,15 +223,7 @@ export function renderWebhooks(main) {
       },
       onCancel: closeForm,
     });
-    append(
-      formSlot,
-      h(
-        'section',
-        { class: 'card form-card', 'aria-labelledby': 'new-webhook-title' },
-        h('h2', { id: 'new-webhook-title', class: 'card-title', text: 'New webhook' }),
-        form,
-      ),
-    );
+    append(formSlot, formCard('new-webhook-title', 'New webhook', form));
     focus();
   }
 

@@ -36,7 +36,7 @@ class ApiLogStore:
                 "status": status,
                 "timestamp": iso_ms(at),
                 "responseTime": response_time_ms,
-                "expiresAt": at // 1000 + settings().log_retention_days * 86400,
+                "expiresAt": settings().expires_at(at),
             }
         )
 

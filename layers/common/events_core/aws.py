@@ -50,6 +50,17 @@ def conditional_check_failed(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
+def conditional_update(table: Any, **update: Any) -> bool:
+    """One conditional UpdateItem on `table`: False when its condition did not hold."""
+    try:
+        table.update_item(**update)
+    except ClientError as error:
+        if conditional_check_failed(error):
+            return False
+        raise
+    return True
+
+
 class LazyTable:
     """A DynamoDB table attribute named by a setting: created on first use, unless a table was
     assigned (tests inject one), so importing a store never touches AWS or the environment."""

@@ -90,6 +90,10 @@ class Settings:
                 values[item.name] = source.parse(raw)
         return cls(**values)
 
+    def expires_at(self, at_ms: int) -> int:
+        """When something written at `at_ms` expires (DynamoDB TTL, epoch seconds)."""
+        return at_ms // 1000 + self.log_retention_days * 86400
+
     @classmethod
     def sources(cls) -> dict[str, tuple[Setting, Any]]:
         """Field name → (where it comes from, its default): what the template test compares."""

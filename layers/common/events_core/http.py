@@ -36,6 +36,15 @@ class Answer:
     headers: Mapping[str, str] | None = None
 
 
+def query_limit(raw: str | None, *, default: int, maximum: int) -> int:
+    """A `limit` query parameter: an integer from 1 to `maximum`; `default` when absent."""
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 4) or not 1 <= int(raw) <= maximum:
+        raise BadRequest(f"limit: must be an integer from 1 to {maximum}, got {raw[:16]!r}", field="limit")
+    return int(raw)
+
+
 @dataclass(frozen=True)
 class Request:
     event: dict

@@ -8,10 +8,13 @@ the function: a KMS call per delivery would cost more than all of SQS.
 import base64
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from events_core import aws
 from events_core.config import Settings
+
+if TYPE_CHECKING:
+    from events_core.webhooks.model import Webhook
 
 _MAX_CACHED = 2048
 
@@ -57,6 +60,17 @@ class SecretBox:
                 self._cache.clear()
             self._cache[sealed] = (now + self.cache_seconds, secret)
         return secret
+
+    def signing_secrets(self, webhook: "Webhook", now_ms: int) -> list[str]:
+        """What signs a post to `webhook` now: its secret, then the previous one while the
+        rotation's overlap lasts; none for a webhook without a secret."""
+        found = []
+        if webhook.sealed_secret:
+            found.append(self.open(webhook.sealed_secret, webhook.developer_id, webhook.webhook_id))
+            previous, until = webhook.sealed_previous_secret, webhook.previous_secret_until_ms
+            if previous and until and until > now_ms:
+                found.append(self.open(previous, webhook.developer_id, webhook.webhook_id))
+        return found
 
 
 @aws.per_environment

@@ -5,8 +5,8 @@ from typing import Any
 
 import boto3
 
-from eventsapi.local.template import Template
-from eventsapi.local.wiring import FAKE_CREDENTIALS, REGION, STACK_NAME, TEMPLATE
+from eventsapi.local.template import physical_name
+from eventsapi.local.wiring import STACK_NAME, emulator_session
 
 
 @dataclass
@@ -27,14 +27,12 @@ class Target:
 
     @classmethod
     def local(cls, endpoint_url: str) -> "Target":
-        """The emulator, with its dummy credentials: never whatever AWS account the shell is set up for."""
-        session = boto3.Session(
-            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            region_name=REGION,
-        )
-        template = Template(TEMPLATE, stack_name=STACK_NAME, region=REGION)
-        name = template.physical_name
+        """The emulator, with its dummy credentials."""
+        session = emulator_session()
+
+        def name(logical_id: str) -> str:
+            return physical_name(STACK_NAME, logical_id)
+
         sqs = session.client("sqs", endpoint_url=endpoint_url)
         outputs = {
             "ApiKeysTableName": name("ApiKeysTable"),

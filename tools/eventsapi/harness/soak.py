@@ -22,7 +22,9 @@ import boto3
 import requests
 
 from events_core.api_keys import ApiKeyStore
+from events_core.config import Settings
 from events_core.delivery.message import DeliveryMessage
+from events_core.delivery.queues import event_entry
 from events_core.delivery.signing import reference_signature
 from events_core.webhooks import service
 from eventsapi.harness.receiver import Behaviour, Receiver
@@ -40,6 +42,7 @@ SOAK_PARAMETERS = {
     "DeveloperBurstLimit": "1000",
 }
 SECRET = "soak-secret"  # noqa: S105 - a test receiver's secret
+SOURCE = Settings().event_source  # the platform's, as the template sets it
 
 
 class SimulatedCrash(Exception):
@@ -253,15 +256,7 @@ class Soak:
         for start in range(0, len(planned), 10):
             chunk = planned[start : start + 10]
             answer = events.put_events(
-                Entries=[
-                    {
-                        "EventBusName": bus,
-                        "Source": "cn.invoratec.platform",
-                        "DetailType": event_type,
-                        "Detail": json.dumps({"developerId": developer, "data": data}),
-                    }
-                    for developer, event_type, data in chunk
-                ]
+                Entries=[event_entry(bus, SOURCE, event_type, developer, data) for developer, event_type, data in chunk]
             )
             if answer["FailedEntryCount"]:
                 raise RuntimeError(f"put-events failed: {answer}")

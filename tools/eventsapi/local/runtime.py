@@ -15,7 +15,6 @@ from pathlib import Path
 import boto3
 
 from eventsapi.local.gateway import LocalGateway
-from eventsapi.local.provision import Provisioner
 from eventsapi.local.sqs_source import SqsEventSource
 from eventsapi.local.template import Template
 from eventsapi.local.wiring import (
@@ -25,9 +24,8 @@ from eventsapi.local.wiring import (
     TEMPLATE,
     emulator_environment,
     event_sources,
-    function_environment,
-    local_functions,
     local_parameters,
+    stand_up,
 )
 
 log = logging.getLogger("eventsapi.local")
@@ -142,11 +140,7 @@ class LocalRuntime:
     def _start_the_rest(self) -> "LocalRuntime":
         os.environ.update(emulator_environment(self.endpoint))
         self.template = Template(self.template_path, stack_name=STACK_NAME, region=REGION, overrides=self.parameters)
-        Provisioner(self.template).provision()
-        os.environ.update(function_environment(self.template))
-        self.functions = local_functions(self.template)
-        apis = list(self.template.of_type("AWS::Serverless::Api"))
-        self.gateway = LocalGateway(self.template, self.functions, apis[0])
+        self.functions, self.gateway = stand_up(self.template)
         handler = type("Handler", (_Handler,), {"gateway": self.gateway})
         self._http = ThreadingHTTPServer((self.host, self.api_port), handler)
         self.api_port = self._http.server_address[1]

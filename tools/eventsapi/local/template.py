@@ -1,6 +1,7 @@
 """Reads template.yaml the way CloudFormation and SAM would, enough to run it locally:
 short-form intrinsics, parameters, SAM Globals, and Ref/GetAtt/Sub resolution."""
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +74,11 @@ class _NoValue:
 NO_VALUE = _NoValue()
 
 
+def physical_name(stack_name: str, logical_id: str) -> str:
+    """CloudFormation-style generated names, stable so tools can find them (stack-LogicalId)."""
+    return f"{stack_name}-{logical_id}"
+
+
 class Template:
     def __init__(self, path: Path, *, stack_name: str, region: str, overrides: dict[str, str] | None = None):
         self.path = path
@@ -90,9 +96,10 @@ class Template:
         self.physical: dict[str, Physical] = {}
         self._conditions: dict[str, bool] = {}
 
-    @property
+    @functools.cached_property
     def resources(self) -> dict[str, dict]:
-        """The resources this deployment has: those whose Condition is false are left out."""
+        """The resources this deployment has: those whose Condition is false are left out (the
+        parameters are fixed at construction, so this is worked out once)."""
         return {
             logical_id: resource
             for logical_id, resource in self.raw["Resources"].items()
@@ -107,8 +114,7 @@ class Template:
         }
 
     def physical_name(self, logical_id: str) -> str:
-        """CloudFormation-style generated names, stable so tools can find them (stack-LogicalId)."""
-        return f"{self.stack_name}-{logical_id}"
+        return physical_name(self.stack_name, logical_id)
 
     def arn(self, service: str, resource: str) -> str:
         return f"arn:aws:{service}:{self.region}:{ACCOUNT_ID}:{resource}"

@@ -2,10 +2,17 @@
 parameter overrides and credentials, and how the template's functions and SQS event sources are
 wired up from it."""
 
+import os
 from pathlib import Path
 from typing import Any
 
+import boto3
+
+from events_core import aws
+from events_core.config import settings
+from eventsapi.local.gateway import LocalGateway
 from eventsapi.local.invoke import LocalFunction
+from eventsapi.local.provision import Provisioner
 from eventsapi.local.sqs_source import SqsEventSource
 from eventsapi.local.template import Template
 
@@ -34,19 +41,42 @@ FAKE_CREDENTIALS = {
 }
 
 
+def emulator_session() -> boto3.Session:
+    """The emulator's dummy credentials: never whatever AWS account the shell is set up for."""
+    return boto3.Session(
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        region_name=REGION,
+    )
+
+
 def local_parameters(template_path: Path = TEMPLATE, extra: dict[str, str] | None = None) -> dict[str, str]:
     """The local defaults, for the parameters this template declares, plus explicit overrides."""
     declared = Template(template_path, stack_name=STACK_NAME, region=REGION).parameters
     return {**{k: v for k, v in LOCAL_PARAMETERS.items() if k in declared}, **(extra or {})}
 
 
-def emulator_environment(endpoint: str) -> dict[str, str]:
+def emulator_environment(endpoint: str | None) -> dict[str, str]:
+    """Dummy credentials, no tracing or metrics, and the emulator's endpoint (None: in-process moto)."""
     return {
         **FAKE_CREDENTIALS,
-        "AWS_ENDPOINT_URL": endpoint,
+        **({"AWS_ENDPOINT_URL": endpoint} if endpoint else {}),
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_DISABLED": "true",
     }
+
+
+def stand_up(template: Template) -> tuple[dict[str, LocalFunction], LocalGateway]:
+    """What a deployment does, on the emulator this process points at: every resource the template
+    declares, the functions' environment (this process's), the functions, the API in front."""
+    Provisioner(template).provision()
+    os.environ.update(function_environment(template))
+    settings.cache_clear()  # the functions read the environment just set
+    aws.reset()
+    boto3.setup_default_session(region_name=REGION)
+    functions = local_functions(template)
+    api = next(iter(template.of_type("AWS::Serverless::Api")))
+    return functions, LocalGateway(template, functions, api)
 
 
 def function_environment(template: Template) -> dict[str, str]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from events_core import jsonsafe
 from events_core.clock import iso_ms, parse_iso
+from events_core.delivery.message import LAST_ENCODABLE_MS
 from events_core.errors import InvalidEvent
 from events_core.event_types import EVENT_TYPES
 
@@ -86,12 +87,9 @@ def parse_envelope(body: str, expected_source: str) -> PlatformEvent:
     )
 
 
-_LAST_MS = 2**32 * 1000  # delivery ids encode the second in 8 hex digits (until 2106)
-
-
 def _timestamp_ms(given: Any, event_time: Any) -> int:
     found = _parsed_timestamp_ms(given, event_time)
-    if not 0 <= found < _LAST_MS:
+    if not 0 <= found <= LAST_ENCODABLE_MS:
         raise InvalidEvent("the event's timestamp is outside 1970-2106")
     return found
 

@@ -24,6 +24,9 @@ class MalformedMessage(ValueError):
     pass
 
 
+LAST_ENCODABLE_MS = 2**32 * 1000 - 1  # a delivery id encodes the second in 8 hex digits (until 2106)
+
+
 def _time_prefix(epoch_ms: int) -> str:
     seconds, millis = divmod(epoch_ms, 1000)
     return f"{seconds:08x}{millis:03x}"

@@ -9,7 +9,7 @@ from events_core.clock import iso_ms, now_ms
 from events_core.config import Settings
 from events_core.delivery.envelope import payload_text
 from events_core.delivery.message import new_delivery_id
-from events_core.delivery.sender import Sender
+from events_core.delivery.sender import sender
 from events_core.delivery.signing import delivery_headers
 from events_core.history.model import Attempt, DeliveryRecord, DeliveryStatus
 from events_core.history.repository import DeliveryStore
@@ -52,18 +52,12 @@ def send_test(webhook: Webhook, body: Any, config: Settings, *, seconds_left: fl
     timestamp = iso_ms(at)
     delivery_id = new_delivery_id(at)
     payload = payload_text(event, timestamp, jsonsafe.dumps(data))
-    box = secret_box(config)
-    secrets = []
-    if webhook.sealed_secret:
-        secrets.append(box.open(webhook.sealed_secret, webhook.developer_id, webhook.webhook_id))
-        previous, until = webhook.sealed_previous_secret, webhook.previous_secret_until_ms
-        if previous and until and until > at:
-            secrets.append(box.open(previous, webhook.developer_id, webhook.webhook_id))
+    secrets = secret_box(config).signing_secrets(webhook, at)
     body_bytes = payload.encode()
     headers = delivery_headers(
         event=event, timestamp=timestamp, delivery_id=delivery_id, body=body_bytes, secrets=secrets
     )
-    result = Sender(config).post(webhook.url, body_bytes, headers, deadline_seconds=max(1.0, seconds_left))
+    result = sender(config).post(webhook.url, body_bytes, headers, deadline_seconds=max(1.0, seconds_left))
     record = DeliveryRecord(
         developer_id=webhook.developer_id,
         webhook_id=webhook.webhook_id,
@@ -79,7 +73,7 @@ def send_test(webhook: Webhook, body: Any, config: Settings, *, seconds_left: fl
         last_error=None if result.ok else result.describe(),
         payload=payload,
         test=True,
-        expires_at=at // 1000 + config.log_retention_days * 86400,
+        expires_at=config.expires_at(at),
     )
     try:
         DeliveryStore().put(record)

@@ -72,18 +72,16 @@ def _send(sqs: Any, queue_url: str, batch: list[Outgoing]) -> list[Outgoing]:
     return [batch[int(item["Id"])] for item in answer.get("Failed") or []]
 
 
-def send_one(queue_url: str, message: Outgoing, client: Any = None) -> None:
+def send_one(queue_url: str, message: Outgoing) -> None:
     entry = _entry(0, message)
     del entry["Id"]
-    (client or aws.client("sqs")).send_message(QueueUrl=queue_url, **entry)
+    aws.client("sqs").send_message(QueueUrl=queue_url, **entry)
 
 
-def dead_letter(queue_url: str, body: str, reason: str, client: Any = None, **attributes: str) -> None:
+def dead_letter(queue_url: str, body: str, reason: str, **attributes: str) -> None:
     """Rest `body` in a dead-letter queue with its reason (and what else identifies it)."""
     values = {"reason": reason, **{name: value for name, value in attributes.items() if value}}
-    (client or aws.client("sqs")).send_message(
-        QueueUrl=queue_url, MessageBody=body, MessageAttributes=_attributes(values)
-    )
+    aws.client("sqs").send_message(QueueUrl=queue_url, MessageBody=body, MessageAttributes=_attributes(values))
 
 
 def hide(queue_url: str, receipt_handle: str, seconds: float, received_at: float, client: Any = None) -> int:
@@ -108,16 +106,17 @@ def hide(queue_url: str, receipt_handle: str, seconds: float, received_at: float
             wanted //= 2
 
 
-def publish_event(bus: str, source: str, event_type: str, developer_id: str, data: dict, client: Any = None) -> None:
-    answer = (client or aws.client("events")).put_events(
-        Entries=[
-            {
-                "EventBusName": bus,
-                "Source": source,
-                "DetailType": event_type,
-                "Detail": json.dumps({"developerId": developer_id, "data": data}),
-            }
-        ]
-    )
+def event_entry(bus: str, source: str, event_type: str, developer_id: str, data: Any) -> dict[str, str]:
+    """One PutEvents entry, as a platform service publishes an event for a developer."""
+    return {
+        "EventBusName": bus,
+        "Source": source,
+        "DetailType": event_type,
+        "Detail": json.dumps({"developerId": developer_id, "data": data}),
+    }
+
+
+def publish_event(bus: str, source: str, event_type: str, developer_id: str, data: dict) -> None:
+    answer = aws.client("events").put_events(Entries=[event_entry(bus, source, event_type, developer_id, data)])
     if answer.get("FailedEntryCount"):
         raise QueueSendFailed(f"event not published: {answer['Entries'][0].get('ErrorMessage')}")

@@ -26,6 +26,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from events_core import aws
 from events_core.config import Settings
 from events_core.netguard import BlockedAddress, DeadlineExceeded, resolve_checked
 
@@ -102,22 +103,9 @@ class _DeadlineSocket(socket.socket):
         return super().sendall(*args, **kwargs)
 
 
-class _DeadlineSSLSocket(ssl.SSLSocket):
-    """The TLS counterpart; the deadline is carried over from the plain socket it wraps."""
-
-    deadline: Deadline
-
-    def recv_into(self, *args, **kwargs):
-        self.settimeout(self.deadline.left())
-        return super().recv_into(*args, **kwargs)
-
-    def recv(self, *args, **kwargs):
-        self.settimeout(self.deadline.left())
-        return super().recv(*args, **kwargs)
-
-    def sendall(self, *args, **kwargs):
-        self.settimeout(self.deadline.left())
-        return super().sendall(*args, **kwargs)
+class _DeadlineSSLSocket(_DeadlineSocket, ssl.SSLSocket):
+    """The TLS counterpart (the same calls, reaching SSLSocket's); the deadline is carried over
+    from the plain socket it wraps."""
 
 
 def _handshake(tls: ssl.SSLSocket, deadline: Deadline) -> None:
@@ -281,3 +269,9 @@ class Sender:
 
 def _ms(started: float) -> int:
     return round((time.perf_counter() - started) * 1000)
+
+
+@aws.per_environment
+def sender(config: Settings) -> Sender:
+    """One per execution environment: its TLS context and its pooled connections are reused."""
+    return Sender(config)

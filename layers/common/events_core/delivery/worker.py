@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -193,7 +194,7 @@ class Deliverer:
                 message,
                 until_ms=now + int((deadline + LEASE_MARGIN_SECONDS) * 1000),
                 now_ms=now,
-                expires_at=self._expires_at(now),
+                expires_at=self.settings.expires_at(now),
             )
             if lease.verdict == LeaseVerdict.STALE:
                 return Verdict(Outcome.DROPPED, "duplicate: this attempt was already made")
@@ -209,7 +210,7 @@ class Deliverer:
                 timestamp=message.timestamp,
                 delivery_id=message.delivery_id,
                 body=body,
-                secrets=self._secrets(webhook, now),
+                secrets=self.box.signing_secrets(webhook, now),
             )
             result = self.sender.post(webhook.url, body, headers, deadline_seconds=deadline)
             return _Attempted(item, message, webhook, lease.record, result, now_ms())
@@ -223,19 +224,12 @@ class Deliverer:
         if webhook.disabled_at_ms is not None and message.queued_at_ms >= webhook.disabled_at_ms:
             return Verdict(Outcome.DROPPED, "the webhook was disabled before this post was queued")
         now = now_ms()
-        if not self.store.mark_dead(message, "webhook disabled", at=iso_ms(now), expires_at=self._expires_at(now)):
+        if not self.store.mark_dead(
+            message, "webhook disabled", at=iso_ms(now), expires_at=self.settings.expires_at(now)
+        ):
             return Verdict(Outcome.DROPPED, "duplicate: this post was already settled")
         self._dead_letter(message, "webhook disabled")
         return Verdict(Outcome.DEAD, "webhook disabled")
-
-    def _secrets(self, webhook: Webhook, now: int) -> list[str]:
-        found = []
-        if webhook.sealed_secret:
-            found.append(self.box.open(webhook.sealed_secret, webhook.developer_id, webhook.webhook_id))
-            previous, until = webhook.sealed_previous_secret, webhook.previous_secret_until_ms
-            if previous and until and until > now:
-                found.append(self.box.open(previous, webhook.developer_id, webhook.webhook_id))
-        return found
 
     # -- step 2, per webhook
     def _count_per_webhook(self, batch: _Batch) -> None:
@@ -366,43 +360,18 @@ class Deliverer:
         return queues.Outgoing(following.to_json(), following.developer_id, delay=delay, tag=attempted)
 
     def _dead_letter_all(self, dead: list[_Attempted]) -> list[queues.Outgoing]:
-        letters = [
-            queues.Outgoing(
-                self._dead_letter_body(a.message),
-                a.message.developer_id,
-                tag=a,
-                attributes={
-                    "reason": a.dead_reason or "",
-                    "attempts": str(a.message.attempt),
-                    "deliveryId": a.message.delivery_id,
-                    "developerId": a.message.developer_id,
-                    "webhookId": a.message.webhook_id,
-                },
-            )
-            for a in dead
-        ]
         for attempted in dead:
             logger.warning(
                 "delivery dead-lettered",
                 extra={"delivery_id": attempted.message.delivery_id, "reason": attempted.dead_reason},
             )
+        letters = [_letter(a.message, a.dead_reason or "", attempts=a.message.attempt, tag=a) for a in dead]
         return queues.send_all(self.settings.delivery_dlq_url, letters)
 
-    @staticmethod
-    def _dead_letter_body(message: DeliveryMessage) -> str:
-        """Moved back by an operator, it is a redrive: one more attempt, deduplicated by delivery id."""
-        return message.next(message.attempt, Trigger.REDRIVE, queued_at_ms=message.queued_at_ms).to_json()
-
     def _dead_letter(self, message: DeliveryMessage, reason: str) -> None:
-        queues.dead_letter(
-            self.settings.delivery_dlq_url,
-            self._dead_letter_body(message),
-            reason,
-            attempts=str(message.attempt - 1),
-            deliveryId=message.delivery_id,
-            developerId=message.developer_id,
-            webhookId=message.webhook_id,
-        )
+        letter = _letter(message, reason, attempts=message.attempt - 1)  # this attempt was never made
+        if queues.send_all(self.settings.delivery_dlq_url, [letter]):
+            raise queues.QueueSendFailed("the dead-letter queue refused the message")
 
     def _verdict(self, attempted: _Attempted) -> Verdict:
         if attempted.result.ok:
@@ -439,7 +408,7 @@ class Deliverer:
         record.last_error = None if result.ok else (attempted.dead_reason or result.describe())
         record.payload = record.payload or message.payload
         record.lease_until_ms = None
-        record.expires_at = self._expires_at(attempted.at_ms)
+        record.expires_at = self.settings.expires_at(attempted.at_ms)
         if result.ok:
             record.status, record.next_attempt_at = DeliveryStatus.SUCCEEDED, None
         elif attempted.dead_reason is not None:
@@ -481,8 +450,22 @@ class Deliverer:
                     extra={"message_id": message_id, "outcome": verdict.outcome.value, "reason": verdict.reason},
                 )
 
-    def _expires_at(self, at_ms: int) -> int:
-        return at_ms // 1000 + self.settings.log_retention_days * 86400
+
+def _letter(message: DeliveryMessage, reason: str, *, attempts: int, tag: Any = None) -> queues.Outgoing:
+    """A post's rest in the dead-letter queue, with its reason and what identifies it. Moved back
+    by an operator, it is a redrive: one more attempt, deduplicated by delivery id."""
+    return queues.Outgoing(
+        message.next(message.attempt, Trigger.REDRIVE, queued_at_ms=message.queued_at_ms).to_json(),
+        message.developer_id,
+        tag=tag,
+        attributes={
+            "reason": reason,
+            "attempts": str(attempts),
+            "deliveryId": message.delivery_id,
+            "developerId": message.developer_id,
+            "webhookId": message.webhook_id,
+        },
+    )
 
 
 @aws.per_environment

@@ -20,7 +20,7 @@ from boto3.dynamodb.conditions import Attr, Key
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
-from events_core.aws import LazyTable, conditional_check_failed
+from events_core.aws import LazyTable, conditional_check_failed, conditional_update
 from events_core.delivery.message import DeliveryMessage, Trigger, delivery_id_floor, is_delivery_id
 from events_core.errors import BadRequest
 from events_core.history.model import DeliveryRecord, DeliveryStatus, webhook_key
@@ -66,6 +66,10 @@ def decode_cursor(cursor: str) -> str:
     return found
 
 
+def _key(developer_id: str, webhook_id: str, delivery_id: str) -> dict[str, str]:
+    return {"webhookKey": webhook_key(developer_id, webhook_id), "deliveryId": delivery_id}
+
+
 def _plain(item: dict[str, Any]) -> dict[str, Any]:
     return {name: _DESERIALIZE.deserialize(value) for name, value in item.items()}
 
@@ -89,10 +93,7 @@ class DeliveryStore:
                 return first
         try:
             answer = self.table.update_item(
-                Key={
-                    "webhookKey": webhook_key(message.developer_id, message.webhook_id),
-                    "deliveryId": message.delivery_id,
-                },
+                Key=_key(message.developer_id, message.webhook_id, message.delivery_id),
                 UpdateExpression=(
                     "SET #attempt = :n, leaseUntil = :until, expiresAt = :expires,"
                     " developerId = if_not_exists(developerId, :developer),"
@@ -189,51 +190,41 @@ class DeliveryStore:
     def mark_dead(self, message: DeliveryMessage, reason: str, *, at: str, expires_at: int) -> bool:
         """A post that was never attempted (its webhook is disabled) rests here as dead, payload and
         all, so `recover` can send it once the webhook is on again. False for a stale message."""
-        try:
-            self.table.update_item(
-                Key={
-                    "webhookKey": webhook_key(message.developer_id, message.webhook_id),
-                    "deliveryId": message.delivery_id,
-                },
-                UpdateExpression=(
-                    "SET #status = :dead, lastError = :reason, lastAttemptAt = if_not_exists(lastAttemptAt, :at),"
-                    " payload = if_not_exists(payload, :payload), failedKey = :failed, expiresAt = :expires,"
-                    " #attempt = if_not_exists(#attempt, :previous), developerId = :developer,"
-                    " webhookId = :webhook, eventId = :event_id, #event = :event,"
-                    " createdAt = if_not_exists(createdAt, :created), attempts = if_not_exists(attempts, :none)"
-                    " REMOVE nextAttemptAt"
-                ),
-                ConditionExpression=(
-                    "attribute_not_exists(deliveryId) OR (#attempt = :previous AND attribute_not_exists(leaseUntil))"
-                ),
-                ExpressionAttributeNames=_NAMES,
-                ExpressionAttributeValues={
-                    ":dead": DeliveryStatus.DEAD.value,
-                    ":reason": reason,
-                    ":at": at,
-                    ":payload": message.payload,
-                    ":failed": webhook_key(message.developer_id, message.webhook_id),
-                    ":expires": expires_at,
-                    ":previous": message.attempt - 1,
-                    ":developer": message.developer_id,
-                    ":webhook": message.webhook_id,
-                    ":event_id": message.event_id,
-                    ":event": message.event,
-                    ":created": message.timestamp,
-                    ":none": [],
-                },
-            )
-        except ClientError as error:
-            if conditional_check_failed(error):
-                return False
-            raise
-        return True
+        return conditional_update(
+            self.table,
+            Key=_key(message.developer_id, message.webhook_id, message.delivery_id),
+            UpdateExpression=(
+                "SET #status = :dead, lastError = :reason, lastAttemptAt = if_not_exists(lastAttemptAt, :at),"
+                " payload = if_not_exists(payload, :payload), failedKey = :failed, expiresAt = :expires,"
+                " #attempt = if_not_exists(#attempt, :previous), developerId = :developer,"
+                " webhookId = :webhook, eventId = :event_id, #event = :event,"
+                " createdAt = if_not_exists(createdAt, :created), attempts = if_not_exists(attempts, :none)"
+                " REMOVE nextAttemptAt"
+            ),
+            ConditionExpression=(
+                "attribute_not_exists(deliveryId) OR (#attempt = :previous AND attribute_not_exists(leaseUntil))"
+            ),
+            ExpressionAttributeNames=_NAMES,
+            ExpressionAttributeValues={
+                ":dead": DeliveryStatus.DEAD.value,
+                ":reason": reason,
+                ":at": at,
+                ":payload": message.payload,
+                ":failed": webhook_key(message.developer_id, message.webhook_id),
+                ":expires": expires_at,
+                ":previous": message.attempt - 1,
+                ":developer": message.developer_id,
+                ":webhook": message.webhook_id,
+                ":event_id": message.event_id,
+                ":event": message.event,
+                ":created": message.timestamp,
+                ":none": [],
+            },
+        )
 
     # -- the API
     def get(self, developer_id: str, webhook_id: str, delivery_id: str) -> DeliveryRecord | None:
-        item = self.table.get_item(
-            Key={"webhookKey": webhook_key(developer_id, webhook_id), "deliveryId": delivery_id}, ConsistentRead=True
-        ).get("Item")
+        item = self.table.get_item(Key=_key(developer_id, webhook_id, delivery_id), ConsistentRead=True).get("Item")
         return DeliveryRecord.from_item(item) if item else None
 
     def page(
@@ -312,8 +303,9 @@ class DeliveryStore:
         values: dict[str, Any] = {":pending": DeliveryStatus.PENDING.value, ":attempt": record.attempt}
         if only_if_dead:
             values[":dead"] = DeliveryStatus.DEAD.value
-        return self._conditional(
-            record,
+        return conditional_update(
+            self.table,
+            Key=_key(record.developer_id, record.webhook_id, record.delivery_id),
             UpdateExpression="SET #status = :pending REMOVE failedKey, nextAttemptAt",
             ConditionExpression=condition,
             ExpressionAttributeNames={"#status": "status", "#attempt": "attempt"},
@@ -331,25 +323,11 @@ class DeliveryStore:
         }
         if "failedKey" in restored:
             values[":failed"] = restored["failedKey"]
-        return self._conditional(
-            record,
+        return conditional_update(
+            self.table,
+            Key=_key(record.developer_id, record.webhook_id, record.delivery_id),
             UpdateExpression=sets,
             ConditionExpression="#status = :pending AND #attempt = :attempt",
             ExpressionAttributeNames={"#status": "status", "#attempt": "attempt"},
             ExpressionAttributeValues=values,
         )
-
-    def _conditional(self, record: DeliveryRecord, **kwargs: Any) -> bool:
-        try:
-            self.table.update_item(
-                Key={
-                    "webhookKey": webhook_key(record.developer_id, record.webhook_id),
-                    "deliveryId": record.delivery_id,
-                },
-                **kwargs,
-            )
-        except ClientError as error:
-            if conditional_check_failed(error):
-                return False
-            raise
-        return True

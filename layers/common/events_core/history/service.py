@@ -10,12 +10,14 @@ from botocore.exceptions import ClientError
 from events_core.clock import iso_ms, now_ms, parse_iso
 from events_core.config import settings
 from events_core.delivery import queues
-from events_core.delivery.message import DeliveryMessage, Trigger, is_delivery_id
+from events_core.delivery.message import LAST_ENCODABLE_MS, DeliveryMessage, Trigger, is_delivery_id
 from events_core.errors import BadRequest, Conflict, NotFound, PayloadExpired, Unavailable
 from events_core.history.model import DeliveryRecord, DeliveryStatus
 from events_core.history.repository import DeliveryStore, Page
+from events_core.http import query_limit
 from events_core.webhooks import service as webhooks
 from events_core.webhooks.model import Webhook
+from events_core.webhooks.requests import known_fields
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 100
@@ -30,9 +32,6 @@ class DeliveryQuery:
     cursor: str | None = None
 
 
-_LAST_MS = 2**32 * 1000 - 1  # delivery ids encode the second in 8 hex digits
-
-
 def _time(name: str, value: Any) -> int:
     """Epoch milliseconds of an ISO-8601 time; before 1970 means from the start, past 2106 until the end."""
     if not isinstance(value, str) or len(value) > 64:
@@ -41,19 +40,14 @@ def _time(name: str, value: Any) -> int:
         found = parse_iso(value)
     except (ValueError, OverflowError, OSError):
         raise BadRequest(f"{name}: must be an ISO-8601 time, like 2026-04-12T08:00:00.000Z", field=name) from None
-    return min(max(found, 0), _LAST_MS)
+    return min(max(found, 0), LAST_ENCODABLE_MS)
 
 
 def parse_query(params: dict[str, str]) -> DeliveryQuery:
     unknown = sorted(set(params) - {"limit", "status", "since", "cursor"})
     if unknown:
         raise BadRequest(f"unknown parameter(s): {', '.join(u[:32] for u in unknown[:5])}", field=unknown[0][:32])
-    limit = DEFAULT_PAGE
-    if "limit" in params:
-        raw = params["limit"]
-        if not (raw.isascii() and raw.isdigit() and len(raw) <= 4) or not 1 <= int(raw) <= MAX_PAGE:
-            raise BadRequest(f"limit: must be an integer from 1 to {MAX_PAGE}, got {raw[:16]!r}", field="limit")
-        limit = int(raw)
+    limit = query_limit(params.get("limit"), default=DEFAULT_PAGE, maximum=MAX_PAGE)
     status = None
     if "status" in params:
         try:
@@ -79,6 +73,11 @@ def list_deliveries(developer_id: str, webhook_id: str, query: DeliveryQuery) ->
 
 def get_delivery(developer_id: str, webhook_id: str, delivery_id: str) -> DeliveryRecord:
     _owned(developer_id, webhook_id)
+    return _record(developer_id, webhook_id, delivery_id)
+
+
+def _record(developer_id: str, webhook_id: str, delivery_id: str) -> DeliveryRecord:
+    """A delivery of a webhook whose ownership was checked."""
     record = DeliveryStore().get(developer_id, webhook_id, delivery_id) if is_delivery_id(delivery_id) else None
     if record is None:
         raise NotFound(f"delivery {delivery_id[:64]!r} not found")
@@ -111,7 +110,7 @@ def redeliver(developer_id: str, webhook_id: str, delivery_id: str) -> dict[str,
     """One more post of the stored payload, whatever the delivery's status: the same delivery id,
     fresh timestamp and signatures with the webhook's current secret(s)."""
     webhook = _owned(developer_id, webhook_id)
-    record = get_delivery(developer_id, webhook_id, delivery_id)
+    record = _record(developer_id, webhook_id, delivery_id)
     _enabled(webhook)
     message = _message(record, Trigger.REDELIVER)
     store = DeliveryStore()
@@ -128,9 +127,7 @@ def redeliver(developer_id: str, webhook_id: str, delivery_id: str) -> dict[str,
 def parse_window(body: Any) -> tuple[int, int, str | None]:
     if not isinstance(body, dict):
         raise BadRequest("body: must be a JSON object")
-    unknown = sorted(set(body) - {"since", "until", "cursor"})
-    if unknown:
-        raise BadRequest(f"unknown field(s): {', '.join(u[:32] for u in unknown[:5])}; allowed: since, until, cursor")
+    known_fields(body, ("since", "until", "cursor"))
     if "since" not in body:
         raise BadRequest("since: is required (ISO-8601 time)", field="since")
     since = _time("since", body["since"])

@@ -220,7 +220,3 @@ def from_stored(filter_json: str) -> dict:
 def compiled(filter_json: str) -> CompiledFilter:
     """The compiled form of a stored filter, built once per function instance."""
     return compile_filter(from_stored(filter_json))
-
-
-def matches(filter_: dict, data: dict, budget: Budget | None = None) -> bool:
-    return compile_filter(filter_).matches(data, budget)

@@ -13,7 +13,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from events_core.aws import LazyTable, conditional_check_failed
+from events_core.aws import LazyTable, conditional_check_failed, conditional_update
 from events_core.errors import LimitExceeded, Unavailable
 from events_core.webhooks.model import DisabledReason, Webhook, active_key
 
@@ -118,22 +118,17 @@ class WebhookRepository:
         sets = [f"{alias} = :v{alias[2:]}" for alias, name in placeholders.items() if name in item]
         removes = [alias for alias, name in placeholders.items() if name not in item]
         expression = ("SET " + ", ".join(sets) if sets else "") + (" REMOVE " + ", ".join(removes) if removes else "")
-        try:
-            self.table.update_item(
-                Key=self._key(webhook.developer_id, webhook.webhook_id),
-                UpdateExpression=expression.strip(),
-                ConditionExpression="attribute_exists(webhookId) AND updatedAt = :seen",
-                ExpressionAttributeNames=placeholders,
-                ExpressionAttributeValues={
-                    ":seen": seen_updated_at,
-                    **{f":v{alias[2:]}": item[name] for alias, name in placeholders.items() if name in item},
-                },
-            )
-        except ClientError as error:
-            if conditional_check_failed(error):
-                return False
-            raise
-        return True
+        return conditional_update(
+            self.table,
+            Key=self._key(webhook.developer_id, webhook.webhook_id),
+            UpdateExpression=expression.strip(),
+            ConditionExpression="attribute_exists(webhookId) AND updatedAt = :seen",
+            ExpressionAttributeNames=placeholders,
+            ExpressionAttributeValues={
+                ":seen": seen_updated_at,
+                **{f":v{alias[2:]}": item[name] for alias, name in placeholders.items() if name in item},
+            },
+        )
 
     # -- reads
     def get(self, developer_id: str, webhook_id: str) -> Webhook | None:
@@ -209,40 +204,30 @@ class WebhookRepository:
     def disable(self, developer_id: str, webhook_id: str, reason: DisabledReason, at_ms: int, at: str) -> bool:
         """Disable once: True only for the caller that flipped it, who then owes the alert
         (alertPending stays set until the alert is out, so a lost alert is sent again)."""
-        try:
-            self.table.update_item(
-                Key=self._key(developer_id, webhook_id),
-                UpdateExpression=(
-                    "SET enabled = :false, disabledReason = :reason, disabledAt = :at_ms, updatedAt = :at,"
-                    " alertPending = :true REMOVE activeKey"
-                ),
-                ConditionExpression="attribute_exists(webhookId) AND enabled = :true",
-                ExpressionAttributeValues={
-                    ":false": False,
-                    ":true": True,
-                    ":reason": reason.value,
-                    ":at_ms": at_ms,
-                    ":at": at,
-                },
-            )
-        except ClientError as error:
-            if conditional_check_failed(error):
-                return False
-            raise
-        return True
+        return conditional_update(
+            self.table,
+            Key=self._key(developer_id, webhook_id),
+            UpdateExpression=(
+                "SET enabled = :false, disabledReason = :reason, disabledAt = :at_ms, updatedAt = :at,"
+                " alertPending = :true REMOVE activeKey"
+            ),
+            ConditionExpression="attribute_exists(webhookId) AND enabled = :true",
+            ExpressionAttributeValues={
+                ":false": False,
+                ":true": True,
+                ":reason": reason.value,
+                ":at_ms": at_ms,
+                ":at": at,
+            },
+        )
 
     def clear_alert(self, developer_id: str, webhook_id: str) -> bool:
-        try:
-            self.table.update_item(
-                Key=self._key(developer_id, webhook_id),
-                UpdateExpression="REMOVE alertPending",
-                ConditionExpression="attribute_exists(alertPending)",
-            )
-        except ClientError as error:
-            if conditional_check_failed(error):
-                return False
-            raise
-        return True
+        return conditional_update(
+            self.table,
+            Key=self._key(developer_id, webhook_id),
+            UpdateExpression="REMOVE alertPending",
+            ConditionExpression="attribute_exists(alertPending)",
+        )
 
     def _update(self, developer_id: str, webhook_id: str, **kwargs: Any) -> dict | None:
         try:

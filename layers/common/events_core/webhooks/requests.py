@@ -45,7 +45,8 @@ def _object(body: Any) -> dict:
     return body
 
 
-def _known_fields(body: dict, allowed: tuple[str, ...], hint: dict[str, str] | None = None) -> None:
+def known_fields(body: dict, allowed: tuple[str, ...], hint: dict[str, str] | None = None) -> None:
+    """400 for a field this request does not take (naming the first); `hint` explains some."""
     for name, why in (hint or {}).items():
         if name in body:
             raise BadRequest(f"{name}: {why}", field=name)
@@ -92,7 +93,7 @@ def _description(value: str | None) -> str | None:
 
 def parse_registration(body: Any, settings: Settings) -> Registration:
     body = _object(body)
-    _known_fields(body, CREATE_FIELDS)
+    known_fields(body, CREATE_FIELDS)
     event = _event(_string(body, "event", required=True) or "")
     url = _string(body, "url", required=True) or ""
     check_webhook_url(url, settings)
@@ -108,7 +109,7 @@ def parse_registration(body: Any, settings: Settings) -> Registration:
 def parse_changes(body: Any, settings: Settings) -> dict[str, Any]:
     """The fields a PATCH changes, validated exactly as on create; at least one."""
     body = _object(body)
-    _known_fields(
+    known_fields(
         body,
         CHANGE_FIELDS,
         hint={"secret": "is not changed here; use POST /v1/events/webhooks/{id}/secret/rotate"},
@@ -137,7 +138,7 @@ def parse_changes(body: Any, settings: Settings) -> dict[str, Any]:
 
 def parse_rotation(body: Any) -> Rotation:
     body = _object(body)
-    _known_fields(body, ROTATE_FIELDS)
+    known_fields(body, ROTATE_FIELDS)
     overlap = body.get("overlapSeconds")
     if isinstance(overlap, float) and overlap.is_integer():
         overlap = int(overlap)  # JSON has one number type: 3600.0 is the integer 3600
@@ -150,7 +151,7 @@ def parse_rotation(body: Any) -> Rotation:
 
 def parse_test(body: Any) -> TestSend:
     body = _object(body)
-    _known_fields(body, TEST_FIELDS)
+    known_fields(body, TEST_FIELDS)
     event = _string(body, "event")
     data = body.get("data")
     if data is not None and not isinstance(data, dict):

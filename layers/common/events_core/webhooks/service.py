@@ -94,26 +94,15 @@ def _ms_of(webhook: Webhook) -> int:
     return parse_iso(webhook.updated_at)
 
 
-def _save(webhook: Webhook, names: set[str], seen: str, repository: WebhookRepository) -> None:
-    if not repository.save_fields(webhook, names, seen):
-        raise _Changed
-
-
-class _Changed(Exception):
-    pass
-
-
 def change(developer_id: str, webhook_id: str, body: Any, repository: WebhookRepository | None = None) -> Webhook:
     changes = parse_changes(body, settings())
     repository = repository or WebhookRepository()
     for _ in range(_SAVE_TRIES):
         current = get(developer_id, webhook_id, repository)
         updated, names = _apply(current, changes, now_ms())
-        try:
-            _save(updated, names, current.updated_at, repository)
-        except _Changed:
-            continue  # changed (or deleted) since we read it: read again
-        return updated
+        if repository.save_fields(updated, names, current.updated_at):
+            return updated
+        # changed (or deleted) since we read it: read again
     raise Unavailable("the webhook kept changing while this request was applied; retry")
 
 
@@ -128,7 +117,7 @@ def rotate_secret(
     new_secret = rotation.secret or generated or ""
     overlap = config.secret_overlap_seconds if rotation.overlap_seconds is None else rotation.overlap_seconds
     repository = repository or WebhookRepository()
-    box = secret_box(config)
+    sealed = secret_box(config).seal(new_secret, developer_id, webhook_id)  # once, whatever the tries
     for _ in range(_SAVE_TRIES):
         current = get(developer_id, webhook_id, repository)
         at = now_ms()
@@ -136,12 +125,9 @@ def rotate_secret(
         keeps_previous = current.sealed_secret is not None and overlap > 0
         updated.sealed_previous_secret = current.sealed_secret if keeps_previous else None
         updated.previous_secret_until_ms = at + overlap * 1000 if keeps_previous else None
-        updated.sealed_secret = box.seal(new_secret, developer_id, webhook_id)
+        updated.sealed_secret = sealed
         updated.updated_at = iso_ms(max(at, _ms_of(current) + 1))
         names = {"secretEnc", "previousSecretEnc", "previousSecretUntil", "updatedAt"}
-        try:
-            _save(updated, names, current.updated_at, repository)
-        except _Changed:
-            continue
-        return updated, generated
+        if repository.save_fields(updated, names, current.updated_at):
+            return updated, generated
     raise Unavailable("the webhook kept changing while this request was applied; retry")
