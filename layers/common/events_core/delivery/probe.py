@@ -10,13 +10,13 @@ from events_core.clock import iso_ms, now_ms
 from events_core.config import Settings
 from events_core.delivery.envelope import payload_text
 from events_core.delivery.gate import OutboundContext, Post, Purpose, StepVerdict, VerdictKind, gate
-from events_core.delivery.message import new_delivery_id
 from events_core.delivery.sender import PostResult
 from events_core.delivery.signing import delivery_headers
 from events_core.errors import EventsApiError, Unavailable
-from events_core.history.model import Attempt, DeliveryRecord, DeliveryStatus
-from events_core.history.repository import DeliveryStore
 from events_core.observability import logger
+from events_core.records.message import new_delivery_id
+from events_core.records.model import Attempt, DeliveryRecord, DeliveryStatus
+from events_core.records.store import DeliveryStore
 from events_core.secrets import secret_box
 from events_core.webhooks.model import Webhook
 from events_core.webhooks.requests import parse_test

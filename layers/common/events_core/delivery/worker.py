@@ -28,14 +28,14 @@ from events_core.clock import iso_ms, now_ms, parse_iso
 from events_core.config import Settings, settings
 from events_core.delivery import queues
 from events_core.delivery.gate import Gate, OutboundContext, Post, Purpose, VerdictKind, standard_gate
-from events_core.delivery.message import DeliveryMessage, MalformedMessage, Trigger
 from events_core.delivery.retry import next_delay
 from events_core.delivery.sender import PostResult, Sender
 from events_core.delivery.signing import delivery_headers
 from events_core.errors import Unavailable
-from events_core.history.model import Attempt, DeliveryRecord, DeliveryStatus
-from events_core.history.repository import DeliveryStore, LeaseVerdict
 from events_core.observability import logger, metrics
+from events_core.records.message import DeliveryMessage, MalformedMessage, Trigger
+from events_core.records.model import Attempt, DeliveryRecord, DeliveryStatus
+from events_core.records.store import DeliveryStore, LeaseVerdict
 from events_core.secrets import SecretBox, secret_box
 from events_core.webhooks.model import DisabledReason, Webhook
 from events_core.webhooks.repository import WebhookRepository
