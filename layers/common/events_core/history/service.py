@@ -13,11 +13,12 @@ from events_core.budgets import BudgetExceeded, take_posts
 from events_core.clock import iso_ms, now_ms, parse_iso
 from events_core.config import settings
 from events_core.delivery import queues
-from events_core.delivery.message import LAST_ENCODABLE_MS, DeliveryMessage, Trigger, is_delivery_id
 from events_core.errors import BadRequest, Conflict, NotFound, PayloadExpired, Unavailable
-from events_core.history.model import DeliveryRecord, DeliveryStatus, webhook_key
-from events_core.history.repository import DeliveryStore
 from events_core.http import query_limit
+from events_core.records.message import LAST_ENCODABLE_MS, DeliveryMessage, Trigger, is_delivery_id
+from events_core.records.model import DeliveryRecord, DeliveryStatus, webhook_key
+from events_core.records.payloads import PayloadStore
+from events_core.records.store import DeliveryStore
 from events_core.webhooks import service as webhooks
 from events_core.webhooks.model import Webhook
 from events_core.webhooks.requests import known_fields
@@ -78,8 +79,13 @@ def list_deliveries(developer_id: str, webhook_id: str, query: DeliveryQuery) ->
 
 
 def get_delivery(developer_id: str, webhook_id: str, delivery_id: str) -> DeliveryRecord:
+    """One delivery, with its payload (read from where a large one is stored once)."""
     _owned(developer_id, webhook_id)
-    return _record(developer_id, webhook_id, delivery_id)
+    record = _record(developer_id, webhook_id, delivery_id)
+    if record.payload is None and record.payload_ref:
+        stored = PayloadStore().get(developer_id, record.payload_ref)
+        record.payload = stored.text if stored else None
+    return record
 
 
 def _record(developer_id: str, webhook_id: str, delivery_id: str) -> DeliveryRecord:
@@ -91,7 +97,7 @@ def _record(developer_id: str, webhook_id: str, delivery_id: str) -> DeliveryRec
 
 
 def _message(record: DeliveryRecord, trigger: Trigger) -> DeliveryMessage:
-    if not record.payload:
+    if not record.payload and not record.payload_ref:
         raise PayloadExpired("this delivery's payload is no longer stored; it cannot be sent again")
     return DeliveryMessage(
         delivery_id=record.delivery_id,
@@ -100,7 +106,8 @@ def _message(record: DeliveryRecord, trigger: Trigger) -> DeliveryMessage:
         event_id=record.event_id,
         event=record.event,
         timestamp=record.created_at,
-        payload=record.payload,
+        payload=record.payload or None,
+        payload_ref=None if record.payload else record.payload_ref,
         attempt=record.attempt + 1,
         trigger=trigger,
         queued_at_ms=now_ms(),
@@ -192,7 +199,9 @@ def _recover_chunk(
     ready = [
         record
         for record in records
-        if record.status == DeliveryStatus.DEAD and record.payload and record.lease_until_ms is None
+        if record.status == DeliveryStatus.DEAD
+        and (record.payload or record.payload_ref)
+        and record.lease_until_ms is None
     ]
     outgoing = [
         queues.Outgoing(_message(record, Trigger.RECOVER).to_json(), developer_id, tag=record) for record in ready
