@@ -19,9 +19,9 @@ def test_long_paths_are_shortened_saying_how_much_was_left_out():
 
 
 def test_no_metric_line_reaches_a_local_console(monkeypatch, capsys):
-    from events_core.observability import entry_point
-
     from aws_lambda_powertools.metrics.provider import cold_start
+
+    from events_core.observability import entry_point
 
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
     monkeypatch.setattr(cold_start, "is_cold_start", True)  # as in a fresh function
