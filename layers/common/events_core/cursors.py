@@ -117,6 +117,8 @@ def open_cursor(cursor: str, scope: Mapping[str, Any]) -> dict[str, Any]:
         payload, tag = _unb64(parts[1]), _unb64(parts[2])
     except (binascii.Error, ValueError):
         raise refused from None
+    if _b64(payload) != parts[1] or _b64(tag) != parts[2]:
+        raise refused  # one text per cursor: no spare bits to vary
     if not hmac.compare_digest(tag, _tag(stack_keys().key(), scope, payload)):
         raise refused
     try:
