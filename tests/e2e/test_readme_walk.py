@@ -21,6 +21,7 @@ The stack runs with one parameter changed, `RetryDelayScale`, so that a delivery
 take seconds rather than the two minutes the README mentions; everything else is as `make run`.
 """
 
+import contextlib
 import os
 import re
 import signal
@@ -137,10 +138,8 @@ class Shell:
         return start, self.text_since(start)
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         self.process.wait(timeout=10)
         self.files.cleanup()
 

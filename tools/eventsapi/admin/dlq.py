@@ -179,6 +179,7 @@ def redrive(target: Target, queue: str) -> Redrive:
         done.move_task = True
         return done
     seen: set[str] = set()
+    kept: list[dict[str, Any]] = []
     while True:
         messages = sqs.receive_message(
             QueueUrl=dead_url,
@@ -189,14 +190,15 @@ def redrive(target: Target, queue: str) -> Redrive:
         ).get("Messages", [])
         fresh = [message for message in messages if message["MessageId"] not in seen]
         if not fresh:
-            _show_again(sqs, dead_url, messages)
+            _show_again(sqs, dead_url, kept + [m for m in messages if m["MessageId"] in seen])
             return done
         for message in fresh:
             seen.add(message["MessageId"])
             action, why = _verdict(target, Letter.of(message)) if queue == "delivery" else ("post", "")
             if action == "keep":
                 done.kept[why] += 1
-                continue  # visible again once this redrive is over
+                kept.append(message)  # visible again once this redrive is over
+                continue
             if action == "post":
                 sqs.send_message(
                     QueueUrl=source_url,
@@ -212,12 +214,12 @@ def redrive(target: Target, queue: str) -> Redrive:
 
 
 def _show_again(sqs: Any, url: str, messages: list[dict[str, Any]]) -> None:
-    if messages:
+    for start in range(0, len(messages), 10):
         sqs.change_message_visibility_batch(
             QueueUrl=url,
             Entries=[
                 {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
-                for n, m in enumerate(messages)
+                for n, m in enumerate(messages[start : start + 10])
             ],
         )
 

@@ -141,10 +141,11 @@ class LocalRuntime:
             return
         for source in self.sources:
             source.stop_soon()
-        reason = f"pid {emulator.pid} exited with code {code}"
-        log.error("the AWS emulator (moto server, %s) is gone; stopping", reason)
+        reason = f"moto server, pid {emulator.pid}, exited with code {code}"
         if self._on_emulator_exit is not None:
             self._on_emulator_exit(reason)
+        else:
+            log.error("the AWS emulator (%s) is gone", reason)
 
     def start(self) -> "LocalRuntime":
         self._check_ports_free()

@@ -6,7 +6,8 @@ import logging
 import threading
 from typing import Any
 
-from botocore.exceptions import EndpointConnectionError
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
+from botocore.exceptions import HTTPClientError
 
 from eventsapi.local.invoke import LocalFunction
 
@@ -83,7 +84,7 @@ class SqsEventSource:
         while not self._stop.is_set():
             try:
                 self.poll_once(wait_seconds=1)
-            except EndpointConnectionError:
+            except (BotocoreConnectionError, HTTPClientError):
                 # The emulator is stopping or gone: the runtime says so once (LocalRuntime._watch_emulator).
                 self._stop.wait(1)
             except Exception:
