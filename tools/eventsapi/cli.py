@@ -304,12 +304,16 @@ def parser() -> argparse.ArgumentParser:
             command.add_argument("--yes", action="store_true", help="do not ask")
     letters.set_defaults(func=cmd_dlq)
 
-    fuzz = commands.add_parser("fuzz", help="schemathesis against a fresh local stack, per API-key kind")
+    fuzz = commands.add_parser(
+        "fuzz", help="schemathesis against a fresh local stack of its own (free ports), per API-key kind"
+    )
     fuzz.add_argument("--examples", type=int, default=100, help="hypothesis examples per operation")
     fuzz.add_argument("--seed", type=int, help="fix the seed for a reproducible run")
     fuzz.set_defaults(func=cmd_fuzz)
 
-    soak = commands.add_parser("soak", help="no-loss soak under random receiver failures and crashes")
+    soak = commands.add_parser(
+        "soak", help="no-loss soak under receiver failures and crashes, on a fresh local stack of its own (free ports)"
+    )
     soak.add_argument("--events", type=int, default=300)
     soak.add_argument("--seed", type=int, default=7)
     soak.add_argument("--timeout", type=float, default=600, help="seconds to wait for the queues to drain")
