@@ -14,8 +14,10 @@ line just before its fence, by one tag:
 
 In a walked block, a comment line `# → text` says what the commands above it print. The walk
 finds each such text in the block's output, in order, ignoring whitespace, with `…` matching
-anything; it waits up to EXPECT_SECONDS for text a background process prints (the receiver). A
-command that fails (non-zero status, pipes included) fails the walk, as does an untagged block.
+anything. A line `# ↳ text` is what a background process (the receiver) prints, at any moment
+during or after the block: the walk waits up to EXPECT_SECONDS for it, anywhere in the output
+since the block began (two identical `↳` lines need two occurrences). A command that fails
+(non-zero status, pipes included) fails the walk, as does an untagged block.
 
 The stack runs with one parameter changed, `RetryDelayScale`, so that a delivery's eight attempts
 take seconds rather than the two minutes the README mentions; everything else is as `make run`.
@@ -39,6 +41,7 @@ from tests.e2e.conftest import ROOT, free_port, start_stack, stop_stack
 README = ROOT / "README.md"
 TAGS = ("walk", "walk: banner", "deployed-only", "illustrative")
 EXPECT = "# → "
+BACKGROUND = "# ↳ "
 EXPECT_SECONDS = 20
 BLOCK_SECONDS = 120
 # Eight attempts within seconds (locally the schedule is already scaled by 0.001).
@@ -55,9 +58,8 @@ class Block:
     language: str
     code: str
 
-    @property
-    def expectations(self) -> list[str]:
-        return [line.strip()[len(EXPECT) :] for line in self.code.splitlines() if line.strip().startswith(EXPECT)]
+    def expectations(self, prefix: str = EXPECT) -> list[str]:
+        return [line.strip()[len(prefix) :] for line in self.code.splitlines() if line.strip().startswith(prefix)]
 
 
 def blocks(text: str) -> list[Block]:
@@ -148,21 +150,31 @@ def banner_exports(output: list[str]) -> list[str]:
     return [line.strip() for line in output if line.strip().startswith("export ")]
 
 
+def _missing(shell: Shell, block: Block, start: int, expected: str) -> None:
+    pytest.fail(
+        f"README.md line {block.line}: expected {expected!r}\n--- the block printed:\n"
+        f"{shell.text_since(start)}\n--- the block:\n{block.code}"
+    )
+
+
 def check_expectations(shell: Shell, block: Block, start: int) -> None:
     position = 0
-    for expected in block.expectations:
+    for expected in block.expectations(EXPECT):  # the commands' own output, in order
         pattern = pattern_of(expected)
         deadline = time.monotonic() + EXPECT_SECONDS
-        while True:
-            found = pattern.search(squeeze(shell.text_since(start)), position)
-            if found:
-                position = found.end()
-                break
+        while not (found := pattern.search(squeeze(shell.text_since(start)), position)):
             if time.monotonic() > deadline:
-                pytest.fail(
-                    f"README.md line {block.line}: expected {expected!r}\n--- the block printed:\n"
-                    f"{shell.text_since(start)}\n--- the block:\n{block.code}"
-                )
+                _missing(shell, block, start, expected)
+            time.sleep(0.2)
+        position = found.end()
+    wanted: dict[str, int] = {}
+    for expected in block.expectations(BACKGROUND):  # a background process's, whenever it comes
+        wanted[expected] = wanted.get(expected, 0) + 1
+        pattern = pattern_of(expected)
+        deadline = time.monotonic() + EXPECT_SECONDS
+        while len(pattern.findall(squeeze(shell.text_since(start)))) < wanted[expected]:
+            if time.monotonic() > deadline:
+                _missing(shell, block, start, expected)
             time.sleep(0.2)
 
 
@@ -181,6 +193,8 @@ def test_walked_blocks_name_no_fixed_port_and_need_nothing_make_does_not_install
 def test_the_expectation_syntax_matches_like_the_readme_says():
     assert pattern_of('{"id": "…", "event": "x"}').search(squeeze('{"id":"6b0a","event":"x"}'))
     assert not pattern_of('{"queued": 1}').search(squeeze('{"queued": 10}'))
+    twice = squeeze('valid {"data":{"n":5}}\nvalid {"data":{"n":5}}')
+    assert len(pattern_of('valid {…"n":5}}').findall(twice)) == 2  # two `↳` lines need two occurrences
 
 
 @pytest.fixture(scope="module")
