@@ -95,7 +95,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         stack.start()
     except OSError as error:
         print(
-            f"cannot start the local stack: {error} (is another `make run` using ports {args.port}/{args.moto_port}?)",
+            f"cannot start the local stack: {error} (is another `make run` using ports {args.port}/{args.moto_port}? "
+            "pick others with --port and --moto-port)",
             file=sys.stderr,
         )
         return 1
