@@ -32,7 +32,7 @@ def check(name: str, body: Any) -> dict[str, Any]:
     return {"valid": not errors, "errors": [error.to_dict() for error in errors]}
 
 
-def test_data(event: str, data: dict | None) -> dict[str, Any]:
+def data_for_test_send(event: str, data: dict | None) -> dict[str, Any]:
     """What a test send posts: the type's catalogue example, or `data` once it matches the schema."""
     if data is None:
         return {**declared(event).example, "test": True}

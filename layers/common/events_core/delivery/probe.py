@@ -14,7 +14,7 @@ from events_core.delivery.signing import delivery_headers
 from events_core.history.model import Attempt, DeliveryRecord, DeliveryStatus
 from events_core.history.repository import DeliveryStore
 from events_core.observability import logger
-from events_core.schemas import test_data
+from events_core.schemas import data_for_test_send
 from events_core.secrets import secret_box
 from events_core.webhooks.model import Webhook
 from events_core.webhooks.requests import parse_test
@@ -23,7 +23,7 @@ from events_core.webhooks.requests import parse_test
 def send_test(webhook: Webhook, body: Any, config: Settings, *, seconds_left: float) -> dict[str, Any]:
     request = parse_test(body)
     event = request.event or webhook.event
-    data = test_data(event, request.data)  # the catalogue's example, or the caller's data once it validates
+    data = data_for_test_send(event, request.data)  # the catalogue's example, or the caller's data once it validates
     at = now_ms()
     timestamp = iso_ms(at)
     delivery_id = new_delivery_id(at)
