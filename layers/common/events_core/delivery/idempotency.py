@@ -8,8 +8,8 @@ takes the pinned id and time, so fan-out makes the very same delivery ids — th
 again after a crash finds its own claim and does the same. The same key with different data is
 a conflict: that event rests in the events dead-letter queue, and the first one stands.
 
-Claims are items of the deliveries table (retained, TTL on expiresAt) under a partition key no
-delivery record can have; the key itself is stored hashed (it may carry business ids). DynamoDB
+Claims are items of their own table (IdempotencyTable: retained, TTL on expiresAt), keyed by a
+hash of developer and key (a key may carry business ids; it is never stored or logged). DynamoDB
 deletes expired items when it gets to it, so the condition checks the expiry itself. An event
 without a key costs nothing here.
 """
@@ -26,7 +26,6 @@ from events_core.aws import LazyTable, conditional_check_failed
 from events_core.delivery.envelope import PlatformEvent
 
 WINDOW_SECONDS = 24 * 3600
-PARTITION = "idempotency#"
 _DESERIALIZE = TypeDeserializer()
 
 
@@ -45,12 +44,12 @@ def data_hash(data: Any) -> str:
 
 
 def claim_key(developer_id: str, idempotency_key: str) -> dict[str, str]:
-    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()
-    return {"webhookKey": f"{PARTITION}{developer_id}", "deliveryId": f"key_{digest}"}
+    digest = hashlib.sha256(f"{developer_id}\n{idempotency_key}".encode("utf-8", "surrogatepass")).hexdigest()
+    return {"claimKey": digest}
 
 
 class ClaimStore:
-    table = LazyTable("deliveries_table")
+    table = LazyTable("idempotency_table")
 
     def __init__(self, table: Any = None):
         if table is not None:
@@ -71,7 +70,7 @@ class ClaimStore:
                     "dataHash": mine.data_hash,
                     "expiresAt": now + WINDOW_SECONDS,
                 },
-                ConditionExpression="attribute_not_exists(deliveryId) OR expiresAt < :now",
+                ConditionExpression="attribute_not_exists(claimKey) OR expiresAt < :now",
                 ExpressionAttributeValues={":now": now},
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
