@@ -81,9 +81,9 @@ def test_put_events_ends_as_one_signed_post(running_stack):
         )
         assert created["enabled"] is True
 
-        data = {"toolName": "erp_get_inventory", "input": {"warehouse_id": "WH-001"}, "result": {"total": 42}}
+        data = {"toolName": "erp_get_inventory", "input": {}, "result": {"total": 42}, "elapsed_ms": 230}
         sent = running_stack.eventsapi(  # as the README publishes: no aws CLI needed
-            "events", "send", "tool.executed", "--developer", "user_123", "--data", json.dumps({**data, "elapsed_ms": 230})
+            "events", "send", "tool.executed", "--developer", "user_123", "--data", json.dumps(data)
         )
         assert sent.returncode == 0 and sent.stdout.startswith("published tool.executed"), sent.stderr
         [post] = wait_for(lambda: receiver.at("/webhooks/tools"))
