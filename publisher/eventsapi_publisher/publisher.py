@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from .catalogue import find, names
+from .catalogue.publishing import idempotency_key_problem
 from .catalogue.validation import SchemaError, summary, validate
 
 DEFAULT_SOURCE = "cn.invoratec.platform"
 MAX_BATCH = 10  # PutEvents' limit on entries per call
 MAX_CALL_BYTES = 256 * 1024  # and on the size of one call
-MAX_KEY = 128
 
 
 @dataclass(frozen=True)
@@ -61,11 +61,9 @@ def check(event: Event) -> None:
         raise InvalidEventData(f"unknown event type {event.event_type!r}; one of {', '.join(names())}")
     if not isinstance(event.developer_id, str) or not event.developer_id.strip():
         raise InvalidEventData("developer_id is required")
-    key = event.idempotency_key
-    if key is not None and not (
-        isinstance(key, str) and 1 <= len(key) <= MAX_KEY and key.isascii() and key.isprintable() and " " not in key
-    ):
-        raise InvalidEventData(f"idempotency_key must be 1 to {MAX_KEY} printable ASCII characters without spaces")
+    problem = None if event.idempotency_key is None else idempotency_key_problem(event.idempotency_key)
+    if problem:
+        raise InvalidEventData(f"idempotency_key {problem}")
     if not isinstance(event.data, dict):
         raise InvalidEventData("data must be a JSON object")
     errors = validate(event.event_type, event.data)
