@@ -13,6 +13,7 @@ from events_core.config import settings
 from events_core.delivery import queues
 from events_core.history import service as history
 from events_core.records.store import DeliveryStore
+from events_core.schemas import declared
 from eventsapi.harness.pathological import pathological_bodies
 
 WEBHOOKS = "/v1/events/webhooks"
@@ -48,7 +49,9 @@ def test_pathological_bodies_are_answered_without_a_5xx(pipeline, receiver, rout
 def test_a_test_post_is_marked_inside_the_signed_body_and_in_a_header(pipeline, receiver):
     key = pipeline.stack.key()
     hook = pipeline.webhook(key, receiver.url("/echo"))
-    forged = {"event": "workflow.completed", "data": {"workflowId": "wf_payroll", "test": False, "approved": 1000000}}
+    # The caller's data (it must match the type's schema) even says test: false; it cannot win.
+    data = {**declared("workflow.completed").example, "workflowId": "wf_payroll", "test": False}
+    forged = {"event": "workflow.completed", "data": data}
     answer = pipeline.stack.call("POST", f"{WEBHOOKS}/{hook['id']}/test", key=key, body=forged)
     assert answer.status == 200 and answer.json["delivered"]
     [post] = receiver.at("/echo")
