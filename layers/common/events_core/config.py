@@ -49,6 +49,7 @@ class Settings:
     api_logs_table: str = _setting("", "API_LOGS_TABLE")
     api_keys_table: str = _setting("", "API_KEYS_TABLE")
     deliveries_table: str = _setting("", "DELIVERIES_TABLE")
+    listen_table: str = _setting("", "LISTEN_TABLE")
     delivery_queue_url: str = _setting("", "DELIVERY_QUEUE_URL")
     events_dlq_url: str = _setting("", "EVENTS_DLQ_URL")
     delivery_dlq_url: str = _setting("", "DELIVERY_DLQ_URL")

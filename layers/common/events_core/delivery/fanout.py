@@ -19,6 +19,7 @@ from events_core.delivery import queues
 from events_core.delivery.envelope import PlatformEvent, parse_envelope
 from events_core.delivery.message import DeliveryMessage, delivery_id
 from events_core.errors import InvalidEvent
+from events_core.listen.fanout import to_sessions
 from events_core.observability import logger, metrics
 from events_core.webhooks.filters import EVENT_BUDGET, PAIR_BUDGET, Budget, FilterBudgetExceeded, compiled
 from events_core.webhooks.repository import WebhookRepository
@@ -124,6 +125,7 @@ def handle(body: str, record_id: str, config: Settings, subscriptions: Subscript
             ),
             record_id,
         )
+    to_sessions(event, body, config)  # and the developer's live `eventsapi listen` sessions
     logger.debug(  # at INFO the delivery's own line is the one per post: logs are billed by the byte
         "event fanned out",
         extra={
