@@ -7,6 +7,8 @@ eventsapi --local keys revoke --developer user_123 key_0123456789ab
 eventsapi --stack events-api dlq list --queue delivery
 eventsapi --local dlq redrive --queue events
 eventsapi invoke CreateWebhookFunction -e events/create_webhook.json
+eventsapi listen --forward-to http://127.0.0.1:8000/hooks    # a developer's live deliveries, locally
+eventsapi trigger tool.executed                              # a test event to your sessions and webhooks
 """
 
 import argparse
@@ -23,6 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 
 from events_core.api_keys import PREFIX as KEY_PREFIX
 from events_core.api_keys import SCOPES, ApiKeyStore, looks_like_key
+from eventsapi import listen
 from eventsapi.admin import dlq, keys
 from eventsapi.admin.target import Target
 from eventsapi.local.provision import Provisioner
@@ -247,6 +250,8 @@ def parser() -> argparse.ArgumentParser:
     invoke.add_argument("logical_id")
     invoke.add_argument("-e", "--event", required=True)
     invoke.set_defaults(func=cmd_invoke)
+
+    listen.register(commands)  # eventsapi listen, eventsapi trigger (a developer's commands: API URL + key)
     return root
 
 
