@@ -164,9 +164,14 @@ def test_a_trigger_puts_the_example_in_each_session_taking_the_type(pipeline):
     [delivery] = poll(pipeline, key, tools["sessionId"]).json["deliveries"]
     assert json.loads(delivery["body"])["data"]["test"] is True
     assert poll(pipeline, key, graphs["sessionId"]).status == 204
+    data = {"toolName": "mine", "input": {}, "result": {}, "elapsed_ms": 1}
     given = pipeline.stack.call(
-        "POST", "/v1/events/listen/trigger", key=key, body={"event": "tool.executed", "data": {"x": 1}}
+        "POST", "/v1/events/listen/trigger", key=key, body={"event": "tool.executed", "data": data}
     )
     assert given.status == 200
     [delivery] = poll(pipeline, key, tools["sessionId"]).json["deliveries"]
-    assert json.loads(delivery["body"])["data"] == {"x": 1}
+    assert json.loads(delivery["body"])["data"] == data
+    wrong = pipeline.stack.call(
+        "POST", "/v1/events/listen/trigger", key=key, body={"event": "tool.executed", "data": {"x": 1}}
+    )
+    assert wrong.status == 400 and wrong.error["field"] == "data", "data is validated against the catalogue"

@@ -29,6 +29,7 @@ class PlatformEvent:
     timestamp_ms: int
     data: dict
     data_json: str  # the data exactly as received, minified
+    idempotency_key: str | None = None  # detail.idempotencyKey: one event per key and developer (delivery/idempotency)
 
     @property
     def payload(self) -> str:
@@ -76,6 +77,7 @@ def parse_envelope(body: str, expected_source: str) -> PlatformEvent:
     except jsonsafe.InvalidJson as error:
         raise InvalidEvent(f"detail.data: {error}") from None
     timestamp_ms = _timestamp_ms(detail.get("timestamp", (None,))[0], value.get("time"))
+    idempotency_key = check_idempotency_key(detail.get("idempotencyKey", (None,))[0])
     return PlatformEvent(
         event_id=event_id,
         event_type=event_type,
@@ -84,7 +86,22 @@ def parse_envelope(body: str, expected_source: str) -> PlatformEvent:
         timestamp_ms=timestamp_ms,
         data=data,
         data_json=jsonsafe.minify(data_text),
+        idempotency_key=idempotency_key,
     )
+
+
+MAX_IDEMPOTENCY_KEY = 128
+
+
+def check_idempotency_key(key: Any) -> str | None:
+    """A producer's idempotency key: absent, or 1-128 printable ASCII characters without spaces."""
+    if key is None:
+        return None
+    if not isinstance(key, str) or not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
+        raise InvalidEvent(f"detail.idempotencyKey must be a string of 1 to {MAX_IDEMPOTENCY_KEY} characters")
+    if not (key.isascii() and key.isprintable()) or " " in key:
+        raise InvalidEvent("detail.idempotencyKey must be printable ASCII without spaces")
+    return key
 
 
 def _timestamp_ms(given: Any, event_time: Any) -> int:

@@ -1,15 +1,10 @@
-"""What a trigger sends when no data is given, and how given data is checked: the one place to
-repoint at the event catalogue's examples and schemas."""
+"""What a trigger sends: the type's catalogue example (with "test": true), or the data given once
+it matches the type's schema — exactly what a webhook test send posts."""
 
 from typing import Any
 
 
-def example(event_type: str) -> dict[str, Any]:
-    from events_core.delivery.probe import SAMPLES  # the test-send samples, until the catalogue's examples
+def data_for_trigger(event_type: str, data: dict[str, Any] | None) -> dict[str, Any]:
+    from events_core.schemas import data_for_test_send  # the catalogue; loaded only when a trigger needs it
 
-    return {**SAMPLES.get(event_type, {}), "test": True}
-
-
-def checked(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
-    """The data a trigger was given, once it is known to fit the type (for now: a JSON object)."""
-    return data
+    return data_for_test_send(event_type, data)

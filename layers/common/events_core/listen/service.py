@@ -178,7 +178,7 @@ def waiting_for(
 def trigger(developer_id: str, body: Any, store: ListenStore | None = None) -> dict[str, Any]:
     """A test event (the type's example, or the data given) into every live session taking its type."""
     request = parse_trigger(body)
-    data = examples.example(request.event) if request.data is None else examples.checked(request.event, request.data)
+    data = examples.data_for_trigger(request.event, request.data)
     store = store or ListenStore()
     config = settings()
     at = now_ms()
