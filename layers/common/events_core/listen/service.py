@@ -13,7 +13,6 @@ from events_core.clock import iso_ms, now_ms
 from events_core.config import Settings, settings
 from events_core.delivery.envelope import payload_text
 from events_core.delivery.message import is_delivery_id, new_delivery_id
-from events_core.delivery.signing import delivery_headers
 from events_core.errors import LimitExceeded, NotFound
 from events_core.history.model import Attempt, DeliveryRecord, DeliveryStatus
 from events_core.listen import examples
@@ -75,6 +74,8 @@ def end_session(developer_id: str, session_id: str, store: ListenStore | None = 
 
 
 def _handed_out(session: Session, waiting: Waiting, secret: str) -> dict[str, Any]:
+    from events_core.delivery.signing import delivery_headers  # only the polling function signs
+
     body = waiting.payload.encode()
     headers = delivery_headers(
         event=waiting.event, timestamp=waiting.timestamp, delivery_id=waiting.delivery_id, body=body, secrets=[secret]
