@@ -10,7 +10,7 @@ from events_core.clock import now_ms
 from events_core.config import Settings
 from events_core.delivery import queues
 from events_core.delivery.envelope import PlatformEvent
-from events_core.delivery.message import delivery_id
+from events_core.records.message import delivery_id
 from events_core.listen.model import Session
 from events_core.listen.repository import ListenStore
 from events_core.listen.service import waiting_for

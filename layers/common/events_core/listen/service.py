@@ -12,9 +12,9 @@ from events_core import jsonsafe
 from events_core.clock import iso_ms, now_ms
 from events_core.config import Settings, settings
 from events_core.delivery.envelope import payload_text
-from events_core.delivery.message import is_delivery_id, new_delivery_id
+from events_core.records.message import is_delivery_id, new_delivery_id
 from events_core.errors import LimitExceeded, NotFound
-from events_core.history.model import Attempt, DeliveryRecord, DeliveryStatus
+from events_core.records.model import Attempt, DeliveryRecord, DeliveryStatus
 from events_core.listen import examples
 from events_core.listen.model import SESSION_IDLE_MS, SESSION_SLOTS, Session, Waiting, session_id_for
 from events_core.listen.repository import ListenStore
@@ -133,7 +133,7 @@ def record_answer(
     )
     if store.complete(developer_id, session_id, delivery_id, attempt):
         return
-    from events_core.history.repository import DeliveryStore
+    from events_core.records.store import DeliveryStore
 
     if DeliveryStore().get(developer_id, session_id, delivery_id) is None:
         raise NotFound(f"delivery {delivery_id[:64]!r} not found")
