@@ -10,11 +10,11 @@ from events_core.clock import now_ms
 from events_core.config import Settings
 from events_core.delivery import queues
 from events_core.delivery.envelope import PlatformEvent
-from events_core.records.message import delivery_id
 from events_core.listen.model import Session
 from events_core.listen.repository import ListenStore
 from events_core.listen.service import waiting_for
 from events_core.observability import logger
+from events_core.records.message import delivery_id
 from events_core.webhooks.filters import PAIR_BUDGET, Budget, FilterBudgetExceeded, compiled
 
 _MAX_CACHED = 10_000

@@ -9,8 +9,8 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from events_core.aws import LazyTable, conditional_check_failed, conditional_update
-from events_core.records.model import Attempt, DeliveryRecord, DeliveryStatus, webhook_key
 from events_core.listen.model import SESSION_PREFIX, Session, Waiting, session_sk, slot_of, waiting_pk
+from events_core.records.model import Attempt, DeliveryRecord, DeliveryStatus, webhook_key
 
 
 def _cancelled(error: ClientError) -> bool:

@@ -12,13 +12,13 @@ from events_core import jsonsafe
 from events_core.clock import iso_ms, now_ms
 from events_core.config import Settings, settings
 from events_core.delivery.envelope import payload_text
-from events_core.records.message import is_delivery_id, new_delivery_id
 from events_core.errors import LimitExceeded, NotFound
-from events_core.records.model import Attempt, DeliveryRecord, DeliveryStatus
 from events_core.listen import examples
 from events_core.listen.model import SESSION_IDLE_MS, SESSION_SLOTS, Session, Waiting, session_id_for
 from events_core.listen.repository import ListenStore
 from events_core.listen.requests import parse_answer, parse_opening, parse_trigger
+from events_core.records.message import is_delivery_id, new_delivery_id
+from events_core.records.model import Attempt, DeliveryRecord, DeliveryStatus
 from events_core.secrets import secret_box
 from events_core.webhooks.filters import to_stored
 
