@@ -60,7 +60,9 @@ def test_validate_needs_only_read_and_names_each_fault(stack):
 def test_a_test_send_of_a_type_posts_its_example_and_refuses_invalid_data(pipeline, receiver):
     key = pipeline.stack.key()
     hook = pipeline.webhook(key, receiver.url("/hook"))
-    sent = pipeline.stack.call("POST", f"/v1/events/webhooks/{hook['id']}/test", key=key, body={"event": "graph.synced"})
+    sent = pipeline.stack.call(
+        "POST", f"/v1/events/webhooks/{hook['id']}/test", key=key, body={"event": "graph.synced"}
+    )
     assert sent.status == 200 and sent.json["delivered"] is True
     [post] = receiver.at("/hook")
     body = json.loads(post.body)

@@ -81,7 +81,10 @@ def test_delivery_may_publish_only_the_alert():
 @pytest.mark.parametrize(
     ("action", "allowed"),
     [
-        ("kms:Decrypt", {"DeliverFunction", "TestWebhookFunction", "NextListenDeliveriesFunction"}),
+        (
+            "kms:Decrypt",
+            {"DeliverFunction", "TestWebhookFunction", "NextListenDeliveriesFunction", "VerifyWebhookFunction"},
+        ),
         ("kms:Encrypt", {"CreateWebhookFunction", "RotateSecretFunction", "OpenListenSessionFunction"}),
     ],
 )

@@ -169,6 +169,15 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_webhooks(args: argparse.Namespace) -> int:
+    from events_core.clock import now_ms
+    from eventsapi.admin import verification
+
+    changed = verification.require_all(_target(args), args.developer, now_ms())
+    print(f"{changed} webhook(s) marked pending: each receives nothing until it verifies")
+    return 0
+
+
 def cmd_fuzz(args: argparse.Namespace) -> int:
     from eventsapi.harness import fuzz
 
@@ -234,6 +243,14 @@ def parser() -> argparse.ArgumentParser:
         if name == "purge":
             command.add_argument("--yes", action="store_true", help="do not ask")
     letters.set_defaults(func=cmd_dlq)
+
+    hooks = commands.add_parser("webhooks", help="operator actions on webhooks")
+    hook_commands = hooks.add_subparsers(dest="webhooks_command", required=True)
+    require = hook_commands.add_parser(
+        "require-verification", help="mark webhooks pending ownership verification (EndpointVerification=required)"
+    )
+    require.add_argument("--developer", help="only this developer's webhooks (default: every webhook)")
+    hooks.set_defaults(func=cmd_webhooks)
 
     fuzz = commands.add_parser("fuzz", help="schemathesis against a fresh local stack, per API-key kind")
     fuzz.add_argument("--examples", type=int, default=100, help="hypothesis examples per operation")

@@ -90,6 +90,8 @@ class Settings:
     secret_overlap_seconds: int = _setting(86400, "SECRET_OVERLAP_SECONDS", "SecretOverlapSeconds", int)
     secret_cache_seconds: int = _setting(300, "SECRET_CACHE_SECONDS", "SecretCacheSeconds", int)
     fanout_cache_seconds: float = _setting(5.0, "FANOUT_CACHE_SECONDS", "FanoutCacheSeconds", float)
+    # off | optional | required: whether a receiver must prove it wants the posts (webhooks.verification).
+    endpoint_verification: str = _setting("off", "ENDPOINT_VERIFICATION", "EndpointVerification")
     # Events whose data does not match their type's schema: off | warn | reject (events_core.catalogue).
     schema_enforcement: str = _setting("warn", "SCHEMA_ENFORCEMENT", "SchemaEnforcement", _enforcement)
 

@@ -37,6 +37,7 @@ class Target:
         outputs = {
             "ApiKeysTableName": name("ApiKeysTable"),
             "DeliveriesTableName": name("DeliveriesTable"),
+            "WebhooksTableName": name("WebhooksTable"),
             **{
                 f"{queue}Url": sqs.get_queue_url(QueueName=name(queue))["QueueUrl"]
                 for queue in ("EventsQueue", "DeliveryQueue", "EventsDeadLetterQueue", "DeliveryDeadLetterQueue")
