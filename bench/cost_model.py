@@ -195,10 +195,48 @@ def retry_lines(m: Measured) -> list[tuple[str, str, float]]:
     ]
 
 
+def listen_lines() -> list[tuple[str, str, float]]:
+    """(item, how it is counted, USD per hour): one `eventsapi listen` session waiting an hour with
+    nothing to forward — the long poll's cost floor. Each forwarded delivery adds about 8 WRU (two
+    transactions: put in the session, answered) and one result call."""
+    from events_core.listen.requests import MAX_WAIT_SECONDS
+    from events_core.listen.service import POLL_EVERY_SECONDS, RENEW_EVERY_MS
+
+    polls = 3600 / MAX_WAIT_SECONDS
+    queries = math.ceil(MAX_WAIT_SECONDS / POLL_EVERY_SECONDS)
+    renewals = 3600 * 1000 / RENEW_EVERY_MS
+    gb_seconds = polls * MAX_WAIT_SECONDS * _memory_gb("NextListenDeliveriesFunction")
+    return [
+        (
+            "API Gateway",
+            f"{polls:.0f} long polls (`wait={MAX_WAIT_SECONDS}`) and their access-log lines",
+            polls * (PRICES["api_gateway_rest_call"] + ACCESS_LOG_BYTES / 1e9 * PRICES["logs_gb"]),
+        ),
+        (
+            "Lambda",
+            f"{polls:.0f} invocations of {MAX_WAIT_SECONDS} s each (a long poll is billed while it waits): "
+            f"{gb_seconds:.0f} GB-s",
+            polls * PRICES["lambda_request"] + gb_seconds * PRICES["lambda_gb_second_arm"],
+        ),
+        (
+            "DynamoDB",
+            f"{polls * (queries + 1):.0f} RRU (the session, then a Query every {POLL_EVERY_SECONDS} s of each poll); "
+            f"{polls + renewals:.0f} WRU (the API-call log line, the session's renewal at most once a minute)",
+            polls * (queries + 1) * PRICES["dynamodb_rru"] + (polls + renewals) * PRICES["dynamodb_wru"],
+        ),
+    ]
+
+
 def _table(rows: list[tuple[str, str, float]]) -> str:
     text = "| item | counted as | USD |\n|---|---|---:|\n"
     text += "".join(f"| {item} | {how} | {usd:.2f} |\n" for item, how, usd in rows)
     return text + f"| **total** | | **{sum(usd for _, _, usd in rows):.2f}** |\n"
+
+
+def _table4(rows: list[tuple[str, str, float]]) -> str:
+    text = "| item | counted as | USD |\n|---|---|---:|\n"
+    text += "".join(f"| {item} | {how} | {usd:.4f} |\n" for item, how, usd in rows)
+    return text + f"| **total** | | **{sum(usd for _, _, usd in rows):.4f}** |\n"
 
 
 def totals(m: Measured) -> tuple[float, float]:
@@ -216,6 +254,7 @@ def rows(m: Measured) -> list[tuple[str, str]]:
             "cost: per million API calls",
             f"${api:.2f}  (target ≤ ${TARGET_API:.2f}: {'ok' if api <= TARGET_API else 'OVER'})",
         ),
+        ("cost: one listening hour (eventsapi listen, idle; opt-in)", f"${sum(u for *_, u in listen_lines()):.4f}"),
     ]
 
 
@@ -238,6 +277,12 @@ A failing post waits for its next attempt as a delayed SQS message, never as a r
 one, so a dead receiver does not fill the delivery queue's in-flight limit; the price is the hops.
 
 {_table(retry_lines(d))}
+## Per listening hour (opt-in: `eventsapi listen`)
+
+A developer's CLI long-polls its session; nothing else runs for it. Priced per hour of an idle
+session (the floor), in USD to four places:
+
+{_table4(listen_lines())}
 ## Assumptions
 
 - One matching webhook per event, every post succeeds on its first attempt, payloads up to about
