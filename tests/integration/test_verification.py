@@ -162,3 +162,18 @@ def test_switching_to_required_keeps_old_webhooks_until_the_operator_marks_them_
     pipeline.publish("user_123", "tool.executed", {"n": 6})
     pipeline.pump()
     assert len(receiver.at("/old")) == 1, "pending: nothing more until it verifies"
+
+
+def test_a_forged_or_malformed_link_is_410_never_a_5xx(make_pipeline):
+    import base64
+
+    pipeline = make_pipeline(EndpointVerification="required")
+    forged = [
+        base64.urlsafe_b64encode(b"user_123\n" + b"f" * 5000 + b"\nnonce").decode()[:500],
+        base64.urlsafe_b64encode(b"user_123\n665f1a2b3c4d5e6f7a8b9c0d\nguess").decode(),
+        "%ff%fe",
+        "a" * 513,
+        "",
+    ]
+    for token in forged:
+        assert pipeline.stack.call("GET", f"/v1/events/verify?token={token}").status == 410, token

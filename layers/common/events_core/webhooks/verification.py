@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from events_core.aws import conditional_update
-from events_core.clock import iso_ms, now_ms, parse_iso
+from events_core.clock import is_id, iso_ms, now_ms, parse_iso
 from events_core.config import Settings
 from events_core.errors import EventsApiError, Unverified
 from events_core.webhooks.model import DisabledReason, Webhook
@@ -234,7 +234,7 @@ class Verifier:
             developer_id, webhook_id, nonce = base64.urlsafe_b64decode(padded.encode("ascii")).decode().split("\n")
         except (ValueError, UnicodeError, binascii.Error):
             return None
-        webhook = self.repository.get(developer_id, webhook_id) if developer_id and webhook_id else None
+        webhook = self.repository.get(developer_id, webhook_id) if developer_id and is_id(webhook_id) else None
         at = now_ms()
         if (
             webhook is None
