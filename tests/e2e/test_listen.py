@@ -5,6 +5,7 @@ off, publish meanwhile, and every event arrives exactly once after it reconnects
 import base64
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -21,6 +22,7 @@ from tests.reference.verify import verify
 # The issue asks for a minute; the default keeps the tier fast. LISTEN_OUTAGE_SECONDS=60 for the full proof.
 OUTAGE_SECONDS = float(os.environ.get("LISTEN_OUTAGE_SECONDS", "4"))
 PATH = "/hooks/listen?x=1&tenant=a%20b"
+VERIFY_JS = ROOT / "tests" / "reference" / "verify.js"
 
 
 def publish(stack, data: dict) -> None:
@@ -57,6 +59,15 @@ def test_listen_forwards_signed_bytes_and_survives_an_outage(running_stack):
             assert post.path == PATH, "path and query string intact"
             assert json.loads(post.body)["data"]["toolName"] == "listen_first"
             assert verify(post.body, post.headers["X-Webhook-Signature"], secret)
+            if shutil.which("node"):  # the reference's JavaScript verify too
+                verdict = subprocess.run(
+                    ["node", str(VERIFY_JS), secret, post.headers["X-Webhook-Signature"]],
+                    input=post.body,
+                    capture_output=True,
+                    check=True,
+                    timeout=30,
+                )
+                assert verdict.stdout.decode().strip() == "true"
             standard = "whsec_" + base64.b64encode(secret.encode()).decode()
             assert Webhook(standard).verify(post.body, post.headers)["data"]["note"] == "中文 ✓"
 
@@ -149,5 +160,32 @@ def test_trigger_reaches_a_listening_cli(running_stack):
             assert done.returncode == 0, done.stderr
             [post] = wait_for(lambda: receiver.at("/t"), seconds=30)
             assert json.loads(post.body)["data"]["test"] is True
+            hook = EventsApi(running_stack.api_url, running_stack.key).create(
+                {"event": "graph.synced", "url": receiver.url("/hook")}
+            )
+            done = subprocess.run(
+                [
+                    EVENTSAPI,
+                    "trigger",
+                    "graph.synced",
+                    "--webhook",
+                    hook["id"],
+                    "--api-url",
+                    running_stack.api_url,
+                    "--api-key",
+                    running_stack.key,
+                    "--data",
+                    '{"graphId": "g1", "nodesWritten": 1, "edgesWritten": 0}',
+                ],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                cwd=ROOT,
+                check=False,
+            )
+            assert done.returncode == 0, done.stderr
+            [post] = receiver.at("/hook")
+            assert json.loads(post.body)["data"]["graphId"] == "g1"
+            assert len(receiver.at("/t")) == 1, "--webhook: that webhook only"
         finally:
             assert stop(cli) == 0
