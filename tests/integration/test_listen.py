@@ -175,3 +175,28 @@ def test_a_trigger_puts_the_example_in_each_session_taking_the_type(pipeline):
         "POST", "/v1/events/listen/trigger", key=key, body={"event": "tool.executed", "data": {"x": 1}}
     )
     assert wrong.status == 400 and wrong.error["field"] == "data", "data is validated against the catalogue"
+
+
+def test_not_listening_costs_the_fanout_no_read_and_ending_removes_the_markers(pipeline, monkeypatch):
+    from events_core.delivery import fanout as fanout_module
+
+    called = []
+    real = fanout_module.to_sessions
+    monkeypatch.setattr(fanout_module, "to_sessions", lambda *args: called.append(args) or real(*args))
+    key = pipeline.stack.key()
+    pipeline.publish("user_123", "tool.executed", TOOL_DATA)
+    pipeline.pump()
+    assert called == [], "no session: the sessions are never read"
+
+    session = open_session(pipeline, key, events=["tool.executed"])
+    markers = [i["webhookId"] for i in pipeline.stack.items("WebhooksTable") if i["webhookId"].startswith("~listen")]
+    assert markers == ["~listen#0#tool.executed"]
+    pipeline.publish("user_123", "tool.failed", TOOL_DATA)  # a type it does not take: still no read
+    pipeline.pump()
+    assert called == []
+    pipeline.publish("user_123", "tool.executed", TOOL_DATA)
+    pipeline.pump()
+    assert len(called) == 1
+
+    assert pipeline.stack.call("DELETE", f"/v1/events/listen/{session['sessionId']}", key=key).status == 204
+    assert [i for i in pipeline.stack.items("WebhooksTable") if i["webhookId"].startswith("~listen")] == []

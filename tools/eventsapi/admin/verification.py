@@ -24,7 +24,7 @@ def _webhooks(table: Any, developer_id: str | None) -> Iterator[dict[str, Any]]:
     read = table.query if developer_id else table.scan
     while True:
         page = read(**request)
-        yield from (item for item in page.get("Items", []) if item["webhookId"] != COUNTER)
+        yield from (item for item in page.get("Items", []) if not item["webhookId"].startswith("~"))  # counter, markers
         if "LastEvaluatedKey" not in page:
             return
         request["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -18,7 +18,7 @@ from events_core.config import Settings
 from events_core.delivery import admission, queues
 from events_core.delivery.envelope import PlatformEvent, parse_envelope
 from events_core.errors import InvalidEvent
-from events_core.listen.fanout import to_sessions
+from events_core.listen.fanout import split_markers, to_sessions
 from events_core.observability import logger, metrics
 from events_core.records.message import DeliveryMessage, delivery_id
 from events_core.webhooks.filters import EVENT_BUDGET, PAIR_BUDGET, Budget, FilterBudgetExceeded, compiled
@@ -112,7 +112,7 @@ def handle(body: str, record_id: str, config: Settings, subscriptions: Subscript
         queues.dead_letter(config.events_dlq_url, body, reason, webhookId=webhook_id, developerId=event.developer_id)
         metrics.add_metric(name="FilterOverBudget", unit=MetricUnit.Count, value=1)
 
-    candidates = subscriptions.active(event.developer_id, event.event_type)
+    candidates, listening = split_markers(subscriptions.active(event.developer_id, event.event_type))
     webhook_ids = matching_webhooks(event, candidates, over_budget)
     payload, queued_at = event.payload, now_ms()
     for webhook_id in webhook_ids:
@@ -129,7 +129,8 @@ def handle(body: str, record_id: str, config: Settings, subscriptions: Subscript
             ),
             record_id,
         )
-    to_sessions(event, body, config)  # and the developer's live `eventsapi listen` sessions
+    if listening:  # a listen session's marker was in the index: the developer's `eventsapi listen` sessions
+        to_sessions(event, body, config)
     logger.debug(  # at INFO the delivery's own line is the one per post: logs are billed by the byte
         "event fanned out",
         extra={

@@ -1,6 +1,7 @@
 """The fan-out's hook for listen sessions: an event also waits in each live session of its
-developer that takes its type and whose filter matches. The developer's sessions (at most five)
-are one Query, kept FanoutCacheSeconds like the webhooks' index; no queue per session."""
+developer that takes its type and whose filter matches. Whether anyone listens is read for free: a
+session's markers ride in the webhooks' sparse index the fan-out already queries. Only then are the
+developer's sessions (at most five) read, one Query kept FanoutCacheSeconds; no queue per session."""
 
 import threading
 import time
@@ -10,7 +11,7 @@ from events_core.clock import now_ms
 from events_core.config import Settings
 from events_core.delivery import queues
 from events_core.delivery.envelope import PlatformEvent
-from events_core.listen.model import Session
+from events_core.listen.model import Session, is_marker
 from events_core.listen.repository import ListenStore
 from events_core.listen.service import waiting_for
 from events_core.observability import logger
@@ -41,6 +42,12 @@ class SessionCache:
                     self._entries.clear()
                 self._entries[developer_id] = (now + self.seconds, found)
         return found
+
+
+def split_markers(candidates: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], bool]:
+    """The webhooks among the index's entries, and whether a listen session's marker was there."""
+    webhooks = [candidate for candidate in candidates if not is_marker(candidate[0])]
+    return webhooks, len(webhooks) != len(candidates)
 
 
 @aws.per_environment

@@ -5,6 +5,9 @@ Table (ListenTable): pk + sk, TTL on expiresAt.
   Taking a slot is one conditional put (free, or its session expired), so at most SESSION_SLOTS
   live sessions hold under concurrent creates with no counter; the slot is the session id's 4th
   character, so a session is read by key.
+- Each slot also puts a marker per event type it takes in the webhooks table's sparse index
+  (webhookId "~listen#<slot>#<type>"), so the fan-out's one Query per event shows whether anyone
+  listens: a developer who does not costs no read for sessions.
 - A delivery waiting to be forwarded: pk = "developer#session", sk = delivery id (time-ordered), with
   lease fields. It is deleted once the CLI reports its answer, so a poll's Query reads only what waits.
 """
@@ -32,6 +35,18 @@ def slot_of(session_id: str) -> int | None:
     if not SESSION_ID.match(session_id) or int(session_id[3]) >= SESSION_SLOTS:
         return None
     return int(session_id[3])
+
+
+MARKER_PREFIX = "~listen#"  # sorts after the webhooks' counter ("~count"): never listed as a webhook
+
+
+def marker_id(slot: int, event: str) -> str:
+    """A session slot's entry for one event type in the webhooks' sparse index (see ListenStore)."""
+    return f"{MARKER_PREFIX}{slot}#{event}"
+
+
+def is_marker(webhook_id: str) -> bool:
+    return webhook_id.startswith(MARKER_PREFIX)
 
 
 def session_sk(slot: int) -> str:

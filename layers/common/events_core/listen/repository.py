@@ -8,9 +8,11 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
-from events_core.aws import LazyTable, conditional_check_failed, conditional_update
-from events_core.listen.model import SESSION_PREFIX, Session, Waiting, session_sk, slot_of, waiting_pk
+from events_core.aws import LazyTable, conditional_update
+from events_core.event_types import EVENT_TYPES
+from events_core.listen.model import SESSION_PREFIX, Session, Waiting, marker_id, session_sk, slot_of, waiting_pk
 from events_core.records.model import Attempt, DeliveryRecord, DeliveryStatus, webhook_key
+from events_core.webhooks.model import active_key
 
 
 def _cancelled(error: ClientError) -> bool:
@@ -23,12 +25,15 @@ def _cancelled(error: ClientError) -> bool:
 class ListenStore:
     table = LazyTable("listen_table")
     deliveries = LazyTable("deliveries_table")
+    webhooks = LazyTable("webhooks_table")
 
-    def __init__(self, table: Any = None, deliveries: Any = None):
+    def __init__(self, table: Any = None, deliveries: Any = None, webhooks: Any = None):
         if table is not None:
             self.table = table
         if deliveries is not None:
             self.deliveries = deliveries
+        if webhooks is not None:
+            self.webhooks = webhooks
 
     # -- sessions
     def sessions_of(self, developer_id: str, *, consistent: bool = False) -> list[Session]:
@@ -48,15 +53,40 @@ class ListenStore:
             return None
         return Session.from_item(item)
 
+    def _markers(self, developer_id: str, slot: int, events: tuple[str, ...] | None) -> list[dict[str, Any]]:
+        """The slot's entries in the webhooks' sparse index, which the fan-out already reads for every
+        event: a marker for each type the session takes (put), the other types' removed. So an event
+        of a developer who is not listening costs no read at all for sessions. `events` None: remove all."""
+        wanted = () if events is None else (events or EVENT_TYPES)
+        entries: list[dict[str, Any]] = []
+        for event in EVENT_TYPES:
+            key = {"developerId": developer_id, "webhookId": marker_id(slot, event)}
+            if event in wanted:
+                item = {**key, "activeKey": active_key(developer_id, event), "filterJson": "{}"}
+                entries.append({"Put": {"TableName": self.webhooks.name, "Item": item}})
+            else:
+                entries.append({"Delete": {"TableName": self.webhooks.name, "Key": key}})
+        return entries
+
     def take_slot(self, session: Session, now_ms: int) -> bool:
-        """Store the session in its slot if the slot is free or its session has expired."""
+        """Store the session in its slot if the slot is free or its session has expired (with its
+        markers, in one transaction)."""
         try:
-            self.table.put_item(
-                Item=session.to_item(),
-                ConditionExpression=Attr("sk").not_exists() | Attr("expiresAtMs").lt(now_ms),
+            self.table.meta.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.table.name,
+                            "Item": session.to_item(),
+                            "ConditionExpression": "attribute_not_exists(sk) OR expiresAtMs < :now",
+                            "ExpressionAttributeValues": {":now": now_ms},
+                        }
+                    },
+                    *self._markers(session.developer_id, session.slot, session.events),
+                ]
             )
         except ClientError as error:
-            if conditional_check_failed(error):
+            if _cancelled(error):
                 return False
             raise
         return True
@@ -81,12 +111,21 @@ class ListenStore:
         if slot is None:
             return False
         try:
-            self.table.delete_item(
-                Key={"pk": developer_id, "sk": session_sk(slot)},
-                ConditionExpression=Attr("sessionId").eq(session_id) & Attr("expiresAtMs").gt(now_ms),
+            self.table.meta.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Delete": {
+                            "TableName": self.table.name,
+                            "Key": {"pk": developer_id, "sk": session_sk(slot)},
+                            "ConditionExpression": "sessionId = :id AND expiresAtMs > :now",
+                            "ExpressionAttributeValues": {":id": session_id, ":now": now_ms},
+                        }
+                    },
+                    *self._markers(developer_id, slot, None),
+                ]
             )
         except ClientError as error:
-            if conditional_check_failed(error):
+            if _cancelled(error):
                 return False
             raise
         return True
