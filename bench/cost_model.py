@@ -280,7 +280,10 @@ one, so a dead receiver does not fill the delivery queue's in-flight limit; the 
 ## Per listening hour (opt-in: `eventsapi listen`)
 
 A developer's CLI long-polls its session; nothing else runs for it. Priced per hour of an idle
-session (the floor), in USD to four places:
+session (the floor), in USD to four places. Each delivery forwarded adds two DynamoDB
+transactions (put in the session with its history record, then answered: about 8 WRU) and one
+result call; developers who are not listening pay nothing (the fan-out learns it from the index
+it already reads).
 
 {_table4(listen_lines())}
 ## Assumptions
