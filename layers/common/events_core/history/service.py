@@ -162,7 +162,7 @@ def recover(developer_id: str, webhook_id: str, body: Any) -> dict[str, Any]:
     page: Page = store.dead_between(
         developer_id, webhook_id, since_ms=since, until_ms=until, limit=RECOVER_BATCH, cursor=cursor
     )
-    ready = [record for record in page.records if record.payload]
+    ready = [record for record in page.records if record.payload or record.payload_ref]
     # Marked first, then queued: a second call finds them pending, so each is queued once.
     with ThreadPoolExecutor(max_workers=16) as pool:
         marked = list(pool.map(lambda record: store.requeued(record, only_if_dead=True), ready))
