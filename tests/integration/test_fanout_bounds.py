@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import boto3
 
 from events_core.delivery import fanout
+from events_core.records.message import delivery_id
 from events_core.records.payloads import INLINE_PAYLOAD_BYTES
 from events_core.webhooks.repository import WebhookRepository
 
@@ -195,3 +196,28 @@ def test_a_record_the_invocation_has_no_time_left_for_is_not_started(pipeline, r
     pipeline.source("FanoutFunction").poll_once()
     assert fan_out_once(pipeline) == []
     assert pipeline.queue_depth("EventsQueue")["MessagesNotVisible"] == 1
+
+
+def test_a_version_1_message_waiting_in_the_queue_is_still_delivered(pipeline, receiver):
+    """A message the previous release queued (no version, payload inline), met after an upgrade."""
+    hook = pipeline.webhook(pipeline.stack.key(), receiver.url("/hook"))
+    payload = '{"event":"tool.executed","timestamp":"2026-04-12T08:00:00.000Z","data":{"old":true}}'
+    v1 = {
+        "delivery_id": delivery_id("e-old", hook["id"], 1_776_000_000_000),
+        "webhook_id": hook["id"],
+        "developer_id": "user_123",
+        "event_id": "e-old",
+        "event": "tool.executed",
+        "timestamp": "2026-04-12T08:00:00.000Z",
+        "payload": payload,
+        "attempt": 1,
+        "trigger": "first",
+        "queued_at_ms": 1_776_000_000_000,
+        "not_before_ms": 0,
+    }
+    pipeline.sqs.send_message(QueueUrl=pipeline.physical("DeliveryQueue"), MessageBody=json.dumps(v1))
+    pipeline.pump()
+    [post] = receiver.at("/hook")
+    assert post.body == payload.encode()
+    [record] = pipeline.records(hook["id"])
+    assert record["status"] == "succeeded" and record["payload"] == payload and record["version"] == 2
