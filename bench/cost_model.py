@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bench.common import READS, WRITES, template
 from events_core.delivery.queues import MAX_DELAY_SECONDS
+from events_core.records.payloads import INLINE_PAYLOAD_BYTES
 
 # AWS list prices, us-east-1, as published in 2025 (per unit).
 PRICES = {
@@ -227,6 +228,37 @@ def listen_lines() -> list[tuple[str, str, float]]:
     ]
 
 
+RECORD_BYTES = 470  # a delivery record without its payload (see the assumptions)
+SQS_CHUNK = 64 * 1024
+
+
+def payload_usd(size: int, webhooks: int, *, stored: bool) -> float:
+    """USD per million deliveries of a `size`-byte payload, each event going to `webhooks`
+    webhooks, first attempts: what differs between carrying it inline and storing it once (the
+    record's write, the message's SQS chunks, and for a stored one its write and its reads)."""
+    if stored:
+        per_delivery = (
+            (1 + math.ceil(size / 1024) / webhooks) * PRICES["dynamodb_wru"]  # the record; the payload, shared
+            + math.ceil(size / 4096) * PRICES["dynamodb_rru"]  # read, strongly consistent
+            + 3 * PRICES["sqs_request"]  # a 1 KB message: sent, received, deleted
+        )
+    else:
+        per_delivery = (
+            math.ceil((RECORD_BYTES + size) / 1024) * PRICES["dynamodb_wru"]
+            + 3 * math.ceil((size + 600) / SQS_CHUNK) * PRICES["sqs_request"]
+        )
+    return per_delivery * MILLION
+
+
+def payload_table() -> str:
+    text = "| payload | webhooks per event | inline | stored once |\n|---|---:|---:|---:|\n"
+    for size in (1024, INLINE_PAYLOAD_BYTES, 16 * 1024, 64 * 1024, 240 * 1024):
+        for webhooks in (1, 100):
+            inline, stored = (payload_usd(size, webhooks, stored=flag) for flag in (False, True))
+            text += f"| {size // 1024} KB | {webhooks} | {inline:.2f} | {stored:.2f} |\n"
+    return text
+
+
 def _table(rows: list[tuple[str, str, float]]) -> str:
     text = "| item | counted as | USD |\n|---|---|---:|\n"
     text += "".join(f"| {item} | {how} | {usd:.2f} |\n" for item, how, usd in rows)
@@ -286,6 +318,21 @@ result call; developers who are not listening pay nothing (the fan-out learns it
 it already reads).
 
 {_table4(listen_lines())}
+
+## Large payloads: where the line is
+
+A payload up to {INLINE_PAYLOAD_BYTES:,} bytes travels inline, in the delivery message and the
+delivery record (the default path above, unchanged). A larger one is stored once per event, in the
+payloads table, and the messages and records name it (`events_core/records/payloads.py`). Below,
+USD per million first-attempt deliveries for what differs between the two (the record's write, the
+message's SQS requests, and for a stored payload its one write per event and a strongly consistent
+read per attempt). For an event with one webhook, inline is a few percent cheaper at every size
+(no extra read); with many webhooks, storing once is cheaper from 1 KB up, and far cheaper for large
+payloads (and with retries: each attempt rewrites an inline payload with its record). The line at
+4 KB keeps the default path exactly as it was and bounds the copies one event makes to its
+webhooks × 4 KB; past it, an event with one webhook pays about 3 % more, one with 100 up to 14× less.
+
+{payload_table()}
 ## Assumptions
 
 - One matching webhook per event, every post succeeds on its first attempt, payloads up to about

@@ -61,6 +61,7 @@ class Settings:
     deliveries_table: str = _setting("", "DELIVERIES_TABLE")
     listen_table: str = _setting("", "LISTEN_TABLE")
     idempotency_table: str = _setting("", "IDEMPOTENCY_TABLE")
+    payloads_table: str = _setting("", "PAYLOADS_TABLE")
     delivery_queue_url: str = _setting("", "DELIVERY_QUEUE_URL")
     events_dlq_url: str = _setting("", "EVENTS_DLQ_URL")
     delivery_dlq_url: str = _setting("", "DELIVERY_DLQ_URL")
