@@ -228,6 +228,27 @@ def listen_lines() -> list[tuple[str, str, float]]:
     ]
 
 
+CLAIM_BYTES = 150  # an idempotency claim item: hashed key, event id, time, data hash, expiry
+
+
+def keyed_lines(m: Measured) -> list[tuple[str, str, float]]:
+    """(item, how it is counted, USD per million events published with an idempotency key), on top
+    of the event's own delivery. An event without a key pays none of this."""
+    return [
+        (
+            "DynamoDB",
+            f"1 WRU: the claim, one conditional PutItem of about {CLAIM_BYTES} B in `IdempotencyTable` "
+            "(a repeat reads the first event back from the same refused write: no extra read)",
+            MILLION * PRICES["dynamodb_wru"],
+        ),
+        (
+            "DynamoDB storage",
+            "claims expire after 24 h (TTL deletes are free): about 0.15 GB-day per million keys",
+            0.15 / 30 * 0.25,
+        ),
+    ]
+
+
 RECORD_BYTES = 470  # a delivery record without its payload (see the assumptions)
 SQS_CHUNK = 64 * 1024
 
@@ -283,6 +304,10 @@ def rows(m: Measured) -> list[tuple[str, str]]:
             f"${events:.2f}  (target ≤ ${TARGET_EVENTS:.2f}: {'ok' if events <= TARGET_EVENTS else 'OVER'})",
         ),
         (
+            "cost: per million events published with an idempotency key (on top)",
+            f"${sum(u for _, _, u in keyed_lines(m)):.2f}",
+        ),
+        (
             "cost: per million API calls",
             f"${api:.2f}  (target ≤ ${TARGET_API:.2f}: {'ok' if api <= TARGET_API else 'OVER'})",
         ),
@@ -333,6 +358,15 @@ payloads (and with retries: each attempt rewrites an inline payload with its rec
 webhooks × 4 KB; past it, an event with one webhook pays about 3 % more, one with 100 up to 14× less.
 
 {payload_table()}
+
+## Per million events published with an idempotency key
+
+Opt-in: only events whose producer sets `detail.idempotencyKey` pay this, on top of their delivery
+above. A repeat of a key (a producer's retried PutEvents) pays its own EventBridge event and
+fan-out again, and its posts stop at the delivery records' lease (one write per webhook, no post);
+a repeat with different data stops at the claim, in the events dead-letter queue.
+
+{_table(keyed_lines(d))}
 ## Assumptions
 
 - One matching webhook per event, every post succeeds on its first attempt, payloads up to about

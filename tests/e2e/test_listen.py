@@ -16,7 +16,6 @@ from eventsapi.harness.cut import CuttableProxy
 from eventsapi.harness.receiver import Receiver
 from tests.client import EventsApi, wait_for
 from tests.e2e.conftest import EVENTSAPI, ROOT
-from tests.e2e.test_delivery_walkthrough import put_event
 from tests.reference.verify import verify
 
 # The issue asks for a minute; the default keeps the tier fast. LISTEN_OUTAGE_SECONDS=60 for the full proof.
@@ -26,8 +25,9 @@ VERIFY_JS = ROOT / "tests" / "reference" / "verify.js"
 
 
 def publish(stack, data: dict) -> None:
-    """How the walkthrough publishes (becomes `eventsapi events send` once that exists)."""
-    put_event(stack, {"developerId": "user_123", "data": data})
+    """As the walkthrough publishes: `eventsapi events send`."""
+    done = stack.eventsapi("events", "send", "tool.executed", "--developer", "user_123", "--data", json.dumps(data))
+    assert done.returncode == 0, done.stderr
 
 
 def start_listen(stack, api_url: str, *args: str) -> subprocess.Popen:

@@ -60,17 +60,14 @@ def test_validate_needs_only_read_and_names_each_fault(stack):
 def test_a_test_send_of_a_type_posts_its_example_and_refuses_invalid_data(pipeline, receiver):
     key = pipeline.stack.key()
     hook = pipeline.webhook(key, receiver.url("/hook"))
-    sent = pipeline.stack.call(
-        "POST", f"/v1/events/webhooks/{hook['id']}/test", key=key, body={"event": "graph.synced"}
-    )
+    test = f"/v1/events/webhooks/{hook['id']}/test"
+    sent = pipeline.stack.call("POST", test, key=key, body={"event": "graph.synced"})
     assert sent.status == 200 and sent.json["delivered"] is True
     [post] = receiver.at("/hook")
     body = json.loads(post.body)
     assert body["event"] == "graph.synced"
     assert body["data"] == {**find("graph.synced").example, "test": True}  # type: ignore[union-attr]
-    refused = pipeline.stack.call(
-        "POST", f"/v1/events/webhooks/{hook['id']}/test", key=key, body={"event": "graph.synced", "data": {"x": 1}}
-    )
+    refused = pipeline.stack.call("POST", test, key=key, body={"event": "graph.synced", "data": {"x": 1}})
     assert refused.status == 400 and refused.error["field"] == "data"
     assert {"path": "/graphId", "message": "is a required field"} in refused.error["details"]
     assert len(receiver.at("/hook")) == 1, "nothing sent"

@@ -169,3 +169,25 @@ def test_the_console_reads_the_catalogue_from_the_api():
     assert "/v1/events/types/" in script
     for name in REFERENCE_ORDER:
         assert f'"{name}"' not in script and f"'{name}'" not in script
+
+
+def test_the_template_wires_enforcement_claims_and_the_routes():
+    from eventsapi.local.template import Template
+    from eventsapi.local.wiring import REGION, STACK_NAME, TEMPLATE
+
+    template = Template(TEMPLATE, stack_name=STACK_NAME, region=REGION)
+    resources = template.raw["Resources"]
+    parameter = template.raw["Parameters"]["SchemaEnforcement"]
+    assert (parameter["Default"], parameter["AllowedValues"]) == ("warn", ["off", "warn", "reject"])
+    claims = resources["IdempotencyTable"]["Properties"]
+    assert claims["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+    assert claims["KeySchema"] == [{"AttributeName": "claimKey", "KeyType": "HASH"}]
+    statements = resources["FanoutFunction"]["Properties"]["Policies"][0]["Statement"]
+    claim_grants = [s["Action"] for s in statements if "IdempotencyTable" in str(s["Resource"])]
+    assert claim_grants == [["dynamodb:PutItem"]], "the fan-out may only put claims"
+    routes = {
+        (event["Properties"]["Method"], event["Properties"]["Path"])
+        for name in ("GetEventTypeFunction", "ValidateEventDataFunction")
+        for event in resources[name]["Properties"]["Events"].values()
+    }
+    assert routes == {("get", "/v1/events/types/{name}"), ("post", "/v1/events/types/{name}/validate")}

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from events_core import jsonsafe
+from events_core.catalogue.publishing import idempotency_key_problem
 from events_core.clock import iso_ms, parse_iso
 from events_core.errors import InvalidEvent
 from events_core.event_types import EVENT_TYPES
@@ -90,17 +91,13 @@ def parse_envelope(body: str, expected_source: str) -> PlatformEvent:
     )
 
 
-MAX_IDEMPOTENCY_KEY = 128
-
-
 def check_idempotency_key(key: Any) -> str | None:
-    """A producer's idempotency key: absent, or 1-128 printable ASCII characters without spaces."""
+    """A producer's detail.idempotencyKey: absent, or as events_core.catalogue.publishing says."""
     if key is None:
         return None
-    if not isinstance(key, str) or not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
-        raise InvalidEvent(f"detail.idempotencyKey must be a string of 1 to {MAX_IDEMPOTENCY_KEY} characters")
-    if not (key.isascii() and key.isprintable()) or " " in key:
-        raise InvalidEvent("detail.idempotencyKey must be printable ASCII without spaces")
+    problem = idempotency_key_problem(key)
+    if problem:
+        raise InvalidEvent(f"detail.idempotencyKey {problem}")
     return key
 
 
