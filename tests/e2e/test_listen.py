@@ -24,8 +24,9 @@ PATH = "/hooks/listen?x=1&tenant=a%20b"
 VERIFY_JS = ROOT / "tests" / "reference" / "verify.js"
 
 
-def publish(stack, data: dict) -> None:
-    """As the walkthrough publishes: `eventsapi events send`."""
+def publish(stack, tool: str, note: str = "") -> None:
+    """As the walkthrough publishes: `eventsapi events send` (data that fits the catalogue's schema)."""
+    data = {"toolName": tool, "input": {"note": note}, "result": {}, "elapsed_ms": 1}
     done = stack.eventsapi("events", "send", "tool.executed", "--developer", "user_123", "--data", json.dumps(data))
     assert done.returncode == 0, done.stderr
 
@@ -54,7 +55,7 @@ def test_listen_forwards_signed_bytes_and_survives_an_outage(running_stack):
         try:
             secret = cli.stdout.readline().strip()  # type: ignore[union-attr]
             assert secret, cli.stderr.read()  # type: ignore[union-attr]
-            publish(running_stack, {"toolName": "listen_first", "note": "中文 ✓"})
+            publish(running_stack, "listen_first", "中文 ✓")
             [post] = wait_for(lambda: receiver.at(PATH), seconds=30)
             assert post.path == PATH, "path and query string intact"
             assert json.loads(post.body)["data"]["toolName"] == "listen_first"
@@ -69,12 +70,12 @@ def test_listen_forwards_signed_bytes_and_survives_an_outage(running_stack):
                 )
                 assert verdict.stdout.decode().strip() == "true"
             standard = "whsec_" + base64.b64encode(secret.encode()).decode()
-            assert Webhook(standard).verify(post.body, post.headers)["data"]["note"] == "中文 ✓"
+            assert Webhook(standard).verify(post.body, post.headers)["data"]["input"]["note"] == "中文 ✓"
 
             proxy.cut()
             names = [f"during_outage_{n}" for n in range(3)]
             for name in names:
-                publish(running_stack, {"toolName": name})
+                publish(running_stack, name)
                 time.sleep(OUTAGE_SECONDS / len(names))
             proxy.restore()
 
