@@ -94,7 +94,7 @@ def test_a_fanout_rerun_after_the_answer_hands_nothing_out_twice(pipeline):
     pipeline.publish("user_123", "tool.executed", TOOL_DATA)
     body = pipeline.sqs.receive_message(QueueUrl=pipeline.physical("EventsQueue"))["Messages"][0]["Body"]
     config = __import__("events_core.config", fromlist=["settings"]).settings()
-    outbox = fanout.Outbox()
+    outbox = fanout.Outbox(config.delivery_queue_url)
     cache = fanout.SubscriptionCache(0)
     fanout.handle(body, "r1", config, cache, outbox)
     [delivery] = poll(pipeline, key, session["sessionId"]).json["deliveries"]
