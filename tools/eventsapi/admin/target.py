@@ -39,7 +39,6 @@ class Target:
             "ApiKeysTableName": name("ApiKeysTable"),
             "WebhooksTableName": name("WebhooksTable"),
             "DeliveriesTableName": name("DeliveriesTable"),
-            "WebhooksTableName": name("WebhooksTable"),
             **{
                 f"{queue}Url": sqs.get_queue_url(QueueName=name(queue))["QueueUrl"]
                 for queue in ("EventsQueue", "DeliveryQueue", "EventsDeadLetterQueue", "DeliveryDeadLetterQueue")
