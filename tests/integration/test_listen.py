@@ -155,6 +155,19 @@ def test_bad_input_is_a_clear_400(pipeline):
     assert answer.status == 400 and answer.error["field"] == "status"
 
 
+def test_a_failed_forward_is_history_not_a_dead_delivery(pipeline):
+    key = pipeline.stack.key()
+    session = open_session(pipeline, key)
+    pipeline.publish("user_123", "graph.synced", {"graphId": "g"})
+    pipeline.pump()
+    [delivery] = poll(pipeline, key, session["sessionId"]).json["deliveries"]
+    body = {"status": None, "latencyMs": 2, "error": "ConnectionRefusedError: nothing listens on :8000"}
+    assert report(pipeline, key, session["sessionId"], delivery["deliveryId"], body).status == 204
+    [record] = pipeline.records(session["sessionId"])
+    assert record["status"] == "failed" and "failedKey" not in record
+    assert record["attempts"][0]["error"].startswith("ConnectionRefusedError")
+
+
 def test_a_trigger_puts_the_example_in_each_session_taking_the_type(pipeline):
     key = pipeline.stack.key()
     tools = open_session(pipeline, key, events=["tool.executed"])

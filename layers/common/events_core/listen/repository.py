@@ -189,14 +189,15 @@ class ListenStore:
         """Record the forwarded answer as the delivery's attempt and stop it waiting, together.
         False when it no longer waits (already answered, or never in this session)."""
         succeeded = attempt.status is not None and 200 <= attempt.status < 300
-        status = DeliveryStatus.SUCCEEDED if succeeded else DeliveryStatus.DEAD
+        # A forward is one attempt: a failed one is history (the developer triggers again), never retried.
+        status = DeliveryStatus.SUCCEEDED if succeeded else DeliveryStatus.FAILED
         sets = [
             "#status = :status",
             "#attempt = if_not_exists(#attempt, :zero) + :one",
             "attempts = list_append(if_not_exists(attempts, :none), :entry)",
             "lastAttemptAt = :at",
         ]
-        removes = ["leaseUntil"]
+        removes = ["leaseUntil", "failedKey"]
         values: dict[str, Any] = {
             ":status": status.value,
             ":zero": 0,
@@ -211,11 +212,6 @@ class ListenStore:
             else:
                 sets.append(f"{name} = :{name}")
                 values[f":{name}"] = value
-        if succeeded:
-            removes.append("failedKey")
-        else:
-            sets.append("failedKey = :failed")
-            values[":failed"] = webhook_key(developer_id, session_id)
         client = self.table.meta.client
         try:
             client.transact_write_items(
