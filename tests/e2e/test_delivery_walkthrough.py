@@ -1,6 +1,6 @@
 """The delivery walkthrough of the README, as a new user runs it: make run, a receiver on
-127.0.0.1, a webhook with a secret, PutEvents on the emulator (boto3, as the README's `publish` does),
-one POST the reference's code accepts."""
+127.0.0.1, a webhook with a secret, `eventsapi events send` (and raw PutEvents on the emulator, as the
+README's `publish` does), one POST the reference's code accepts."""
 
 import json
 import subprocess

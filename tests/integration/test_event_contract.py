@@ -97,6 +97,10 @@ def test_reject_delivers_nothing_and_rests_the_event_with_its_errors(make_pipeli
     [dead] = pipeline.dead_letters("EventsDeadLetterQueue")
     assert dead["reason"].startswith("schema: data does not match the tool.executed schema: /toolName")
     assert json.loads(dead["schemaErrors"]) == [{"path": "/toolName", "message": "is a required field"}]
+    checked = pipeline.stack.call(
+        "POST", f"{TYPES}/tool.executed/validate", key=pipeline.stack.key(), body={"data": WITHOUT_TOOL_NAME}
+    )
+    assert checked.json["errors"] == json.loads(dead["schemaErrors"]), "the route's errors are the pipeline's"
     assert (dead["eventType"], dead["developerId"]) == ("tool.executed", "user_123")
     assert json.loads(dead["body"])["detail"]["data"] == WITHOUT_TOOL_NAME, "the event itself, for a redrive"
 

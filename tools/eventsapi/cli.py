@@ -255,7 +255,7 @@ def cmd_events(args: argparse.Namespace) -> int:
         if args.stack:
             publisher = events.stack_publisher(args.stack, args.region, args.bus)
         else:  # the local stack unless told otherwise
-            publisher = events.local_publisher(args.endpoint_url, args.bus)
+            publisher = events.local_publisher(emulator_url(args.endpoint_url), args.bus)
         event_id = publisher.publish(args.type, args.developer, data, idempotency_key=args.idempotency_key)
     except events.BadData as error:
         print(str(error), file=sys.stderr)
