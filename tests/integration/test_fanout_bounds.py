@@ -221,3 +221,26 @@ def test_a_version_1_message_waiting_in_the_queue_is_still_delivered(pipeline, r
     assert post.body == payload.encode()
     [record] = pipeline.records(hook["id"])
     assert record["status"] == "succeeded" and record["payload"] == payload and record["version"] == 2
+
+
+def test_a_stored_payload_lives_at_least_as_long_as_the_records_naming_it(pipeline, receiver):
+    key = pipeline.stack.key()
+    hook = pipeline.webhook(key, receiver.url("/hook"))
+    pipeline.publish("user_123", "tool.executed", BIG)
+    pipeline.pump()
+    [record] = pipeline.records(hook["id"])
+    [stored] = pipeline.stack.items("PayloadsTable")
+    assert stored["expiresAt"] >= record["expiresAt"]
+    # Weeks later (the payload's expiry near), a redelivery makes the record live on: the payload too.
+    table = pipeline.stack.table("PayloadsTable")
+    table.update_item(
+        Key={"developerId": "user_123", "eventId": stored["eventId"]},
+        UpdateExpression="SET expiresAt = :soon",
+        ExpressionAttributeValues={":soon": int(record["expiresAt"]) - 86400},
+    )
+    path = f"{WEBHOOKS}/{hook['id']}/deliveries/{record['deliveryId']}/redeliver"
+    assert pipeline.stack.call("POST", path, key=key).status == 202
+    pipeline.pump()
+    [record] = pipeline.records(hook["id"])
+    [stored] = pipeline.stack.items("PayloadsTable")
+    assert len(receiver.at("/hook")) == 2 and stored["expiresAt"] >= record["expiresAt"]

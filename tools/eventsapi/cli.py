@@ -285,12 +285,15 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
 
 
 def cmd_soak(args: argparse.Namespace) -> int:
-    from eventsapi.harness import soak
+    from eventsapi.harness import hostile_tenant, soak
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s  %(message)s", datefmt="%H:%M:%S")
     report = soak.Soak(events=args.events, seed=args.seed).run(timeout=args.timeout)
     print(report.render())
-    return 0 if report.ok else 1
+    hostile = hostile_tenant.HostileTenantPhase(hostile_events=args.hostile_events).run()
+    print()
+    print(hostile.render())
+    return 0 if report.ok and hostile.ok else 1
 
 
 def parser() -> argparse.ArgumentParser:
@@ -387,6 +390,7 @@ def parser() -> argparse.ArgumentParser:
     soak.add_argument("--events", type=int, default=300)
     soak.add_argument("--seed", type=int, default=7)
     soak.add_argument("--timeout", type=float, default=600, help="seconds to wait for the queues to drain")
+    soak.add_argument("--hostile-events", type=int, default=10, help="the hostile developer's events")
     soak.set_defaults(func=cmd_soak)
 
     invoke = commands.add_parser("invoke", help="run one template function on a sample event (local stack)")
