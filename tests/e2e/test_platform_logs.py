@@ -10,8 +10,9 @@ REFERENCE_FIELDS = {"_id", "userId", "endpoint", "method", "status", "timestamp"
 
 
 def call(stack, method: str, path: str, key: str, body: bytes | None = None) -> tuple[int, dict]:
-    request = urllib.request.Request(f"{stack.api_url}{path}", data=body, method=method, headers={"X-API-Key": key})
-    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - loopback
+    url = f"{stack.api_url}{path}"
+    request = urllib.request.Request(url, data=body, method=method, headers={"X-API-Key": key})  # noqa: S310
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - http to loopback
         return answer.status, json.loads(answer.read())
 
 

@@ -46,7 +46,11 @@ def test_the_ingest_counts_and_skips_bad_lines_and_never_fails(stack):
     good = {"developerId": "user_123", "method": "GET", "path": "/prod/v1/x", "stage": "prod", "status": "200"}
     event = awslogs_event(
         PLATFORM_LOG_GROUP,
-        [("1", now_ms(), json.dumps(good)), ("2", now_ms(), "{"), ("3", now_ms(), json.dumps({**good, "developerId": "-"}))],
+        [
+            ("1", now_ms(), json.dumps(good)),
+            ("2", now_ms(), "{"),
+            ("3", now_ms(), json.dumps({**good, "developerId": "-"})),
+        ],
     )
     assert stack.invoke("IngestApiLogsFunction", event) == {"written": 1, "noDeveloper": 1, "malformed": 1}
     assert stack.invoke("IngestApiLogsFunction", {"awslogs": {"data": "not base64!"}})["malformed"] == 1

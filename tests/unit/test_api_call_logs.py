@@ -155,7 +155,7 @@ class _Client:
         self.all_of_them = all_of_them
         self.calls: list[int] = []
 
-    def batch_write_item(self, RequestItems):  # noqa: N803 - boto3's name
+    def batch_write_item(self, RequestItems):  # boto3's name
         ((table, requests),) = RequestItems.items()
         self.calls.append(len(requests))
         if self.refusals:

@@ -8,6 +8,7 @@ is CloudWatch Logs': gzip, base64, the `awslogs` envelope, a batch of lines per 
 failed invocation never fails the request that was logged.
 """
 
+import contextlib
 import itertools
 import json
 import logging
@@ -16,6 +17,8 @@ import threading
 import time
 import uuid
 from typing import Any
+
+import boto3
 
 from events_core.access_logs import awslogs_event
 from eventsapi.local.invoke import LocalFunction
@@ -70,9 +73,33 @@ class LogDelivery:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.delivered = 0
+        self._watched: dict[str, tuple[Any, set[str]]] = {}
 
     def subscribe(self, log_group: str, function: LocalFunction) -> None:
         self.subscriptions[log_group] = function
+
+    def watch(self, log_group: str, logs: Any) -> None:
+        """Also deliver what others write to `log_group` in the emulator's CloudWatch Logs (the
+        service-call client's group), read back every interval."""
+        with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+            logs.create_log_group(logGroupName=log_group)
+        self._watched[log_group] = (logs, set())
+
+    def poll(self) -> int:
+        """Deliver what was written to the watched groups since the last poll."""
+        delivered = 0
+        for group, (logs, seen) in self._watched.items():
+            found = logs.filter_log_events(logGroupName=group, startTime=int(time.time() * 1000) - 3_600_000)
+            lines = [
+                (event["eventId"], event["timestamp"], event["message"])
+                for event in found.get("events", [])
+                if event["eventId"] not in seen
+            ]
+            seen.update(line[0] for line in lines)
+            if lines:
+                self._deliver(group, lines)
+                delivered += len(lines)
+        return delivered
 
     def write(self, log_group: str, message: str, at_ms: int | None = None) -> None:
         if log_group not in self.subscriptions:
@@ -96,7 +123,7 @@ class LogDelivery:
         try:
             self.subscriptions[log_group].invoke(awslogs_event(log_group, lines))
             self.delivered += len(lines)
-        except Exception:  # noqa: BLE001 - CloudWatch Logs retries on its own; the request was answered
+        except Exception:  # CloudWatch Logs retries on its own; the request was answered
             log.exception("access-log delivery to %s failed", log_group)
 
     def start(self, interval: float = 0.25) -> None:
@@ -107,6 +134,10 @@ class LogDelivery:
     def _run(self) -> None:
         while not self._stop.wait(self._interval or 0.25):
             self.flush()
+            try:
+                self.poll()
+            except Exception:  # the emulator may be going away; the next round tries again
+                log.debug("watched log groups not read", exc_info=True)
 
     def stop(self) -> None:
         self._stop.set()
@@ -144,6 +175,10 @@ def wire_access_logs(template: Template, functions: dict[str, LocalFunction], ga
 
     delivery = LogDelivery(template, functions)
     gateway.access_log = StageAccessLogLine.of(template, gateway.api_logical_id, delivery)
+    stage_group = gateway.access_log.log_group
+    logs = boto3.client("logs", region_name=template.region)
+    for group in [group for group in delivery.subscriptions if group != stage_group]:
+        delivery.watch(group, logs)
     attach_platform_api(gateway, delivery)
     gateway.log_delivery = delivery
     return delivery
