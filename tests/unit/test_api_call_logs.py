@@ -175,10 +175,16 @@ def _calls(count: int) -> list[ApiCall]:
     return [ApiCall("u", "/v1/x", "GET", 200, 1775980800000 + n, 1, f"e{n}") for n in range(count)]
 
 
-def test_writes_go_in_batches_of_25_and_unprocessed_items_are_retried():
+def test_unprocessed_items_are_retried():
     client = _Client(refusals=2)
-    assert ApiLogStore(_Table(client), sleep=lambda _: None).write(_calls(30)) == 30
-    assert client.calls == [25, 24, 23, 5]
+    assert ApiLogStore(_Table(client), sleep=lambda _: None).write(_calls(25)) == 25
+    assert client.calls == [25, 24, 23]
+
+
+def test_writes_go_in_batches_of_25():
+    client = _Client(refusals=0)
+    assert ApiLogStore(_Table(client), sleep=lambda _: None).write(_calls(60) + _calls(60)) == 60  # duplicates once
+    assert sorted(client.calls) == [10, 25, 25]
 
 
 def test_writes_that_stay_unprocessed_fail_the_invocation_for_a_retry():
