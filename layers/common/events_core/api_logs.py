@@ -14,8 +14,8 @@ shard). Items expire through the table's TTL attribute `expiresAt`.
 import hashlib
 import math
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
