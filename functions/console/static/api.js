@@ -129,7 +129,7 @@ export const Api = {
   redeliver: (id, deliveryId) =>
     api('POST', `/v1/events/webhooks/${enc(id)}/deliveries/${enc(deliveryId)}/redeliver`, { body: {} }),
   recover: (id, body) => api('POST', `/v1/events/webhooks/${enc(id)}/recover`, { body }),
-  logs: (limit) => api('GET', '/v1/events/logs', { query: { limit } }),
+  logs: (query) => api('GET', '/v1/events/logs', { query }),
 };
 
 let typesCache = null;
