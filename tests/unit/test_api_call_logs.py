@@ -192,3 +192,12 @@ def test_writes_that_stay_unprocessed_fail_the_invocation_for_a_retry():
 
     with pytest.raises(UnprocessedWrites):
         ApiLogStore(_Table(_Client(refusals=100, all_of_them=True)), sleep=lambda _: None).write(_calls(3))
+
+
+def test_times_beyond_what_ids_hold_stay_in_order():
+    """A far-future `since` is above every id (not below, as a ninth hex digit would sort)."""
+    assert log_id_floor(253402300799000) > log_id(4102444800000, "e")  # year 9999 vs 2100
+    assert LogQuery.parse({"since": "9999-12-31T23:59:59Z"}).lower_id() == "f" * 24
+    line = {**LINE, "requestTimeEpoch": "99999999999999"}
+    found, counts = ingest(json.dumps(line))
+    assert found == [] and counts.malformed == 1

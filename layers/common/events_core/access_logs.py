@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from events_core.api_logs import ApiCall
+from events_core.log_query import MAX_ID_MS
 
 # What a platform stage's AccessLogSetting.Format must produce (API Gateway fills an empty
 # variable with "-"). `path` is $context.path: the stage's prefix is removed here, using `stage`.
@@ -128,8 +129,8 @@ def parse_line(message: str, log_event: dict[str, Any]) -> ApiCall:
     if at_ms is None:  # the format's field is missing: the time CloudWatch Logs received the line
         at_ms = int(log_event.get("timestamp") or 0)
     source_id = str(log_event.get("id") or _field(line, "requestId") or "")
-    if not source_id or at_ms <= 0:
-        raise Skipped("malformed", "missing_field")
+    if not source_id or not 0 < at_ms <= MAX_ID_MS:
+        raise Skipped("malformed", "missing_field" if source_id else "time")
     return ApiCall(
         developer_id=developer[:256],
         endpoint=endpoint_of(path, _field(line, "stage"))[:1024],

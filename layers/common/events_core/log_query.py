@@ -21,8 +21,14 @@ _METHOD = re.compile(r"[A-Za-z]{1,16}")
 MAX_ENDPOINT = 1024
 
 
+MAX_ID_MS = 0xFFFFFFFF * 1000 + 999  # ids hold the second in 8 hex digits (until 2106)
+
+
 def log_id_floor(at_ms: int) -> str:
-    """The smallest log id of a call at `at_ms` (ids are the second, the millisecond, then 13 more)."""
+    """The smallest log id of a call at `at_ms` (ids are the second, the millisecond, then 13 more);
+    a time beyond what ids can hold gives an id above every id."""
+    if at_ms > MAX_ID_MS:
+        return "f" * 24
     seconds, millis = divmod(max(at_ms, 0), 1000)
     return f"{seconds:08x}{millis:03x}" + "0" * 13
 
