@@ -34,6 +34,7 @@ def main() -> int:
     plan = [
         ("delivery_batch", ()),
         ("cold_start", ()),
+        ("hostile_bodies", ()),
         ("scaling", ("10000",) if args.quick else ("100000",)),
         ("local_e2e", ("60", "5") if args.quick else ("200", "30")),
         ("api_call_logs", ("10000", "100000")),

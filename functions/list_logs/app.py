@@ -14,10 +14,11 @@ def list_logs(request: Request) -> dict:
     params = request.query
     limit = query_limit(params.get("limit"), default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
     query = LogQuery.parse(params)
+    scope = query.scope(developer.developer_id)
     cursor = params.get("cursor")
-    before = decode_cursor(cursor) if cursor is not None else None
+    before = decode_cursor(cursor, scope) if cursor is not None else None
     page = ApiLogStore().page(developer.developer_id, query, limit=limit, before=before)
-    return {"logs": page.logs, "nextCursor": encode_cursor(page.next_before) if page.next_before else None}
+    return {"logs": page.logs, "nextCursor": encode_cursor(page.next_before, scope) if page.next_before else None}
 
 
 lambda_handler = api_handler(list_logs)

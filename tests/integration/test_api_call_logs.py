@@ -153,3 +153,14 @@ def test_the_default_page_and_limit_keep_the_references_shape(make_stack):
 def test_bad_query_parameters_are_400s_naming_them(stack, query, field):
     answer = stack.call("GET", f"/v1/events/logs?{query}", key=stack.key())
     assert answer.status == 400 and answer.json["error"]["field"] == field
+
+
+def test_a_cursor_is_for_its_own_filters_and_caller(make_stack):
+    stack = make_stack()
+    seed(300)
+    mine = stack.key("user_123")
+    cursor = logs(stack, mine, limit="10", status="2xx")["nextCursor"]
+    assert logs(stack, mine, limit="10", status="2xx", cursor=cursor)["logs"]
+    for key, params in ((mine, {"status": "5xx"}), (stack.key("user_456"), {"status": "2xx"})):
+        answer = stack.call("GET", f"/v1/events/logs?{urlencode({**params, 'cursor': cursor})}", key=key)
+        assert answer.status == 400 and answer.json["error"]["field"] == "cursor"

@@ -141,12 +141,21 @@ def test_filters_match_entries():
     assert not LogQuery(method="GET").matches(item)
 
 
-def test_the_cursor_round_trips_and_refuses_anything_else():
+def test_the_cursor_is_signed_for_its_caller_and_filters(monkeypatch):
+    from events_core import cursors
+    from tests.unit.test_cursors import FakeControlTable
+
+    holder = cursors.CursorKeys(FakeControlTable())
+    monkeypatch.setattr(cursors, "stack_keys", lambda: holder)
     position = log_id(1775980800000, "e")
-    assert decode_cursor(encode_cursor(position)) == position
-    for bad in ("", "abc", encode_cursor("not-an-id"), base64.urlsafe_b64encode(b'{"x": 1}').decode()):
+    scope = LogQuery(status_class=5).scope("user_123")
+    assert decode_cursor(encode_cursor(position, scope), scope) == position
+    for other in (LogQuery(status_class=4).scope("user_123"), LogQuery(status_class=5).scope("user_456")):
         with pytest.raises(BadRequest):
-            decode_cursor(bad)
+            decode_cursor(encode_cursor(position, scope), other)
+    for bad in ("", "abc", encode_cursor("not-an-id", scope), base64.urlsafe_b64encode(b'{"x": 1}').decode()):
+        with pytest.raises(BadRequest):
+            decode_cursor(bad, scope)
 
 
 class _Client:

@@ -5,14 +5,12 @@ The time range becomes the Query's key condition on the time-ordered `logId`; th
 are checked on the entries read, which the read budget bounds (events_core.api_logs).
 """
 
-import base64
-import binascii
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from events_core import cursors
 from events_core.clock import is_id, parse_iso
 from events_core.errors import BadRequest
 
@@ -69,6 +67,19 @@ class LogQuery:
             return False
         return self.endpoint is None or str(item.get("endpoint", "")).startswith(self.endpoint)
 
+    def scope(self, developer_id: str) -> dict[str, Any]:
+        """What a cursor is bound to (events_core.cursors): the caller and these very filters."""
+        return {
+            "route": "logs",
+            "developer": developer_id,
+            "since": self.since_ms,
+            "until": self.until_ms,
+            "status": self.status,
+            "statusClass": self.status_class,
+            "method": self.method,
+            "endpoint": self.endpoint,
+        }
+
 
 def _time(params: Mapping[str, str], name: str) -> int | None:
     raw = params.get(name)
@@ -111,18 +122,15 @@ def _endpoint(raw: str | None) -> str | None:
     return raw
 
 
-# -- the cursor. Issue 16's signed cursors replace this codec (same role: position in, text out).
-def encode_cursor(before: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"before": before}).encode()).decode().rstrip("=")
+def encode_cursor(before: str, scope: dict[str, Any]) -> str:
+    """A signed cursor (events_core.cursors) holding the id the next page continues below."""
+    return cursors.seal({"before": before}, scope)
 
 
-def decode_cursor(cursor: str) -> str:
-    """The id a cursor's page continues below; BadRequest for anything this API did not hand out."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        found = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))["before"]
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeError):
-        found = None
+def decode_cursor(cursor: str, scope: dict[str, Any]) -> str:
+    """The id a cursor's page continues below; 400 invalid_cursor for anything this API did not
+    hand out for this caller and these filters."""
+    found = cursors.open_cursor(cursor, scope).get("before")
     if not isinstance(found, str) or not is_id(found):
-        raise BadRequest("cursor: not a cursor this API handed out", field="cursor")
+        raise cursors.InvalidCursor("cursor: not a cursor this API handed out for this query", field="cursor")
     return found

@@ -6,12 +6,9 @@ host name resolves to, checked right before connecting to that very address).
 
 import ipaddress
 import socket
+import threading
 from collections.abc import Iterable
-from functools import cache
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from events_core.config import Network
 
@@ -112,24 +109,69 @@ def literal_address(host: str) -> IPAddress | None:
     return None
 
 
-@cache
-def _resolvers() -> "ThreadPoolExecutor":
-    # Imported here: only delivery resolves names, and the API functions' cold starts need not pay.
-    from concurrent.futures import ThreadPoolExecutor
+# Name resolution (review N7). getaddrinfo cannot be cancelled, so a lookup past its deadline is
+# abandoned and its thread finishes on its own. A shared pool of such threads could be filled by
+# one tenant's slow names and starve everyone's lookups; instead each lookup gets its own daemon
+# thread, and what may be in flight at once is capped per domain (its last two labels: what one
+# tenant's many slow names usually share) and for the environment. Past a cap the lookup fails
+# at once as ResolverBusy: an infrastructure failure, never counted against the receiver.
+MAX_LOOKUPS = 64
+MAX_LOOKUPS_PER_DOMAIN = 4
+_lookups_lock = threading.Lock()
+_lookups: dict[str, int] = {}
 
-    return ThreadPoolExecutor(max_workers=16, thread_name_prefix="resolve")
+
+class ResolverBusy(Exception):
+    """Too many lookups in flight (for this domain, or at all): not the receiver's fault."""
+
+
+def _domain(host: str) -> str:
+    return ".".join(host.lower().rstrip(".").split(".")[-2:])
+
+
+def _claim(domain: str) -> None:
+    with _lookups_lock:
+        if sum(_lookups.values()) >= MAX_LOOKUPS:
+            raise ResolverBusy(f"{MAX_LOOKUPS} name lookups already in flight")
+        if _lookups.get(domain, 0) >= MAX_LOOKUPS_PER_DOMAIN:
+            raise ResolverBusy(f"{MAX_LOOKUPS_PER_DOMAIN} lookups of names under {domain} already in flight")
+        _lookups[domain] = _lookups.get(domain, 0) + 1
+
+
+def _release(domain: str) -> None:
+    with _lookups_lock:
+        left = _lookups.get(domain, 1) - 1
+        if left > 0:
+            _lookups[domain] = left
+        else:
+            _lookups.pop(domain, None)
 
 
 def _getaddrinfo(host: str, port: int, timeout: float | None) -> list:
-    """getaddrinfo has no timeout of its own; past `timeout` the lookup is abandoned (its thread
-    finishes on its own) and the attempt fails on time."""
+    """getaddrinfo within `timeout`: past it the lookup is abandoned (its thread finishes on its
+    own, still counted against its domain until then) and the attempt fails on time."""
     if timeout is None:
         return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    future = _resolvers().submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
-    try:
-        return future.result(timeout=timeout)
-    except TimeoutError:  # concurrent.futures.TimeoutError is TimeoutError since Python 3.11
-        raise DeadlineExceeded(f"resolving {host} took longer than {timeout:.1f} s") from None
+    domain = _domain(host)
+    _claim(domain)
+    outcome: dict[str, Any] = {}
+    done = threading.Event()
+
+    def lookup() -> None:
+        try:
+            outcome["addresses"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except Exception as error:  # noqa: BLE001 - handed to the waiting caller below
+            outcome["error"] = error
+        finally:
+            _release(domain)
+            done.set()
+
+    threading.Thread(target=lookup, name="resolve", daemon=True).start()
+    if not done.wait(timeout):
+        raise DeadlineExceeded(f"resolving {host} took longer than {timeout:.1f} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["addresses"]
 
 
 def resolve_checked(
