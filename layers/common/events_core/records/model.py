@@ -19,6 +19,7 @@ class DeliveryStatus(StrEnum):
     SUCCEEDED = "succeeded"  # the last attempt got a 2xx
     RETRYING = "retrying"  # the last attempt failed; another is scheduled (nextAttemptAt)
     DEAD = "dead"  # failed with no automatic attempt left; `recover` or `redeliver` sends it again
+    FAILED = "failed"  # a test send that failed: history only, never retried or recovered (redeliver can)
 
 
 @dataclass
@@ -155,7 +156,7 @@ class DeliveryRecord:
             delivery_id=item["deliveryId"],
             event_id=item.get("eventId", ""),
             event=item.get("event", ""),
-            status=DeliveryStatus(item.get("status", DeliveryStatus.PENDING)),
+            status=_status(item),
             created_at=item.get("createdAt", ""),
             attempt=int(item.get("attempt", 0)),
             attempts=[Attempt.from_item(entry) for entry in item.get("attempts") or []],
@@ -170,6 +171,12 @@ class DeliveryRecord:
             payload_ref=item.get("payloadRef"),
             version=int(item.get("version", 1)),
         )
+
+
+def _status(item: dict[str, Any]) -> DeliveryStatus:
+    status = DeliveryStatus(item.get("status", DeliveryStatus.PENDING))
+    # Failed test sends were stored as `dead` before `failed` existed: read them as what they are.
+    return DeliveryStatus.FAILED if status == DeliveryStatus.DEAD and item.get("test") else status
 
 
 def webhook_key(developer_id: str, webhook_id: str) -> str:
