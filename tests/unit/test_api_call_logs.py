@@ -210,3 +210,30 @@ def test_times_beyond_what_ids_hold_stay_in_order():
     line = {**LINE, "requestTimeEpoch": "99999999999999"}
     found, counts = ingest(json.dumps(line))
     assert found == [] and counts.malformed == 1
+
+
+def test_the_local_gateway_renders_the_templates_format_as_api_gateway_does():
+    """Empty variables become "-", values are escaped, and the line reads back as the entry."""
+    from eventsapi.local.access_logs import render, request_context
+
+    template = load_yaml(TEMPLATE)
+    log_format = template["Resources"]["EventsApi"]["Properties"]["AccessLogSetting"]["Format"]
+    event = {
+        "requestContext": {
+            "requestId": "r-9",
+            "path": '/prod/v1/events/webhooks/"x',
+            "requestTimeEpoch": 1775980800000,
+            "authorizer": {"developerId": "user_123"},
+        }
+    }
+    line = render(log_format, request_context(event, "GET", '/v1/events/webhooks/"x', 404, 12, "prod"))
+    assert json.loads(line)["error"] == "-"
+    (call,), _ = ingest(line)
+    assert (call.developer_id, call.endpoint, call.status, call.response_time_ms) == (
+        "user_123",
+        '/v1/events/webhooks/"x',
+        404,
+        12,
+    )
+    anonymous = render(log_format, request_context(None, "GET", "/v1/nowhere", 403, 1, "prod"))
+    assert ingest(anonymous)[1].no_developer == 1
