@@ -290,3 +290,15 @@ def test_a_webhook_keeps_only_its_last_test_sends(make_pipeline, receiver, monke
     kept = [r["deliveryId"] for r in pipeline.records(hook["id"]) if r.get("test")]
     assert kept == sent[-3:]
     assert settings().control_table  # the ring lives in the ControlTable
+
+
+def test_a_page_of_deliveries_never_holds_their_payloads(pipeline, receiver):
+    """Review N5 (related): listing read whole records, payloads included, to show none of them."""
+    key = pipeline.stack.key()
+    hook = pipeline.webhook(key, receiver.url("/ok"))
+    pipeline.publish("user_123", "tool.executed", {"blob": "x" * 3000})
+    pipeline.pump()
+    assert pipeline.records(hook["id"])[0].get("payload") or pipeline.records(hook["id"])[0].get("payloadRef")
+    page = DeliveryStore().page("user_123", hook["id"], limit=10)
+    assert [record.payload for record in page.records] == [None] and page.records[0].attempts == []
+    assert page.records[0].status.value == "succeeded" and page.records[0].attempt == 1

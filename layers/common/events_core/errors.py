@@ -6,10 +6,11 @@ class EventsApiError(Exception):
     code = "internal_error"
     headers: dict[str, str] | None = None  # extra answer headers (Retry-After on a spent budget)
 
-    def __init__(self, message: str, *, field: str | None = None):
+    def __init__(self, message: str, *, field: str | None = None, details: list[dict] | None = None):
         super().__init__(message)
         self.message = message
         self.field = field
+        self.details = details  # item by item, when one message cannot say it all (schema errors)
 
 
 class BadRequest(EventsApiError):

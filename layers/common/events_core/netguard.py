@@ -112,17 +112,25 @@ def literal_address(host: str) -> IPAddress | None:
 # Name resolution (review N7). getaddrinfo cannot be cancelled, so a lookup past its deadline is
 # abandoned and its thread finishes on its own. A shared pool of such threads could be filled by
 # one tenant's slow names and starve everyone's lookups; instead each lookup gets its own daemon
-# thread, and what may be in flight at once is capped per domain (its last two labels: what one
-# tenant's many slow names usually share) and for the environment. Past a cap the lookup fails
-# at once as ResolverBusy: an infrastructure failure, never counted against the receiver.
-MAX_LOOKUPS = 64
-MAX_LOOKUPS_PER_DOMAIN = 4
+# thread. Abandoned lookups are counted per domain (its last two labels: what one tenant's many
+# slow names usually share): past MAX_ABANDONED_PER_DOMAIN, lookups under that domain fail at once
+# (the domain's resolver is the receiver's problem: a counted failure). Past MAX_LOOKUPS threads
+# alive in the environment, any lookup fails at once as an infrastructure failure, never counted
+# against the receiver. Literal addresses need no lookup and no thread.
+MAX_LOOKUPS = 256
+MAX_ABANDONED_PER_DOMAIN = 8
 _lookups_lock = threading.Lock()
-_lookups: dict[str, int] = {}
+_alive = 0
+_abandoned: dict[str, int] = {}
 
 
 class ResolverBusy(Exception):
-    """Too many lookups in flight (for this domain, or at all): not the receiver's fault."""
+    """A lookup refused before it started. `infrastructure`: the environment's cap (not the
+    receiver's fault); otherwise its own domain's lookups are the ones left unanswered."""
+
+    def __init__(self, message: str, *, infrastructure: bool):
+        super().__init__(message)
+        self.infrastructure = infrastructure
 
 
 def _domain(host: str) -> str:
@@ -130,27 +138,20 @@ def _domain(host: str) -> str:
 
 
 def _claim(domain: str) -> None:
+    global _alive
     with _lookups_lock:
-        if sum(_lookups.values()) >= MAX_LOOKUPS:
-            raise ResolverBusy(f"{MAX_LOOKUPS} name lookups already in flight")
-        if _lookups.get(domain, 0) >= MAX_LOOKUPS_PER_DOMAIN:
-            raise ResolverBusy(f"{MAX_LOOKUPS_PER_DOMAIN} lookups of names under {domain} already in flight")
-        _lookups[domain] = _lookups.get(domain, 0) + 1
-
-
-def _release(domain: str) -> None:
-    with _lookups_lock:
-        left = _lookups.get(domain, 1) - 1
-        if left > 0:
-            _lookups[domain] = left
-        else:
-            _lookups.pop(domain, None)
+        if _alive >= MAX_LOOKUPS:
+            raise ResolverBusy(f"{MAX_LOOKUPS} name lookups already in flight", infrastructure=True)
+        stuck = _abandoned.get(domain, 0)
+        if stuck >= MAX_ABANDONED_PER_DOMAIN:
+            raise ResolverBusy(f"{stuck} lookups of names under {domain} are still unanswered", infrastructure=False)
+        _alive += 1
 
 
 def _getaddrinfo(host: str, port: int, timeout: float | None) -> list:
     """getaddrinfo within `timeout`: past it the lookup is abandoned (its thread finishes on its
-    own, still counted against its domain until then) and the attempt fails on time."""
-    if timeout is None:
+    own, counted against its domain until then) and the attempt fails on time."""
+    if timeout is None or literal_address(host) is not None:
         return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     domain = _domain(host)
     _claim(domain)
@@ -158,17 +159,29 @@ def _getaddrinfo(host: str, port: int, timeout: float | None) -> list:
     done = threading.Event()
 
     def lookup() -> None:
+        global _alive
         try:
             outcome["addresses"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except Exception as error:  # noqa: BLE001 - handed to the waiting caller below
             outcome["error"] = error
         finally:
-            _release(domain)
-            done.set()
+            with _lookups_lock:
+                _alive -= 1
+                if outcome.get("abandoned"):
+                    left = _abandoned.get(domain, 1) - 1
+                    if left > 0:
+                        _abandoned[domain] = left
+                    else:
+                        _abandoned.pop(domain, None)
+                done.set()
 
     threading.Thread(target=lookup, name="resolve", daemon=True).start()
     if not done.wait(timeout):
-        raise DeadlineExceeded(f"resolving {host} took longer than {timeout:.1f} s")
+        with _lookups_lock:
+            if not done.is_set():
+                outcome["abandoned"] = True
+                _abandoned[domain] = _abandoned.get(domain, 0) + 1
+                raise DeadlineExceeded(f"resolving {host} took longer than {timeout:.1f} s")
     if "error" in outcome:
         raise outcome["error"]
     return outcome["addresses"]

@@ -160,7 +160,9 @@ class Sender:
         except BlockedAddress as blocked:
             return PostResult(error=f"blocked: {blocked}", latency_ms=_ms(started))
         except ResolverBusy as busy:
-            return PostResult(error=f"resolver busy: {busy}", latency_ms=_ms(started), infrastructure=True)
+            return PostResult(
+                error=f"resolver busy: {busy}", latency_ms=_ms(started), infrastructure=busy.infrastructure
+            )
         except socket.gaierror as error:
             return PostResult(error=f"dns: {error}", latency_ms=_ms(started))
         except TimeoutError:  # DeadlineExceeded included

@@ -73,6 +73,31 @@ def _paging() -> Iterator[None]:
         raise
 
 
+# What a listed delivery shows: no payload and no attempts, which a page never returns (review N5).
+_LISTED_FIELDS = [
+    "webhookKey",
+    "deliveryId",
+    "developerId",
+    "webhookId",
+    "eventId",
+    "event",
+    "status",
+    "createdAt",
+    "attempt",
+    "lastAttemptAt",
+    "nextAttemptAt",
+    "lastStatus",
+    "lastError",
+    "test",
+    "leaseUntil",
+    "expiresAt",
+]
+_LISTED = {
+    "ProjectionExpression": ", ".join(f"#p{n}" for n in range(len(_LISTED_FIELDS))),
+    "ExpressionAttributeNames": {f"#p{n}": name for n, name in enumerate(_LISTED_FIELDS)},
+}
+
+
 def _key(developer_id: str, webhook_id: str, delivery_id: str) -> dict[str, str]:
     return {"webhookKey": webhook_key(developer_id, webhook_id), "deliveryId": delivery_id}
 
@@ -255,7 +280,7 @@ class DeliveryStore:
         condition = Key("failedKey" if uses_index else "webhookKey").eq(key)
         if since_ms is not None:
             condition = condition & Key("deliveryId").gte(delivery_id_floor(since_ms))
-        query: dict[str, Any] = {"KeyConditionExpression": condition, "ScanIndexForward": False}
+        query: dict[str, Any] = {"KeyConditionExpression": condition, "ScanIndexForward": False, **_LISTED}
         if uses_index:
             query["IndexName"] = FAILED_INDEX
         if status is not None:
