@@ -283,6 +283,11 @@ def test_logs_table_and_chart(console, stack):
     console.get_by_role("link", name="API logs").click()
     expect(console.get_by_role("heading", name="API logs")).to_be_visible()
     table = console.locator("#logs-table")
+    for _ in range(20):  # calls reach the logs within seconds (the stage's access log → ingest)
+        if table.count():
+            break
+        console.wait_for_timeout(300)
+        console.get_by_role("button", name="Refresh").click()
     expect(table).to_be_visible()
     expect(table.locator("tbody tr").first).to_be_visible()
     expect(table).to_contain_text("/v1/events/webhooks")
