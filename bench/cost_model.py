@@ -196,6 +196,59 @@ def retry_lines(m: Measured) -> list[tuple[str, str, float]]:
     ]
 
 
+def listen_lines() -> list[tuple[str, str, float]]:
+    """(item, how it is counted, USD per hour): one `eventsapi listen` session waiting an hour with
+    nothing to forward — the long poll's cost floor. Each forwarded delivery adds about 8 WRU (two
+    transactions: put in the session, answered) and one result call."""
+    from events_core.listen.requests import MAX_WAIT_SECONDS
+    from events_core.listen.service import POLL_EVERY_SECONDS, RENEW_EVERY_MS
+
+    polls = 3600 / MAX_WAIT_SECONDS
+    queries = math.ceil(MAX_WAIT_SECONDS / POLL_EVERY_SECONDS)
+    renewals = 3600 * 1000 / RENEW_EVERY_MS
+    gb_seconds = polls * MAX_WAIT_SECONDS * _memory_gb("NextListenDeliveriesFunction")
+    return [
+        (
+            "API Gateway",
+            f"{polls:.0f} long polls (`wait={MAX_WAIT_SECONDS}`) and their access-log lines",
+            polls * (PRICES["api_gateway_rest_call"] + ACCESS_LOG_BYTES / 1e9 * PRICES["logs_gb"]),
+        ),
+        (
+            "Lambda",
+            f"{polls:.0f} invocations of {MAX_WAIT_SECONDS} s each (a long poll is billed while it waits): "
+            f"{gb_seconds:.0f} GB-s",
+            polls * PRICES["lambda_request"] + gb_seconds * PRICES["lambda_gb_second_arm"],
+        ),
+        (
+            "DynamoDB",
+            f"{polls * (queries + 1):.0f} RRU (the session, then a Query every {POLL_EVERY_SECONDS} s of each poll); "
+            f"{polls + renewals:.0f} WRU (the API-call log line, the session's renewal at most once a minute)",
+            polls * (queries + 1) * PRICES["dynamodb_rru"] + (polls + renewals) * PRICES["dynamodb_wru"],
+        ),
+    ]
+
+
+CLAIM_BYTES = 150  # an idempotency claim item: hashed key, event id, time, data hash, expiry
+
+
+def keyed_lines(m: Measured) -> list[tuple[str, str, float]]:
+    """(item, how it is counted, USD per million events published with an idempotency key), on top
+    of the event's own delivery. An event without a key pays none of this."""
+    return [
+        (
+            "DynamoDB",
+            f"1 WRU: the claim, one conditional PutItem of about {CLAIM_BYTES} B in `IdempotencyTable` "
+            "(a repeat reads the first event back from the same refused write: no extra read)",
+            MILLION * PRICES["dynamodb_wru"],
+        ),
+        (
+            "DynamoDB storage",
+            "claims expire after 24 h (TTL deletes are free): about 0.15 GB-day per million keys",
+            0.15 / 30 * 0.25,
+        ),
+    ]
+
+
 RECORD_BYTES = 470  # a delivery record without its payload (see the assumptions)
 SQS_CHUNK = 64 * 1024
 
@@ -233,6 +286,12 @@ def _table(rows: list[tuple[str, str, float]]) -> str:
     return text + f"| **total** | | **{sum(usd for _, _, usd in rows):.2f}** |\n"
 
 
+def _table4(rows: list[tuple[str, str, float]]) -> str:
+    text = "| item | counted as | USD |\n|---|---|---:|\n"
+    text += "".join(f"| {item} | {how} | {usd:.4f} |\n" for item, how, usd in rows)
+    return text + f"| **total** | | **{sum(usd for _, _, usd in rows):.4f}** |\n"
+
+
 def totals(m: Measured) -> tuple[float, float]:
     return sum(u for _, _, u in lines(m)), sum(u for _, _, u in api_lines(m))
 
@@ -245,9 +304,14 @@ def rows(m: Measured) -> list[tuple[str, str]]:
             f"${events:.2f}  (target ≤ ${TARGET_EVENTS:.2f}: {'ok' if events <= TARGET_EVENTS else 'OVER'})",
         ),
         (
+            "cost: per million events published with an idempotency key (on top)",
+            f"${sum(u for _, _, u in keyed_lines(m)):.2f}",
+        ),
+        (
             "cost: per million API calls",
             f"${api:.2f}  (target ≤ ${TARGET_API:.2f}: {'ok' if api <= TARGET_API else 'OVER'})",
         ),
+        ("cost: one listening hour (eventsapi listen, idle; opt-in)", f"${sum(u for *_, u in listen_lines()):.4f}"),
     ]
 
 
@@ -270,6 +334,16 @@ A failing post waits for its next attempt as a delayed SQS message, never as a r
 one, so a dead receiver does not fill the delivery queue's in-flight limit; the price is the hops.
 
 {_table(retry_lines(d))}
+## Per listening hour (opt-in: `eventsapi listen`)
+
+A developer's CLI long-polls its session; nothing else runs for it. Priced per hour of an idle
+session (the floor), in USD to four places. Each delivery forwarded adds two DynamoDB
+transactions (put in the session with its history record, then answered: about 8 WRU) and one
+result call; developers who are not listening pay nothing (the fan-out learns it from the index
+it already reads).
+
+{_table4(listen_lines())}
+
 ## Large payloads: where the line is
 
 A payload up to {INLINE_PAYLOAD_BYTES:,} bytes travels inline, in the delivery message and the
@@ -284,6 +358,15 @@ payloads (and with retries: each attempt rewrites an inline payload with its rec
 webhooks × 4 KB; past it, an event with one webhook pays about 3 % more, one with 100 up to 14× less.
 
 {payload_table()}
+
+## Per million events published with an idempotency key
+
+Opt-in: only events whose producer sets `detail.idempotencyKey` pay this, on top of their delivery
+above. A repeat of a key (a producer's retried PutEvents) pays its own EventBridge event and
+fan-out again, and its posts stop at the delivery records' lease (one write per webhook, no post);
+a repeat with different data stops at the claim, in the events dead-letter queue.
+
+{_table(keyed_lines(d))}
 ## Assumptions
 
 - One matching webhook per event, every post succeeds on its first attempt, payloads up to about

@@ -17,6 +17,7 @@ NOBODY = {
     "aws_lambda_powertools.utilities.batch",  # ~30 ms for a try/except per record
     "requests",
     "asyncio",
+    "fastjsonschema",  # compiled at the first event of a type that needs it (events_core.catalogue.validation)
 }
 DELIVERY_CODE = {
     "events_core.delivery.sender",
@@ -31,6 +32,8 @@ NOT_FOR = {
     "DeliverFunction": NOBODY | {"events_core.delivery.fanout", "events_core.api_logs"},
     "FanoutFunction": NOBODY | (DELIVERY_CODE - {"events_core.delivery.fanout"}) | {"events_core.records.store"},
     "AuthorizerFunction": NOBODY | DELIVERY_CODE | {"events_core.webhooks", "events_core.history"},
+    # Hands deliveries out signed with the session's secret.
+    "NextListenDeliveriesFunction": NOBODY | (DELIVERY_CODE - {"events_core.delivery.signing", "standardwebhooks"}),
 }
 PROBE = """
 import importlib.util, json, sys

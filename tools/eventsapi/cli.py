@@ -8,6 +8,10 @@ eventsapi --local keys revoke --developer user_123 key_0123456789ab
 eventsapi --stack events-api dlq list --queue delivery
 eventsapi --local dlq redrive --queue events
 eventsapi invoke CreateWebhookFunction -e events/create_webhook.json
+eventsapi listen --forward-to http://127.0.0.1:8000/hooks    # a developer's live deliveries, locally
+eventsapi trigger tool.executed                              # a test event to your sessions and webhooks
+eventsapi events validate tool.executed --data '{"toolName": "x", "input": {}, "result": {}, "elapsed_ms": 1}'
+eventsapi events send tool.executed --developer user_123 --data @event.json --idempotency-key run-1
 """
 
 import argparse
@@ -24,6 +28,7 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 
 from events_core.api_keys import PREFIX as KEY_PREFIX
 from events_core.api_keys import SCOPES, ApiKeyStore, hash_key, looks_like_key
+from eventsapi import listen
 from eventsapi.admin import dlq, keys
 from eventsapi.admin.target import Target
 from eventsapi.endpoints import (
@@ -223,6 +228,50 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_webhooks(args: argparse.Namespace) -> int:
+    from events_core.clock import now_ms
+    from eventsapi.admin import verification
+
+    changed = verification.require_all(_target(args), args.developer, now_ms())
+    print(f"{changed} webhook(s) marked pending: each receives nothing until it verifies")
+    return 0
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    from eventsapi.admin import events
+    from eventsapi_publisher import InvalidEventData, PublishFailed, validate
+
+    try:
+        data = events.read_data(args.data)
+        if data is None:
+            data = events.example_of(args.type)
+        if args.events_command == "validate":
+            events.example_of(args.type)  # an unknown type is an error, not "invalid"
+            errors = validate(args.type, data)
+            for error in errors:
+                print(f"{error.path or '/'}: {error.message}")
+            print("valid" if not errors else f"invalid: {len(errors)} error(s)")
+            return 0 if not errors else 1
+        if args.stack:
+            publisher = events.stack_publisher(args.stack, args.region, args.bus)
+        else:  # the local stack unless told otherwise
+            publisher = events.local_publisher(emulator_url(args.endpoint_url), args.bus)
+        event_id = publisher.publish(args.type, args.developer, data, idempotency_key=args.idempotency_key)
+    except events.BadData as error:
+        print(str(error), file=sys.stderr)
+        return 2
+    except InvalidEventData as invalid:
+        print(f"not sent: {invalid}", file=sys.stderr)
+        for fault in invalid.errors:
+            print(f"  {fault.path or '/'}: {fault.message}", file=sys.stderr)
+        return 1
+    except PublishFailed as failed:
+        print(str(failed), file=sys.stderr)
+        return 1
+    print(f"published {args.type} for {args.developer} on {publisher.bus}: {event_id}")
+    return 0
+
+
 def cmd_fuzz(args: argparse.Namespace) -> int:
     from eventsapi.harness import fuzz
 
@@ -308,6 +357,26 @@ def parser() -> argparse.ArgumentParser:
             command.add_argument("--yes", action="store_true", help="do not ask")
     letters.set_defaults(func=cmd_dlq)
 
+    hooks = commands.add_parser("webhooks", help="operator actions on webhooks")
+    hook_commands = hooks.add_subparsers(dest="webhooks_command", required=True)
+    require = hook_commands.add_parser(
+        "require-verification", help="mark webhooks pending ownership verification (EndpointVerification=required)"
+    )
+    require.add_argument("--developer", help="only this developer's webhooks (default: every webhook)")
+    hooks.set_defaults(func=cmd_webhooks)
+
+    published = commands.add_parser("events", help="platform events: validate data, send (publish) one")
+    event_commands = published.add_subparsers(dest="events_command", required=True)
+    checking = event_commands.add_parser("validate", help="check data against the type's schema (the catalogue)")
+    sending = event_commands.add_parser("send", help="publish one event on the bus (local stack unless --stack)")
+    for command in (checking, sending):
+        command.add_argument("type", help="the event type, e.g. tool.executed")
+        command.add_argument("--data", help="the data: JSON, @file or - (stdin); default: the type's example")
+    sending.add_argument("--developer", required=True, help="the developer whose webhooks receive it")
+    sending.add_argument("--idempotency-key", help="the same key (per developer, 24 h) is delivered once")
+    sending.add_argument("--bus", help="the bus name (default: the stack's EventBusName)")
+    published.set_defaults(func=cmd_events)
+
     fuzz = commands.add_parser(
         "fuzz", help="schemathesis against a fresh local stack of its own (free ports), per API-key kind"
     )
@@ -328,6 +397,8 @@ def parser() -> argparse.ArgumentParser:
     invoke.add_argument("logical_id")
     invoke.add_argument("-e", "--event", required=True)
     invoke.set_defaults(func=cmd_invoke)
+
+    listen.register(commands)  # eventsapi listen, eventsapi trigger (a developer's commands: API URL + key)
     return root
 
 

@@ -21,9 +21,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from events_core.clock import now_ms
 from events_core.config import Settings
-from events_core.delivery import queues
+from events_core.delivery import admission, queues
 from events_core.delivery.envelope import PlatformEvent, parse_envelope
 from events_core.errors import InvalidEvent
+from events_core.listen.fanout import split_markers, to_sessions
 from events_core.observability import logger, metrics
 from events_core.records.message import DeliveryMessage, delivery_id
 from events_core.records.payloads import PayloadStore, stored_by_reference
@@ -157,11 +158,15 @@ def handle(
         queues.dead_letter(config.events_dlq_url, body, f"invalid event: {invalid}")
         metrics.add_metric(name="EventRejected", unit=MetricUnit.Count, value=1)
         return 0
+    admitted = admission.admit(event, body, config)  # schema enforcement, idempotency keys
+    if admitted is None:
+        return 0
+    event = admitted
 
     skipped: list[str] = []
     if deadline is not None:
         deadline.check()
-    candidates = subscriptions.active(event.developer_id, event.event_type)
+    candidates, listening = split_markers(subscriptions.active(event.developer_id, event.event_type))
     webhook_ids = matching_webhooks(event, candidates, skipped.append, deadline)
     if skipped:
         _dead_letter_skipped(config, body, event, skipped)
@@ -188,6 +193,8 @@ def handle(
             ),
             record_id,
         )
+    if listening:  # a listen session's marker was in the index: the developer's `eventsapi listen` sessions
+        to_sessions(event, body, config)
     logger.debug(  # at INFO the delivery's own line is the one per post: logs are billed by the byte
         "event fanned out",
         extra={

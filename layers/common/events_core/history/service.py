@@ -17,6 +17,7 @@ from events_core.records.model import DeliveryRecord, DeliveryStatus
 from events_core.records.payloads import PayloadStore
 from events_core.records.store import DeliveryStore, Page
 from events_core.webhooks import service as webhooks
+from events_core.webhooks import verification
 from events_core.webhooks.model import Webhook
 from events_core.webhooks.requests import known_fields
 
@@ -109,6 +110,7 @@ def _message(record: DeliveryRecord, trigger: Trigger) -> DeliveryMessage:
 
 
 def _enabled(webhook: Webhook) -> None:
+    verification.require_verified(webhook, settings())  # 409 unverified, before the plainer "disabled"
     if not webhook.enabled:
         raise Conflict("the webhook is disabled; enable it (PATCH enabled: true) before sending to it again")
 
