@@ -13,10 +13,17 @@ from typing import Any
 
 from eventsapi.admin.target import Target
 
+# Which queue holds what (README "Dead letters"): tenants' failed posts in `delivery`; platform
+# events the service could not use in `events`; messages the service kept crashing on in the fault
+# queues (SQS moved them there after maxReceiveCount receives).
 QUEUES = {
     "delivery": ("DeliveryDeadLetterQueueUrl", "DeliveryQueueUrl"),
     "events": ("EventsDeadLetterQueueUrl", "EventsQueueUrl"),
+    "delivery-fault": ("DeliveryFaultQueueUrl", "DeliveryQueueUrl"),
+    "events-fault": ("EventsFaultQueueUrl", "EventsQueueUrl"),
 }
+# SQS's move task takes only a queue that is some queue's redrive target.
+MOVE_TASK_QUEUES = {"delivery-fault", "events-fault"}
 
 
 @dataclass(frozen=True)
@@ -101,7 +108,7 @@ def redrive(target: Target, queue: str) -> int:
     """Move every letter back to its source queue; how many (-1: started an SQS move task)."""
     dead_url, source_url = (target.outputs[name] for name in QUEUES[queue])
     sqs = target.client("sqs")
-    if target.deployed:
+    if target.deployed and queue in MOVE_TASK_QUEUES:
         arn = sqs.get_queue_attributes(QueueUrl=dead_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         source = sqs.get_queue_attributes(QueueUrl=source_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         sqs.start_message_move_task(SourceArn=arn, DestinationArn=source)
