@@ -89,9 +89,11 @@ def test_secrets_are_encrypted_with_a_retained_key_of_the_stack():
     assert (
         key["Type"] == "AWS::KMS::Key" and key["DeletionPolicy"] == "Retain" and key["Properties"]["EnableKeyRotation"]
     )
-    assert t.raw["Globals"]["Function"]["Environment"]["Variables"]["SECRETS_KEY_ID"] == {
-        "Fn::GetAtt": ["SecretsKey", "Arn"]
-    }
+    secrets_key = t.raw["Globals"]["Function"]["Environment"]["Variables"]["SECRETS_KEY_ID"]
+    assert secrets_key["Fn::If"][:2] == ["NewSecretsKey", {"Fn::GetAtt": ["SecretsKey", "Arn"]}]
+    adopted = template(ExistingSecretsKeyArn="arn:aws:kms:us-east-1:123456789012:key/old")
+    assert "SecretsKey" not in adopted.resources
+    assert adopted.resolve(secrets_key) == "arn:aws:kms:us-east-1:123456789012:key/old"
 
 
 # -- the platform's bus

@@ -300,3 +300,92 @@ def test_every_local_only_parameter_is_in_the_rule():
         if "local runs" in str(spec.get("Description", "")) and name != "DeployTarget"
     }
     assert LOCAL_ONLY | described <= asserted
+
+
+# -- N8, N10: a stack rebuilt on retained data adopts them; nothing refers to what it does not create
+
+
+def _references(value: Any, granted: frozenset[str], found: list[tuple[str, frozenset[str]]]) -> None:
+    """Every resource name referred to (Ref, GetAtt, ${…} in Sub), with the conditions known true there."""
+    if isinstance(value, list):
+        for item in value:
+            _references(item, granted, found)
+    elif isinstance(value, dict):
+        if set(value) == {"Fn::If"}:
+            condition, yes, no = value["Fn::If"]
+            _references(yes, granted | {condition}, found)
+            _references(no, granted, found)
+            return
+        for key, item in value.items():
+            if key == "Ref":
+                found.append((item, granted))
+            elif key == "Fn::GetAtt":
+                found.append((item[0], granted))
+            elif key == "Fn::Sub":
+                text = item if isinstance(item, str) else item[0]
+                found += [(name.split(".")[0], granted) for name in re.findall(r"\$\{([^}!]+)\}", text)]
+                if not isinstance(item, str):
+                    _references(item[1], granted, found)
+            else:
+                _references(item, granted, found)
+
+
+def unguarded_references(raw: dict) -> list[str]:
+    # Resources a deployment may adopt instead of creating (the Existing… parameters).
+    conditional = {
+        name: spec["Condition"]
+        for name, spec in raw["Resources"].items()
+        if spec.get("Condition", "").startswith("New") or spec.get("Condition") == "CreateEventBus"
+    }
+    places = {f"Resources.{name}": (spec, spec.get("Condition")) for name, spec in raw["Resources"].items()}
+    places |= {f"Outputs.{name}": (spec, spec.get("Condition")) for name, spec in raw.get("Outputs", {}).items()}
+    places["Globals"] = (raw.get("Globals", {}), None)
+    offenders = []
+    for place, (spec, own) in places.items():
+        found: list[tuple[str, frozenset[str]]] = []
+        _references(spec, frozenset({own} if own else ()), found)
+        for name, granted in found:
+            if name in conditional and conditional[name] not in granted:
+                offenders.append(f"{place} → {name} (needs !If [{conditional[name]}, …])")
+    return offenders
+
+
+def test_every_reference_to_an_adoptable_resource_says_what_to_use_when_it_is_adopted():
+    raw = Template(TEMPLATE, stack_name=STACK_NAME, region=REGION).raw
+    assert unguarded_references(raw) == []
+    assert {"NewSecretsKey", "NewWebhooksTable", "NewApiLogsTable", "NewApiKeysTable", "NewDeliveriesTable"} <= {
+        spec.get("Condition") for spec in raw["Resources"].values()
+    }
+
+
+def test_the_reference_check_finds_a_policy_that_assumes_the_table_exists():
+    raw = json.loads(json.dumps(Template(TEMPLATE, stack_name=STACK_NAME, region=REGION).raw))
+    raw["Resources"]["ListLogsFunction"]["Properties"]["Policies"][0]["Statement"][0]["Resource"] = {
+        "Fn::GetAtt": ["ApiLogsTable", "Arn"]
+    }
+    assert unguarded_references(raw) == ["Resources.ListLogsFunction → ApiLogsTable (needs !If [NewApiLogsTable, …])"]
+
+
+def test_an_adopted_deployment_names_the_earlier_stacks_resources_everywhere():
+    adopted = {
+        "ExistingSecretsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/old",
+        "ExistingWebhooksTableName": "old-webhooks",
+        "ExistingApiLogsTableName": "old-logs",
+        "ExistingApiKeysTableName": "old-keys",
+        "ExistingDeliveriesTableName": "old-deliveries",
+        "ExistingEventBusName": "platform-events",
+    }
+    t = deployed(**adopted)
+    environment = t.globals_environment()
+    assert (environment["WEBHOOKS_TABLE"], environment["SECRETS_KEY_ID"]) == (
+        "old-webhooks",
+        adopted["ExistingSecretsKeyArn"],
+    )
+    functions = t.of_type("AWS::Serverless::Function").values()
+    statements = [s for props in functions for policy in props.get("Policies", []) for s in policy["Statement"]]
+    resources: set[str] = set()
+    for statement in statements:
+        named = t.resolve(statement["Resource"])
+        resources |= set(named if isinstance(named, list) else [named])
+    assert "arn:aws:dynamodb:us-east-1:123456789012:table/old-deliveries/index/FailedByWebhook" in resources
+    assert not any("events-api-local-" in r and ":table/" in r and "RateCounters" not in r for r in resources)
