@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from bench import cost_model, scale_model
+from eventsapi.harness.progress import progress
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,10 +40,12 @@ def main() -> int:
     ]
     results: dict[str, dict] = {}
     rows: list[tuple[str, str]] = []
-    for module, module_args in plan:
+    for step, (module, module_args) in enumerate(plan, start=1):
+        progress(f"bench {step}/{len(plan)}: {module} {' '.join(module_args)}".rstrip())
         answer = run(module, *module_args)
         results[module] = answer["results"]
         rows.extend(answer["rows"])
+    progress("bench: cost and scale models")
     measured = cost_model.measured_from(results)
     scale = scale_model.inputs_from(results)
     rows.extend(cost_model.rows(measured))

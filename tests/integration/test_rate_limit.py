@@ -61,7 +61,10 @@ def test_a_counter_that_cannot_be_written_lets_the_call_through(make_stack, monk
     assert [stack.call("GET", "/v1/events/types", key=key).status for _ in range(3)] == [200, 200, 200]
 
 
-@pytest.mark.parametrize(("rate", "burst", "window"), [(10, 20, 2000), (100, 20, 1000), (1, 3, 3000)])
-def test_the_window_is_burst_over_rate_and_never_under_a_second(rate, burst, window):
+@pytest.mark.parametrize(
+    ("rate", "burst", "window", "calls"), [(10, 20, 2000, 20), (100, 20, 1000, 100), (1, 3, 3000, 3), (0.5, 1, 2000, 1)]
+)
+def test_the_window_is_burst_over_rate_and_never_under_a_second(rate, burst, window, calls):
+    """A burst below the rate still allows the rate: never a limit stricter than both parameters."""
     config = Settings(developer_rate_limit=rate, developer_burst_limit=burst)
-    assert rate_limit.window_ms(config) == window
+    assert (rate_limit.window_ms(config), rate_limit.allowance(config)) == (window, calls)

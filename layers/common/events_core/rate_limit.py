@@ -32,6 +32,11 @@ def window_ms(config: Settings) -> int:
     return max(1000, round(1000 * config.developer_burst_limit / config.developer_rate_limit))
 
 
+def allowance(config: Settings) -> int:
+    """Calls in one window: the burst, or a second's worth of the rate when that is more."""
+    return max(config.developer_burst_limit, math.ceil(config.developer_rate_limit * window_ms(config) / 1000))
+
+
 class DeveloperRateLimit:
     table = LazyTable("rate_counters_table")
 
@@ -43,7 +48,7 @@ class DeveloperRateLimit:
     def admit(self, developer_id: str, at_ms: int | None = None) -> None:
         """Count one call; RateLimited (429, Retry-After) when this window's calls are spent."""
         at_ms = now_ms() if at_ms is None else at_ms
-        length = window_ms(self.config)
+        length, calls = window_ms(self.config), allowance(self.config)
         window = at_ms // length
         ends_ms = (window + 1) * length
         try:
@@ -54,7 +59,7 @@ class DeveloperRateLimit:
                 ConditionExpression="attribute_not_exists(calls) OR calls < :burst",
                 ExpressionAttributeValues={
                     ":one": 1,
-                    ":burst": self.config.developer_burst_limit,
+                    ":burst": calls,
                     # DynamoDB's TTL deletes within days; a window's count only matters until it ends.
                     ":expires": ends_ms // 1000 + 60,
                 },
@@ -65,7 +70,6 @@ class DeveloperRateLimit:
         if not counted:
             retry_after = max(1, math.ceil((ends_ms - at_ms) / 1000))
             raise RateLimited(
-                f"more than {self.config.developer_burst_limit} calls in {length / 1000:g} s; "
-                f"retry after {retry_after} s",
+                f"more than {calls} calls in {length / 1000:g} s; retry after {retry_after} s",
                 retry_after=retry_after,
             )

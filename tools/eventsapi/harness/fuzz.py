@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import requests
 
 from events_core.api_keys import ApiKeyStore
+from eventsapi.harness.progress import progress
 from eventsapi.local.runtime import LocalRuntime
 from eventsapi.local.wiring import ROOT
 
@@ -149,8 +150,10 @@ def hostile(stack: LocalRuntime, keys: dict[str, str | None]) -> list[FuzzRun]:
 
 def fuzz(stack: LocalRuntime, *, examples: int, seed: int | None, timeout: int = 900) -> list[FuzzRun]:
     keys = _keys()
+    progress(f"fuzz: hostile shapes at every route, {len(keys)} kinds of API key")
     runs = hostile(stack, keys)
-    for kind, key in keys.items():
+    for step, (kind, key) in enumerate(keys.items(), start=1):
+        progress(f"fuzz {step}/{len(keys)}: schemathesis, {examples} examples an operation, API key: {kind}")
         command = [
             SCHEMATHESIS,
             "run",
