@@ -192,8 +192,8 @@ def _components(i: Inputs, c: dict[str, float]) -> str:
             f"one partition per webhook (hash key `developer#webhook`): {PARTITION_WCU:,} write units/s, "
             f"{i.writes_per_delivery:g} per post; the table: {TABLE_ON_DEMAND:,} units/s on demand",
             f"{c['deliveries_per_webhook']:,.0f} posts/s per webhook; {c['deliveries_table']:,.0f} posts/s in total",
-            "the table quota through Service Quotas; per webhook, a sharded hash key (a listing then "
-            "reads every shard)",
+            "the table quota through Service Quotas (a new on-demand table serves less at first: set warm "
+            "throughput before a launch); per webhook, a sharded hash key (a listing then reads every shard)",
         ),
         (
             "API-call logs table",
