@@ -7,6 +7,8 @@ SAM_VENV := .venv-sam
 PIP_QUIET := --quiet --disable-pip-version-check
 # The browser tests drive Debian's Chromium (browsers downloaded by tools cannot be fetched here).
 CHROMIUM := /usr/bin/chromium
+# pytest runs on both cores by default; tests of one file share a worker (their module fixtures).
+PYTEST_WORKERS ?= 2
 COVERED := --cov=layers/common/events_core --cov=functions --cov=tools/eventsapi --cov-report=
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
@@ -63,7 +65,7 @@ validate: $(SAM_VENV)/.installed
 	$(SAM_VENV)/bin/cfn-lint --include-checks I -- template.yaml
 
 pytest: $(VENV)/.installed $(CHROMIUM)
-	$(VENV)/bin/python -m pytest $(COVERED)
+	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(COVERED)
 	@echo "coverage of events_core, functions and tools (unit, integration and in-process e2e): $$($(VENV)/bin/coverage report --format=total)%"
 
 test: lint typecheck validate build pytest
