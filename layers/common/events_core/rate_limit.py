@@ -29,7 +29,8 @@ from events_core.observability import logger
 
 def window_ms(config: Settings) -> int:
     """The window: long enough that `burst` calls in it average `rate` per second (1 s at least)."""
-    return max(1000, round(1000 * config.developer_burst_limit / config.developer_rate_limit))
+    rate = max(config.developer_rate_limit, 0.001)  # a rate of 0 would be a window without end
+    return max(1000, round(1000 * config.developer_burst_limit / rate))
 
 
 def allowance(config: Settings) -> int:
@@ -56,10 +57,10 @@ class DeveloperRateLimit:
                 self.table,
                 Key={"counterKey": f"{developer_id}#{window}"},
                 UpdateExpression="ADD calls :one SET expiresAt = if_not_exists(expiresAt, :expires)",
-                ConditionExpression="attribute_not_exists(calls) OR calls < :burst",
+                ConditionExpression="attribute_not_exists(calls) OR calls < :allowed",
                 ExpressionAttributeValues={
                     ":one": 1,
-                    ":burst": calls,
+                    ":allowed": calls,
                     # DynamoDB's TTL deletes within days; a window's count only matters until it ends.
                     ":expires": ends_ms // 1000 + 60,
                 },
