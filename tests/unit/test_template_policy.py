@@ -389,3 +389,26 @@ def test_an_adopted_deployment_names_the_earlier_stacks_resources_everywhere():
         resources |= set(named if isinstance(named, list) else [named])
     assert "arn:aws:dynamodb:us-east-1:123456789012:table/old-deliveries/index/FailedByWebhook" in resources
     assert not any("events-api-local-" in r and ":table/" in r and "RateCounters" not in r for r in resources)
+
+
+def test_the_rewriter_guards_new_references_and_leaves_guarded_ones_alone(tmp_path):
+    """After a merge adds a function whose policy names a table directly, `python -m
+    eventsapi.local.adoptable template.yaml` guards it; a guarded template is left as it is."""
+    from eventsapi.local.adoptable import guard
+    from eventsapi.local.template import load_yaml
+
+    text = TEMPLATE.read_text()
+    assert guard(text) == text
+    added = text.replace(
+        "\nOutputs:\n",
+        "\n  NewFeatureFunction:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+        "      Policies:\n        - Statement:\n            - Effect: Allow\n              Action: [dynamodb:Query]\n"
+        '              Resource: [!GetAtt WebhooksTable.Arn, !Sub "${DeliveriesTable.Arn}/index/FailedByWebhook"]\n'
+        "      Environment: {Variables: {KEY: !GetAtt SecretsKey.Arn, LOGS: !Ref ApiLogsTable}}\n"
+        "\nOutputs:\n",
+    )
+    path = tmp_path / "template.yaml"
+    path.write_text(added)
+    assert len(unguarded_references(load_yaml(path))) == 4
+    path.write_text(guard(added))
+    assert unguarded_references(load_yaml(path)) == []
