@@ -4,6 +4,7 @@ run` (what `make run` starts) as a new user would drive it: HTTP calls, `aws eve
 
 import base64
 import json
+import re
 import shutil
 import subprocess
 import time
@@ -193,7 +194,10 @@ def test_operators_list_redrive_and_purge_dead_letters(stack, api, receiver):
     moved = stack.eventsapi("--local", "dlq", "redrive", "--queue", "delivery")
     assert moved.returncode == 0 and "moved" in moved.stdout
     wait_for(lambda: "to-the-dlq" in markers(receiver, "/dlq", accepted_only=True))
-    assert "0 message(s)" in stack.eventsapi("--local", "dlq", "list", "--queue", "delivery").stdout
+    # Only this letter is known to be gone: the queue also holds other tests' failed posts (a 410's),
+    # which a redrive sends back to receivers that are closed by now, and which fail again.
+    [ours] = [re.findall(r"msg_\w+", line)[0] for line in listed.stdout.splitlines() if "HTTP 503 after 3" in line]
+    assert ours not in stack.eventsapi("--local", "dlq", "list", "--queue", "delivery").stdout
     refused = subprocess.run(
         [*stack.eventsapi_command(), "--local", "dlq", "purge", "--queue", "events"],
         input="n\n",

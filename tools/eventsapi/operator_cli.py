@@ -5,10 +5,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from eventsapi.admin import alarms, developers, preflight
 from eventsapi.admin.target import Target
-from eventsapi.local.template import Template
-from eventsapi.local.wiring import TEMPLATE
 
 
 def _pairs(pairs: list[str]) -> dict[str, str]:
@@ -22,7 +19,10 @@ def _pairs(pairs: list[str]) -> dict[str, str]:
 
 
 def add_commands(commands: Any, target_of: Callable[[argparse.Namespace], Target]) -> None:
+    # The commands' modules load when a command runs: `eventsapi`'s start stays quick.
     def cmd_developers(args: argparse.Namespace) -> int:
+        from eventsapi.admin import developers
+
         if not args.yes:
             print(f"this deletes every key, webhook, delivery record and log of {args.developer}; add --yes")
             return 2
@@ -37,6 +37,8 @@ def add_commands(commands: Any, target_of: Callable[[argparse.Namespace], Target
         return 0
 
     def cmd_alarms(args: argparse.Namespace) -> int:
+        from eventsapi.admin import alarms
+
         if not args.stack:
             raise SystemExit("alarms probe acts on a deployed stack: --stack NAME")
         name = alarms.probe(target_of(args), args.stack, args.alarm)
@@ -44,6 +46,10 @@ def add_commands(commands: Any, target_of: Callable[[argparse.Namespace], Target
         return 0
 
     def cmd_preflight(args: argparse.Namespace) -> int:
+        from eventsapi.admin import preflight
+        from eventsapi.local.template import Template
+        from eventsapi.local.wiring import TEMPLATE
+
         if not args.stack:
             raise SystemExit("preflight checks the account a stack is about to be deployed in: --stack NAME")
         template = Template(TEMPLATE, stack_name=args.stack, region=args.region or "", overrides=_pairs(args.param))
