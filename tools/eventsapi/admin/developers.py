@@ -59,9 +59,8 @@ def remove(target: Target, developer_id: str) -> Removed:
         # The index projects no keyHash beyond the table key, which every index entry carries.
         _pages(api_keys, IndexName=BY_DEVELOPER_INDEX, KeyConditionExpression=Key("developerId").eq(developer_id)),
     )
-    if target.deployed and removed.api_keys:
-        keys.flush_authorizer_cache(target)  # a cached authorization must not outlive the key
-        removed.cache_flushed = True
+    if removed.api_keys:  # a cached authorization must not outlive the key
+        removed.cache_flushed = keys.flush_authorizer_cache(target)
 
     webhooks_table = target.table("WebhooksTableName")
     owned = list(_pages(webhooks_table, KeyConditionExpression=Key("developerId").eq(developer_id)))

@@ -2,10 +2,13 @@
 revoked key stops at once). A developer owns no AWS resource: their rate is counted in a table
 (events_core.rate_limit), so there is nothing to attach or sync when a stack is rebuilt."""
 
+import urllib.error
+import urllib.request
 from typing import Any
 
 from events_core.api_keys import ApiKeyStore, IssuedKey
 from eventsapi.admin.target import Target
+from eventsapi.local.gateway import FLUSH_AUTHORIZER_CACHE_PATH
 
 
 def store(target: Target) -> ApiKeyStore:
@@ -21,17 +24,33 @@ def list_keys(target: Target, developer_id: str) -> list[dict[str, Any]]:
 
 
 def revoke(target: Target, developer_id: str, key_or_id: str) -> tuple[bool, bool]:
-    """(revoked, cache flushed). On a deployed stack API Gateway keeps a key's authorization for
-    AuthorizerCacheSeconds; flushing the stage's authorizer cache ends that at once."""
+    """(revoked, cache flushed). API Gateway keeps a key's authorization for AuthorizerCacheSeconds;
+    flushing the stage's authorizer cache (locally: the local gateway's) ends that at once."""
     if not store(target).revoke(developer_id, key_or_id):
         return False, False
     if not target.deployed:
-        return True, False
+        return True, _flush_local(target.api_url)
     flush_authorizer_cache(target)
     return True, True
 
 
-def flush_authorizer_cache(target: Target) -> None:
+def flush_authorizer_cache(target: Target) -> bool:
+    """The stage's authorizer cache (locally: the local gateway's); False when none answered."""
+    if not target.deployed:
+        return _flush_local(target.api_url)
     target.client("apigateway").flush_stage_authorizers_cache(
         restApiId=target.outputs["ApiId"], stageName=target.outputs["StageName"]
     )
+    return True
+
+
+def _flush_local(api_url: str | None) -> bool:
+    """Flush the local gateway's authorizer cache; False when no local API answers there."""
+    if not api_url:
+        return False
+    request = urllib.request.Request(f"{api_url}{FLUSH_AUTHORIZER_CACHE_PATH}", method="DELETE")  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310 - the local API, http on loopback
+            return bool(answer.status == 204)
+    except (urllib.error.URLError, OSError):
+        return False

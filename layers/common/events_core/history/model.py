@@ -12,6 +12,7 @@ class DeliveryStatus(StrEnum):
     SUCCEEDED = "succeeded"  # the last attempt got a 2xx
     RETRYING = "retrying"  # the last attempt failed; another is scheduled (nextAttemptAt)
     DEAD = "dead"  # failed with no automatic attempt left; `recover` or `redeliver` sends it again
+    FAILED = "failed"  # a test send that failed: history only, never retried or recovered (redeliver can)
 
 
 @dataclass
@@ -144,7 +145,7 @@ class DeliveryRecord:
             delivery_id=item["deliveryId"],
             event_id=item.get("eventId", ""),
             event=item.get("event", ""),
-            status=DeliveryStatus(item.get("status", DeliveryStatus.PENDING)),
+            status=_status(item),
             created_at=item.get("createdAt", ""),
             attempt=int(item.get("attempt", 0)),
             attempts=[Attempt.from_item(entry) for entry in item.get("attempts") or []],
@@ -157,6 +158,12 @@ class DeliveryRecord:
             lease_until_ms=number("leaseUntil"),
             expires_at=int(item.get("expiresAt", 0)),
         )
+
+
+def _status(item: dict[str, Any]) -> DeliveryStatus:
+    status = DeliveryStatus(item.get("status", DeliveryStatus.PENDING))
+    # Failed test sends were stored as `dead` before `failed` existed: read them as what they are.
+    return DeliveryStatus.FAILED if status == DeliveryStatus.DEAD and item.get("test") else status
 
 
 def webhook_key(developer_id: str, webhook_id: str) -> str:
