@@ -8,9 +8,9 @@ Moving back: on AWS, SQS's own redrive task (StartMessageMoveTask) moves a fault
 to their source queue (SQS takes only a queue that is some queue's redrive target). The other
 queues, and every queue locally (the emulator lacks the task), are received, sent and deleted one
 by one, and each delivery letter is looked at first: one already delivered (recovered or
-redelivered meanwhile) is removed and not posted; one whose webhook is disabled stays (enable it, then redrive); one whose webhook or
-record is gone is dropped, with the reason. Either way, delivery messages come back as redrives:
-signed afresh, and deduplicated by delivery id."""
+redelivered meanwhile) is removed and not posted; one whose webhook is disabled stays (enable it,
+then redrive); one whose webhook or record is gone is dropped, with the reason. Either way,
+delivery messages come back as redrives: signed afresh, and deduplicated by delivery id."""
 
 import json
 import time
