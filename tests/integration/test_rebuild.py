@@ -51,6 +51,7 @@ def test_a_rebuilt_stack_serves_the_old_keys_and_webhooks_with_their_old_secrets
         "ExistingApiLogsTableName": outputs["ApiLogsTableName"],
         "ExistingApiKeysTableName": outputs["ApiKeysTableName"],
         "ExistingDeliveriesTableName": outputs["DeliveriesTableName"],
+        "ExistingIdempotencyTableName": outputs["IdempotencyTableName"],
     }
     new = Template(TEMPLATE, stack_name="events-api-rebuilt", region=REGION, overrides={**LOCAL_DELIVERY, **adopted})
     assert not {"PlatformEventBus", "SecretsKey", "WebhooksTable", "DeliveriesTable"} & set(new.resources)

@@ -373,6 +373,7 @@ def test_an_adopted_deployment_names_the_earlier_stacks_resources_everywhere():
         "ExistingApiLogsTableName": "old-logs",
         "ExistingApiKeysTableName": "old-keys",
         "ExistingDeliveriesTableName": "old-deliveries",
+        "ExistingIdempotencyTableName": "old-claims",
         "ExistingEventBusName": "platform-events",
     }
     t = deployed(**adopted)

@@ -24,6 +24,16 @@ def _networks(value: str) -> tuple[Network, ...]:
     return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in value.split(",") if part.strip())
 
 
+SCHEMA_ENFORCEMENT = ("off", "warn", "reject")
+
+
+def _enforcement(value: str) -> str:
+    chosen = value.strip().lower()
+    if chosen not in SCHEMA_ENFORCEMENT:
+        raise ValueError(f"SCHEMA_ENFORCEMENT must be one of {', '.join(SCHEMA_ENFORCEMENT)}, got {value!r}")
+    return chosen
+
+
 def _seconds(value: str) -> tuple[float, ...]:
     return tuple(float(part) for part in value.split(",") if part.strip())
 
@@ -49,6 +59,7 @@ class Settings:
     api_logs_table: str = _setting("", "API_LOGS_TABLE")
     api_keys_table: str = _setting("", "API_KEYS_TABLE")
     deliveries_table: str = _setting("", "DELIVERIES_TABLE")
+    idempotency_table: str = _setting("", "IDEMPOTENCY_TABLE")
     delivery_queue_url: str = _setting("", "DELIVERY_QUEUE_URL")
     events_dlq_url: str = _setting("", "EVENTS_DLQ_URL")
     delivery_dlq_url: str = _setting("", "DELIVERY_DLQ_URL")
@@ -83,6 +94,8 @@ class Settings:
     # Per-developer rate (events_core.rate_limit): `burst` calls per window of burst/rate seconds.
     developer_rate_limit: float = _setting(10.0, "DEVELOPER_RATE_LIMIT", "DeveloperRateLimit", float)
     developer_burst_limit: int = _setting(20, "DEVELOPER_BURST_LIMIT", "DeveloperBurstLimit", int)
+    # Events whose data does not match their type's schema: off | warn | reject (events_core.catalogue).
+    schema_enforcement: str = _setting("warn", "SCHEMA_ENFORCEMENT", "SchemaEnforcement", _enforcement)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":

@@ -110,10 +110,12 @@ def caller(request: Request, scope: str) -> Caller:
     return Caller(developer_id=developer_id, scopes=scopes)
 
 
-def error_body(code: str, message: str, field: str | None = None) -> str:
+def error_body(code: str, message: str, field: str | None = None, details: list[dict] | None = None) -> str:
     error: dict[str, Any] = {"code": code, "message": message}
     if field:
         error["field"] = field
+    if details:
+        error["details"] = details
     return json.dumps({"error": error})
 
 
@@ -129,7 +131,8 @@ def _proxy_answer(answer: Answer) -> dict:
 
 def error_answer(error: EventsApiError) -> dict:
     headers = {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited) else None
-    return _proxy_answer(Answer(error_body(error.code, error.message, error.field), error.status, headers=headers))
+    body = error_body(error.code, error.message, error.field, error.details)
+    return _proxy_answer(Answer(body, error.status, headers=headers))
 
 
 def _count_the_caller(event: dict) -> None:

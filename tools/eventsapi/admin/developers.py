@@ -4,7 +4,8 @@ each read by the developer's own partition or index (Query, never Scan).
 Order matters: keys first (no new calls), then webhooks with their sealed secrets, headers and
 credentials (no new deliveries), then what they produced: delivery records with their payloads,
 API-call logs. What is not removed here, and why (README "Off-boarding a developer"): rate counters
-expire within seconds; delivery records of webhooks deleted before today have no partition left
+expire within seconds; idempotency claims (keyed by developer and key, with no index by developer)
+expire within 24 hours; delivery records of webhooks deleted before today have no partition left
 to find them by and expire with LogRetentionDays; dead letters expire after 14 days; function logs
 expire with LogRetentionDays (CloudWatch Logs cannot delete by content)."""
 
@@ -89,7 +90,8 @@ def remove(target: Target, developer_id: str) -> Removed:
         _pages(logs, KeyConditionExpression=Key("userId").eq(developer_id), ProjectionExpression="userId, logId"),
     )
     removed.notes.append(
-        "left to expire: rate counters (seconds), dead letters (14 days), function logs and the records of"
+        "left to expire: rate counters (seconds), idempotency claims (24 hours), dead letters (14 days),"
+        " function logs and the records of"
         " webhooks deleted earlier (LogRetentionDays)"
     )
     return removed

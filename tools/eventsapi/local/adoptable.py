@@ -10,7 +10,7 @@ import re
 import sys
 from pathlib import Path
 
-TABLES = ("WebhooksTable", "ApiLogsTable", "ApiKeysTable", "DeliveriesTable")
+TABLES = ("WebhooksTable", "ApiLogsTable", "ApiKeysTable", "DeliveriesTable", "IdempotencyTable")
 KEY = "SecretsKey"
 
 
