@@ -73,8 +73,11 @@ def test_delivery_may_publish_only_the_alert():
 @pytest.mark.parametrize(
     ("action", "allowed"),
     [
-        ("kms:Decrypt", {"DeliverFunction", "TestWebhookFunction"}),
-        ("kms:Encrypt", {"CreateWebhookFunction", "RotateSecretFunction"}),
+        (
+            "kms:Decrypt",
+            {"DeliverFunction", "TestWebhookFunction", "NextListenDeliveriesFunction", "VerifyWebhookFunction"},
+        ),
+        ("kms:Encrypt", {"CreateWebhookFunction", "RotateSecretFunction", "OpenListenSessionFunction"}),
     ],
 )
 def test_only_the_functions_that_need_the_secrets_key_may_use_it(action, allowed):

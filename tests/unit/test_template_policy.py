@@ -374,6 +374,8 @@ def test_an_adopted_deployment_names_the_earlier_stacks_resources_everywhere():
         "ExistingApiKeysTableName": "old-keys",
         "ExistingDeliveriesTableName": "old-deliveries",
         "ExistingIdempotencyTableName": "old-claims",
+        "ExistingPayloadsTableName": "old-payloads",
+        "ExistingListenTableName": "old-listen",
         "ExistingEventBusName": "platform-events",
     }
     t = deployed(**adopted)

@@ -20,8 +20,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from events_core.history.model import DeliveryStatus
-from events_core.history.repository import DeliveryStore
+from events_core.records.model import DeliveryStatus
+from events_core.records.store import DeliveryStore
 from events_core.webhooks.repository import WebhookRepository
 from eventsapi.admin.target import Target
 
@@ -56,7 +56,7 @@ class Letter:
         sent = int(message.get("Attributes", {}).get("SentTimestamp", "0")) / 1000
         developer, webhook, delivery = (
             attributes.get("developerId", ""),
-            attributes.get("webhookId", ""),
+            attributes.get("webhookId") or attributes.get("skippedWebhooks", ""),  # an event names those it skipped
             attributes.get("deliveryId", ""),
         )
         if not developer:

@@ -10,7 +10,15 @@ import re
 import sys
 from pathlib import Path
 
-TABLES = ("WebhooksTable", "ApiLogsTable", "ApiKeysTable", "DeliveriesTable", "IdempotencyTable")
+TABLES = (
+    "WebhooksTable",
+    "ApiLogsTable",
+    "ApiKeysTable",
+    "DeliveriesTable",
+    "IdempotencyTable",
+    "PayloadsTable",
+    "ListenTable",
+)
 KEY = "SecretsKey"
 
 

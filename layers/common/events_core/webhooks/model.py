@@ -12,6 +12,7 @@ class DisabledReason(StrEnum):
     MANUAL = "manual"  # paused by its developer (PATCH enabled: false)
     GONE = "gone"  # the receiver answered 410 Gone
     FAILURES = "failures"  # too many consecutive failed attempts
+    UNVERIFIED = "unverified"  # EndpointVerification=required: the URL has not answered its challenge
 
 
 @dataclass
@@ -35,6 +36,11 @@ class Webhook:
     sealed_previous_secret: str | None = None
     previous_secret_until_ms: int | None = None
     alert_pending: bool = False
+    # Ownership verification (webhooks.verification): None when it never applied to this webhook.
+    verification_status: str | None = None  # pending | verified | failed
+    verified_at: str | None = None
+    verify_token_hash: str | None = None  # the manual link's nonce, hashed; single use
+    verify_token_until_ms: int | None = None
 
     @cached_property
     def filter(self) -> dict[str, Any]:
@@ -61,7 +67,13 @@ class Webhook:
             "updatedAt": self.updated_at,
             "disabledReason": self.disabled_reason.value if self.disabled_reason else None,
             "hasSecret": self.has_secret,
+            **self._verification(),
         }
+
+    def _verification(self) -> dict[str, Any]:
+        if self.verification_status is None:  # EndpointVerification off: the reference's shape exactly
+            return {}
+        return {"verification": {"status": self.verification_status, "verifiedAt": self.verified_at}}
 
     def to_item(self) -> dict[str, Any]:
         item: dict[str, Any] = {
@@ -84,6 +96,10 @@ class Webhook:
             "previousSecretEnc": self.sealed_previous_secret,
             "previousSecretUntil": self.previous_secret_until_ms,
             "alertPending": True if self.alert_pending else None,
+            "verificationStatus": self.verification_status,
+            "verifiedAt": self.verified_at,
+            "verifyTokenHash": self.verify_token_hash,
+            "verifyTokenUntil": self.verify_token_until_ms,
             "activeKey": active_key(self.developer_id, self.event) if self.enabled else None,
         }
         item.update({name: value for name, value in optional.items() if value is not None})
@@ -110,6 +126,10 @@ class Webhook:
             sealed_previous_secret=item.get("previousSecretEnc"),
             previous_secret_until_ms=_int_or_none(item.get("previousSecretUntil")),
             alert_pending=bool(item.get("alertPending", False)),
+            verification_status=item.get("verificationStatus"),
+            verified_at=item.get("verifiedAt"),
+            verify_token_hash=item.get("verifyTokenHash"),
+            verify_token_until_ms=_int_or_none(item.get("verifyTokenUntil")),
         )
 
 

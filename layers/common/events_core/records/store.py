@@ -21,9 +21,9 @@ from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from events_core.aws import LazyTable, conditional_check_failed, conditional_update
-from events_core.delivery.message import DeliveryMessage, Trigger, delivery_id_floor, is_delivery_id
 from events_core.errors import BadRequest
-from events_core.history.model import DeliveryRecord, DeliveryStatus, webhook_key
+from events_core.records.message import DeliveryMessage, Trigger, delivery_id_floor, is_delivery_id
+from events_core.records.model import DeliveryRecord, DeliveryStatus, webhook_key
 
 FAILED_INDEX = "FailedByWebhook"
 _DESERIALIZE = TypeDeserializer()
@@ -190,12 +190,13 @@ class DeliveryStore:
     def mark_dead(self, message: DeliveryMessage, reason: str, *, at: str, expires_at: int) -> bool:
         """A post that was never attempted (its webhook is disabled) rests here as dead, payload and
         all, so `recover` can send it once the webhook is on again. False for a stale message."""
+        carried = "payload" if message.payload is not None else "payloadRef"
         return conditional_update(
             self.table,
             Key=_key(message.developer_id, message.webhook_id, message.delivery_id),
             UpdateExpression=(
                 "SET #status = :dead, lastError = :reason, lastAttemptAt = if_not_exists(lastAttemptAt, :at),"
-                " payload = if_not_exists(payload, :payload), failedKey = :failed, expiresAt = :expires,"
+                f" {carried} = if_not_exists({carried}, :payload), failedKey = :failed, expiresAt = :expires,"
                 " #attempt = if_not_exists(#attempt, :previous), developerId = :developer,"
                 " webhookId = :webhook, eventId = :event_id, #event = :event,"
                 " createdAt = if_not_exists(createdAt, :created), attempts = if_not_exists(attempts, :none)"
@@ -209,7 +210,7 @@ class DeliveryStore:
                 ":dead": DeliveryStatus.DEAD.value,
                 ":reason": reason,
                 ":at": at,
-                ":payload": message.payload,
+                ":payload": message.payload if message.payload is not None else message.payload_ref,
                 ":failed": webhook_key(message.developer_id, message.webhook_id),
                 ":expires": expires_at,
                 ":previous": message.attempt - 1,
