@@ -16,7 +16,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 
 from events_core.api_keys import BY_DEVELOPER_INDEX
-from events_core.history.model import webhook_key
+from events_core.records.model import webhook_key
 from eventsapi.admin import keys
 from eventsapi.admin.target import Target
 
@@ -27,6 +27,7 @@ class Removed:
     webhooks: int = 0
     deliveries: int = 0
     api_logs: int = 0
+    payloads: int = 0
     cache_flushed: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -82,6 +83,18 @@ def remove(target: Target, developer_id: str) -> Removed:
     # Webhooks after their records: an interrupted run can be repeated and still finds the records.
     _delete(webhooks_table, ("developerId", "webhookId"), iter(owned))
     removed.webhooks = len(webhook_ids)
+
+    if "PayloadsTableName" in target.outputs:  # payloads stored once, by developer and event
+        payloads = target.table("PayloadsTableName")
+        removed.payloads = _delete(
+            payloads,
+            ("developerId", "eventId"),
+            _pages(
+                payloads,
+                KeyConditionExpression=Key("developerId").eq(developer_id),
+                ProjectionExpression="developerId, eventId",
+            ),
+        )
 
     logs = target.table("ApiLogsTableName")
     removed.api_logs = _delete(

@@ -8,7 +8,14 @@ import boto3
 from eventsapi.local.template import Template, physical_name
 from eventsapi.local.wiring import STACK_NAME, emulator_session
 
-LOCAL_TABLES = ("ApiKeysTable", "DeliveriesTable", "WebhooksTable", "ApiLogsTable", "RateCountersTable")
+LOCAL_TABLES = (
+    "ApiKeysTable",
+    "DeliveriesTable",
+    "WebhooksTable",
+    "ApiLogsTable",
+    "RateCountersTable",
+    "PayloadsTable",
+)
 LOCAL_QUEUES = (
     "EventsQueue",
     "DeliveryQueue",
