@@ -54,6 +54,7 @@ def test_a_rebuilt_stack_serves_the_old_keys_and_webhooks_with_their_old_secrets
         "ExistingIdempotencyTableName": outputs["IdempotencyTableName"],
         "ExistingPayloadsTableName": outputs["PayloadsTableName"],
         "ExistingListenTableName": outputs["ListenTableName"],
+        "ExistingControlTableName": outputs["ControlTableName"],
     }
     new = Template(TEMPLATE, stack_name="events-api-rebuilt", region=REGION, overrides={**LOCAL_DELIVERY, **adopted})
     assert not {"PlatformEventBus", "SecretsKey", "WebhooksTable", "DeliveriesTable"} & set(new.resources)

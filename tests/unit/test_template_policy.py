@@ -376,6 +376,7 @@ def test_an_adopted_deployment_names_the_earlier_stacks_resources_everywhere():
         "ExistingIdempotencyTableName": "old-claims",
         "ExistingPayloadsTableName": "old-payloads",
         "ExistingListenTableName": "old-listen",
+        "ExistingControlTableName": "old-control",
         "ExistingEventBusName": "platform-events",
     }
     t = deployed(**adopted)

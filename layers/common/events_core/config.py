@@ -69,6 +69,7 @@ class Settings:
     secrets_key_id: str = _setting("", "SECRETS_KEY_ID")
     delivery_fault_queue_url: str = _setting("", "DELIVERY_FAULT_QUEUE_URL")
     rate_counters_table: str = _setting("", "RATE_COUNTERS_TABLE")
+    control_table: str = _setting("", "CONTROL_TABLE")
     # Behaviour: template parameters.
     event_source: str = _setting("cn.invoratec.platform", "EVENT_SOURCE", "EventSource")
     log_retention_days: int = _setting(30, "LOG_RETENTION_DAYS", "LogRetentionDays", int)
@@ -96,6 +97,13 @@ class Settings:
     # Per-developer rate (events_core.rate_limit): `burst` calls per window of burst/rate seconds.
     developer_rate_limit: float = _setting(10.0, "DEVELOPER_RATE_LIMIT", "DeveloperRateLimit", float)
     developer_burst_limit: int = _setting(20, "DEVELOPER_BURST_LIMIT", "DeveloperBurstLimit", int)
+    # Posts a developer asks for (recover, redeliver, test): token buckets per developer and webhook.
+    post_budget_per_minute: float = _setting(600.0, "POST_BUDGET_PER_MINUTE", "PostBudgetPerMinute", float)
+    post_budget_burst: int = _setting(1000, "POST_BUDGET_BURST", "PostBudgetBurst", int)
+    webhook_post_budget_per_minute: float = _setting(
+        300.0, "WEBHOOK_POST_BUDGET_PER_MINUTE", "WebhookPostBudgetPerMinute", float
+    )
+    webhook_post_budget_burst: int = _setting(500, "WEBHOOK_POST_BUDGET_BURST", "WebhookPostBudgetBurst", int)
     # off | optional | required: whether a receiver must prove it wants the posts (webhooks.verification).
     endpoint_verification: str = _setting("off", "ENDPOINT_VERIFICATION", "EndpointVerification")
     # Events whose data does not match their type's schema: off | warn | reject (events_core.catalogue).

@@ -20,7 +20,7 @@ from events_core import jsonsafe
 from events_core.api_keys import Caller
 from events_core.api_logs import record_api_call
 from events_core.config import settings
-from events_core.errors import BadRequest, EventsApiError, Forbidden, PayloadTooLarge, RateLimited, Unauthorized
+from events_core.errors import BadRequest, EventsApiError, Forbidden, PayloadTooLarge, Unauthorized
 from events_core.observability import Handler, entry_point, logger
 from events_core.rate_limit import DeveloperRateLimit
 
@@ -130,9 +130,9 @@ def _proxy_answer(answer: Answer) -> dict:
 
 
 def error_answer(error: EventsApiError) -> dict:
-    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited) else None
-    body = error_body(error.code, error.message, error.field, error.details)
-    return _proxy_answer(Answer(body, error.status, headers=headers))
+    return _proxy_answer(
+        Answer(error_body(error.code, error.message, error.field, error.details), error.status, headers=error.headers)
+    )
 
 
 def _count_the_caller(event: dict) -> None:

@@ -18,6 +18,7 @@ TABLES = (
     "IdempotencyTable",
     "PayloadsTable",
     "ListenTable",
+    "ControlTable",
 )
 KEY = "SecretsKey"
 
