@@ -85,7 +85,9 @@ unit integration e2e: $(VENV)/.installed
 browser: $(VENV)/.installed $(CHROMIUM)
 	$(VENV)/bin/python -m pytest tests/browser
 
-deployed: $(VENV)/.installed
+# Needs AWS credentials for the stack (tests/deployed/conftest.py lists what they must allow); sam
+# (.venv-sam) deploys the test receiver unless RECEIVER_URL is given.
+deployed: $(VENV)/.installed $(SAM_VENV)/.installed
 	@test -n "$(STACK)" || { echo "usage: make deployed STACK=<stack name> [REGION=<region>] [RECEIVER_URL=<public https receiver>]"; exit 2; }
 	$(VENV)/bin/python -m pytest tests/deployed -m deployed --stack "$(STACK)" \
 	  $(if $(REGION),--region "$(REGION)") $(if $(RECEIVER_URL),--receiver-url "$(RECEIVER_URL)")

@@ -4,22 +4,13 @@ and the measured durations. Written to docs/cost.md by `make bench`."""
 import math
 from dataclasses import dataclass
 
+from bench import regions
 from bench.common import READS, WRITES, template
 from events_core.delivery.queues import MAX_DELAY_SECONDS
 from events_core.records.payloads import INLINE_PAYLOAD_BYTES
 
-# AWS list prices, us-east-1, as published in 2025 (per unit).
-PRICES = {
-    "eventbridge_event": 1.00 / 1e6,  # custom events, per 64 KB chunk
-    "sqs_request": 0.40 / 1e6,  # standard queue, per 64 KB chunk
-    "lambda_request": 0.20 / 1e6,
-    "lambda_gb_second_arm": 0.0000133334,
-    "dynamodb_wru": 0.625 / 1e6,  # on-demand write request unit
-    "dynamodb_rru": 0.125 / 1e6,  # on-demand read request unit
-    "api_gateway_rest_call": 3.50 / 1e6,  # first 333 M calls a month
-    "xray_trace": 5.00 / 1e6,  # traces recorded
-    "logs_gb": 0.50,  # CloudWatch Logs ingestion
-}
+# AWS list prices per unit, by region, with their sources: bench/regions.py. us-east-1 by default.
+PRICES = regions.prices()
 MILLION = 1_000_000
 BATCH = 10
 
@@ -72,8 +63,9 @@ def _dynamodb(calls: dict[str, float], names: frozenset[str]) -> tuple[float, st
 STRONG_READS = READS - {"Query"}
 
 
-def lines(m: Measured) -> list[tuple[str, str, float]]:
+def lines(m: Measured, region: str = regions.DEFAULT) -> list[tuple[str, str, float]]:
     """(item, how it is counted, USD per million events delivered)."""
+    prices = regions.prices(region)
     invocations = MILLION / BATCH
     fanout_gbs = invocations * _billed(m.fanout_batch) * _memory_gb("FanoutFunction")
     delivery_gbs = invocations * _billed(m.delivery_batch) * _memory_gb("DeliverFunction")
@@ -87,85 +79,92 @@ def lines(m: Measured) -> list[tuple[str, str, float]]:
     log_gb = MILLION * (m.log_bytes_per_delivery + m.log_bytes_per_event) / 1e9
     traces = 2 * invocations * LAMBDA_TRACED
     return [
-        ("EventBridge PutEvents", "1 custom event each", MILLION * PRICES["eventbridge_event"]),
+        ("EventBridge PutEvents", "1 custom event each", MILLION * prices["eventbridge_event"]),
         (
             "SQS",
             f"{sqs_requests / 1e6:.1f} M requests: the rule's send per event; per batch of 10, the fan-out's "
             "SendMessageBatch and each queue's receive and delete",
-            sqs_requests * PRICES["sqs_request"],
+            sqs_requests * prices["sqs_request"],
         ),
         (
             "Lambda requests",
             f"{2 * invocations / 1e6:.1f} M invocations (fan-out + delivery, batches of 10)",
-            2 * invocations * PRICES["lambda_request"],
+            2 * invocations * prices["lambda_request"],
         ),
         (
             "Lambda fan-out compute",
             f"{m.fanout_batch * 1000:.0f} ms per batch × {_memory_gb('FanoutFunction'):.2f} GB",
-            fanout_gbs * PRICES["lambda_gb_second_arm"],
+            fanout_gbs * prices["lambda_gb_second_arm"],
         ),
         (
             "Lambda delivery compute",
             f"{m.delivery_batch * 1000:.0f} ms per batch of 10 × {_memory_gb('DeliverFunction'):.2f} GB",
-            delivery_gbs * PRICES["lambda_gb_second_arm"],
+            delivery_gbs * prices["lambda_gb_second_arm"],
         ),
         (
             "DynamoDB writes",
             f"{writes:g} WRU per delivery, counted: {write_calls} (the lease, which is the duplicate "
             "guard, and the attempt's record)",
-            writes * MILLION * PRICES["dynamodb_wru"],
+            writes * MILLION * prices["dynamodb_wru"],
         ),
         (
             "DynamoDB reads",
             f"{read_units:g} RRU per delivery, counted: {strong_calls} (the webhook, strongly consistent) "
             f"+ {queries:g} Query per event (the fan-out's index, eventually consistent; no cache hits counted)",
-            read_units * MILLION * PRICES["dynamodb_rru"],
+            read_units * MILLION * prices["dynamodb_rru"],
         ),
         (
             "X-Ray",
             f"{traces / 1e6:.2f} M traces: Lambda samples {LAMBDA_TRACED:.0%} of queue-triggered invocations",
-            traces * PRICES["xray_trace"],
+            traces * prices["xray_trace"],
         ),
         (
             "CloudWatch Logs",
             f"{m.log_bytes_per_delivery:.0f} B per delivery + {m.log_bytes_per_event:.0f} B per event at INFO, "
             "measured (one line per post, metrics included)",
-            log_gb * PRICES["logs_gb"],
+            log_gb * prices["logs_gb"],
         ),
     ]
 
 
-def api_lines(m: Measured) -> list[tuple[str, str, float]]:
+def api_lines(m: Measured, region: str = regions.DEFAULT) -> list[tuple[str, str, float]]:
+    prices = regions.prices(region)
     gbs = MILLION * _billed(m.api_call) * _memory_gb("ListEventTypesFunction")
     rate = float(template().parameters["TracingSampleRate"])
     return [
-        ("API Gateway REST", "1 call", MILLION * PRICES["api_gateway_rest_call"]),
+        ("API Gateway REST", "1 call", MILLION * prices["api_gateway_rest_call"]),
         (
             "Lambda",
             f"1 invocation, {m.api_call * 1000:.1f} ms × 0.25 GB (authorizer cached 5 min: negligible)",
-            MILLION * PRICES["lambda_request"] + gbs * PRICES["lambda_gb_second_arm"],
+            MILLION * prices["lambda_request"] + gbs * prices["lambda_gb_second_arm"],
         ),
         (
             "DynamoDB",
             "1 WRU (the call log) + about 1 RRU (the call's own read)",
-            MILLION * (PRICES["dynamodb_wru"] + PRICES["dynamodb_rru"]),
+            MILLION * (prices["dynamodb_wru"] + prices["dynamodb_rru"]),
+        ),
+        (
+            "Per-developer rate limit",
+            "1 WRU: the developer's window counter, one conditional UpdateItem (events_core.rate_limit)",
+            MILLION * prices["dynamodb_wru"],
         ),
         (
             "X-Ray",
             f"{rate:.0%} of calls traced (the stage's sampling rule, TracingSampleRate)",
-            MILLION * rate * PRICES["xray_trace"],
+            MILLION * rate * prices["xray_trace"],
         ),
         (
             "CloudWatch Logs",
             f"one access-log line, about {ACCESS_LOG_BYTES} B (handlers log nothing at INFO on success)",
-            MILLION * ACCESS_LOG_BYTES / 1e9 * PRICES["logs_gb"],
+            MILLION * ACCESS_LOG_BYTES / 1e9 * prices["logs_gb"],
         ),
     ]
 
 
-def retry_lines(m: Measured) -> list[tuple[str, str, float]]:
+def retry_lines(m: Measured, region: str = regions.DEFAULT) -> list[tuple[str, str, float]]:
     """(item, how it is counted, USD per million retries): what one more attempt of a failing
     delivery adds, waiting included. Its wait is a delayed message, hopping every 15 minutes."""
+    prices = regions.prices(region)
     schedule = [int(s) for s in str(template().parameters["RetrySchedule"]).split(",")]
     hops = sum(math.ceil(delay / MAX_DELAY_SECONDS) - 1 for delay in schedule) / len(schedule)
     sqs = 0.3 * (1 + hops)  # each leg: a send, a receive and a delete, batched by 10
@@ -175,23 +174,23 @@ def retry_lines(m: Measured) -> list[tuple[str, str, float]]:
             "SQS",
             f"{sqs:.1f} requests a retry: the delayed message and, on average over `RetrySchedule`, {hops:.0f} "
             "15-minute hops (SQS delays at most 15 minutes), each sent, received and deleted in batches of 10",
-            MILLION * sqs * PRICES["sqs_request"],
+            MILLION * sqs * prices["sqs_request"],
         ),
         (
             "Lambda",
             "the retry's share of a delivery invocation (batches of 10) and of the hops' invocations",
-            MILLION / BATCH * (1 + hops) * PRICES["lambda_request"] + delivery_gbs * PRICES["lambda_gb_second_arm"],
+            MILLION / BATCH * (1 + hops) * prices["lambda_request"] + delivery_gbs * prices["lambda_gb_second_arm"],
         ),
         (
             "DynamoDB",
             "4 WRU: the lease, the record, its `FailedByWebhook` index entry, the webhook's `failCount`; 1 RRU: "
             "the webhook",
-            MILLION * (4 * PRICES["dynamodb_wru"] + PRICES["dynamodb_rru"]),
+            MILLION * (4 * prices["dynamodb_wru"] + prices["dynamodb_rru"]),
         ),
         (
             "CloudWatch Logs",
             f"{m.log_bytes_per_delivery:.0f} B: the attempt's line",
-            MILLION * m.log_bytes_per_delivery / 1e9 * PRICES["logs_gb"],
+            MILLION * m.log_bytes_per_delivery / 1e9 * prices["logs_gb"],
         ),
     ]
 
@@ -327,13 +326,83 @@ def _table4(rows: list[tuple[str, str, float]]) -> str:
     return text + f"| **total** | | **{sum(usd for _, _, usd in rows):.4f}** |\n"
 
 
-def totals(m: Measured) -> tuple[float, float]:
-    return sum(u for _, _, u in lines(m)), sum(u for _, _, u in api_lines(m))
+def totals(m: Measured, region: str = regions.DEFAULT) -> tuple[float, float]:
+    return sum(u for _, _, u in lines(m, region)), sum(u for _, _, u in api_lines(m, region))
+
+
+RATE_LIMIT_LINE = "Per-developer rate limit"
+# The per-developer limit's options, per million calls at us-east-1 prices, and the developers each
+# reaches in one account and region (README "Limits" gives the reasoning).
+RATE_LIMIT_OPTIONS = [
+    ("DynamoDB counter per developer and window (chosen)", "+1 WRU", 0.625, "none", "exact per window"),
+    ("API Gateway usage-plan key per developer (before)", "free", 0.0, "10,000 keys, not adjustable", "best effort"),
+    (
+        "WAF rate-based rule keyed on X-API-Key",
+        "+$0.60/M + $5/month ACL + $1/rule",
+        0.60,
+        "none",
+        "≥ 60 s windows, approximate",
+    ),
+    (
+        "HTTP API instead of REST ($1.00/M against $3.50/M)",
+        "−$2.50/M",
+        -2.50,
+        "none (no usage plans)",
+        "needs the counter too",
+    ),
+]
+
+
+def developer_ceiling() -> str:
+    """No developer owns an AWS resource: keys, webhooks and counters are items in tables."""
+    return "none (no per-developer AWS resource; usage-plan keys stopped at 10,000)"
+
+
+def fixed_monthly(region: str = regions.DEFAULT) -> list[tuple[str, str, float]]:
+    """What the stack costs a month whatever the traffic (storage left out: it follows the traffic)."""
+    import ast
+
+    from bench.common import template as parsed
+
+    prices = regions.prices(region)
+    t = parsed()
+    emitted = set()
+    for path in [*(t.root / "layers").rglob("*.py"), *(t.root / "functions").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "add_metric":
+                emitted |= {
+                    k.value.value for k in node.keywords if k.arg == "name" and isinstance(k.value, ast.Constant)
+                }
+    functions = len(t.function_logical_ids())
+    metrics = len(emitted) + functions  # each business metric once, ColdStart once per function
+    alarms = len(t.of_type("AWS::CloudWatch::Alarm"))
+    return [
+        (
+            "CloudWatch custom metrics",
+            f"{metrics}: {len(emitted)} business metrics (dimension service) + ColdStart × {functions} functions",
+            metrics * prices["custom_metric_month"],
+        ),
+        ("CloudWatch alarms", f"{alarms} standard-resolution alarms", alarms * prices["alarm_month"]),
+        ("CloudWatch dashboard", "1", prices["dashboard_month"]),
+        (
+            "KMS key",
+            "the webhook secrets' key; Decrypt answers are cached per execution environment",
+            prices["kms_key_month"],
+        ),
+    ]
 
 
 def rows(m: Measured) -> list[tuple[str, str]]:
     events, api = totals(m)
+    limiter = next(usd for item, _, usd in api_lines(m) if item == RATE_LIMIT_LINE)
+    singapore_events, singapore_api = totals(m, "ap-southeast-1")
     return [
+        ("rate limit: DynamoDB counter, per million API calls", f"${limiter:.3f}  (included in the API total)"),
+        ("rate limit: modelled developer ceiling", developer_ceiling()),
+        (
+            "cost: ap-southeast-1 (samconfig's region), events / API calls per million",
+            f"${singapore_events:.2f} / ${singapore_api:.2f}  (some prices recalled: bench/regions.py)",
+        ),
         (
             "cost: per million events delivered",
             f"${events:.2f}  (target ≤ ${TARGET_EVENTS:.2f}: {'ok' if events <= TARGET_EVENTS else 'OVER'})",
@@ -350,12 +419,32 @@ def rows(m: Measured) -> list[tuple[str, str]]:
     ]
 
 
+def _options() -> str:
+    text = "| mechanism | price | USD per million calls | developers per account and region | exactness |\n"
+    text += "|---|---|---:|---|---|\n"
+    return text + "".join(f"| {n} | {p} | {u:+.3f} | {c} | {e} |\n" for n, p, u, c, e in RATE_LIMIT_OPTIONS)
+
+
+def _region_section(d: Measured, region: str) -> str:
+    events, api = totals(d, region)
+    return f"""## {region}
+
+Totals: **${events:.2f}** per million events delivered, **${api:.2f}** per million API calls (lines as
+above, at this region's prices); fixed costs a month:
+
+{_table(fixed_monthly(region))}
+Prices and quotas used, with their sources (`bench/regions.py`, as of {regions.AS_OF}):
+
+{regions.table(region)}
+"""
+
+
 def render(d: Measured) -> str:
     return f"""# Cost model
 
 Generated by `make bench` (`bench/cost_model.py`) from the memory sizes in `template.yaml` and
-the durations, calls and log bytes the benchmarks measured in the same run. AWS list prices, us-east-1, as published
-in 2025; on-demand everything, no free tier.
+the durations, calls and log bytes the benchmarks measured in the same run. AWS list prices, us-east-1 unless a
+section names another region (`bench/regions.py`, with sources); on-demand everything, no free tier.
 
 ## Per million events delivered
 
@@ -363,6 +452,13 @@ in 2025; on-demand everything, no free tier.
 ## Per million API calls
 
 {_table(api_lines(d))}
+## The per-developer rate limit: options
+
+One API Gateway key per developer stops at 10,000 developers per account and region (not
+adjustable) and usage-plan throttling is best effort, so each developer's calls are counted in a
+DynamoDB item per developer and window instead (README "Limits"):
+
+{_options()}
 ## Per million retries
 
 A failing post waits for its next attempt as a delayed SQS message, never as a received and hidden
@@ -438,7 +534,9 @@ a repeat with different data stops at the claim, in the events dead-letter queue
   (developer, event type) read the index once per few seconds instead, which only lowers the line.
 - X-Ray: the API stage's sampling rule traces `TracingSampleRate` of the calls (the functions
   follow the caller's decision); queue-triggered functions are sampled by Lambda itself.
-- Not counted: data transfer out to receivers (the posts themselves); fixed monthly costs — the
-  alarms ($0.10 each), the dashboard ($3), the KMS key for webhook secrets ($1; its Decrypt calls
-  are cached per execution environment); the DLQs while empty.
-"""
+- Not counted: data transfer out to receivers (the posts themselves); storage and point-in-time
+  recovery of the tables (they follow the traffic: the deliveries table holds each payload for
+  `LogRetentionDays`); the DLQs while empty. Fixed monthly costs are in each region's section.
+
+{_region_section(d, "us-east-1")}
+{_region_section(d, "ap-southeast-1")}"""

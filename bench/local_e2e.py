@@ -19,8 +19,8 @@ from eventsapi.harness.receiver import Receiver
 from eventsapi.local.runtime import LocalRuntime
 from eventsapi.local.wiring import REGION
 
-# The usage plan's per-developer throttle would answer most of the timed calls with 429; the fan-out
-# cache is the template's (production's), not `make run`'s 0.
+# The per-developer rate limit would answer most of the timed calls with 429 (and its counter write is
+# timed with the call, as on AWS); the fan-out cache is the template's (production's), not `make run`'s 0.
 PARAMETERS = {
     "LogLevel": "ERROR",
     "DeveloperRateLimit": "10000",

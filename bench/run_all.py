@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from bench import api_call_logs_model, cost_model, scale_model, schema_validation
+from eventsapi.harness.progress import progress
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,11 +45,13 @@ def main() -> int:
     ]
     results: dict[str, dict] = {}
     rows: list[tuple[str, str]] = []
-    for module, module_args in plan:
+    for step, (module, module_args) in enumerate(plan, start=1):
+        progress(f"bench {step}/{len(plan)}: {module} {' '.join(module_args)}".rstrip())
         answer = run(module, *module_args)
         results[module] = answer["results"]
         rows.extend(answer["rows"])
     rows.append(schema_validation.share_row(results["schema_validation"], results["delivery_batch"]["fanout_batch"]))
+    progress("bench: cost and scale models")
     measured = cost_model.measured_from(results)
     scale = scale_model.inputs_from(results)
     rows.extend(cost_model.rows(measured))

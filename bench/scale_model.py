@@ -6,6 +6,7 @@ written to docs/scale.md."""
 from dataclasses import dataclass
 from typing import Any
 
+from bench import regions
 from bench.common import WRITES, template
 
 BATCH = 10
@@ -71,10 +72,43 @@ def ceilings(i: Inputs) -> dict[str, float]:
     }
 
 
+def region_ceilings(region: str, i: Inputs) -> list[tuple[str, float]]:
+    """The region's quotas that bind before the stack's own parameters do, lowest first."""
+    c = ceilings(i)
+    return sorted(
+        [
+            ("the fan-out's concurrency (`FanoutMaxConcurrency`)", c["fanout_events"]),
+            (
+                "EventBridge invocations of the rule's target",
+                regions.quota(region, "eventbridge_invocations_per_second"),
+            ),
+            ("EventBridge PutEvents (shared by every publisher)", regions.quota(region, "put_events_per_second")),
+        ],
+        key=lambda item: item[1],
+    )
+
+
+def _regional(i: Inputs) -> str:
+    text = ""
+    for region in regions.REGIONS:
+        binding = region_ceilings(region, i)
+        listed = "; ".join(f"{name}: {value:,.0f} events/s" for name, value in binding)
+        concurrency = regions.quota(region, "lambda_concurrency")
+        text += (
+            f"- **{region}**: {listed}. First: {binding[0][0]}. Lambda: {concurrency:,.0f} concurrent executions by "
+            "default, but a new account starts lower: check `aws lambda get-account-settings` "
+            "(`eventsapi preflight` does) before go-live.\n"
+        )
+    return text
+
+
 def rows(i: Inputs) -> list[tuple[str, str]]:
     c = ceilings(i)
     first = min(c["fanout_events"], c["delivery_posts"])
+    singapore = region_ceilings("ap-southeast-1", i)[0]
     return [
+        ("scale: modelled developer ceiling", "none below 1,000,000 (no per-developer AWS resource)"),
+        ("scale: first ceiling in ap-southeast-1 (events/s)", f"{singapore[1]:,.0f}: {singapore[0]}"),
         ("scale: fan-out ceiling at the defaults (events/s)", f"{c['fanout_events']:,.0f}"),
         ("scale: delivery ceiling at the defaults, 200 ms receivers (posts/s)", f"{c['delivery_posts']:,.0f}"),
         ("scale: first ceiling at the defaults (events/s, 1 webhook each)", f"{first:,.0f}"),
@@ -88,7 +122,7 @@ def _components(i: Inputs, c: dict[str, float]) -> str:
     rows = [
         (
             "API Gateway",
-            f"usage plan per developer: `DeveloperRateLimit` {p['DeveloperRateLimit']} req/s (burst "
+            f"per developer, a DynamoDB counter: `DeveloperRateLimit` {p['DeveloperRateLimit']} req/s (burst "
             f"{p['DeveloperBurstLimit']}); stage: `ThrottlingRateLimit` {p['ThrottlingRateLimit']} req/s per "
             f"method; account: {API_ACCOUNT_RPS:,} req/s",
             f"{c['api_per_developer']:,.0f} calls/s per developer, {c['api_stage']:,.0f} per method in total",
@@ -160,8 +194,8 @@ def _components(i: Inputs, c: dict[str, float]) -> str:
             f"one partition per webhook (hash key `developer#webhook`): {PARTITION_WCU:,} write units/s, "
             f"{i.writes_per_delivery:g} per post; the table: {TABLE_ON_DEMAND:,} units/s on demand",
             f"{c['deliveries_per_webhook']:,.0f} posts/s per webhook; {c['deliveries_table']:,.0f} posts/s in total",
-            "the table quota through Service Quotas; per webhook, a sharded hash key (a listing then "
-            "reads every shard)",
+            "the table quota through Service Quotas (a new on-demand table serves less at first: set warm "
+            "throughput before a launch); per webhook, a sharded hash key (a listing then reads every shard)",
         ),
         (
             "API-call logs table",
@@ -171,6 +205,13 @@ def _components(i: Inputs, c: dict[str, float]) -> str:
             "raise `LogShards`; the table quota (see API-call logs below)",
         ),
         ("KMS (webhook secrets)", "Decrypt answers are cached per execution environment", "not binding", "—"),
+        (
+            "Developers",
+            "no per-developer AWS resource: keys, webhooks and rate counters are table items (one counter item "
+            f"per developer and window; one partition: {PARTITION_WCU:,} writes/s, far above one developer's limit)",
+            "no ceiling below 1,000,000 developers (API Gateway keys would stop at 10,000, not adjustable)",
+            "—",
+        ),
     ]
     return "".join(f"| {' | '.join(row)} |\n" for row in rows)
 
@@ -214,6 +255,16 @@ the event rate; the price is that a webhook created or changed takes up to {cach
 events.
 
 {_events_queue(i)}
+## Per region
+
+The quotas that differ by region (`bench/regions.py`, with sources); the event rate at which each
+binds, with one webhook per event:
+
+{_regional(i)}
+EventBridge delays and retries deliveries to the events queue beyond its invocations quota; events
+older than 24 hours go to the events dead-letter queue (alarmed). Raise it through Service Quotas
+before a launch in a region where it binds first.
+
 For reference, the local stack (every function in one Python process on a 2-core machine, moto as
 the emulator) sustained {i.local_throughput:,.0f} deliveries/s: a property of the emulator, not of AWS.
 """

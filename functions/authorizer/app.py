@@ -1,8 +1,8 @@
 """API Gateway REQUEST authorizer: X-API-Key → developer and scopes, passed on in the context.
 
 The answer is cached by API Gateway per key, so the policy allows the whole API; each function
-then checks the scope it needs (a 403 is logged like any other call). It also names the
-developer's usage-plan key (usageIdentifierKey), so API Gateway throttles each developer apart.
+then checks the scope it needs (a 403 is logged like any other call) and counts the developer's
+rate (events_core.rate_limit: no API Gateway key per developer, so no 10,000-developer ceiling).
 The policy is written in the request's own partition (aws, aws-cn, aws-us-gov).
 """
 
@@ -36,7 +36,6 @@ def lambda_handler(event: APIGatewayAuthorizerRequestEvent, context) -> dict:
         api_id=arn.api_id,
         stage=arn.stage,
         context={"developerId": caller.developer_id, "scopes": ",".join(sorted(caller.scopes))},
-        usage_identifier_key=caller.usage_key,
         partition=arn.partition,
     )
     policy.allow_all_routes()

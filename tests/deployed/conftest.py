@@ -2,10 +2,13 @@
 
     make deployed STACK=events-api REGION=ap-southeast-1 [RECEIVER_URL=https://…]
 
-What it needs on AWS: credentials allowed to read the stack, write its API-keys table, manage
-API Gateway keys, put events on its bus, and (unless RECEIVER_URL is given) deploy and delete a
-small receiver stack (tests/deployed/receiver/template.yaml: a Lambda function URL writing each
-POST to a table). Everything it creates is deleted at the end; its test developer's webhooks too.
+What it needs on AWS: credentials allowed to read the stack, write its tables (keys, and the
+off-boarding of its test developers at the end), flush the stage's authorizer cache, put events on
+its bus, set an alarm's state and subscribe a temporary SQS queue to the alarm topic, and (unless
+RECEIVER_URL is given) deploy and delete a small receiver stack (tests/deployed/receiver/template.yaml:
+a Lambda function URL writing each POST to a table). On this machine: `make deployed` installs
+.venv and .venv-sam (sam deploys the receiver). Everything it creates is deleted at the end: its
+test developers are off-boarded (`eventsapi developers remove`), keys, webhooks and logs with them.
 
 `--against-local` runs the very same tests against `eventsapi run` (the end-to-end tier does, so
 this tier's code is exercised on every `make test` even where no AWS account is at hand).
@@ -62,15 +65,26 @@ class Deployment:
     cli: list[str]  # eventsapi's target arguments: --stack NAME --region R, or --local
     events: Any  # an EventBridge client for publishing
     receiver: Receiver
+    stack: str | None = None  # None: the local stack
+    session: Any = None
     developer: str = field(default_factory=lambda: f"deployed_test_{secrets.token_hex(4)}")
+    developers: set[str] = field(default_factory=set)  # every developer a key was made for
 
     def eventsapi(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run([EVENTSAPI, *self.cli, *args], capture_output=True, text=True, timeout=120, check=False)
 
-    def new_key(self, scopes: str) -> str:
-        done = self.eventsapi("keys", "create", "--developer", self.developer, "--scopes", scopes)
+    def new_key(self, scopes: str, developer: str | None = None) -> str:
+        developer = developer or self.developer
+        self.developers.add(developer)
+        done = self.eventsapi("keys", "create", "--developer", developer, "--scopes", scopes)
         assert done.returncode == 0, done.stderr
         return done.stdout.strip().splitlines()[-1]
+
+    def offboard(self) -> None:
+        """Remove every developer the tier made: nothing of theirs is left behind."""
+        for developer in sorted(self.developers):
+            done = self.eventsapi("developers", "remove", "--developer", developer, "--yes")
+            assert done.returncode == 0, done.stderr
 
     def api(self, key: str | None) -> EventsApi:
         return EventsApi(self.api_url, key)
@@ -165,16 +179,20 @@ def deployment(request: pytest.FixtureRequest) -> Iterator[Deployment]:
         )
         found = _outputs(cloudformation, receiver_stack)
         receiver = TableReceiver(found["ReceiverUrl"], session.resource("dynamodb").Table(found["PostsTableName"]))
+    made = Deployment(
+        api_url=outputs["ApiUrl"],
+        bus=outputs["EventBusName"],  # where producers publish: the stack's output, never a guess
+        source=parameters.get("EventSource", "cn.invoratec.platform"),
+        cli=["--stack", stack, *(["--region", session.region_name] if session.region_name else [])],
+        events=session.client("events"),
+        receiver=receiver,
+        stack=stack,
+        session=session,
+    )
     try:
-        yield Deployment(
-            api_url=outputs["ApiUrl"],
-            bus=outputs["EventBusName"],
-            source=parameters.get("EventSource", "cn.invoratec.platform"),
-            cli=["--stack", stack, *(["--region", session.region_name] if session.region_name else [])],
-            events=session.client("events"),
-            receiver=receiver,
-        )
+        yield made
     finally:
+        made.offboard()
         if receiver_stack:
             cloudformation.delete_stack(StackName=receiver_stack)
 
@@ -188,7 +206,7 @@ def _local() -> Iterator[Deployment]:
     try:
         with HarnessReceiver() as receiver:
             events = emulator_session().client("events", endpoint_url=running.endpoint)
-            yield Deployment(
+            made = Deployment(
                 api_url=running.api_url,
                 bus="platform-events",
                 source="cn.invoratec.platform",
@@ -196,6 +214,10 @@ def _local() -> Iterator[Deployment]:
                 events=events,
                 receiver=LocalReceiver(receiver),
             )
+            try:
+                yield made
+            finally:
+                made.offboard()
     finally:
         stop_stack(running)
 

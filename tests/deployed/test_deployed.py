@@ -1,6 +1,7 @@
 """Against a real stack (make deployed STACK=…): a key made with eventsapi, every route, API
-Gateway's own answers (401, 403, 404, 413) in our error shape, one platform event received signed,
-and a revoked key refused at once."""
+Gateway's own answers (401, 403, 404, 413) in our error shape, a developer past their burst
+answered 429 with Retry-After through API Gateway, one platform event received signed, and a
+revoked key refused at once."""
 
 import pytest
 
@@ -92,3 +93,22 @@ def test_a_revoked_key_is_refused_at_once(deployment: Deployment):
     assert done.returncode == 0, done.stderr
     if "flushed" in done.stdout:  # a deployed stack: the cache is flushed, the key stops now
         wait_for(lambda: api.raw("GET", "/v1/events/types").status_code == 401, seconds=30, every=1)
+
+
+def test_past_the_burst_a_developer_gets_429_with_retry_after_through_the_gateway(deployment: Deployment):
+    """Our per-developer counter (events_core.rate_limit), as API Gateway passes its answer on."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    api = deployment.api(deployment.new_key("read", developer=f"{deployment.developer}_burst"))
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(lambda _: api.raw("GET", "/v1/events/types"), range(60)))
+    refused = [a for a in answers if a.status_code == 429]
+    assert refused, [a.status_code for a in answers]
+    assert all(a.json()["error"]["code"] == "throttled" for a in refused)
+    ours = [a for a in refused if "retry-after" in {k.lower() for k in a.headers}]
+    assert ours and all(1 <= int(a.headers["Retry-After"]) <= 60 for a in ours)
+
+
+def test_an_unknown_key_is_refused_by_the_gateway_in_our_shape(deployment: Deployment):
+    answer = deployment.api("claw_" + "x" * 43).raw("GET", "/v1/events/webhooks")
+    assert (answer.status_code, answer.json()["error"]["code"]) == (401, "unauthorized")

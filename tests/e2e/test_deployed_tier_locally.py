@@ -17,4 +17,4 @@ def test_the_deployed_tier_passes_against_the_local_stack():
         check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "4 passed" in done.stdout
+    assert "6 passed, 1 skipped" in done.stdout  # the alarm probe needs CloudWatch: deployed stacks only

@@ -19,6 +19,7 @@ def test_schema_fuzzing_finds_no_server_error_and_no_answer_outside_the_document
     assert total, done.stdout
     cases, failures, server_errors = map(int, total.groups())
     assert cases > 400 and failures == 0 and server_errors == 0
+    assert "fuzz 4/4: schemathesis" in done.stderr  # long runs say where they are (issue 17)
 
 
 def test_the_soak_loses_nothing():
@@ -40,6 +41,7 @@ def test_the_soak_loses_nothing():
     assert int(figures["expected (event, webhook) pairs"]) > 50
     assert int(figures["after recovery: accepted, valid signature"]) == int(figures["expected (event, webhook) pairs"])
     assert "HOLDS" in done.stdout.splitlines()[-1]
+    assert "soak 5/5: delivering" in done.stderr  # long runs say where they are (issue 17)
 
 
 def test_the_benchmarks_run_and_reads_follow_the_answer(tmp_path):
@@ -55,6 +57,7 @@ def test_the_benchmarks_run_and_reads_follow_the_answer(tmp_path):
     )
     print(done.stdout)
     assert done.returncode == 0, done.stderr[-5000:]
+    assert "bench 4/4: local_e2e" in done.stderr  # long runs say where they are (issue 17)
     figures = dict(re.findall(r"^(.+?)\s{2,}(\S.*)$", done.stdout, re.MULTILINE))
     # A page of 100 reads one chunk per shard and merges: a few more than 100, the same at any size.
     assert figures["scaling: GET logs, 100 logs in table (items read)"] == "100"  # all of them
@@ -75,6 +78,9 @@ def test_the_benchmarks_run_and_reads_follow_the_answer(tmp_path):
         "local e2e: beyond the emulator's PutEvents, p50",
         "cost: per million events delivered",
         "cost: per million API calls",
+        "rate limit: DynamoDB counter, per million API calls",
+        "rate limit: modelled developer ceiling",
+        "scale: modelled developer ceiling",
         "scale: first ceiling at the defaults (events/s, 1 webhook each)",
         "local e2e: put-events → webhook received, p99",
         "local throughput: deliveries/s sustained over 5 s",

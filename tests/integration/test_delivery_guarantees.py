@@ -192,8 +192,10 @@ def test_an_operator_redrive_posts_once_more_and_only_once(make_pipeline, receiv
     ]
 
 
-def test_a_malformed_delivery_message_rests_in_the_dead_letter_queue(pipeline):
+def test_a_malformed_delivery_message_rests_in_the_fault_queue_not_among_tenants_failed_posts(pipeline):
+    """deploy review N5: what the service could not handle is alarmed apart from tenants' outcomes."""
     pipeline.sqs.send_message(QueueUrl=pipeline.physical("DeliveryQueue"), MessageBody='{"delivery_id": 7}')
     pipeline.pump()
-    [dead] = pipeline.dead_letters("DeliveryDeadLetterQueue")
+    [dead] = pipeline.dead_letters("DeliveryFaultQueue")
     assert dead["reason"].startswith("malformed delivery message")
+    assert pipeline.dead_letters("DeliveryDeadLetterQueue") == []

@@ -8,6 +8,9 @@ eventsapi --local keys revoke --developer user_123 key_0123456789ab
 eventsapi --stack events-api dlq list --queue delivery
 eventsapi --local dlq redrive --queue events
 eventsapi invoke CreateWebhookFunction -e events/create_webhook.json
+eventsapi --stack events-api --region ap-southeast-1 preflight --param AlarmEmail=ops@example.org
+eventsapi --stack events-api alarms probe
+eventsapi --stack events-api developers remove --developer user_123 --yes
 eventsapi listen --forward-to http://127.0.0.1:8000/hooks    # a developer's live deliveries, locally
 eventsapi trigger tool.executed                              # a test event to your sessions and webhooks
 eventsapi events validate tool.executed --data '{"toolName": "x", "input": {}, "result": {}, "elapsed_ms": 1}'
@@ -28,7 +31,7 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 
 from events_core.api_keys import PREFIX as KEY_PREFIX
 from events_core.api_keys import SCOPES, ApiKeyStore, hash_key, looks_like_key
-from eventsapi import listen
+from eventsapi import listen, operator_cli
 from eventsapi.admin import dlq, keys
 from eventsapi.admin.target import Target
 from eventsapi.endpoints import (
@@ -392,6 +395,8 @@ def parser() -> argparse.ArgumentParser:
     soak.add_argument("--timeout", type=float, default=600, help="seconds to wait for the queues to drain")
     soak.add_argument("--hostile-events", type=int, default=10, help="the hostile developer's events")
     soak.set_defaults(func=cmd_soak)
+
+    operator_cli.add_commands(commands, _target)
 
     invoke = commands.add_parser("invoke", help="run one template function on a sample event (local stack)")
     invoke.add_argument("logical_id")

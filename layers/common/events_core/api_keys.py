@@ -23,13 +23,6 @@ def hash_key(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
 
 
-def usage_key_for(developer_id: str) -> str:
-    """The developer's API Gateway usage-plan key (usageIdentifierKey): one per developer, shared by
-    all of their API keys, so the per-developer rate limit counts them together. It identifies a
-    throttling bucket only; it grants nothing (authorization is this store's API key)."""
-    return "usage-" + hashlib.sha256(f"events-api usage plan\n{developer_id}".encode()).hexdigest()[:40]
-
-
 def looks_like_key(text: str) -> bool:
     return text.startswith(PREFIX) and 32 + len(PREFIX) <= len(text) <= 128
 
@@ -38,7 +31,6 @@ def looks_like_key(text: str) -> bool:
 class Caller:
     developer_id: str
     scopes: frozenset[str]
-    usage_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,11 +86,7 @@ class ApiKeyStore:
         item = self.table.get_item(Key={"keyHash": hash_key(api_key)}).get("Item")
         if not item:
             return None
-        return Caller(
-            developer_id=item["developerId"],
-            scopes=frozenset(item.get("scopes", [])),
-            usage_key=usage_key_for(item["developerId"]),
-        )
+        return Caller(developer_id=item["developerId"], scopes=frozenset(item.get("scopes", [])))
 
     def list_for(self, developer_id: str) -> list[dict[str, Any]]:
         page = self.table.query(

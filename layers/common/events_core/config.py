@@ -67,6 +67,8 @@ class Settings:
     delivery_dlq_url: str = _setting("", "DELIVERY_DLQ_URL")
     event_bus_name: str = _setting("", "EVENT_BUS_NAME")
     secrets_key_id: str = _setting("", "SECRETS_KEY_ID")
+    delivery_fault_queue_url: str = _setting("", "DELIVERY_FAULT_QUEUE_URL")
+    rate_counters_table: str = _setting("", "RATE_COUNTERS_TABLE")
     control_table: str = _setting("", "CONTROL_TABLE")
     # Behaviour: template parameters.
     event_source: str = _setting("cn.invoratec.platform", "EVENT_SOURCE", "EventSource")
@@ -94,6 +96,9 @@ class Settings:
     secret_overlap_seconds: int = _setting(86400, "SECRET_OVERLAP_SECONDS", "SecretOverlapSeconds", int)
     secret_cache_seconds: int = _setting(300, "SECRET_CACHE_SECONDS", "SecretCacheSeconds", int)
     fanout_cache_seconds: float = _setting(5.0, "FANOUT_CACHE_SECONDS", "FanoutCacheSeconds", float)
+    # Per-developer rate (events_core.rate_limit): `burst` calls per window of burst/rate seconds.
+    developer_rate_limit: float = _setting(10.0, "DEVELOPER_RATE_LIMIT", "DeveloperRateLimit", float)
+    developer_burst_limit: int = _setting(20, "DEVELOPER_BURST_LIMIT", "DeveloperBurstLimit", int)
     # Posts a developer asks for (recover, redeliver, test): token buckets per developer and webhook.
     post_budget_per_minute: float = _setting(600.0, "POST_BUDGET_PER_MINUTE", "PostBudgetPerMinute", float)
     post_budget_burst: int = _setting(1000, "POST_BUDGET_BURST", "PostBudgetBurst", int)

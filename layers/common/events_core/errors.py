@@ -57,6 +57,18 @@ class PayloadTooLarge(EventsApiError):
     code = "payload_too_large"
 
 
+class RateLimited(EventsApiError):
+    """The developer spent this window's calls; `retry_after` seconds until the next window."""
+
+    status = 429
+    code = "throttled"
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 class Unavailable(EventsApiError):
     """A dependency failed for a moment; the request changed nothing and may be retried."""
 

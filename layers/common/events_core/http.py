@@ -21,6 +21,7 @@ from events_core.api_keys import Caller
 from events_core.config import settings
 from events_core.errors import BadRequest, EventsApiError, Forbidden, PayloadTooLarge, Unauthorized
 from events_core.observability import Handler, entry_point, logger
+from events_core.rate_limit import DeveloperRateLimit
 
 JSON = "application/json"
 
@@ -133,9 +134,17 @@ def error_answer(error: EventsApiError) -> dict:
     )
 
 
+def _count_the_caller(event: dict) -> None:
+    """The developer's rate, before anything else (routes without a caller, the console's, are free)."""
+    developer_id = ((event.get("requestContext") or {}).get("authorizer") or {}).get("developerId")
+    if developer_id:
+        DeveloperRateLimit().admit(str(developer_id))
+
+
 def answer_of(route: Callable[[Request], Any], event: dict, context: Any) -> dict:
     """Call the route; typed errors become their answers, anything else a logged 500."""
     try:
+        _count_the_caller(event)
         result = route(Request(event, context))
         return _proxy_answer(result if isinstance(result, Answer) else Answer(result))
     except EventsApiError as error:

@@ -4,12 +4,13 @@ the normal path, or purge.
 Each delivery letter is shown with its delivery's current status: a developer may have recovered
 it through the API since it came here (then it says `succeeded`).
 
-Moving back: on AWS, SQS's own redrive task (StartMessageMoveTask) moves them to their source queue;
-the emulator lacks it, so locally they are received, sent and deleted one by one, and each delivery
-letter is looked at first: one already delivered (recovered or redelivered meanwhile) is removed and
-not posted; one whose webhook is disabled stays (enable it, then redrive); one whose webhook or
-record is gone is dropped, with the reason. Either way, delivery messages come back as redrives:
-signed afresh, and deduplicated by delivery id."""
+Moving back: on AWS, SQS's own redrive task (StartMessageMoveTask) moves a fault queue's messages
+to their source queue (SQS takes only a queue that is some queue's redrive target). The other
+queues, and every queue locally (the emulator lacks the task), are received, sent and deleted one
+by one, and each delivery letter is looked at first: one already delivered (recovered or
+redelivered meanwhile) is removed and not posted; one whose webhook is disabled stays (enable it,
+then redrive); one whose webhook or record is gone is dropped, with the reason. Either way,
+delivery messages come back as redrives: signed afresh, and deduplicated by delivery id."""
 
 import json
 import time
@@ -24,10 +25,17 @@ from events_core.records.store import DeliveryStore
 from events_core.webhooks.repository import WebhookRepository
 from eventsapi.admin.target import Target
 
+# Which queue holds what (README "Dead letters"): tenants' failed posts in `delivery`; platform
+# events the service could not use in `events`; messages the service kept crashing on in the fault
+# queues (SQS moved them there after maxReceiveCount receives).
 QUEUES = {
     "delivery": ("DeliveryDeadLetterQueueUrl", "DeliveryQueueUrl"),
     "events": ("EventsDeadLetterQueueUrl", "EventsQueueUrl"),
+    "delivery-fault": ("DeliveryFaultQueueUrl", "DeliveryQueueUrl"),
+    "events-fault": ("EventsFaultQueueUrl", "EventsQueueUrl"),
 }
+# SQS's move task takes only a queue that is some queue's redrive target.
+MOVE_TASK_QUEUES = {"delivery-fault", "events-fault"}
 
 
 @dataclass(frozen=True)
@@ -172,7 +180,7 @@ def redrive(target: Target, queue: str) -> Redrive:
     dead_url, source_url = (target.outputs[name] for name in QUEUES[queue])
     sqs = target.client("sqs")
     done = Redrive()
-    if target.deployed:
+    if target.deployed and queue in MOVE_TASK_QUEUES:
         arn = sqs.get_queue_attributes(QueueUrl=dead_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         source = sqs.get_queue_attributes(QueueUrl=source_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         sqs.start_message_move_task(SourceArn=arn, DestinationArn=source)
@@ -194,7 +202,7 @@ def redrive(target: Target, queue: str) -> Redrive:
             return done
         for message in fresh:
             seen.add(message["MessageId"])
-            action, why = _verdict(target, Letter.of(message)) if queue == "delivery" else ("post", "")
+            action, why = _verdict(target, Letter.of(message)) if queue.startswith("delivery") else ("post", "")
             if action == "keep":
                 done.kept[why] += 1
                 kept.append(message)  # visible again once this redrive is over

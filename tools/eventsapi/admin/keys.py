@@ -1,13 +1,12 @@
-"""API keys for operators: create (with the developer's usage-plan key on a deployed stack), list,
-revoke (and flush the stage's authorizer cache, so a revoked key stops at once)."""
+"""API keys for operators: create, list, revoke (and flush the stage's authorizer cache, so a
+revoked key stops at once). A developer owns no AWS resource: their rate is counted in a table
+(events_core.rate_limit), so there is nothing to attach or sync when a stack is rebuilt."""
 
 import urllib.error
 import urllib.request
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from events_core.api_keys import ApiKeyStore, IssuedKey, usage_key_for
+from events_core.api_keys import ApiKeyStore, IssuedKey
 from eventsapi.admin.target import Target
 from eventsapi.local.gateway import FLUSH_AUTHORIZER_CACHE_PATH
 
@@ -16,28 +15,7 @@ def store(target: Target) -> ApiKeyStore:
     return ApiKeyStore(target.table("ApiKeysTableName"))
 
 
-def ensure_usage_key(target: Target, developer_id: str) -> str:
-    """The developer's API Gateway key in the stack's usage plan (created once; all their keys share
-    it). Locally the gateway meters by the same value, with no key to create."""
-    value = usage_key_for(developer_id)
-    if not target.deployed:
-        return value
-    apigateway = target.client("apigateway")
-    name = f"{target.outputs['UsagePlanId']}:{developer_id}"[:1024]
-    found = apigateway.get_api_keys(nameQuery=name, includeValues=True).get("items", [])
-    key = next((item for item in found if item.get("name") == name), None)
-    if key is None:
-        key = apigateway.create_api_key(name=name, value=value, enabled=True, description="Events API developer")
-    try:
-        apigateway.create_usage_plan_key(usagePlanId=target.outputs["UsagePlanId"], keyId=key["id"], keyType="API_KEY")
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") != "ConflictException":  # already in the plan
-            raise
-    return value
-
-
 def create(target: Target, developer_id: str, scopes: tuple[str, ...]) -> IssuedKey:
-    ensure_usage_key(target, developer_id)
     return store(target).create(developer_id, scopes)
 
 
@@ -52,10 +30,18 @@ def revoke(target: Target, developer_id: str, key_or_id: str) -> tuple[bool, boo
         return False, False
     if not target.deployed:
         return True, _flush_local(target.api_url)
+    flush_authorizer_cache(target)
+    return True, True
+
+
+def flush_authorizer_cache(target: Target) -> bool:
+    """The stage's authorizer cache (locally: the local gateway's); False when none answered."""
+    if not target.deployed:
+        return _flush_local(target.api_url)
     target.client("apigateway").flush_stage_authorizers_cache(
         restApiId=target.outputs["ApiId"], stageName=target.outputs["StageName"]
     )
-    return True, True
+    return True
 
 
 def _flush_local(api_url: str | None) -> bool:

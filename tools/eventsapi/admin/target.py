@@ -5,8 +5,26 @@ from typing import Any
 
 import boto3
 
-from eventsapi.local.template import physical_name
+from eventsapi.local.template import Template, physical_name
 from eventsapi.local.wiring import STACK_NAME, emulator_session
+
+LOCAL_TABLES = (
+    "ApiKeysTable",
+    "DeliveriesTable",
+    "WebhooksTable",
+    "ApiLogsTable",
+    "RateCountersTable",
+    "PayloadsTable",
+)
+LOCAL_QUEUES = (
+    "EventsQueue",
+    "DeliveryQueue",
+    "EventsDeadLetterQueue",
+    "DeliveryDeadLetterQueue",
+    "EventsFaultQueue",
+    "DeliveryFaultQueue",
+)
+LOCAL_BUS = "platform-events"  # the template's default EventBusName, which `eventsapi run` keeps
 
 
 @dataclass
@@ -36,15 +54,27 @@ class Target:
 
         sqs = session.client("sqs", endpoint_url=endpoint_url)
         outputs = {
-            "ApiKeysTableName": name("ApiKeysTable"),
-            "WebhooksTableName": name("WebhooksTable"),
-            "DeliveriesTableName": name("DeliveriesTable"),
-            **{
-                f"{queue}Url": sqs.get_queue_url(QueueName=name(queue))["QueueUrl"]
-                for queue in ("EventsQueue", "DeliveryQueue", "EventsDeadLetterQueue", "DeliveryDeadLetterQueue")
-            },
+            **{f"{table}Name": name(table) for table in LOCAL_TABLES},
+            "EventBusName": LOCAL_BUS,
+            **{f"{queue}Url": sqs.get_queue_url(QueueName=name(queue))["QueueUrl"] for queue in LOCAL_QUEUES},
         }
         return cls(session, endpoint_url, outputs, deployed=False, api_url=api_url)
+
+    @classmethod
+    def of_template(cls, template: Template, session: boto3.Session, endpoint_url: str | None = None) -> "Target":
+        """A provisioned local template, its outputs resolved as the deployed stack's would be."""
+        outputs = {
+            name: str(template.resolve(spec["Value"]))
+            for name, spec in template.raw.get("Outputs", {}).items()
+            if "Condition" not in spec or template.condition(spec["Condition"])
+        }
+        return cls(session, endpoint_url, outputs, deployed=False)
+
+    @classmethod
+    def account(cls, region: str | None) -> "Target":
+        """The AWS account the shell's credentials name, before any stack exists there."""
+        session = boto3.Session(region_name=region) if region else boto3.Session()
+        return cls(session, None, {}, deployed=True)
 
     @classmethod
     def stack(cls, name: str, region: str | None) -> "Target":

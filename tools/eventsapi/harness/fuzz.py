@@ -15,6 +15,7 @@ import requests
 
 from events_core.api_keys import ApiKeyStore
 from eventsapi.harness.pathological import pathological_bodies, pathological_cursors, pathological_queries
+from eventsapi.harness.progress import progress
 from eventsapi.local.gateway import printable
 from eventsapi.local.runtime import LocalRuntime
 from eventsapi.local.wiring import ROOT
@@ -193,8 +194,10 @@ def _pathological_requests(webhook: str) -> list[tuple[str, str, bytes | None]]:
 
 def fuzz(stack: LocalRuntime, *, examples: int, seed: int | None, timeout: int = 900) -> list[FuzzRun]:
     keys = _keys()
+    progress(f"fuzz: hostile shapes at every route, {len(keys)} kinds of API key")
     runs = hostile(stack, keys)
-    for kind, key in keys.items():
+    for step, (kind, key) in enumerate(keys.items(), start=1):
+        progress(f"fuzz {step}/{len(keys)}: schemathesis, {examples} examples an operation, API key: {kind}")
         command = [
             SCHEMATHESIS,
             "run",

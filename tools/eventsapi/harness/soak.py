@@ -32,6 +32,7 @@ from events_core.delivery.queues import event_entry
 from events_core.delivery.signing import reference_signature
 from events_core.records.message import DeliveryMessage
 from events_core.webhooks import service
+from eventsapi.harness.progress import progress
 from eventsapi.harness.receiver import Behaviour, Receiver
 from eventsapi.local.runtime import LocalRuntime
 from eventsapi.local.wiring import REGION
@@ -198,13 +199,18 @@ class Soak:
             stack = LocalRuntime(api_port=0, moto_port=0, parameters=SOAK_PARAMETERS).start()
             try:
                 self._inject_crashes(stack)
+                progress(f"soak 1/5: subscribing {len(self.developers)} developers' webhooks")
                 subscriptions = self._subscribe(receiver)
+                progress(f"soak 2/5: publishing {self.events} events")
                 published = self._publish(stack)
+                progress("soak 3/5: delivering under faults until the queues are quiet")
                 self._wait_until_quiet(stack, timeout)
                 dead_letters = self._dead_letters(stack)
                 rejected = self._rejected(stack)
                 faulted = self._phase(stack, receiver, subscriptions, published)
+                progress(f"soak 4/5: recovering through the API ({len(dead_letters)} dead letters)")
                 queued = self._recover(stack, receiver, subscriptions, since)
+                progress(f"soak 5/5: delivering {queued} recovered posts until the queues are quiet")
                 self._wait_until_quiet(stack, timeout)
                 recovered = self._phase(stack, receiver, subscriptions, published)
             finally:
@@ -354,6 +360,7 @@ class Soak:
         queues = [stack.template.physical[name].ref for name in ("EventsQueue", "DeliveryQueue")]
         deadline = time.monotonic() + timeout
         quiet_checks = 0
+        next_report = time.monotonic() + 10
         while time.monotonic() < deadline:
             pending = 0
             for url in queues:
@@ -364,6 +371,9 @@ class Soak:
             quiet_checks = quiet_checks + 1 if pending == 0 else 0
             if quiet_checks >= 3:
                 return
+            if time.monotonic() >= next_report:
+                progress(f"  {pending} messages still queued, {self.crashes} crashes injected so far")
+                next_report = time.monotonic() + 10
             time.sleep(0.5)
         raise TimeoutError(f"queues still busy after {timeout:.0f} s")
 

@@ -27,6 +27,7 @@ _NOT_EMULATED = {
     "AWS::Lambda::Permission",
     "AWS::Kinesis::Stream",
     "AWS::IAM::Role",
+    "AWS::IAM::Policy",
     "AWS::ApiGateway::Account",
     "AWS::ApiGateway::UsagePlan",
     "AWS::XRay::SamplingRule",
@@ -136,8 +137,13 @@ class Provisioner:
         props = self.template.resolve(props)
         name = props.get("Name") or self.template.physical_name(logical_id)[:64]
         bus = props.get("EventBusName", "default")
+        # As CloudFormation answers Ref: "bus|rule" for a rule on a custom bus, the name on the default.
+        physical = Physical(
+            ref=name if bus == "default" else f"{bus}|{name}",
+            attributes={"Arn": self.template.arn("events", f"rule/{bus}/{name}")},
+        )
         if not self.create:
-            return Physical(ref=name, attributes={"Arn": self.template.arn("events", f"rule/{bus}/{name}")})
+            return physical
         self._ensure_bus(bus)
         self.events.put_rule(
             Name=name,
@@ -148,7 +154,7 @@ class Provisioner:
         targets = [{"Id": target["Id"], "Arn": target["Arn"]} for target in props.get("Targets", [])]
         if targets:
             self.events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
-        return Physical(ref=name, attributes={"Arn": self.template.arn("events", f"rule/{bus}/{name}")})
+        return physical
 
     def _ensure_bus(self, bus: str) -> None:
         """A rule on an existing bus (ExistingEventBusName): locally, the platform's bus is ours to make."""

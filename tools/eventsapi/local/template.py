@@ -141,7 +141,22 @@ class Template:
             return any(self._truth(item) for item in arg)
         if key in ("Condition", "Fn::Condition"):  # !Condition X is read as Fn::Condition
             return self.condition(arg)
+        if key == "Fn::Contains":  # rules only: is the value one of the list's
+            return str(self.resolve(arg[1])) in [str(item) for item in self.resolve(arg[0])]
         raise ValueError(f"unsupported condition function {key}")
+
+    # -- rules
+    def broken_rules(self) -> list[str]:
+        """The AssertDescription of every rule assertion these parameters break: what CloudFormation
+        would refuse the deploy with, before it changes anything."""
+        broken = []
+        for name, rule in self.raw.get("Rules", {}).items():
+            if "RuleCondition" in rule and not self._truth(rule["RuleCondition"]):
+                continue
+            for assertion in rule["Assertions"]:
+                if not self._truth(assertion["Assert"]):
+                    broken.append(f"{name}: {assertion.get('AssertDescription', 'assertion failed')}")
+        return broken
 
     # -- intrinsics
     def resolve(self, value: Any) -> Any:
@@ -166,6 +181,9 @@ class Template:
                 return str(self.resolve(arg[1])).split(str(arg[0]))
             if key == "Fn::Select":
                 return self.resolve(arg[1])[int(self.resolve(arg[0]))]
+            if key == "Fn::FindInMap":
+                mapping, top, second = (str(self.resolve(part)) for part in arg)
+                return self.raw["Mappings"][mapping][top][second]
         resolved = {key: self.resolve(item) for key, item in value.items()}
         return {key: item for key, item in resolved.items() if item is not NO_VALUE}
 
@@ -214,6 +232,11 @@ class Template:
         return re.sub(r"\$\{([^}!]+)\}", replace, text)
 
     # -- SAM
+    def globals_environment(self) -> dict[str, str]:
+        """The environment SAM's Globals give every function, resolved."""
+        variables = self.raw.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+        return {name: str(self.resolve(value)) for name, value in variables.items()}
+
     def function_logical_ids(self) -> list[str]:
         return list(self.of_type("AWS::Serverless::Function"))
 

@@ -25,6 +25,8 @@ REGION = "us-east-1"
 EMULATOR_PARENT_ENV = "EVENTSAPI_PARENT_PID"
 # Local runs admit http:// receivers on loopback and use a short retry schedule.
 LOCAL_PARAMETERS = {
+    # The only target where the local-only parameters below may change (the template's Rules).
+    "DeployTarget": "local-emulator",
     "AllowHttpUrls": "true",
     "AllowedPrivateNetworks": "127.0.0.0/8,::1/128",
     "LogLevel": "WARNING",

@@ -156,7 +156,8 @@ class Deliverer:
             return DeliveryMessage.from_json(item.body)
         except MalformedMessage as error:
             reason = f"malformed delivery message: {error}"
-            queues.dead_letter(self.settings.delivery_dlq_url, item.body, reason)
+            # Not a tenant's failed post: the service could not read its own message.
+            queues.dead_letter(self.settings.delivery_fault_queue_url, item.body, reason)
             logger.error("delivery message dead-lettered", extra={"reason": reason})
             batch.verdicts[item.message_id] = Verdict(Outcome.DEAD, reason)
             return None

@@ -1,0 +1,116 @@
+"""The operator commands that call AWS, against botocore Stubbers: the exact requests they make
+and how they read the answers (deploy review N1, N4, N8)."""
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from eventsapi.admin import alarms, preflight
+from eventsapi.admin.target import Target
+from eventsapi.local.template import Template
+from eventsapi.local.wiring import REGION, TEMPLATE
+
+STACK = "events-api"
+
+
+@pytest.fixture
+def target():
+    session = boto3.Session(region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    made = Target(session, None, {}, deployed=True)
+    stubbers = {}
+    for service in ("cloudformation", "cloudwatch", "events", "lambda"):
+        client = session.client(service)
+        made._clients[service] = client
+        stubbers[service] = Stubber(client)
+        stubbers[service].activate()
+    yield made, stubbers
+    for stubber in stubbers.values():
+        stubber.assert_no_pending_responses()
+
+
+def template(**parameters: str) -> Template:
+    return Template(TEMPLATE, stack_name=STACK, region=REGION, overrides=parameters)
+
+
+def test_the_probe_sets_the_stacks_alarm_to_alarm(target):
+    made, stub = target
+    summary = {"LastUpdatedTimestamp": "2026-11-30T00:00:00Z", "ResourceStatus": "CREATE_COMPLETE"}
+    stub["cloudformation"].add_response(
+        "list_stack_resources",
+        {
+            "StackResourceSummaries": [
+                {
+                    "LogicalResourceId": "BookkeepingAlarm",
+                    "PhysicalResourceId": "events-api-Bookkeeping-1",
+                    "ResourceType": "AWS::CloudWatch::Alarm",
+                    **summary,
+                },
+                {
+                    "LogicalResourceId": "AlarmTopic",
+                    "PhysicalResourceId": "arn:aws:sns:x",
+                    "ResourceType": "AWS::SNS::Topic",
+                    **summary,
+                },
+            ]
+        },
+        {"StackName": STACK},
+    )
+    stub["cloudwatch"].add_response(
+        "set_alarm_state",
+        {},
+        {"AlarmName": "events-api-Bookkeeping-1", "StateValue": "ALARM", "StateReason": alarms.PROBE_REASON},
+    )
+    assert alarms.probe(made, STACK) == "events-api-Bookkeeping-1"
+
+
+def test_preflight_finds_a_retained_bus_the_stack_does_not_own(target):
+    made, stub = target
+    stub["events"].add_response(
+        "describe_event_bus", {"Name": "platform-events", "Arn": "arn:aws:events:x"}, {"Name": "platform-events"}
+    )
+    stub["cloudformation"].add_client_error(
+        "describe_stack_resource", "ValidationError", "Stack 'events-api' does not exist"
+    )
+    finding = preflight.retained_bus(made, template(), STACK)
+    assert finding is not None and finding.blocking and "ExistingEventBusName=platform-events" in finding.message
+
+
+def test_preflight_is_quiet_when_the_bus_is_the_stacks_own_or_adopted(target):
+    made, stub = target
+    stub["events"].add_response("describe_event_bus", {"Name": "platform-events"}, {"Name": "platform-events"})
+    stub["cloudformation"].add_response(
+        "describe_stack_resource",
+        {
+            "StackResourceDetail": {
+                "LogicalResourceId": "PlatformEventBus",
+                "ResourceType": "AWS::Events::EventBus",
+                "LastUpdatedTimestamp": "2026-11-30T00:00:00Z",
+                "ResourceStatus": "CREATE_COMPLETE",
+            }
+        },
+        {"StackName": STACK, "LogicalResourceId": "PlatformEventBus"},
+    )
+    assert preflight.retained_bus(made, template(), STACK) is None
+    assert preflight.retained_bus(made, template(ExistingEventBusName="platform-events"), STACK) is None
+
+
+def test_preflight_weighs_the_concurrency_asked_for_against_the_accounts_quota(target):
+    made, stub = target
+    new_account = {"AccountLimit": {"ConcurrentExecutions": 10, "UnreservedConcurrentExecutions": 10}}
+    stub["lambda"].add_response("get_account_settings", new_account, {})
+    stub["lambda"].add_response("get_account_settings", new_account, {})
+    [note] = preflight.concurrency(made, template())
+    assert not note.blocking and "25 of the account's 10" in note.message
+    blocking = preflight.concurrency(made, template(AuthorizerReservedConcurrency="5"))
+    assert [f.blocking for f in blocking] == [True, False]
+
+
+def test_preflight_reports_the_rules_a_deploy_would_break(target):
+    made, stub = target
+    stub["events"].add_client_error("describe_event_bus", "ResourceNotFoundException")
+    stub["lambda"].add_response("get_account_settings", {"AccountLimit": {"ConcurrentExecutions": 1000}}, {})
+    findings = preflight.check(made, template(AllowHttpUrls="true"), STACK)
+    assert [f.message.split(":")[0] for f in findings if f.blocking] == [
+        "AlarmsReachSomeone",
+        "LocalOnlyParametersStayLocal",
+    ]
