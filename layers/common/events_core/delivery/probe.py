@@ -52,11 +52,13 @@ def send_test(webhook: Webhook, body: Any, config: Settings, *, seconds_left: fl
     timestamp = iso_ms(at)
     delivery_id = new_delivery_id(at)
     payload = payload_text(event, timestamp, jsonsafe.dumps(data))
-    secrets = secret_box(config).signing_secrets(webhook, at)
+    box = secret_box(config)
+    secrets = box.signing_secrets(webhook, at)
     body_bytes = payload.encode()
     headers = delivery_headers(
         event=event, timestamp=timestamp, delivery_id=delivery_id, body=body_bytes, secrets=secrets
     )
+    headers = {**box.custom_headers(webhook), **headers}  # the service's own names win
     result = sender(config).post(webhook.url, body_bytes, headers, deadline_seconds=max(1.0, seconds_left))
     record = DeliveryRecord(
         developer_id=webhook.developer_id,

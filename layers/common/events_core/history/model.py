@@ -12,6 +12,8 @@ class DeliveryStatus(StrEnum):
     SUCCEEDED = "succeeded"  # the last attempt got a 2xx
     RETRYING = "retrying"  # the last attempt failed; another is scheduled (nextAttemptAt)
     DEAD = "dead"  # failed with no automatic attempt left; `recover` or `redeliver` sends it again
+    THROTTLED = "throttled"  # waiting for its slot under the webhook's rate limit (not a failure)
+    HELD = "held"  # its webhook's circuit is open: released when a probe succeeds (no attempt spent)
 
 
 @dataclass
@@ -127,7 +129,7 @@ class DeliveryRecord:
             "test": True if self.test else None,
             "leaseUntil": self.lease_until_ms,
             # The sparse index of deliveries that need attention: present only while failing.
-            "failedKey": item["webhookKey"] if self.status in (DeliveryStatus.RETRYING, DeliveryStatus.DEAD) else None,
+            "failedKey": item["webhookKey"] if self.status in INDEXED_STATUSES else None,
         }
         item.update({name: value for name, value in optional.items() if value is not None})
         return item
@@ -157,6 +159,10 @@ class DeliveryRecord:
             lease_until_ms=number("leaseUntil"),
             expires_at=int(item.get("expiresAt", 0)),
         )
+
+
+# The statuses kept in the sparse index FailedByWebhook (held ones are released from it, oldest first).
+INDEXED_STATUSES = (DeliveryStatus.RETRYING, DeliveryStatus.DEAD, DeliveryStatus.HELD)
 
 
 def webhook_key(developer_id: str, webhook_id: str) -> str:

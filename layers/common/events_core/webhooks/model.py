@@ -1,10 +1,11 @@
 """A webhook subscription as stored and as answered."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
+from events_core.clock import iso_ms, now_ms
 from events_core.webhooks.filters import from_stored
 
 
@@ -12,6 +13,13 @@ class DisabledReason(StrEnum):
     MANUAL = "manual"  # paused by its developer (PATCH enabled: false)
     GONE = "gone"  # the receiver answered 410 Gone
     FAILURES = "failures"  # too many consecutive failed attempts
+    CIRCUIT = "circuit"  # its circuit stayed open longer than CircuitMaxOpenSeconds
+
+
+class CircuitState(StrEnum):
+    CLOSED = "closed"  # posts flow (stored as no circuitState at all)
+    OPEN = "open"  # failing: deliveries are held, one probe is queued for nextProbeAt
+    HALF_OPEN = "half-open"  # the probe is being posted
 
 
 @dataclass
@@ -35,6 +43,15 @@ class Webhook:
     sealed_previous_secret: str | None = None
     previous_secret_until_ms: int | None = None
     alert_pending: bool = False
+    # Receiver controls (issue 21); absent on webhooks stored before them: no limit, closed, none.
+    rate_limit: dict[str, int] | None = None  # {"count", "periodSeconds"}
+    rate_tat_ms: int | None = None  # the rate limit's theoretical arrival time (written by delivery)
+    sealed_headers: str | None = None  # custom headers, one sealed JSON object
+    header_names: list[str] = field(default_factory=list)
+    circuit_state: CircuitState = CircuitState.CLOSED
+    circuit_since_ms: int | None = None
+    next_probe_at_ms: int | None = None
+    held_pending: bool = False  # held deliveries wait to be released (closed) or killed (disabled)
 
     @cached_property
     def filter(self) -> dict[str, Any]:
@@ -61,6 +78,30 @@ class Webhook:
             "updatedAt": self.updated_at,
             "disabledReason": self.disabled_reason.value if self.disabled_reason else None,
             "hasSecret": self.has_secret,
+            "rateLimit": dict(self.rate_limit) if self.rate_limit else None,
+            "headerNames": list(self.header_names),
+            "circuit": self.circuit_public(),
+            "throttle": {"lagSeconds": self.throttle_lag_seconds(now_ms())},
+        }
+
+    @property
+    def interval_ms(self) -> int | None:
+        """Milliseconds between two posts under the rate limit; None when unlimited."""
+        if not self.rate_limit:
+            return None
+        return max(1, self.rate_limit["periodSeconds"] * 1000 // self.rate_limit["count"])
+
+    def throttle_lag_seconds(self, at_ms: int) -> float:
+        """How far ahead the rate limit's next free slot is: how long a new post would wait."""
+        if not self.rate_limit or self.rate_tat_ms is None:
+            return 0.0
+        return round(max(0, self.rate_tat_ms - at_ms) / 1000, 3)
+
+    def circuit_public(self) -> dict[str, Any]:
+        return {
+            "state": self.circuit_state.value,
+            "since": iso_ms(self.circuit_since_ms) if self.circuit_since_ms is not None else None,
+            "nextProbeAt": iso_ms(self.next_probe_at_ms) if self.next_probe_at_ms is not None else None,
         }
 
     def to_item(self) -> dict[str, Any]:
@@ -85,6 +126,14 @@ class Webhook:
             "previousSecretUntil": self.previous_secret_until_ms,
             "alertPending": True if self.alert_pending else None,
             "activeKey": active_key(self.developer_id, self.event) if self.enabled else None,
+            "rateLimit": dict(self.rate_limit) if self.rate_limit else None,
+            "rateTat": self.rate_tat_ms,
+            "headersEnc": self.sealed_headers,
+            "headerNames": list(self.header_names) or None,
+            "circuitState": None if self.circuit_state == CircuitState.CLOSED else self.circuit_state.value,
+            "circuitSince": self.circuit_since_ms,
+            "nextProbeAt": self.next_probe_at_ms,
+            "heldPending": True if self.held_pending else None,
         }
         item.update({name: value for name, value in optional.items() if value is not None})
         return item
@@ -110,7 +159,21 @@ class Webhook:
             sealed_previous_secret=item.get("previousSecretEnc"),
             previous_secret_until_ms=_int_or_none(item.get("previousSecretUntil")),
             alert_pending=bool(item.get("alertPending", False)),
+            rate_limit=_rate_limit(item.get("rateLimit")),
+            rate_tat_ms=_int_or_none(item.get("rateTat")),
+            sealed_headers=item.get("headersEnc"),
+            header_names=[str(name) for name in item.get("headerNames") or []],
+            circuit_state=CircuitState(item.get("circuitState") or CircuitState.CLOSED),
+            circuit_since_ms=_int_or_none(item.get("circuitSince")),
+            next_probe_at_ms=_int_or_none(item.get("nextProbeAt")),
+            held_pending=bool(item.get("heldPending", False)),
         )
+
+
+def _rate_limit(value: Any) -> dict[str, int] | None:
+    if not value:
+        return None
+    return {"count": int(value["count"]), "periodSeconds": int(value["periodSeconds"])}
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from events_core.aws import LazyTable, conditional_check_failed, conditional_update
 from events_core.errors import LimitExceeded, Unavailable
-from events_core.webhooks.model import DisabledReason, Webhook, active_key
+from events_core.webhooks.model import CircuitState, DisabledReason, Webhook, active_key
 
 UNPROCESSED_RETRIES = 4
 
@@ -190,17 +190,6 @@ class WebhookRepository:
             ExpressionAttributeValues={":at": at, ":zero": 0},
         )
 
-    def record_failures(self, developer_id: str, webhook_id: str, count: int, at: str) -> int:
-        """Count `count` more consecutive failures; the new total (0 if the webhook is gone)."""
-        answer = self._update(
-            developer_id,
-            webhook_id,
-            UpdateExpression="SET lastTriggered = :at ADD failCount :count",
-            ExpressionAttributeValues={":at": at, ":count": count},
-            ReturnValues="UPDATED_NEW",
-        )
-        return int((answer or {}).get("Attributes", {}).get("failCount", 0))
-
     def disable(self, developer_id: str, webhook_id: str, reason: DisabledReason, at_ms: int, at: str) -> bool:
         """Disable once: True only for the caller that flipped it, who then owes the alert
         (alertPending stays set until the alert is out, so a lost alert is sent again)."""
@@ -227,6 +216,132 @@ class WebhookRepository:
             Key=self._key(developer_id, webhook_id),
             UpdateExpression="REMOVE alertPending",
             ConditionExpression="attribute_exists(alertPending)",
+        )
+
+    # -- receiver controls (what delivery writes)
+    def take_slot(self, developer_id: str, webhook_id: str, interval_ms: int, now_ms: int) -> int | None:
+        """The rate limit's next slot (GCRA on the webhook item's theoretical arrival time):
+        now when the limit has room, else the end of the queue of slots already given out, which
+        moves on by one interval. One write, two when a queue has formed; None if it is gone."""
+        if conditional_update(
+            self.table,
+            Key=self._key(developer_id, webhook_id),
+            UpdateExpression="SET rateTat = :next",
+            ConditionExpression="attribute_exists(webhookId) AND (attribute_not_exists(rateTat) OR rateTat <= :now)",
+            ExpressionAttributeValues={":next": now_ms + interval_ms, ":now": now_ms},
+        ):
+            return now_ms
+        answer = self._update(
+            developer_id,
+            webhook_id,
+            UpdateExpression="SET rateTat = if_not_exists(rateTat, :now) + :interval",
+            ExpressionAttributeValues={":interval": interval_ms, ":now": now_ms},
+            ReturnValues="UPDATED_NEW",
+        )
+        if answer is None:
+            return None
+        return max(now_ms, int(answer["Attributes"]["rateTat"]) - interval_ms)
+
+    def pace(self, developer_id: str, webhook_id: str, interval_ms: int, now_ms: int) -> int:
+        """Take the right to post now if the last post was at least one interval ago: 0 when
+        taken, else the milliseconds left to wait. Slots spread the posts; this keeps them apart
+        at the receiver even when a message comes back late beside one that is on time."""
+        try:
+            self.table.update_item(
+                Key=self._key(developer_id, webhook_id),
+                UpdateExpression="SET ratePostedAt = :now",
+                ConditionExpression="attribute_not_exists(ratePostedAt) OR ratePostedAt <= :edge",
+                ExpressionAttributeValues={":now": now_ms, ":edge": now_ms - interval_ms},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if not conditional_check_failed(error):
+                raise
+            posted = int((error.response.get("Item") or {}).get("ratePostedAt", {}).get("N", now_ms))
+            return max(1, posted + interval_ms - now_ms)
+        return 0
+
+    def record_failures(self, developer_id: str, webhook_id: str, count: int, at: str) -> tuple[int, CircuitState]:
+        """Count `count` more consecutive failures: the new total and the circuit's state then."""
+        answer = self._update(
+            developer_id,
+            webhook_id,
+            UpdateExpression="SET lastTriggered = :at ADD failCount :count",
+            ExpressionAttributeValues={":at": at, ":count": count},
+            ReturnValues="ALL_NEW",
+        )
+        attributes = (answer or {}).get("Attributes", {})
+        return int(attributes.get("failCount", 0)), CircuitState(attributes.get("circuitState") or "closed")
+
+    def open_circuit(self, developer_id: str, webhook_id: str, threshold: int, now_ms: int, probe_at_ms: int) -> bool:
+        """Open a closed circuit once its consecutive failures reach `threshold`: True only for
+        the one caller that opened it (who then queues the probe and owes the alert)."""
+        return conditional_update(
+            self.table,
+            Key=self._key(developer_id, webhook_id),
+            UpdateExpression="SET circuitState = :open, circuitSince = :now, nextProbeAt = :probe",
+            ConditionExpression=(
+                "attribute_exists(webhookId) AND enabled = :true AND attribute_not_exists(circuitState)"
+                " AND failCount >= :threshold"
+            ),
+            ExpressionAttributeValues={
+                ":open": CircuitState.OPEN.value,
+                ":now": now_ms,
+                ":probe": probe_at_ms,
+                ":true": True,
+                ":threshold": threshold,
+            },
+        )
+
+    def claim_probe(self, developer_id: str, webhook_id: str, now_ms: int, until_ms: int) -> bool:
+        """Half-open a circuit whose probe is due: one probe at a time. The claim lasts until
+        `until_ms`, so a probe lost with its invocation is made again by its returning message."""
+        return conditional_update(
+            self.table,
+            Key=self._key(developer_id, webhook_id),
+            UpdateExpression="SET circuitState = :half, nextProbeAt = :until",
+            ConditionExpression="circuitState IN (:open, :half) AND nextProbeAt <= :now AND enabled = :true",
+            ExpressionAttributeValues={
+                ":half": CircuitState.HALF_OPEN.value,
+                ":open": CircuitState.OPEN.value,
+                ":now": now_ms,
+                ":until": until_ms,
+                ":true": True,
+            },
+        )
+
+    def probe_failed(self, developer_id: str, webhook_id: str, probe_at_ms: int) -> bool:
+        return conditional_update(
+            self.table,
+            Key=self._key(developer_id, webhook_id),
+            UpdateExpression="SET circuitState = :open, nextProbeAt = :probe",
+            ConditionExpression="circuitState = :half",
+            ExpressionAttributeValues={
+                ":half": CircuitState.HALF_OPEN.value,
+                ":open": CircuitState.OPEN.value,
+                ":probe": probe_at_ms,
+            },
+        )
+
+    def close_circuit(self, developer_id: str, webhook_id: str) -> bool:
+        """The probe got through: closed, failures forgotten, held deliveries to release."""
+        return conditional_update(
+            self.table,
+            Key=self._key(developer_id, webhook_id),
+            UpdateExpression=(
+                "SET failCount = :zero, heldPending = :true REMOVE circuitState, circuitSince, nextProbeAt"
+            ),
+            ConditionExpression="attribute_exists(circuitState)",
+            ExpressionAttributeValues={":zero": 0, ":true": True},
+        )
+
+    def held_settled(self, developer_id: str, webhook_id: str) -> bool:
+        """Every held delivery was released (or killed): nothing left pending."""
+        return conditional_update(
+            self.table,
+            Key=self._key(developer_id, webhook_id),
+            UpdateExpression="REMOVE heldPending",
+            ConditionExpression="attribute_exists(heldPending) AND attribute_not_exists(circuitState)",
         )
 
     def _update(self, developer_id: str, webhook_id: str, **kwargs: Any) -> dict | None:

@@ -6,14 +6,15 @@ from typing import Any
 from events_core.config import Settings
 from events_core.errors import BadRequest
 from events_core.event_types import EVENT_TYPES
+from events_core.webhooks.controls import parse_headers, parse_rate_limit
 from events_core.webhooks.filters import validate_filter
 from events_core.webhooks.urls import check_webhook_url
 
 MAX_SECRET_LENGTH = 256
 MAX_DESCRIPTION_LENGTH = 256
 MAX_OVERLAP_SECONDS = 7 * 86400
-CREATE_FIELDS = ("event", "url", "secret", "filter", "description")
-CHANGE_FIELDS = ("url", "event", "filter", "enabled", "description")
+CREATE_FIELDS = ("event", "url", "secret", "filter", "description", "rateLimit", "headers")
+CHANGE_FIELDS = ("url", "event", "filter", "enabled", "description", "rateLimit", "headers")
 ROTATE_FIELDS = ("secret", "overlapSeconds")
 TEST_FIELDS = ("event", "data")
 
@@ -25,6 +26,8 @@ class Registration:
     secret: str | None
     filter: dict
     description: str
+    rate_limit: dict[str, int] | None = None
+    headers: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,8 @@ def parse_registration(body: Any, settings: Settings) -> Registration:
         secret=_secret(_string(body, "secret")) or None,
         filter=validate_filter(body.get("filter")),
         description=_description(_string(body, "description")) or "",
+        rate_limit=parse_rate_limit(body.get("rateLimit")),
+        headers=parse_headers(body.get("headers")),
     )
 
 
@@ -133,6 +138,10 @@ def parse_changes(body: Any, settings: Settings) -> dict[str, Any]:
         if body["description"] is None:
             raise BadRequest("description: must be a string", field="description")
         changes["description"] = _description(_string(body, "description"))
+    if "rateLimit" in body:
+        changes["rateLimit"] = parse_rate_limit(body["rateLimit"])
+    if "headers" in body:
+        changes["headers"] = parse_headers(body["headers"])
     return changes
 
 

@@ -13,7 +13,7 @@ from events_core.config import settings
 from events_core.errors import NotFound, Unavailable
 from events_core.secrets import secret_box
 from events_core.webhooks.filters import to_stored
-from events_core.webhooks.model import DisabledReason, Webhook
+from events_core.webhooks.model import CircuitState, DisabledReason, Webhook
 from events_core.webhooks.repository import WebhookRepository
 from events_core.webhooks.requests import parse_changes, parse_registration, parse_rotation
 
@@ -40,6 +40,10 @@ def register(developer_id: str, body: Any, repository: WebhookRepository | None 
     )
     if registration.secret:
         webhook.sealed_secret = secret_box(config).seal(registration.secret, developer_id, webhook.webhook_id)
+    webhook.rate_limit = registration.rate_limit
+    if registration.headers:
+        webhook.sealed_headers = secret_box(config).seal_headers(registration.headers, developer_id, webhook.webhook_id)
+        webhook.header_names = sorted(registration.headers)
     (repository or WebhookRepository()).add(webhook, cap=config.max_webhooks_per_developer)
     return webhook
 
@@ -76,10 +80,20 @@ def _apply(webhook: Webhook, changes: dict[str, Any], at_ms: int) -> tuple[Webho
     if "description" in changes:
         updated.description = changes["description"]
         names.add("description")
+    if "rateLimit" in changes:
+        # A new limit starts from now; posts already given a slot keep it.
+        updated.rate_limit, updated.rate_tat_ms = changes["rateLimit"], None
+        names |= {"rateLimit", "rateTat"}
+    if "sealedHeaders" in changes:
+        updated.sealed_headers, updated.header_names = changes["sealedHeaders"], changes["headerNames"]
+        names |= {"headersEnc", "headerNames"}
     if changes.get("enabled") is True:
         updated.enabled, updated.fail_count = True, 0
         updated.disabled_reason, updated.disabled_at_ms, updated.alert_pending = None, None, False
         names |= {"enabled", "failCount", "disabledReason", "disabledAt", "alertPending", "activeKey"}
+        if not webhook.enabled:  # switched on again: a fresh circuit
+            updated.circuit_state, updated.circuit_since_ms, updated.next_probe_at_ms = CircuitState.CLOSED, None, None
+            names |= {"circuitState", "circuitSince", "nextProbeAt"}
     elif changes.get("enabled") is False:
         if updated.enabled:
             updated.disabled_at_ms = at_ms
@@ -96,6 +110,10 @@ def _ms_of(webhook: Webhook) -> int:
 
 def change(developer_id: str, webhook_id: str, body: Any, repository: WebhookRepository | None = None) -> Webhook:
     changes = parse_changes(body, settings())
+    if "headers" in changes:  # sealed once, whatever the tries
+        headers = changes.pop("headers")
+        changes["sealedHeaders"] = secret_box(settings()).seal_headers(headers, developer_id, webhook_id)
+        changes["headerNames"] = sorted(headers)
     repository = repository or WebhookRepository()
     for _ in range(_SAVE_TRIES):
         current = get(developer_id, webhook_id, repository)
