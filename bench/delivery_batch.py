@@ -26,7 +26,7 @@ from events_core import aws
 from events_core.api_keys import ApiKeyStore
 from events_core.clock import iso_ms, now_ms
 from events_core.delivery.envelope import payload_text
-from events_core.delivery.message import DeliveryMessage, delivery_id
+from events_core.records.message import DeliveryMessage, delivery_id
 from events_core.webhooks import service
 from eventsapi.harness.receiver import Receiver
 

@@ -19,9 +19,9 @@ from bench.common import in_process_stack, sqs_event, template
 from events_core import aws
 from events_core.clock import iso_ms, new_id, now_ms
 from events_core.config import settings
-from events_core.delivery.message import delivery_id
 from events_core.event_types import EVENT_TYPES
-from events_core.history.model import DeliveryRecord, DeliveryStatus
+from events_core.records.message import delivery_id
+from events_core.records.model import DeliveryRecord, DeliveryStatus
 from events_core.webhooks.model import Webhook
 from events_core.webhooks.repository import ACTIVE_INDEX
 

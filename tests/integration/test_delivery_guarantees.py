@@ -10,8 +10,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from events_core.delivery import queues, worker
-from events_core.delivery.message import DeliveryMessage, Trigger
-from events_core.history.repository import DeliveryStore
+from events_core.records.message import DeliveryMessage, Trigger
+from events_core.records.store import DeliveryStore
 from events_core.secrets import SecretBox
 from events_core.webhooks.repository import WebhookRepository
 

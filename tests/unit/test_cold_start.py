@@ -29,7 +29,7 @@ NOT_FOR = {
     **{name: NOBODY | DELIVERY_CODE for name in TEMPLATE_.function_logical_ids()},
     "TestWebhookFunction": NOBODY | {"events_core.delivery.worker", "events_core.delivery.fanout"},
     "DeliverFunction": NOBODY | {"events_core.delivery.fanout", "events_core.api_logs"},
-    "FanoutFunction": NOBODY | (DELIVERY_CODE - {"events_core.delivery.fanout"}) | {"events_core.history.repository"},
+    "FanoutFunction": NOBODY | (DELIVERY_CODE - {"events_core.delivery.fanout"}) | {"events_core.records.store"},
     "AuthorizerFunction": NOBODY | DELIVERY_CODE | {"events_core.webhooks", "events_core.history"},
 }
 PROBE = """

@@ -7,7 +7,11 @@ from botocore.exceptions import ClientError
 from events_core.config import Settings
 from events_core.delivery import queues
 from events_core.delivery.envelope import parse_envelope
-from events_core.delivery.message import (
+from events_core.delivery.retry import next_delay
+from events_core.delivery.sender import parse_retry_after
+from events_core.delivery.signing import delivery_headers, reference_signature
+from events_core.errors import InvalidEvent
+from events_core.records.message import (
     DeliveryMessage,
     MalformedMessage,
     Trigger,
@@ -16,10 +20,6 @@ from events_core.delivery.message import (
     is_delivery_id,
     new_delivery_id,
 )
-from events_core.delivery.retry import next_delay
-from events_core.delivery.sender import parse_retry_after
-from events_core.delivery.signing import delivery_headers, reference_signature
-from events_core.errors import InvalidEvent
 
 SOURCE = "cn.invoratec.platform"
 

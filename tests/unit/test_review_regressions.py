@@ -9,10 +9,10 @@ import pytest
 
 from events_core.config import Settings
 from events_core.delivery import fanout, queues
-from events_core.delivery.message import DeliveryMessage, delivery_id
 from events_core.delivery.worker import Deliverer, Incoming, Outcome
 from events_core.errors import Unavailable
 from events_core.http import Request, answer_of
+from events_core.records.message import DeliveryMessage, delivery_id
 from events_core.webhooks import repository as webhooks_repository
 from events_core.webhooks.repository import WebhookRepository
 

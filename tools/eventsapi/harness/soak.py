@@ -23,9 +23,9 @@ import requests
 
 from events_core.api_keys import ApiKeyStore
 from events_core.config import Settings
-from events_core.delivery.message import DeliveryMessage
 from events_core.delivery.queues import event_entry
 from events_core.delivery.signing import reference_signature
+from events_core.records.message import DeliveryMessage
 from events_core.webhooks import service
 from eventsapi.harness.receiver import Behaviour, Receiver
 from eventsapi.local.runtime import LocalRuntime

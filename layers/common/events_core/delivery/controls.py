@@ -23,10 +23,10 @@ from concurrent.futures import ThreadPoolExecutor
 from events_core.clock import iso_ms, now_ms
 from events_core.config import Settings
 from events_core.delivery import queues
-from events_core.delivery.message import DeliveryMessage, Trigger
-from events_core.history.model import DeliveryRecord, DeliveryStatus
-from events_core.history.repository import DeliveryStore
 from events_core.observability import logger
+from events_core.records.message import DeliveryMessage, Trigger
+from events_core.records.model import DeliveryRecord, DeliveryStatus
+from events_core.records.store import DeliveryStore
 from events_core.webhooks.model import CircuitState, Webhook
 from events_core.webhooks.repository import WebhookRepository
 
@@ -266,3 +266,26 @@ def duration(seconds: float) -> str:
         if seconds >= size * 2:
             return f"{seconds / size:g} {unit}"
     return f"{seconds:g} seconds"
+
+
+def slot_now(webhook: Webhook, repository: WebhookRepository | None = None) -> int | None:
+    """A slot for a post made at once (a test send, a challenge): None when it may go now (after
+    waiting up to MAX_SLEEP_MS), else the moment its slot comes (the caller sends nothing)."""
+    interval = webhook.interval_ms
+    if interval is None:
+        return None
+    webhooks = repository or WebhookRepository()
+    now = now_ms()
+    slot = webhooks.take_slot(webhook.developer_id, webhook.webhook_id, interval, now)
+    if slot is None:
+        return None
+    if slot - now > MAX_SLEEP_MS:
+        return slot
+    time.sleep(max(0, slot - now) / 1000)
+    waited = 0
+    while wait_ms := webhooks.pace(webhook.developer_id, webhook.webhook_id, interval, now_ms()):
+        if waited + wait_ms > MAX_SLEEP_MS:
+            return now_ms() + wait_ms
+        time.sleep(wait_ms / 1000)
+        waited += wait_ms
+    return None

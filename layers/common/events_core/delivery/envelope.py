@@ -12,9 +12,9 @@ from typing import Any
 
 from events_core import jsonsafe
 from events_core.clock import iso_ms, parse_iso
-from events_core.delivery.message import LAST_ENCODABLE_MS
 from events_core.errors import InvalidEvent
 from events_core.event_types import EVENT_TYPES
+from events_core.records.message import LAST_ENCODABLE_MS
 
 # The envelope and its detail wrap the data: two levels above the data's own limit.
 MAX_ENVELOPE_DEPTH = jsonsafe.MAX_DEPTH + 2

@@ -17,9 +17,9 @@ from events_core.clock import now_ms
 from events_core.config import Settings
 from events_core.delivery import queues
 from events_core.delivery.envelope import PlatformEvent, parse_envelope
-from events_core.delivery.message import DeliveryMessage, delivery_id
 from events_core.errors import InvalidEvent
 from events_core.observability import logger, metrics
+from events_core.records.message import DeliveryMessage, delivery_id
 from events_core.webhooks.filters import EVENT_BUDGET, PAIR_BUDGET, Budget, FilterBudgetExceeded, compiled
 from events_core.webhooks.repository import WebhookRepository
 

@@ -1,6 +1,7 @@
 """Test sends (POST /v1/events/webhooks/{id}/test): one signed POST now, through the same signing,
-SSRF guard and deadline as delivery, recorded in the webhook's history as a test. A test send
-works on a paused or disabled webhook and never changes failCount, lastTriggered or enabled."""
+outbound gate (events_core.delivery.gate) and deadline as delivery, recorded in the webhook's
+history as a test. A test send works on a paused or disabled webhook and never changes
+failCount, lastTriggered or enabled."""
 
 from typing import Any
 
@@ -8,12 +9,14 @@ from events_core import jsonsafe
 from events_core.clock import iso_ms, now_ms
 from events_core.config import Settings
 from events_core.delivery.envelope import payload_text
-from events_core.delivery.message import new_delivery_id
-from events_core.delivery.sender import sender
+from events_core.delivery.gate import OutboundContext, Post, Purpose, StepVerdict, VerdictKind, gate
+from events_core.delivery.sender import PostResult
 from events_core.delivery.signing import delivery_headers
-from events_core.history.model import Attempt, DeliveryRecord, DeliveryStatus
-from events_core.history.repository import DeliveryStore
+from events_core.errors import EventsApiError, Unavailable
 from events_core.observability import logger
+from events_core.records.message import new_delivery_id
+from events_core.records.model import Attempt, DeliveryRecord, DeliveryStatus
+from events_core.records.store import DeliveryStore
 from events_core.secrets import secret_box
 from events_core.webhooks.model import Webhook
 from events_core.webhooks.requests import parse_test
@@ -59,7 +62,12 @@ def send_test(webhook: Webhook, body: Any, config: Settings, *, seconds_left: fl
         event=event, timestamp=timestamp, delivery_id=delivery_id, body=body_bytes, secrets=secrets
     )
     headers = {**box.custom_headers(webhook), **headers}  # the service's own names win
-    result = sender(config).post(webhook.url, body_bytes, headers, deadline_seconds=max(1.0, seconds_left))
+    context = OutboundContext(webhook, webhook.developer_id, Purpose.TEST, delivery_id, at)
+    passage = gate(config).send(context, Post(body_bytes, headers, max(1.0, seconds_left)))
+    verdict = passage.verdict
+    if verdict is not None and verdict.kind != VerdictKind.REFUSE:
+        raise _not_sent(verdict)
+    result = passage.result or PostResult(error=verdict.reason if verdict else "not posted")
     record = DeliveryRecord(
         developer_id=webhook.developer_id,
         webhook_id=webhook.webhook_id,
@@ -88,3 +96,8 @@ def send_test(webhook: Webhook, body: Any, config: Settings, *, seconds_left: fl
         "latencyMs": result.latency_ms,
         "error": result.error if not result.ok and result.error else (None if result.ok else result.describe()),
     }
+
+
+def _not_sent(verdict: StepVerdict) -> EventsApiError:
+    """A gate step held the test send back (deferred, or could not decide): nothing was posted or recorded."""
+    return verdict.error or Unavailable(f"not sent: {verdict.step}: {verdict.reason}; nothing was posted, retry")

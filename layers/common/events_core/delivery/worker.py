@@ -28,14 +28,15 @@ from events_core.clock import iso_ms, now_ms, parse_iso
 from events_core.config import Settings, settings
 from events_core.delivery import queues
 from events_core.delivery.controls import ReceiverControls, Throttled, duration
-from events_core.delivery.message import DeliveryMessage, MalformedMessage, Trigger
+from events_core.delivery.gate import Gate, OutboundContext, Post, Purpose, VerdictKind, standard_gate
 from events_core.delivery.retry import next_delay
 from events_core.delivery.sender import PostResult, Sender
 from events_core.delivery.signing import delivery_headers
 from events_core.errors import Unavailable
-from events_core.history.model import Attempt, DeliveryRecord, DeliveryStatus
-from events_core.history.repository import DeliveryStore, LeaseVerdict
 from events_core.observability import logger, metrics
+from events_core.records.message import DeliveryMessage, MalformedMessage, Trigger
+from events_core.records.model import Attempt, DeliveryRecord, DeliveryStatus
+from events_core.records.store import DeliveryStore, LeaseVerdict
 from events_core.secrets import SecretBox, secret_box
 from events_core.webhooks.model import CircuitState, DisabledReason, Webhook
 from events_core.webhooks.repository import WebhookRepository
@@ -44,6 +45,17 @@ from events_core.webhooks.repository import WebhookRepository
 BOOKKEEPING_SECONDS = 5.0
 # A lease outlives its attempt by this much; it must stay below the queue's visibility timeout.
 LEASE_MARGIN_SECONDS = 15.0
+
+
+_PURPOSE = {
+    Trigger.FIRST: Purpose.EVENT,
+    Trigger.RETRY: Purpose.RETRY,
+    Trigger.REDELIVER: Purpose.REDELIVER,
+    Trigger.RECOVER: Purpose.RECOVER,
+    Trigger.REDRIVE: Purpose.REDRIVE,
+    Trigger.PROBE: Purpose.PROBE,  # the circuit's probe
+    Trigger.RELEASE: Purpose.RETRY,  # held while the circuit was open: its retry, come at last
+}
 
 
 class Outcome(StrEnum):
@@ -107,12 +119,14 @@ class Deliverer:
         store: DeliveryStore | None = None,
         sender: Sender | None = None,
         box: SecretBox | None = None,
+        gate: Gate | None = None,
     ):
         self.settings = config
         self.webhooks = webhooks or WebhookRepository()
         self.store = store or DeliveryStore()
         self.sender = sender or Sender(config)
         self.box = box or secret_box(config)
+        self.gate = gate or standard_gate(config, lambda *post, **options: self.sender.post(*post, **options))
         self.pool = ThreadPoolExecutor(max_workers=config.delivery_concurrency, thread_name_prefix="delivery")
         self.controls = ReceiverControls(config, self.webhooks, self.store)
 
@@ -233,7 +247,16 @@ class Deliverer:
                 secrets=self.box.signing_secrets(webhook, now),
             )
             headers = {**self.box.custom_headers(webhook), **headers}  # the service's own names win
-            result = self.sender.post(webhook.url, body, headers, deadline_seconds=deadline)
+            purpose = _PURPOSE[message.trigger]
+            context = OutboundContext(webhook, message.developer_id, purpose, message.delivery_id, now)
+            passage = self.gate.send(context, Post(body, headers, deadline))
+            verdict = passage.verdict
+            if verdict is not None and verdict.kind == VerdictKind.DEFER:
+                return Verdict(Outcome.DEFERRED, f"{verdict.step}: {verdict.reason}", verdict.wait_seconds(now_ms()))
+            if verdict is not None and verdict.kind == VerdictKind.FAIL:
+                return Verdict(Outcome.FAILED, f"{verdict.step}: {verdict.reason}")
+            # A refusal is this attempt's failure, counted and recorded like a receiver's.
+            result = passage.result or PostResult(error=verdict.reason if verdict else "not posted")
             return _Attempted(item, message, webhook, lease.record, result, now_ms(), probe=probe)
         except Exception:  # noqa: BLE001 - AWS trouble or a bug: the message returns, nothing is lost
             logger.exception("delivery attempt failed unexpectedly", extra=log)

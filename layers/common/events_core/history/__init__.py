@@ -1,2 +1,2 @@
-"""Delivery history: one record per (event, webhook) with its attempts and exact payload, read
-through the API (list, one, redeliver, recover). The pipeline writes it; developers read it."""
+"""Delivery history behind the API: list, read one, redeliver, recover — each scoped to the calling
+developer's webhook. The records themselves live in events_core.records."""

@@ -10,11 +10,11 @@ from botocore.exceptions import ClientError
 from events_core.clock import iso_ms, now_ms, parse_iso
 from events_core.config import settings
 from events_core.delivery import queues
-from events_core.delivery.message import LAST_ENCODABLE_MS, DeliveryMessage, Trigger, is_delivery_id
 from events_core.errors import BadRequest, Conflict, NotFound, PayloadExpired, Unavailable
-from events_core.history.model import DeliveryRecord, DeliveryStatus
-from events_core.history.repository import DeliveryStore, Page
 from events_core.http import query_limit
+from events_core.records.message import LAST_ENCODABLE_MS, DeliveryMessage, Trigger, is_delivery_id
+from events_core.records.model import DeliveryRecord, DeliveryStatus
+from events_core.records.store import DeliveryStore, Page
 from events_core.webhooks import service as webhooks
 from events_core.webhooks.model import Webhook
 from events_core.webhooks.requests import known_fields

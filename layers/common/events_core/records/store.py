@@ -21,9 +21,9 @@ from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from events_core.aws import LazyTable, conditional_check_failed, conditional_update
-from events_core.delivery.message import DeliveryMessage, Trigger, delivery_id_floor, is_delivery_id
 from events_core.errors import BadRequest
-from events_core.history.model import INDEXED_STATUSES, DeliveryRecord, DeliveryStatus, webhook_key
+from events_core.records.message import DeliveryMessage, Trigger, delivery_id_floor, is_delivery_id
+from events_core.records.model import INDEXED_STATUSES, DeliveryRecord, DeliveryStatus, webhook_key
 
 FAILED_INDEX = "FailedByWebhook"
 _DESERIALIZE = TypeDeserializer()

@@ -1,0 +1,194 @@
+"""The one outbound gate: its steps are asked in order, the first verdict stops the post, every step
+sees the result of a post that was made, and a step that breaks stops the post without crashing it."""
+
+import pytest
+
+from events_core.config import Settings
+from events_core.delivery.gate import (
+    Gate,
+    OutboundContext,
+    OwnershipVerification,
+    Post,
+    PostBudget,
+    Purpose,
+    RateSlotAndCircuit,
+    SsrfGuard,
+    Step,
+    StepVerdict,
+    VerdictKind,
+    standard_steps,
+)
+from events_core.delivery.sender import PostResult
+from events_core.errors import Conflict
+from events_core.webhooks.model import Webhook
+
+PUBLIC = "https://hooks.example.com/in"
+
+
+def webhook(url: str = PUBLIC) -> Webhook:
+    return Webhook(
+        developer_id="dev",
+        webhook_id="wh_1",
+        event="tool.executed",
+        url=url,
+        created_at="2026-04-12T08:00:00.000Z",
+        updated_at="2026-04-12T08:00:00.000Z",
+    )
+
+
+def context(url: str = PUBLIC, purpose: Purpose = Purpose.EVENT) -> OutboundContext:
+    return OutboundContext(webhook(url), "dev", purpose, "msg_1", now_ms=1_000_000)
+
+
+POST = Post(b"{}", {"Content-Type": "application/json"}, 5.0)
+
+
+class Recording(Step):
+    def __init__(self, name: str, journal: list[str], verdict: StepVerdict | None = None):
+        self.name = name
+        self.journal = journal
+        self.verdict = verdict
+        self.seen: list[PostResult] = []
+
+    def check(self, context: OutboundContext) -> StepVerdict | None:
+        self.journal.append(f"check {self.name}")
+        return self.verdict
+
+    def after(self, context: OutboundContext, result: PostResult) -> None:
+        self.journal.append(f"after {self.name}")
+        self.seen.append(result)
+
+
+class Receiver:
+    def __init__(self, journal: list[str], result: PostResult | None = None):
+        self.journal = journal
+        self.result = result or PostResult(status=200, latency_ms=3)
+        self.posts: list[tuple[str, bytes, float]] = []
+
+    def __call__(self, url: str, body: bytes, headers: dict[str, str], *, deadline_seconds: float) -> PostResult:
+        self.journal.append("post")
+        self.posts.append((url, body, deadline_seconds))
+        return self.result
+
+
+def test_every_step_is_asked_in_order_then_the_post_is_made_then_every_step_sees_its_result():
+    journal: list[str] = []
+    steps = [Recording(name, journal) for name in ("one", "two", "three")]
+    receiver = Receiver(journal)
+    passage = Gate(steps, receiver).send(context(), POST)
+    assert journal == ["check one", "check two", "check three", "post", "after one", "after two", "after three"]
+    assert passage.posted and passage.result == receiver.result and passage.verdict is None
+    assert receiver.posts == [(PUBLIC, b"{}", 5.0)]
+    assert all(step.seen == [receiver.result] for step in steps)
+
+
+@pytest.mark.parametrize(
+    "verdict",
+    [
+        StepVerdict.defer(1_005_000, "rate slot taken"),
+        StepVerdict.refuse("unverified receiver"),
+        StepVerdict.fail("budget store unreachable"),
+    ],
+)
+def test_the_first_verdict_stops_the_post_and_the_steps_after_it(verdict):
+    journal: list[str] = []
+    steps = [Recording("one", journal), Recording("two", journal, verdict), Recording("three", journal)]
+    receiver = Receiver(journal)
+    passage = Gate(steps, receiver).send(context(), POST)
+    assert journal == ["check one", "check two"]
+    assert not passage.posted and receiver.posts == []
+    assert passage.verdict is not None
+    assert (passage.verdict.kind, passage.verdict.reason, passage.verdict.step) == (verdict.kind, verdict.reason, "two")
+
+
+def test_a_deferral_says_how_long_to_wait():
+    assert StepVerdict.defer(1_005_000, "later").wait_seconds(1_000_000) == 5.0
+    assert StepVerdict.defer(900_000, "past").wait_seconds(1_000_000) == 0.0
+
+
+def test_a_verdict_may_carry_what_an_api_caller_is_answered():
+    error = Conflict("spent")
+    assert StepVerdict.defer(1, "spent", error).error is error
+
+
+def test_a_step_that_breaks_stops_the_post_as_a_failure_not_a_crash():
+    journal: list[str] = []
+
+    class Broken(Step):
+        name = "broken"
+
+        def check(self, context: OutboundContext) -> StepVerdict | None:
+            raise RuntimeError("table unreachable")
+
+    receiver = Receiver(journal)
+    passage = Gate([Broken(), Recording("later", journal)], receiver).send(context(), POST)
+    assert passage.verdict is not None and passage.verdict.kind == VerdictKind.FAIL
+    assert passage.verdict.step == "broken" and "RuntimeError" in passage.verdict.reason
+    assert journal == [] and receiver.posts == []
+
+
+def test_a_hook_that_breaks_after_the_post_never_hides_its_result():
+    journal: list[str] = []
+
+    class BrokenHook(Step):
+        name = "broken-hook"
+
+        def after(self, context: OutboundContext, result: PostResult) -> None:
+            raise RuntimeError("circuit store unreachable")
+
+    later = Recording("later", journal)
+    receiver = Receiver(journal, PostResult(status=503))
+    passage = Gate([BrokenHook(), later], receiver).send(context(), POST)
+    assert passage.result == receiver.result
+    assert later.seen == [receiver.result]  # the hooks after the broken one still ran
+
+
+def test_the_standard_order_is_verification_budget_rate_and_circuit_then_the_ssrf_guard():
+    steps = standard_steps(Settings())
+    assert [type(step) for step in steps] == [OwnershipVerification, PostBudget, RateSlotAndCircuit, SsrfGuard]
+    assert [step.name for step in steps] == [
+        "ownership-verification",
+        "post-budget",
+        "rate-slot-and-circuit",
+        "ssrf-guard",
+    ]
+
+
+@pytest.mark.parametrize("purpose", list(Purpose))
+def test_the_placeholders_pass_every_post_and_record_nothing(purpose):
+    """They stand for the steps later issues add; until then they must not pretend to check anything."""
+    for step in (OwnershipVerification(), PostBudget(), RateSlotAndCircuit()):
+        assert step.check(context(purpose=purpose)) is None
+        assert step.after(context(purpose=purpose), PostResult(status=200)) is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1/in",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[::ffff:10.0.0.1]/in",
+        "https://localhost/in",
+        "https://metadata.google.internal/",
+        "file:///etc/passwd",
+        "http://hooks.example.com/in",  # plain http, in production
+        "https://hooks.example.com:22/in",
+    ],
+)
+def test_the_ssrf_guard_refuses_a_stored_url_production_would_not_register(url):
+    journal: list[str] = []
+    receiver = Receiver(journal)
+    passage = Gate(standard_steps(Settings()), receiver).send(context(url), POST)
+    assert passage.verdict is not None and passage.verdict.kind == VerdictKind.REFUSE
+    assert passage.verdict.step == "ssrf-guard" and passage.verdict.reason.startswith("blocked: ")
+    assert receiver.posts == []
+
+
+def test_the_ssrf_guard_lets_a_public_host_name_through_to_the_post():
+    journal: list[str] = []
+    receiver = Receiver(journal)
+    assert Gate(standard_steps(Settings()), receiver).send(context(), POST).posted
+
+
+def test_purposes_a_developer_asks_for_are_the_ones_budgets_count():
+    assert {p for p in Purpose if p.asked_for} == {Purpose.RECOVER, Purpose.REDELIVER, Purpose.TEST, Purpose.PROBE}
