@@ -215,3 +215,132 @@ def test_webhooks_stored_before_the_controls_read_as_unlimited_closed_and_bare(p
     pipeline.publish("user_123", "tool.executed", TOOL_DATA)
     pipeline.pump()
     assert len(receiver.at("/old")) == 1
+
+
+class TokenServer:
+    """A local OAuth2 token endpoint (client credentials) on 127.0.0.1: counts what it issued."""
+
+    def __init__(self, expires_in: int = 3600):
+        import base64
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import parse_qs
+
+        self.requests: list[dict] = []
+        self.issued: list[str] = []
+        self.status = 200
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
+                basic = base64.b64decode(self.headers["Authorization"].removeprefix("Basic ")).decode()
+                server.requests.append({"form": form, "basic": basic})
+                if server.status != 200:
+                    body = json.dumps({"error": "invalid_client"}).encode()
+                    self.send_response(server.status)
+                else:
+                    token = f"tok-{len(server.issued) + 1}"
+                    server.issued.append(token)
+                    body = json.dumps(
+                        {"access_token": token, "token_type": "Bearer", "expires_in": expires_in}
+                    ).encode()
+                    self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/oauth/token"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_an_oauth2_bearer_token_and_a_custom_header_arrive_on_each_post(pipeline, receiver):
+    tokens = TokenServer()
+    try:
+        key = pipeline.stack.key()
+        calls: list[int] = []
+
+        def checks() -> Behaviour:  # the receiver stops accepting the first token at the third post
+            calls.append(1)
+            return Behaviour(status=401 if len(calls) == 3 else 200)
+
+        auth = {
+            "type": "oauth2",
+            "tokenUrl": tokens.url,
+            "clientId": "events-client",
+            "clientSecret": "cl1ent-s3cret",
+            "scope": "webhooks.write",
+        }
+        hook = pipeline.webhook(key, receiver.behave("/api", checks), auth=auth, headers={"X-Tenant": "acme"})
+        assert hook["auth"] == {
+            "type": "oauth2",
+            "tokenUrl": tokens.url,
+            "clientId": "events-client",
+            "scope": "webhooks.write",
+            "hasClientSecret": True,
+        }
+        assert "cl1ent-s3cret" not in json.dumps(pipeline.listed(key))
+        for n in range(3):
+            pipeline.publish("user_123", "tool.executed", {**TOOL_DATA, "n": n})
+            pipeline.pump()
+        assert pipeline.stack.call("POST", f"/v1/events/webhooks/{hook['id']}/test", key=key, body={}).json["delivered"]
+
+        posts = receiver.at("/api")
+        assert all(p.headers["X-Tenant"] == "acme" for p in posts)
+        assert [p.headers["Authorization"] for p in posts[:4]] == [
+            "Bearer tok-1",
+            "Bearer tok-1",
+            "Bearer tok-1",  # 401: the token is fetched again, once, and the post made again
+            "Bearer tok-2",
+        ]
+        # The test send is another function (its own token cache): one more token at most.
+        assert posts[4].headers["Authorization"] == f"Bearer {tokens.issued[-1]}"
+        assert len(tokens.issued) == 3  # cached between posts
+        assert tokens.requests[0]["basic"] == "events-client:cl1ent-s3cret"
+        assert tokens.requests[0]["form"] == {"grant_type": ["client_credentials"], "scope": ["webhooks.write"]}
+        assert {r["status"] for r in pipeline.records(hook["id"])} == {"succeeded"}
+
+        # A token endpoint that refuses: the attempt fails with why, and nothing is posted without it.
+        tokens.status = 401
+        changed = pipeline.stack.call(
+            "PATCH", f"/v1/events/webhooks/{hook['id']}", key=key, body={"auth": {**auth, "clientId": "other"}}
+        )
+        assert changed.status == 200
+        before = len(posts)
+        pipeline.publish("user_123", "tool.executed", {**TOOL_DATA, "n": 9})
+        pipeline.source("FanoutFunction").poll_once()
+        pipeline.source("DeliverFunction").poll_once()
+        assert len(receiver.at("/api")) == before
+        failed = [r for r in pipeline.records(hook["id"]) if r["status"] == "retrying"]
+        assert failed[0]["lastError"] == "oauth2 token: HTTP 401 invalid_client"
+    finally:
+        tokens.close()
+
+
+def test_oauth2_and_an_authorization_header_do_not_go_together_and_the_token_url_is_checked(make_stack):
+    stack = make_stack()  # production rules: no http, no private addresses
+    key = stack.key()
+    base = {"event": "tool.executed", "url": "https://example.com/hook"}
+    auth = {"type": "oauth2", "tokenUrl": "https://auth.example.com/token", "clientId": "c", "clientSecret": "s"}
+    cases = [
+        ({"auth": auth, "headers": {"Authorization": "Bearer x"}}, "headers.Authorization"),
+        ({"auth": {**auth, "tokenUrl": "https://169.254.169.254/latest"}}, "auth.tokenUrl"),
+        ({"auth": {**auth, "tokenUrl": "http://auth.example.com/token"}}, "auth.tokenUrl"),
+        ({"auth": {**auth, "type": "basic"}}, "auth.type"),
+        ({"auth": {k: v for k, v in auth.items() if k != "clientSecret"}}, "auth.clientSecret"),
+    ]
+    for extra, field in cases:
+        answer = stack.call("POST", "/v1/events/webhooks", key=key, body={**base, **extra})
+        assert answer.status == 400, (extra, answer.json)
+        assert answer.error.get("field") == field, (extra, answer.json)
+    hook = stack.call("POST", "/v1/events/webhooks", key=key, body={**base, "headers": {"Authorization": "x"}}).json
+    answer = stack.call("PATCH", f"/v1/events/webhooks/{hook['id']}", key=key, body={"auth": auth})
+    assert answer.status == 400 and answer.error["field"] == "headers.Authorization"

@@ -10,6 +10,7 @@ from events_core.clock import iso_ms, now_ms
 from events_core.config import Settings
 from events_core.delivery.envelope import payload_text
 from events_core.delivery.gate import OutboundContext, Post, Purpose, StepVerdict, VerdictKind, gate
+from events_core.delivery.oauth import send_authorized, token_client
 from events_core.delivery.sender import PostResult
 from events_core.delivery.signing import delivery_headers
 from events_core.errors import EventsApiError, Unavailable
@@ -63,7 +64,9 @@ def send_test(webhook: Webhook, body: Any, config: Settings, *, seconds_left: fl
     )
     headers = {**box.custom_headers(webhook), **headers}  # the service's own names win
     context = OutboundContext(webhook, webhook.developer_id, Purpose.TEST, delivery_id, at)
-    passage = gate(config).send(context, Post(body_bytes, headers, max(1.0, seconds_left)))
+    passage = send_authorized(
+        gate(config), token_client(config), context, Post(body_bytes, headers, max(1.0, seconds_left))
+    )
     verdict = passage.verdict
     if verdict is not None and verdict.kind != VerdictKind.REFUSE:
         raise _not_sent(verdict)

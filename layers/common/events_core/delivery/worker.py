@@ -29,6 +29,7 @@ from events_core.config import Settings, settings
 from events_core.delivery import queues
 from events_core.delivery.controls import ReceiverControls, Throttled, duration
 from events_core.delivery.gate import Gate, OutboundContext, Post, Purpose, VerdictKind, standard_gate
+from events_core.delivery.oauth import TokenClient, send_authorized
 from events_core.delivery.retry import next_delay
 from events_core.delivery.sender import PostResult, Sender
 from events_core.delivery.signing import delivery_headers
@@ -129,6 +130,7 @@ class Deliverer:
         self.gate = gate or standard_gate(config, lambda *post, **options: self.sender.post(*post, **options))
         self.pool = ThreadPoolExecutor(max_workers=config.delivery_concurrency, thread_name_prefix="delivery")
         self.controls = ReceiverControls(config, self.webhooks, self.store)
+        self.tokens = TokenClient(config, self.box)
 
     # -- the batch
     def deliver(self, incoming: list[Incoming], remaining_ms: Callable[[], int]) -> dict[str, Verdict]:
@@ -249,7 +251,7 @@ class Deliverer:
             headers = {**self.box.custom_headers(webhook), **headers}  # the service's own names win
             purpose = _PURPOSE[message.trigger]
             context = OutboundContext(webhook, message.developer_id, purpose, message.delivery_id, now)
-            passage = self.gate.send(context, Post(body, headers, deadline))
+            passage = send_authorized(self.gate, self.tokens, context, Post(body, headers, deadline))
             verdict = passage.verdict
             if verdict is not None and verdict.kind == VerdictKind.DEFER:
                 return Verdict(Outcome.DEFERRED, f"{verdict.step}: {verdict.reason}", verdict.wait_seconds(now_ms()))

@@ -8,7 +8,9 @@ OAuth2 is set), the framing and hop-by-hop headers, and the cloud prefixes proxi
 import re
 from typing import Any
 
+from events_core.config import Settings
 from events_core.errors import BadRequest
+from events_core.webhooks.urls import check_webhook_url
 
 MAX_HEADERS = 10
 MAX_HEADER_VALUE_BYTES = 4096
@@ -100,3 +102,45 @@ def parse_headers(value: Any, *, oauth: bool = False) -> dict[str, str]:
     if total > MAX_HEADERS_BYTES:
         raise BadRequest(f"headers: over {MAX_HEADERS_BYTES} bytes in all", field="headers")
     return {str(name): str(text) for name, text in value.items()}
+
+
+AUTH_FIELDS = ("type", "tokenUrl", "clientId", "clientSecret", "scope", "audience")
+MAX_AUTH_TEXT = 1024
+
+
+def parse_auth(value: Any, settings: Settings) -> dict[str, str] | None:
+    """`{type: "oauth2", tokenUrl, clientId, clientSecret, scope?, audience?}` or null (none).
+    The token URL passes the same checks as a webhook URL (it is called the same way)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise BadRequest("auth: must be null or an object", field="auth")
+    unknown = sorted(set(value) - set(AUTH_FIELDS))
+    if unknown:
+        raise BadRequest(f"auth.{unknown[0][:64]}: unknown; allowed: {', '.join(AUTH_FIELDS)}", field="auth")
+    if value.get("type") != "oauth2":
+        raise BadRequest('auth.type: must be "oauth2" (client credentials)', field="auth.type")
+    found: dict[str, str] = {"type": "oauth2"}
+    for name in AUTH_FIELDS[1:]:
+        text = value.get(name)
+        required = name in ("tokenUrl", "clientId", "clientSecret")
+        if text is None and not required:
+            continue
+        if not isinstance(text, str) or not text or len(text) > MAX_AUTH_TEXT:
+            raise BadRequest(f"auth.{name}: must be a string of 1 to {MAX_AUTH_TEXT} characters", field=f"auth.{name}")
+        if any(not 0x20 <= ord(c) <= 0x7E for c in text):
+            raise BadRequest(f"auth.{name}: must be printable ASCII", field=f"auth.{name}")
+        found[name] = text
+    try:
+        check_webhook_url(found["tokenUrl"], settings)
+    except BadRequest as refused:
+        raise BadRequest(f"auth.tokenUrl: {refused.message.removeprefix('url: ')}", field="auth.tokenUrl") from None
+    return found
+
+
+def check_no_authorization_header(header_names: list[str], has_auth: bool) -> None:
+    if has_auth and any(name.lower() == "authorization" for name in header_names):
+        raise BadRequest(
+            "headers.Authorization: the service sets it from auth (OAuth2); remove one of them",
+            field="headers.Authorization",
+        )

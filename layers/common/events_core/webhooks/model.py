@@ -52,6 +52,8 @@ class Webhook:
     circuit_since_ms: int | None = None
     next_probe_at_ms: int | None = None
     held_pending: bool = False  # held deliveries wait to be released (closed) or killed (disabled)
+    auth: dict[str, str] | None = None  # OAuth2 client credentials, without the secret
+    sealed_client_secret: str | None = None
 
     @cached_property
     def filter(self) -> dict[str, Any]:
@@ -82,6 +84,7 @@ class Webhook:
             "headerNames": list(self.header_names),
             "circuit": self.circuit_public(),
             "throttle": {"lagSeconds": self.throttle_lag_seconds(now_ms())},
+            "auth": {**self.auth, "hasClientSecret": self.sealed_client_secret is not None} if self.auth else None,
         }
 
     @property
@@ -134,6 +137,8 @@ class Webhook:
             "circuitSince": self.circuit_since_ms,
             "nextProbeAt": self.next_probe_at_ms,
             "heldPending": True if self.held_pending else None,
+            "auth": dict(self.auth) if self.auth else None,
+            "authSecretEnc": self.sealed_client_secret,
         }
         item.update({name: value for name, value in optional.items() if value is not None})
         return item
@@ -167,6 +172,8 @@ class Webhook:
             circuit_since_ms=_int_or_none(item.get("circuitSince")),
             next_probe_at_ms=_int_or_none(item.get("nextProbeAt")),
             held_pending=bool(item.get("heldPending", False)),
+            auth={str(k): str(v) for k, v in item["auth"].items()} if item.get("auth") else None,
+            sealed_client_secret=item.get("authSecretEnc"),
         )
 
 

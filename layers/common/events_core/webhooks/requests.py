@@ -6,15 +6,15 @@ from typing import Any
 from events_core.config import Settings
 from events_core.errors import BadRequest
 from events_core.event_types import EVENT_TYPES
-from events_core.webhooks.controls import parse_headers, parse_rate_limit
+from events_core.webhooks.controls import parse_auth, parse_headers, parse_rate_limit
 from events_core.webhooks.filters import validate_filter
 from events_core.webhooks.urls import check_webhook_url
 
 MAX_SECRET_LENGTH = 256
 MAX_DESCRIPTION_LENGTH = 256
 MAX_OVERLAP_SECONDS = 7 * 86400
-CREATE_FIELDS = ("event", "url", "secret", "filter", "description", "rateLimit", "headers")
-CHANGE_FIELDS = ("url", "event", "filter", "enabled", "description", "rateLimit", "headers")
+CREATE_FIELDS = ("event", "url", "secret", "filter", "description", "rateLimit", "headers", "auth")
+CHANGE_FIELDS = ("url", "event", "filter", "enabled", "description", "rateLimit", "headers", "auth")
 ROTATE_FIELDS = ("secret", "overlapSeconds")
 TEST_FIELDS = ("event", "data")
 
@@ -28,6 +28,7 @@ class Registration:
     description: str
     rate_limit: dict[str, int] | None = None
     headers: dict[str, str] | None = None
+    auth: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,8 @@ def parse_registration(body: Any, settings: Settings) -> Registration:
         filter=validate_filter(body.get("filter")),
         description=_description(_string(body, "description")) or "",
         rate_limit=parse_rate_limit(body.get("rateLimit")),
-        headers=parse_headers(body.get("headers")),
+        headers=parse_headers(body.get("headers"), oauth=body.get("auth") is not None),
+        auth=parse_auth(body.get("auth"), settings),
     )
 
 
@@ -142,6 +144,8 @@ def parse_changes(body: Any, settings: Settings) -> dict[str, Any]:
         changes["rateLimit"] = parse_rate_limit(body["rateLimit"])
     if "headers" in body:
         changes["headers"] = parse_headers(body["headers"])
+    if "auth" in body:
+        changes["auth"] = parse_auth(body["auth"], settings)
     return changes
 
 

@@ -12,6 +12,7 @@ from events_core.clock import is_id, iso_ms, new_id, now_ms, parse_iso
 from events_core.config import settings
 from events_core.errors import NotFound, Unavailable
 from events_core.secrets import secret_box
+from events_core.webhooks.controls import check_no_authorization_header
 from events_core.webhooks.filters import to_stored
 from events_core.webhooks.model import CircuitState, DisabledReason, Webhook
 from events_core.webhooks.repository import WebhookRepository
@@ -41,6 +42,12 @@ def register(developer_id: str, body: Any, repository: WebhookRepository | None 
     if registration.secret:
         webhook.sealed_secret = secret_box(config).seal(registration.secret, developer_id, webhook.webhook_id)
     webhook.rate_limit = registration.rate_limit
+    if registration.auth:
+        secret = registration.auth.pop("clientSecret")
+        webhook.auth = registration.auth
+        webhook.sealed_client_secret = secret_box(config).seal(
+            secret, developer_id, webhook.webhook_id, purpose="oauth2"
+        )
     if registration.headers:
         webhook.sealed_headers = secret_box(config).seal_headers(registration.headers, developer_id, webhook.webhook_id)
         webhook.header_names = sorted(registration.headers)
@@ -87,6 +94,10 @@ def _apply(webhook: Webhook, changes: dict[str, Any], at_ms: int) -> tuple[Webho
     if "sealedHeaders" in changes:
         updated.sealed_headers, updated.header_names = changes["sealedHeaders"], changes["headerNames"]
         names |= {"headersEnc", "headerNames"}
+    if "auth" in changes:
+        updated.auth, updated.sealed_client_secret = changes["auth"], changes["sealedClientSecret"]
+        names |= {"auth", "authSecretEnc"}
+    check_no_authorization_header(updated.header_names, updated.auth is not None)
     if changes.get("enabled") is True:
         updated.enabled, updated.fail_count = True, 0
         updated.disabled_reason, updated.disabled_at_ms, updated.alert_pending = None, None, False
@@ -114,6 +125,11 @@ def change(developer_id: str, webhook_id: str, body: Any, repository: WebhookRep
         headers = changes.pop("headers")
         changes["sealedHeaders"] = secret_box(settings()).seal_headers(headers, developer_id, webhook_id)
         changes["headerNames"] = sorted(headers)
+    if changes.get("auth"):
+        secret = changes["auth"].pop("clientSecret")
+        changes["sealedClientSecret"] = secret_box(settings()).seal(secret, developer_id, webhook_id, purpose="oauth2")
+    elif "auth" in changes:
+        changes["sealedClientSecret"] = None
     repository = repository or WebhookRepository()
     for _ in range(_SAVE_TRIES):
         current = get(developer_id, webhook_id, repository)
