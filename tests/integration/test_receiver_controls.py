@@ -344,3 +344,35 @@ def test_oauth2_and_an_authorization_header_do_not_go_together_and_the_token_url
     hook = stack.call("POST", "/v1/events/webhooks", key=key, body={**base, "headers": {"Authorization": "x"}}).json
     answer = stack.call("PATCH", f"/v1/events/webhooks/{hook['id']}", key=key, body={"auth": auth})
     assert answer.status == 400 and answer.error["field"] == "headers.Authorization"
+
+
+def test_a_receiver_verifies_a_v1a_signature_with_the_public_key_from_the_api(pipeline, receiver):
+    import base64
+
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    key = pipeline.stack.key()
+    hook = pipeline.webhook(key, receiver.url("/v1a"), secret="s3cret", asymmetricSignature=True)
+    assert hook["asymmetricSignature"] is True
+    pipeline.publish("user_123", "tool.executed", TOOL_DATA)
+    pipeline.pump()
+    [post] = receiver.at("/v1a")
+
+    [published] = pipeline.stack.call("GET", "/v1/events/signing-keys", key=key).json["keys"]
+    assert published["alg"] == "Ed25519" and published["expiresAt"] is None
+    public = Ed25519PublicKey.from_public_bytes(base64.b64decode(published["publicKey"]))
+    signatures = post.headers["webhook-signature"].split(" ")
+    assert [s.split(",")[0] for s in signatures] == ["v1", "v1a"]  # the HMAC one stays, v1a is added
+    signed = f"{post.headers['webhook-id']}.{post.headers['webhook-timestamp']}.".encode() + post.body
+    public.verify(base64.b64decode(signatures[1].split(",", 1)[1]), signed)  # raises when it does not verify
+    try:
+        public.verify(base64.b64decode(signatures[1].split(",", 1)[1]), signed + b" ")
+        raise AssertionError("a changed body verified")
+    except InvalidSignature:
+        pass
+    assert post.headers["X-Webhook-Signature"].startswith("sha256=")  # unchanged
+
+    # No private key anywhere in the answer or in clear in the table.
+    stored = [i for i in pipeline.stack.items("WebhooksTable") if i["developerId"] == "~signing-keys"]
+    assert len(stored) == 1 and "privateKey" not in stored[0] and stored[0]["privateKeyEnc"]

@@ -82,7 +82,8 @@ def test_delivery_may_publish_only_the_alert():
     ("action", "allowed"),
     [
         ("kms:Decrypt", {"DeliverFunction", "TestWebhookFunction"}),
-        ("kms:Encrypt", {"CreateWebhookFunction", "RotateSecretFunction"}),
+        # A PATCH seals what it changes (custom headers, an OAuth2 client secret): issue 21.
+        ("kms:Encrypt", {"CreateWebhookFunction", "RotateSecretFunction", "UpdateWebhookFunction"}),
     ],
 )
 def test_only_the_functions_that_need_the_secrets_key_may_use_it(action, allowed):

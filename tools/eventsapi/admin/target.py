@@ -37,6 +37,8 @@ class Target:
         outputs = {
             "ApiKeysTableName": name("ApiKeysTable"),
             "DeliveriesTableName": name("DeliveriesTable"),
+            "WebhooksTableName": name("WebhooksTable"),
+            "SecretsKeyArn": f"alias/{name('SecretsKey')}",
             **{
                 f"{queue}Url": sqs.get_queue_url(QueueName=name(queue))["QueueUrl"]
                 for queue in ("EventsQueue", "DeliveryQueue", "EventsDeadLetterQueue", "DeliveryDeadLetterQueue")

@@ -19,6 +19,7 @@ from events_core.records.message import new_delivery_id
 from events_core.records.model import Attempt, DeliveryRecord, DeliveryStatus
 from events_core.records.store import DeliveryStore
 from events_core.secrets import secret_box
+from events_core.signing_keys import signer, with_v1a
 from events_core.webhooks.model import Webhook
 from events_core.webhooks.requests import parse_test
 
@@ -63,6 +64,8 @@ def send_test(webhook: Webhook, body: Any, config: Settings, *, seconds_left: fl
         event=event, timestamp=timestamp, delivery_id=delivery_id, body=body_bytes, secrets=secrets
     )
     headers = {**box.custom_headers(webhook), **headers}  # the service's own names win
+    if webhook.asymmetric_signature:
+        headers = with_v1a(headers, signer(config), delivery_id, body_bytes)
     context = OutboundContext(webhook, webhook.developer_id, Purpose.TEST, delivery_id, at)
     passage = send_authorized(
         gate(config), token_client(config), context, Post(body_bytes, headers, max(1.0, seconds_left))

@@ -39,6 +39,7 @@ from events_core.records.message import DeliveryMessage, MalformedMessage, Trigg
 from events_core.records.model import Attempt, DeliveryRecord, DeliveryStatus
 from events_core.records.store import DeliveryStore, LeaseVerdict
 from events_core.secrets import SecretBox, secret_box
+from events_core.signing_keys import signer, with_v1a
 from events_core.webhooks.model import CircuitState, DisabledReason, Webhook
 from events_core.webhooks.repository import WebhookRepository
 
@@ -249,6 +250,8 @@ class Deliverer:
                 secrets=self.box.signing_secrets(webhook, now),
             )
             headers = {**self.box.custom_headers(webhook), **headers}  # the service's own names win
+            if webhook.asymmetric_signature:
+                headers = with_v1a(headers, signer(self.settings), message.delivery_id, body)
             purpose = _PURPOSE[message.trigger]
             context = OutboundContext(webhook, message.developer_id, purpose, message.delivery_id, now)
             passage = send_authorized(self.gate, self.tokens, context, Post(body, headers, deadline))

@@ -54,6 +54,7 @@ class Webhook:
     held_pending: bool = False  # held deliveries wait to be released (closed) or killed (disabled)
     auth: dict[str, str] | None = None  # OAuth2 client credentials, without the secret
     sealed_client_secret: str | None = None
+    asymmetric_signature: bool = False  # also sign with the service's Ed25519 key (v1a)
 
     @cached_property
     def filter(self) -> dict[str, Any]:
@@ -85,6 +86,7 @@ class Webhook:
             "circuit": self.circuit_public(),
             "throttle": {"lagSeconds": self.throttle_lag_seconds(now_ms())},
             "auth": {**self.auth, "hasClientSecret": self.sealed_client_secret is not None} if self.auth else None,
+            "asymmetricSignature": self.asymmetric_signature,
         }
 
     @property
@@ -139,6 +141,7 @@ class Webhook:
             "heldPending": True if self.held_pending else None,
             "auth": dict(self.auth) if self.auth else None,
             "authSecretEnc": self.sealed_client_secret,
+            "asymmetricSignature": True if self.asymmetric_signature else None,
         }
         item.update({name: value for name, value in optional.items() if value is not None})
         return item
@@ -174,6 +177,7 @@ class Webhook:
             held_pending=bool(item.get("heldPending", False)),
             auth={str(k): str(v) for k, v in item["auth"].items()} if item.get("auth") else None,
             sealed_client_secret=item.get("authSecretEnc"),
+            asymmetric_signature=bool(item.get("asymmetricSignature", False)),
         )
 
 

@@ -13,8 +13,9 @@ from events_core.webhooks.urls import check_webhook_url
 MAX_SECRET_LENGTH = 256
 MAX_DESCRIPTION_LENGTH = 256
 MAX_OVERLAP_SECONDS = 7 * 86400
-CREATE_FIELDS = ("event", "url", "secret", "filter", "description", "rateLimit", "headers", "auth")
-CHANGE_FIELDS = ("url", "event", "filter", "enabled", "description", "rateLimit", "headers", "auth")
+CONTROL_FIELDS = ("rateLimit", "headers", "auth", "asymmetricSignature")  # the receiver's (issue 21)
+CREATE_FIELDS = ("event", "url", "secret", "filter", "description", *CONTROL_FIELDS)
+CHANGE_FIELDS = ("url", "event", "filter", "enabled", "description", *CONTROL_FIELDS)
 ROTATE_FIELDS = ("secret", "overlapSeconds")
 TEST_FIELDS = ("event", "data")
 
@@ -29,6 +30,7 @@ class Registration:
     rate_limit: dict[str, int] | None = None
     headers: dict[str, str] | None = None
     auth: dict[str, str] | None = None
+    asymmetric_signature: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,7 @@ def parse_registration(body: Any, settings: Settings) -> Registration:
         rate_limit=parse_rate_limit(body.get("rateLimit")),
         headers=parse_headers(body.get("headers"), oauth=body.get("auth") is not None),
         auth=parse_auth(body.get("auth"), settings),
+        asymmetric_signature=_flag(body, "asymmetricSignature") or False,
     )
 
 
@@ -146,7 +149,16 @@ def parse_changes(body: Any, settings: Settings) -> dict[str, Any]:
         changes["headers"] = parse_headers(body["headers"])
     if "auth" in body:
         changes["auth"] = parse_auth(body["auth"], settings)
+    if "asymmetricSignature" in body:
+        changes["asymmetricSignature"] = _flag(body, "asymmetricSignature")
     return changes
+
+
+def _flag(body: dict, name: str) -> bool | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, bool):
+        raise BadRequest(f"{name}: must be true or false", field=name)
+    return value
 
 
 def parse_rotation(body: Any) -> Rotation:

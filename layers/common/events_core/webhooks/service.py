@@ -8,6 +8,7 @@ import dataclasses
 import secrets as random_secrets
 from typing import Any
 
+from events_core import signing_keys
 from events_core.clock import is_id, iso_ms, new_id, now_ms, parse_iso
 from events_core.config import settings
 from events_core.errors import NotFound, Unavailable
@@ -42,6 +43,9 @@ def register(developer_id: str, body: Any, repository: WebhookRepository | None 
     if registration.secret:
         webhook.sealed_secret = secret_box(config).seal(registration.secret, developer_id, webhook.webhook_id)
     webhook.rate_limit = registration.rate_limit
+    webhook.asymmetric_signature = registration.asymmetric_signature
+    if webhook.asymmetric_signature:
+        signing_keys.ensure_key(secret_box(config), signing_keys.SigningKeyStore())
     if registration.auth:
         secret = registration.auth.pop("clientSecret")
         webhook.auth = registration.auth
@@ -97,6 +101,9 @@ def _apply(webhook: Webhook, changes: dict[str, Any], at_ms: int) -> tuple[Webho
     if "auth" in changes:
         updated.auth, updated.sealed_client_secret = changes["auth"], changes["sealedClientSecret"]
         names |= {"auth", "authSecretEnc"}
+    if changes.get("asymmetricSignature") is not None:
+        updated.asymmetric_signature = changes["asymmetricSignature"]
+        names.add("asymmetricSignature")
     check_no_authorization_header(updated.header_names, updated.auth is not None)
     if changes.get("enabled") is True:
         updated.enabled, updated.fail_count = True, 0
@@ -130,6 +137,8 @@ def change(developer_id: str, webhook_id: str, body: Any, repository: WebhookRep
         changes["sealedClientSecret"] = secret_box(settings()).seal(secret, developer_id, webhook_id, purpose="oauth2")
     elif "auth" in changes:
         changes["sealedClientSecret"] = None
+    if changes.get("asymmetricSignature"):
+        signing_keys.ensure_key(secret_box(settings()), signing_keys.SigningKeyStore())
     repository = repository or WebhookRepository()
     for _ in range(_SAVE_TRIES):
         current = get(developer_id, webhook_id, repository)
