@@ -72,7 +72,7 @@ def test_a_receiver_down_sees_one_probe_at_a_time_then_the_held_deliveries_oldes
     key = pipeline.stack.key()
     down = Switch()
     # Released at its rate limit, oldest first (and the probes take slots too).
-    hook = pipeline.webhook(key, receiver.behave("/down", down), rateLimit={"count": 5, "periodSeconds": 1})
+    hook = pipeline.webhook(key, receiver.behave("/down", down), rateLimit={"count": 2, "periodSeconds": 1})
     pipeline.webhook(key, receiver.url("/alerts"), event="alert.triggered")
     pipeline.publish("user_123", "tool.executed", {**TOOL_DATA, "n": 0})
     pipeline.pump()

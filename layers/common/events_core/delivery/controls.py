@@ -16,6 +16,7 @@ than `CircuitMaxOpenSeconds` disables the webhook; its held deliveries become de
 
 import dataclasses
 import math
+import random
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -94,16 +95,16 @@ class ReceiverControls:
         """At most one post per interval at the receiver: a message late for its slot beside one
         on time waits the difference (in-process), or goes back to the queue past MAX_SLEEP_MS."""
         waited = 0
-        while True:
-            wait_ms = self.webhooks.pace(webhook.developer_id, webhook.webhook_id, interval, now_ms())
-            if wait_ms == 0:
-                return message
+        while wait_ms := self.webhooks.pace(webhook.developer_id, webhook.webhook_id, interval, now_ms()):
+            # A little jitter: several late messages do not all try again at the same moment.
+            wait_ms += random.randint(0, max(1, interval // 10))  # noqa: S311 - jitter, not cryptography
             if waited + wait_ms > MAX_SLEEP_MS:
                 now = now_ms()
                 self._send_to_slot(dataclasses.replace(message, slot_ms=now + wait_ms + NEAR_SLOT_MS), now)
                 return Throttled(now + wait_ms)
             time.sleep(wait_ms / 1000)
             waited += wait_ms
+        return message
 
     def _send_to_slot(self, message: DeliveryMessage, now: int, *, mark: bool = True) -> None:
         """Once per throttled message: its record says `throttled`, and the message comes back

@@ -220,32 +220,17 @@ class WebhookRepository:
 
     # -- receiver controls (what delivery writes)
     def take_slot(self, developer_id: str, webhook_id: str, interval_ms: int, now_ms: int) -> int | None:
-        """The rate limit's next slot (GCRA on the webhook item's theoretical arrival time):
-        now when the limit has room, else the end of the queue of slots already given out, which
-        moves on by one interval. One write, two when a queue has formed; None if it is gone."""
-        if conditional_update(
-            self.table,
-            Key=self._key(developer_id, webhook_id),
-            UpdateExpression="SET rateTat = :next",
-            ConditionExpression="attribute_exists(webhookId) AND (attribute_not_exists(rateTat) OR rateTat <= :now)",
-            ExpressionAttributeValues={":next": now_ms + interval_ms, ":now": now_ms},
-        ):
-            return now_ms
-        answer = self._update(
-            developer_id,
-            webhook_id,
-            UpdateExpression="SET rateTat = if_not_exists(rateTat, :now) + :interval",
-            ExpressionAttributeValues={":interval": interval_ms, ":now": now_ms},
-            ReturnValues="UPDATED_NEW",
-        )
-        if answer is None:
-            return None
-        return max(now_ms, int(answer["Attributes"]["rateTat"]) - interval_ms)
+        """The rate limit's next slot (GCRA on the webhook item's theoretical arrival time,
+        `rateTat`): now when the limit has room, else the end of the queue of slots already given
+        out, which moves on by one interval. One write, two when a queue has formed; None if the
+        webhook is gone."""
+        return self._gcra("rateTat", developer_id, webhook_id, interval_ms, now_ms)
 
     def pace(self, developer_id: str, webhook_id: str, interval_ms: int, now_ms: int) -> int:
         """Take the right to post now if the last post was at least one interval ago: 0 when
-        taken, else the milliseconds left to wait. Slots spread the posts; this keeps them apart
-        at the receiver even when a message comes back late beside one that is on time."""
+        taken, else the milliseconds left to wait. Slots spread the posts over time; this check,
+        made right before the post, keeps them apart at the receiver even when a message comes
+        back late beside one on time."""
         try:
             self.table.update_item(
                 Key=self._key(developer_id, webhook_id),
@@ -260,6 +245,37 @@ class WebhookRepository:
             posted = int((error.response.get("Item") or {}).get("ratePostedAt", {}).get("N", now_ms))
             return max(1, posted + interval_ms - now_ms)
         return 0
+
+    def _gcra(self, attribute: str, developer_id: str, webhook_id: str, interval_ms: int, now_ms: int) -> int | None:
+        key = self._key(developer_id, webhook_id)
+        names = {"#tat": attribute}
+        for _ in range(3):
+            if conditional_update(
+                self.table,
+                Key=key,
+                UpdateExpression="SET #tat = :next",
+                ConditionExpression="attribute_exists(webhookId) AND (attribute_not_exists(#tat) OR #tat <= :now)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={":next": now_ms + interval_ms, ":now": now_ms},
+            ):
+                return now_ms
+            try:
+                answer = self.table.update_item(
+                    Key=key,
+                    UpdateExpression="SET #tat = #tat + :interval",
+                    ConditionExpression="attribute_exists(webhookId) AND #tat > :now",
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues={":interval": interval_ms, ":now": now_ms},
+                    ReturnValues="UPDATED_NEW",
+                )
+            except ClientError as error:
+                if not conditional_check_failed(error):
+                    raise
+                if self.get(developer_id, webhook_id) is None:
+                    return None
+                continue  # the queue drained between the two writes: the first one may win now
+            return int(answer["Attributes"][attribute]) - interval_ms
+        raise Unavailable("the rate limit's slot kept moving; retry")
 
     def record_failures(self, developer_id: str, webhook_id: str, count: int, at: str) -> tuple[int, CircuitState]:
         """Count `count` more consecutive failures: the new total and the circuit's state then."""
