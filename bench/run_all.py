@@ -36,6 +36,7 @@ def main() -> int:
         ("cold_start", ()),
         ("scaling", ("10000",) if args.quick else ("100000",)),
         ("local_e2e", ("60", "5") if args.quick else ("200", "30")),
+        ("throttle", ("40", "5") if args.quick else ("100", "5")),
     ]
     results: dict[str, dict] = {}
     rows: list[tuple[str, str]] = []
