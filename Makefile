@@ -1,12 +1,14 @@
 # One command to run, one to test; both set up everything they need on a fresh machine.
 SHELL := /bin/bash
-# .python-version selects 3.13 through pyenv; Lambda runs python3.13 too.
+# .python-version selects 3.13 (and only 3.13) through pyenv; Lambda runs python3.13 too.
 PYTHON ?= $(shell command -v python3.13 2>/dev/null || echo python3)
 VENV := .venv
 SAM_VENV := .venv-sam
 PIP_QUIET := --quiet --disable-pip-version-check
 # The browser tests drive Debian's Chromium (browsers downloaded by tools cannot be fetched here).
 CHROMIUM := /usr/bin/chromium
+# pytest runs on both cores by default; tests of one file share a worker (their module fixtures).
+PYTEST_WORKERS ?= 2
 COVERED := --cov=layers/common/events_core --cov=functions --cov=tools/eventsapi --cov-report=
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
@@ -15,7 +17,9 @@ export PYTHONDONTWRITEBYTECODE := 1
         fuzz soak bench deployed lock clean
 
 help:
+	@echo "make install      .venv on Python 3.13 with the pinned tree (make run and make test do it too)"
 	@echo "make run          the whole service on http://127.0.0.1:3000 (console: /console; AWS emulator on :5000)"
+	@echo "                  other ports: .venv/bin/eventsapi run --port 3320 --moto-port 5320 (prints what to export)"
 	@echo "make test         lint, type check, template checks, sam build, every test tier, coverage"
 	@echo "make unit         tests/unit         pure logic, milliseconds"
 	@echo "make integration  tests/integration  the template on in-process moto, real HTTP receivers"
@@ -26,6 +30,12 @@ help:
 	@echo "make fuzz         schemathesis and hostile shapes against the local stack, every kind of API key"
 	@echo "make soak         no-loss soak under faults and hostile receivers, then recovery through the API"
 	@echo "make bench        every benchmark, one table; writes docs/cost.md and docs/scale.md"
+	@echo "make lint         ruff check and ruff format --check"
+	@echo "make typecheck    mypy on events_core, tools/eventsapi and every functions/*/app.py"
+	@echo "make validate     sam validate --lint and cfn-lint on template.yaml"
+	@echo "make pytest       every test tier with coverage (what make test runs after the checks)"
+	@echo "make lock         re-pin requirements/dev.txt from requirements/dev.in"
+	@echo "make clean        remove .venv, .venv-sam, .aws-sam and the caches"
 
 $(VENV)/.installed: requirements/dev.txt layers/common/requirements.in pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 13) and "Python 3.13 is required (pyenv: python3.13)")'
@@ -63,7 +73,7 @@ validate: $(SAM_VENV)/.installed
 	$(SAM_VENV)/bin/cfn-lint --include-checks I -- template.yaml
 
 pytest: $(VENV)/.installed $(CHROMIUM)
-	$(VENV)/bin/python -m pytest $(COVERED)
+	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(COVERED)
 	@echo "coverage of events_core, functions and tools (unit, integration and in-process e2e): $$($(VENV)/bin/coverage report --format=total)%"
 
 test: lint typecheck validate build pytest

@@ -192,7 +192,7 @@ def _local() -> Iterator[Deployment]:
                 api_url=running.api_url,
                 bus="platform-events",
                 source="cn.invoratec.platform",
-                cli=["--endpoint-url", running.endpoint, "--local"],
+                cli=["--endpoint-url", running.endpoint, "--api-url", running.api_url, "--local"],
                 events=events,
                 receiver=LocalReceiver(receiver),
             )

@@ -33,7 +33,7 @@ class RunningStack:
     output: list[str] = field(default_factory=list)
 
     def eventsapi_command(self) -> list[str]:
-        return [EVENTSAPI, "--endpoint-url", self.endpoint]
+        return [EVENTSAPI, "--endpoint-url", self.endpoint, "--api-url", self.api_url]
 
     def eventsapi(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(

@@ -82,7 +82,7 @@ def _answer_by_turn():
         ("?limit=0", "limit"),
         ("?limit=101", "limit"),
         ("?limit=" + "9" * 500, "limit"),
-        ("?status=failed", "status"),
+        ("?status=lost", "status"),
         ("?since=yesterday", "since"),
         ("?cursor=not-a-cursor", "cursor"),
         ("?cursor=" + "A" * 180, "cursor"),

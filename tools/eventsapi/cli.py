@@ -1,6 +1,7 @@
 """`eventsapi`: run the local stack, manage API keys and dead-letter queues, invoke one function.
 
 eventsapi run                                   # the whole service on 127.0.0.1:3000
+eventsapi run --port 3320 --moto-port 5320      # other ports: it prints the variables to export
 eventsapi --local keys create --developer user_123 --scopes read,write
 eventsapi --stack events-api keys list --developer user_123
 eventsapi --local keys revoke --developer user_123 key_0123456789ab
@@ -23,9 +24,20 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
 from events_core.api_keys import PREFIX as KEY_PREFIX
-from events_core.api_keys import SCOPES, ApiKeyStore, looks_like_key
+from events_core.api_keys import SCOPES, ApiKeyStore, hash_key, looks_like_key
 from eventsapi.admin import dlq, keys, signing_keys
 from eventsapi.admin.target import Target
+from eventsapi.endpoints import (
+    API_URL_HELP,
+    DEFAULT_API_PORT,
+    DEFAULT_EMULATOR_PORT,
+    EMULATOR_URL_ENV,
+    EMULATOR_URL_HELP,
+    api_url,
+    emulator_url,
+    exports,
+    where_from,
+)
 from eventsapi.local.provision import Provisioner
 from eventsapi.local.runtime import LocalRuntime
 from eventsapi.local.template import Template
@@ -39,16 +51,22 @@ from eventsapi.local.wiring import (
     local_parameters,
 )
 
-LOCAL_ENDPOINT = "http://127.0.0.1:5000"
 LOCAL_DEVELOPER = "user_123"
 
 
+class UsageError(Exception):
+    """A mistake at the command line: one line on stderr, exit 2 (as argparse does)."""
+
+
 def _parameters(pairs: list[str]) -> dict[str, str]:
+    declared = Template(TEMPLATE, stack_name=STACK_NAME, region=REGION).parameters
     parsed = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep:
-            raise SystemExit(f"--param takes NAME=VALUE, got {pair!r}")
+            raise UsageError(f"--param takes NAME=VALUE, got {pair!r}")
+        if name not in declared:
+            raise UsageError(f"--param: template.yaml has no parameter {name!r}; one of {', '.join(sorted(declared))}")
         parsed[name] = value
     return parsed
 
@@ -58,32 +76,51 @@ def cmd_run(args: argparse.Namespace) -> int:
     if chosen_key is not None and not looks_like_key(chosen_key):
         print(f"LOCAL_API_KEY: a key is {KEY_PREFIX} followed by at least 32 characters", file=sys.stderr)
         return 2
+    parameters = _parameters(args.param)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s  %(message)s", datefmt="%H:%M:%S")
+    stopped = threading.Event()
+    emulator_lost: list[str] = []
+
+    def on_emulator_exit(reason: str) -> None:
+        emulator_lost.append(reason)
+        stopped.set()
+
     stack = LocalRuntime(
-        host=args.host, api_port=args.port, moto_port=args.moto_port, parameters=_parameters(args.param)
+        host=args.host,
+        api_port=args.port,
+        moto_port=args.moto_port,
+        parameters=parameters,
+        on_emulator_exit=on_emulator_exit,
     )
     try:
         stack.start()
     except OSError as error:
         print(
-            f"cannot start the local stack: {error} (is another `make run` using ports {args.port}/{args.moto_port}?)",
+            f"cannot start the local stack: {error} (is another `make run` using ports {args.port}/{args.moto_port}? "
+            "pick others with --port and --moto-port)",
             file=sys.stderr,
         )
         return 1
     try:  # whatever happens from here on, the emulator's child process goes with us
         issued = ApiKeyStore().create(LOCAL_DEVELOPER, SCOPES, key=chosen_key)
         print(f"Events API (local)   {stack.api_url}", flush=True)
+        print(f"Console              {stack.api_url}/console")
         print(f"AWS emulator (moto)  {stack.endpoint}   event bus: {os.environ.get('EVENT_BUS_NAME', '-')}")
-        print(f"Try:  curl -H 'X-API-Key: {issued.key}' {stack.api_url}/v1/events/types")
+        print("In another shell, these make every eventsapi command and the README's examples use this stack:")
+        for line in [*exports(stack.api_url, stack.endpoint), f"export KEY={issued.key}"]:
+            print(f"  {line}")
+        print('Try:  curl -H "X-API-Key: $KEY" $EVENTS_API_URL/v1/events/types')
         print(f"API key of {LOCAL_DEVELOPER} (read, write):")
         print(issued.key, flush=True)
-        stopped = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stopped.set())
         stopped.wait()
     except KeyboardInterrupt:
-        pass
+        print("stopping the local stack (Ctrl-C)", file=sys.stderr, flush=True)
     finally:
         stack.stop()
+    if emulator_lost:
+        print(f"the AWS emulator stopped ({emulator_lost[0]}); the local stack stopped with it", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -91,7 +128,7 @@ def _target(args: argparse.Namespace) -> Target:
     if args.stack:
         return Target.stack(args.stack, args.region)
     if args.local:
-        return Target.local(args.endpoint_url)
+        return Target.local(emulator_url(args.endpoint_url), api_url(args.api_url))
     raise SystemExit("say which stack: --local (make run) or --stack NAME (deployed)")
 
 
@@ -115,11 +152,14 @@ def cmd_keys(args: argparse.Namespace) -> int:
         if not revoked:
             print(f"no key {args.key!r} for developer {args.developer}", file=sys.stderr)
             return 1
-        name = args.key if not args.key.startswith(KEY_PREFIX) else "the key"
+        name = args.key if not args.key.startswith(KEY_PREFIX) else f"key_{hash_key(args.key)[:12]}"
         if flushed:
-            print(f"revoked {name}; the stage's authorizer cache was flushed, so it stops working now")
+            print(f"revoked {name}; the authorizer cache was flushed, so it stops working now")
         else:
-            print(f"revoked {name} (the local gateway caches an authorization for AuthorizerCacheSeconds)")
+            print(
+                f"revoked {name}; no local API answered at {target.api_url} to flush its authorizer cache "
+                "(a stack elsewhere honours the key for up to AuthorizerCacheSeconds: pass --api-url)"
+            )
     return 0
 
 
@@ -138,28 +178,45 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     target = _target(args)
     if args.dlq_command == "list":
         letters = dlq.peek(target, args.queue, args.limit)
+        row = "{:>9}  {:<16} {:<36}  {:<10} {}"
+        print(row.format("age", "developer", "delivery id (or message id)", "status now", "reason"))
         for letter in letters:
             print(
-                f"{letter.age_seconds / 3600:7.1f} h  {letter.developer_id or '-':<16} "
-                f"{letter.delivery_id or letter.message_id:<36}  {letter.reason}"
+                row.format(
+                    f"{letter.age_seconds / 3600:.1f} h",
+                    letter.developer_id or "-",
+                    letter.delivery_id or letter.message_id,
+                    dlq.delivery_status(target, letter),
+                    letter.reason,
+                )
             )
         print(f"{len(letters)} message(s) in the {args.queue} dead-letter queue")
     elif args.dlq_command == "redrive":
-        moved = dlq.redrive(target, args.queue)
-        print("SQS is moving them back (a message move task)" if moved < 0 else f"moved {moved} message(s) back")
+        print(dlq.redrive(target, args.queue).summary(args.queue))
     elif args.dlq_command == "purge":
         if not args.yes:
             answer = input(f"Delete every message in the {args.queue} dead-letter queue for good? [y/N] ")
             if answer.strip().lower() not in ("y", "yes"):
                 print("nothing deleted")
                 return 1
-        dlq.purge(target, args.queue)
-        print(f"the {args.queue} dead-letter queue is empty")
+        try:
+            purged = dlq.purge(target, args.queue)
+        except dlq.PurgeTooSoon:
+            print(
+                f"SQS allows one purge of a queue every {dlq.PURGE_INTERVAL_SECONDS} s and the {args.queue} "
+                "dead-letter queue was purged less than a minute ago: try again in a minute",
+                file=sys.stderr,
+            )
+            return 1
+        if purged:
+            print(f"purged {purged} message(s); the {args.queue} dead-letter queue is now empty")
+        else:
+            print(f"the {args.queue} dead-letter queue was already empty; nothing to purge")
     return 0
 
 
 def cmd_invoke(args: argparse.Namespace) -> int:
-    os.environ.update(emulator_environment(args.endpoint_url))
+    os.environ.update(emulator_environment(emulator_url(args.endpoint_url)))
     template = Template(TEMPLATE, stack_name=STACK_NAME, region=REGION, overrides=local_parameters())
     Provisioner(template, create=False).provision()
     os.environ.update(function_environment(template))
@@ -207,14 +264,30 @@ def parser() -> argparse.ArgumentParser:
     where.add_argument("--local", action="store_true", help="the local stack started by `make run`")
     where.add_argument("--stack", help="a deployed CloudFormation stack, by name")
     root.add_argument("--region", help="AWS region of --stack")
-    root.add_argument("--endpoint-url", default=LOCAL_ENDPOINT, help="the local emulator (default %(default)s)")
+    root.add_argument("--endpoint-url", help=EMULATOR_URL_HELP)
+    root.add_argument("--api-url", help=API_URL_HELP)
     commands = root.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("run", help="serve the whole stack locally")
-    run.add_argument("--host", default="127.0.0.1")
-    run.add_argument("--port", type=int, default=3000)
-    run.add_argument("--moto-port", type=int, default=5000)
-    run.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="template parameter override")
+    run = commands.add_parser(
+        "run", help="serve the whole stack locally", description="Serve the whole stack locally, on 127.0.0.1."
+    )
+    run.add_argument("--host", default="127.0.0.1", help="address both servers listen on (default %(default)s)")
+    run.add_argument(
+        "--port", type=int, default=DEFAULT_API_PORT, help="the API and the console (default %(default)s; 0: any free)"
+    )
+    run.add_argument(
+        "--moto-port",
+        type=int,
+        default=DEFAULT_EMULATOR_PORT,
+        help="the AWS emulator, moto (default %(default)s; 0: any free); the banner prints what to export",
+    )
+    run.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a template.yaml parameter (repeatable)",
+    )
     run.set_defaults(func=cmd_run)
 
     keys_parser = commands.add_parser("keys", help="API keys: create, list, revoke")
@@ -239,9 +312,9 @@ def parser() -> argparse.ArgumentParser:
     letters = commands.add_parser("dlq", help="dead-letter queues: list, redrive, purge")
     dlq_commands = letters.add_subparsers(dest="dlq_command", required=True)
     for name, text in (
-        ("list", "each message's reason, delivery id, developer and age"),
-        ("redrive", "move every message back through the normal path"),
-        ("purge", "delete every message (asks first)"),
+        ("list", "a header row, then each message's age, developer, delivery id, delivery status now and reason"),
+        ("redrive", "move messages back through the normal path; reports sent, already delivered, kept, dropped"),
+        ("purge", "delete every message (asks first; SQS allows one purge a queue every 60 s)"),
     ):
         command = dlq_commands.add_parser(name, help=text)
         command.add_argument("--queue", choices=sorted(dlq.QUEUES), required=True)
@@ -251,12 +324,16 @@ def parser() -> argparse.ArgumentParser:
             command.add_argument("--yes", action="store_true", help="do not ask")
     letters.set_defaults(func=cmd_dlq)
 
-    fuzz = commands.add_parser("fuzz", help="schemathesis against a fresh local stack, per API-key kind")
+    fuzz = commands.add_parser(
+        "fuzz", help="schemathesis against a fresh local stack of its own (free ports), per API-key kind"
+    )
     fuzz.add_argument("--examples", type=int, default=100, help="hypothesis examples per operation")
     fuzz.add_argument("--seed", type=int, help="fix the seed for a reproducible run")
     fuzz.set_defaults(func=cmd_fuzz)
 
-    soak = commands.add_parser("soak", help="no-loss soak under random receiver failures and crashes")
+    soak = commands.add_parser(
+        "soak", help="no-loss soak under receiver failures and crashes, on a fresh local stack of its own (free ports)"
+    )
     soak.add_argument("--events", type=int, default=300)
     soak.add_argument("--seed", type=int, default=7)
     soak.add_argument("--timeout", type=float, default=600, help="seconds to wait for the queues to drain")
@@ -273,8 +350,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
+    except UsageError as error:
+        print(error, file=sys.stderr)
+        return 2
     except EndpointConnectionError:
-        print(f"no local stack answers at {args.endpoint_url}: start it with `make run`", file=sys.stderr)
+        url = emulator_url(args.endpoint_url)
+        print(
+            f"no local stack answers at {url} ({where_from(args.endpoint_url, EMULATOR_URL_ENV)}): start it with "
+            f"`make run`, or point at yours with --endpoint-url or `export {EMULATOR_URL_ENV}=…` "
+            "(eventsapi run prints it)",
+            file=sys.stderr,
+        )
         return 1
     except (ClientError, BotoCoreError) as error:
         print(f"AWS error: {error}", file=sys.stderr)

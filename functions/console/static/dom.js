@@ -75,7 +75,7 @@ export function badge(text, tone = 'neutral', title) {
   return h('span', { class: `badge badge-${tone}`, title, text });
 }
 
-export const DELIVERY_TONES = { succeeded: 'ok', dead: 'bad', retrying: 'warn', pending: 'info' };
+export const DELIVERY_TONES = { succeeded: 'ok', dead: 'bad', failed: 'bad', retrying: 'warn', pending: 'info' };
 
 export function deliveryBadge(status) {
   return badge(status, DELIVERY_TONES[status] || 'neutral');

@@ -30,7 +30,7 @@ import { formCard, testResult, webhookForm } from './webhooks.js';
 
 const PAGE_SIZE = 25;
 const POLL_MS = 3000;
-const STATUSES = ['pending', 'succeeded', 'retrying', 'dead'];
+const STATUSES = ['pending', 'succeeded', 'retrying', 'dead', 'failed'];
 
 function localInputValue(date) {
   const pad = (n) => String(n).padStart(2, '0');

@@ -173,12 +173,13 @@ export function testResult(result) {
 
 function successBar(deliveries) {
   if (!deliveries.length) return h('span', { class: 'muted small', text: 'No deliveries yet' });
-  const counts = { succeeded: 0, retrying: 0, dead: 0, pending: 0 };
+  const counts = { succeeded: 0, retrying: 0, dead: 0, failed: 0, pending: 0 };
   for (const delivery of deliveries) counts[delivery.status] = (counts[delivery.status] || 0) + 1;
-  const finished = counts.succeeded + counts.dead + counts.retrying;
+  const finished = counts.succeeded + counts.dead + counts.failed + counts.retrying;
   const rate = finished ? Math.round((counts.succeeded / finished) * 100) : null;
   const summary = `${counts.succeeded} of ${deliveries.length} recent deliveries succeeded` +
     (counts.dead ? `, ${counts.dead} dead` : '') +
+    (counts.failed ? `, ${counts.failed} failed tests` : '') +
     (counts.retrying ? `, ${counts.retrying} retrying` : '') +
     (counts.pending ? `, ${counts.pending} pending` : '');
   const bar = h('span', { class: 'rate-bar', role: 'img', 'aria-label': summary, title: summary });
@@ -186,6 +187,7 @@ function successBar(deliveries) {
     ['succeeded', 'ok'],
     ['retrying', 'warn'],
     ['dead', 'bad'],
+    ['failed', 'bad'],
     ['pending', 'info'],
   ]) {
     if (!counts[status]) continue;

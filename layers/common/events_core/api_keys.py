@@ -60,7 +60,9 @@ class ApiKeyStore:
     def create(self, developer_id: str, scopes: tuple[str, ...], key: str | None = None) -> IssuedKey:
         unknown = set(scopes) - set(SCOPES)
         if unknown or not scopes:
-            raise ValueError(f"scopes are a non-empty subset of {SCOPES}, not {sorted(unknown)}")
+            raise ValueError(
+                f"scopes: one or more of {', '.join(SCOPES)}; unknown: {', '.join(sorted(unknown)) or '(none given)'}"
+            )
         if not developer_id.strip():
             raise ValueError("developer id must not be empty")
         key = key or PREFIX + secrets.token_urlsafe(32)

@@ -1,16 +1,27 @@
 """The dead-letter queues, for operators: list what rests there and why, move messages back through
 the normal path, or purge.
 
+Each delivery letter is shown with its delivery's current status: a developer may have recovered
+it through the API since it came here (then it says `succeeded`).
+
 Moving back: on AWS, SQS's own redrive task (StartMessageMoveTask) moves them to their source queue;
-the emulator lacks it, so locally they are received, sent and deleted one by one — the same result.
-Delivery messages come back as redrives: signed afresh, and deduplicated by delivery id (one that
-was delivered or recovered meanwhile is not posted again)."""
+the emulator lacks it, so locally they are received, sent and deleted one by one, and each delivery
+letter is looked at first: one already delivered (recovered or redelivered meanwhile) is removed and
+not posted; one whose webhook is disabled stays (enable it, then redrive); one whose webhook or
+record is gone is dropped, with the reason. Either way, delivery messages come back as redrives:
+signed afresh, and deduplicated by delivery id."""
 
 import json
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
+from botocore.exceptions import ClientError
+
+from events_core.history.model import DeliveryStatus
+from events_core.history.repository import DeliveryStore
+from events_core.webhooks.repository import WebhookRepository
 from eventsapi.admin.target import Target
 
 QUEUES = {
@@ -67,6 +78,25 @@ def _from_body(body: str) -> tuple[str, str]:
     return str(parsed.get("developer_id") or detail.get("developerId") or ""), str(parsed.get("delivery_id") or "")
 
 
+def _webhook_from_body(body: str) -> str:
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return ""
+    return str(parsed.get("webhook_id") or "") if isinstance(parsed, dict) else ""
+
+
+def delivery_status(target: Target, letter: Letter) -> str:
+    """The delivery's status now, as the API answers it (`-` for an events letter, `gone` when the
+    record expired or its webhook was deleted)."""
+    if not (letter.delivery_id and letter.webhook_id and letter.developer_id):
+        return "-"
+    record = DeliveryStore(target.table("DeliveriesTableName")).get(
+        letter.developer_id, letter.webhook_id, letter.delivery_id
+    )
+    return record.status.value if record else "gone"
+
+
 def peek(target: Target, queue: str, limit: int = 100) -> list[Letter]:
     """Up to `limit` letters, without taking them: each is received with a short visibility and left."""
     url = target.outputs[QUEUES[queue][0]]
@@ -97,31 +127,129 @@ def peek(target: Target, queue: str, limit: int = 100) -> list[Letter]:
     return list(letters.values())[:limit]
 
 
-def redrive(target: Target, queue: str) -> int:
-    """Move every letter back to its source queue; how many (-1: started an SQS move task)."""
+@dataclass
+class Redrive:
+    """What a redrive did. `move_task`: on AWS, SQS moves them itself (nothing is counted)."""
+
+    posted: int = 0  # sent back to be posted
+    already_delivered: int = 0  # removed: the delivery succeeded meanwhile
+    kept: Counter[str] = field(default_factory=Counter)  # reason → count, left in the queue
+    dropped: Counter[str] = field(default_factory=Counter)  # reason → count, removed unposted
+    move_task: bool = False
+
+    def summary(self, queue: str) -> str:
+        if self.move_task:
+            return (
+                "SQS is moving them back (a message move task); a delivery that succeeded meanwhile is not posted again"
+            )
+        parts = [f"{self.posted} sent back to be posted"]
+        if queue == "delivery":
+            parts.append(f"{self.already_delivered} already delivered (removed)")
+        parts += [f"{count} kept: {why}" for why, count in self.kept.items()]
+        parts += [f"{count} dropped: {why}" for why, count in self.dropped.items()]
+        return "; ".join(parts)
+
+
+def _verdict(target: Target, letter: Letter) -> tuple[str, str]:
+    """('post' | 'delivered' | 'keep' | 'drop', why) for one delivery letter."""
+    status = delivery_status(target, letter)
+    if status == "-":
+        return "post", ""
+    if status == DeliveryStatus.SUCCEEDED.value:
+        return "delivered", ""
+    if status == "gone":
+        return "drop", "delivery record expired or webhook deleted"
+    webhook = WebhookRepository(target.table("WebhooksTableName")).get(letter.developer_id, letter.webhook_id)
+    if webhook is None:
+        return "drop", "webhook deleted"
+    if not webhook.enabled:
+        return "keep", "webhook disabled (enable it, then redrive)"
+    return "post", ""
+
+
+def redrive(target: Target, queue: str) -> Redrive:
+    """Move letters back to their source queue (see the module's docstring for what is skipped)."""
     dead_url, source_url = (target.outputs[name] for name in QUEUES[queue])
     sqs = target.client("sqs")
+    done = Redrive()
     if target.deployed:
         arn = sqs.get_queue_attributes(QueueUrl=dead_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         source = sqs.get_queue_attributes(QueueUrl=source_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         sqs.start_message_move_task(SourceArn=arn, DestinationArn=source)
-        return -1
-    moved = 0
+        done.move_task = True
+        return done
+    seen: set[str] = set()
+    kept: list[dict[str, Any]] = []
     while True:
         messages = sqs.receive_message(
-            QueueUrl=dead_url, MaxNumberOfMessages=10, VisibilityTimeout=60, MessageAttributeNames=["All"]
+            QueueUrl=dead_url,
+            MaxNumberOfMessages=10,
+            VisibilityTimeout=60,
+            MessageAttributeNames=["All"],
+            MessageSystemAttributeNames=["All"],
         ).get("Messages", [])
-        if not messages:
-            return moved
-        for message in messages:
-            sqs.send_message(
-                QueueUrl=source_url,
-                MessageBody=message["Body"],
-                **({"MessageAttributes": message["MessageAttributes"]} if message.get("MessageAttributes") else {}),
-            )
+        fresh = [message for message in messages if message["MessageId"] not in seen]
+        if not fresh:
+            _show_again(sqs, dead_url, kept + [m for m in messages if m["MessageId"] in seen])
+            return done
+        for message in fresh:
+            seen.add(message["MessageId"])
+            action, why = _verdict(target, Letter.of(message)) if queue == "delivery" else ("post", "")
+            if action == "keep":
+                done.kept[why] += 1
+                kept.append(message)  # visible again once this redrive is over
+                continue
+            if action == "post":
+                sqs.send_message(
+                    QueueUrl=source_url,
+                    MessageBody=message["Body"],
+                    **({"MessageAttributes": message["MessageAttributes"]} if message.get("MessageAttributes") else {}),
+                )
+                done.posted += 1
+            elif action == "delivered":
+                done.already_delivered += 1
+            else:
+                done.dropped[why] += 1
             sqs.delete_message(QueueUrl=dead_url, ReceiptHandle=message["ReceiptHandle"])
-            moved += 1
 
 
-def purge(target: Target, queue: str) -> None:
-    target.client("sqs").purge_queue(QueueUrl=target.outputs[QUEUES[queue][0]])
+def _show_again(sqs: Any, url: str, messages: list[dict[str, Any]]) -> None:
+    for start in range(0, len(messages), 10):
+        sqs.change_message_visibility_batch(
+            QueueUrl=url,
+            Entries=[
+                {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                for n, m in enumerate(messages[start : start + 10])
+            ],
+        )
+
+
+PURGE_INTERVAL_SECONDS = 60  # SQS allows one PurgeQueue a queue every 60 s
+
+
+class PurgeTooSoon(Exception):
+    """SQS refused: a purge of this queue ran less than 60 s ago."""
+
+
+def count(target: Target, queue: str) -> int:
+    """About how many messages rest in the queue (SQS's approximate counts, visible and in flight)."""
+    attributes = target.client("sqs").get_queue_attributes(
+        QueueUrl=target.outputs[QUEUES[queue][0]],
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return sum(int(value) for value in attributes.values())
+
+
+def purge(target: Target, queue: str) -> int:
+    """Delete every message; how many there were. An empty queue is not purged (so an empty queue
+    never meets SQS's one-purge-a-minute rule)."""
+    held = count(target, queue)
+    if held == 0:
+        return 0
+    try:
+        target.client("sqs").purge_queue(QueueUrl=target.outputs[QUEUES[queue][0]])
+    except ClientError as error:
+        if "PurgeQueueInProgress" in error.response.get("Error", {}).get("Code", ""):
+            raise PurgeTooSoon(queue) from None
+        raise
+    return held

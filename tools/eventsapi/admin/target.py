@@ -15,6 +15,7 @@ class Target:
     endpoint_url: str | None
     outputs: dict[str, str]
     deployed: bool
+    api_url: str | None = None  # the local API (its gateway's authorizer cache is flushed on revoke)
     _clients: dict[str, Any] = field(default_factory=dict)
 
     def client(self, service: str) -> Any:
@@ -26,8 +27,8 @@ class Target:
         return self.session.resource("dynamodb", endpoint_url=self.endpoint_url).Table(self.outputs[output])
 
     @classmethod
-    def local(cls, endpoint_url: str) -> "Target":
-        """The emulator, with its dummy credentials."""
+    def local(cls, endpoint_url: str, api_url: str | None = None) -> "Target":
+        """The emulator, with its dummy credentials (and the local API in front of it, if known)."""
         session = emulator_session()
 
         def name(logical_id: str) -> str:
@@ -36,15 +37,15 @@ class Target:
         sqs = session.client("sqs", endpoint_url=endpoint_url)
         outputs = {
             "ApiKeysTableName": name("ApiKeysTable"),
-            "DeliveriesTableName": name("DeliveriesTable"),
             "WebhooksTableName": name("WebhooksTable"),
+            "DeliveriesTableName": name("DeliveriesTable"),
             "SecretsKeyArn": f"alias/{name('SecretsKey')}",
             **{
                 f"{queue}Url": sqs.get_queue_url(QueueName=name(queue))["QueueUrl"]
                 for queue in ("EventsQueue", "DeliveryQueue", "EventsDeadLetterQueue", "DeliveryDeadLetterQueue")
             },
         }
-        return cls(session, endpoint_url, outputs, deployed=False)
+        return cls(session, endpoint_url, outputs, deployed=False, api_url=api_url)
 
     @classmethod
     def stack(cls, name: str, region: str | None) -> "Target":

@@ -18,6 +18,9 @@ from eventsapi.local.template import ACCOUNT_ID, Template
 log = logging.getLogger("eventsapi.local.gateway")
 
 API_ID = "local"
+# The local stand-in for FlushStageAuthorizersCache (what `eventsapi keys revoke` calls deployed):
+# `eventsapi --local keys revoke` sends DELETE here, so a revoked key stops at once locally too.
+FLUSH_AUTHORIZER_CACHE_PATH = "/_local/authorizer-cache"
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's own limit
 
 
@@ -129,6 +132,10 @@ class LocalGateway:
         self._cache: dict[tuple, tuple[float, dict]] = {}
         self._cache_lock = threading.Lock()
 
+    def flush_authorizer_cache(self) -> None:
+        with self._cache_lock:
+            self._cache.clear()
+
     # -- answers
     def gateway_response(self, kind: str, status: int, message: str) -> HttpAnswer:
         """What API Gateway answers itself, rendered from the template's GatewayResponses."""
@@ -138,13 +145,19 @@ class LocalGateway:
             "$context.error.message", message
         )
         status = int(self.responses.get(kind, {}).get("StatusCode", status))
-        return HttpAnswer(status=status, headers={"Content-Type": "application/json"}, body=body.encode())
+        headers = {"Content-Type": "application/json"}
+        for name, value in spec.get("ResponseParameters", {}).get("Headers", {}).items():
+            headers[name] = str(value).strip("'")  # static values, quoted as API Gateway wants them
+        return HttpAnswer(status=status, headers=headers, body=body.encode())
 
     # -- the request path
     def handle(
         self, method: str, raw_path: str, headers: list[tuple[str, str]], body: bytes, source_ip: str
     ) -> HttpAnswer:
         path, _, query = raw_path.partition("?")
+        if method == "DELETE" and path == FLUSH_AUTHORIZER_CACHE_PATH:
+            self.flush_authorizer_cache()
+            return HttpAnswer(status=204, headers={}, body=b"", function="flush-authorizer-cache")
         if len(body) > MAX_PAYLOAD_BYTES:
             return self.gateway_response("REQUEST_TOO_LARGE", 413, "Request Too Long")
         route, path_parameters = self._route(method, path)

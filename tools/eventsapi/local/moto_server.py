@@ -2,6 +2,7 @@
 It exits when the process that started it is gone, however that one ended (even killed outright)."""
 
 import os
+import signal
 import sys
 import threading
 import time
@@ -27,6 +28,9 @@ def exit_with_parent() -> None:
 
 
 if __name__ == "__main__":
+    # Ctrl-C reaches the whole process group: the runtime stops us after its pollers, so none of
+    # them meets a dead emulator on the way out (and we exit with it anyway).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     exit_with_parent()
     make_dynamodb_writes_atomic()
     server.main(sys.argv[1:])

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -76,8 +77,10 @@ class LocalRuntime:
         parameters: dict[str, str] | None = None,
         template_path: Path = TEMPLATE,
         pollers: bool = True,
+        on_emulator_exit: Callable[[str], None] | None = None,
     ):
-        """`pollers=False`: no SQS event sources (a benchmark invokes the functions itself)."""
+        """`pollers=False`: no SQS event sources (a benchmark invokes the functions itself).
+        `on_emulator_exit(reason)` is called once if the emulator's process ends before `stop()`."""
         self.host = host
         self.pollers = pollers
         self.api_port = api_port
@@ -87,6 +90,8 @@ class LocalRuntime:
         self.sources: list[SqsEventSource] = []
         self._moto: subprocess.Popen | None = None
         self._http: ThreadingHTTPServer | None = None
+        self._stopping = threading.Event()
+        self._on_emulator_exit = on_emulator_exit
 
     @property
     def api_url(self) -> str:
@@ -121,10 +126,26 @@ class LocalRuntime:
                 raise OSError(f"moto server exited with {self._moto.returncode} (is port {self.moto_port} free?)")
             try:
                 with socket.create_connection((self.host, self.moto_port), timeout=0.2):
+                    threading.Thread(
+                        target=self._watch_emulator, args=(self._moto,), name="emulator-watch", daemon=True
+                    ).start()
                     return
             except OSError:
                 time.sleep(0.05)
         raise OSError(f"moto server did not listen on {self.endpoint} within 30 s")
+
+    def _watch_emulator(self, emulator: subprocess.Popen) -> None:
+        """Say once that the emulator is gone (killed, crashed) rather than let every poller fail on it."""
+        code = emulator.wait()
+        if self._stopping.is_set():
+            return
+        for source in self.sources:
+            source.stop_soon()
+        reason = f"moto server, pid {emulator.pid}, exited with code {code}"
+        if self._on_emulator_exit is not None:
+            self._on_emulator_exit(reason)
+        else:
+            log.error("the AWS emulator (%s) is gone", reason)
 
     def start(self) -> "LocalRuntime":
         self._check_ports_free()
@@ -155,6 +176,7 @@ class LocalRuntime:
             source.start()
 
     def stop(self) -> None:
+        self._stopping.set()
         for source in self.sources:
             source.stop()
         if self._http:

@@ -6,6 +6,9 @@ import logging
 import threading
 from typing import Any
 
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
+from botocore.exceptions import HTTPClientError
+
 from eventsapi.local.invoke import LocalFunction
 
 log = logging.getLogger("eventsapi.sqs")
@@ -68,6 +71,10 @@ class SqsEventSource:
         for thread in self._threads:
             thread.start()
 
+    def stop_soon(self) -> None:
+        """Stop polling without waiting for the pollers (called from a thread that must not block)."""
+        self._stop.set()
+
     def stop(self) -> None:
         self._stop.set()
         for thread in self._threads:
@@ -77,6 +84,9 @@ class SqsEventSource:
         while not self._stop.is_set():
             try:
                 self.poll_once(wait_seconds=1)
+            except (BotocoreConnectionError, HTTPClientError):
+                # The emulator is stopping or gone: the runtime says so once (LocalRuntime._watch_emulator).
+                self._stop.wait(1)
             except Exception:
                 log.exception("poll of %s failed", self.queue_arn)
                 self._stop.wait(1)

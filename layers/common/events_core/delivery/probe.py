@@ -80,7 +80,7 @@ def send_test(webhook: Webhook, body: Any, config: Settings, *, seconds_left: fl
         delivery_id=delivery_id,
         event_id=f"test_{delivery_id[4:]}",
         event=event,
-        status=DeliveryStatus.SUCCEEDED if result.ok else DeliveryStatus.DEAD,
+        status=DeliveryStatus.SUCCEEDED if result.ok else DeliveryStatus.FAILED,
         created_at=timestamp,
         attempt=1,
         attempts=[Attempt(1, iso_ms(now_ms()), result.status, result.latency_ms, result.error, result.excerpt, "test")],

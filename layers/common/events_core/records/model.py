@@ -14,6 +14,7 @@ class DeliveryStatus(StrEnum):
     DEAD = "dead"  # failed with no automatic attempt left; `recover` or `redeliver` sends it again
     THROTTLED = "throttled"  # waiting for its slot under the webhook's rate limit (not a failure)
     HELD = "held"  # its webhook's circuit is open: released when a probe succeeds (no attempt spent)
+    FAILED = "failed"  # a test send that failed: history only, never retried or recovered (redeliver can)
 
 
 @dataclass
@@ -146,7 +147,7 @@ class DeliveryRecord:
             delivery_id=item["deliveryId"],
             event_id=item.get("eventId", ""),
             event=item.get("event", ""),
-            status=DeliveryStatus(item.get("status", DeliveryStatus.PENDING)),
+            status=_status(item),
             created_at=item.get("createdAt", ""),
             attempt=int(item.get("attempt", 0)),
             attempts=[Attempt.from_item(entry) for entry in item.get("attempts") or []],
@@ -163,6 +164,12 @@ class DeliveryRecord:
 
 # The statuses kept in the sparse index FailedByWebhook (held ones are released from it, oldest first).
 INDEXED_STATUSES = (DeliveryStatus.RETRYING, DeliveryStatus.DEAD, DeliveryStatus.HELD)
+
+
+def _status(item: dict[str, Any]) -> DeliveryStatus:
+    status = DeliveryStatus(item.get("status", DeliveryStatus.PENDING))
+    # Failed test sends were stored as `dead` before `failed` existed: read them as what they are.
+    return DeliveryStatus.FAILED if status == DeliveryStatus.DEAD and item.get("test") else status
 
 
 def webhook_key(developer_id: str, webhook_id: str) -> str:

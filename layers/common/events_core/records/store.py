@@ -345,6 +345,10 @@ class DeliveryStore:
             query["IndexName"] = FAILED_INDEX
         if status is not None:
             query["FilterExpression"] = Attr("status").eq(status.value)
+        if status == DeliveryStatus.DEAD:  # failed tests stored as dead before `failed` existed
+            query["FilterExpression"] &= Attr("test").not_exists()
+        if status == DeliveryStatus.FAILED:  # and such a test, stored as dead, is a failed one
+            query["FilterExpression"] = Attr("status").is_in(["failed", "dead"]) & Attr("test").exists()
         if cursor is not None:
             after = decode_cursor(cursor)
             start = {"webhookKey": key, "deliveryId": after}

@@ -76,7 +76,7 @@ def _check_operator(where: str, rule: dict) -> None:
             raise _refuse(where, '"numeric" takes [op, number] or [op, number, op, number]')
         for op, bound in zip(arg[::2], arg[1::2], strict=True):
             if not isinstance(op, str) or op not in _NUMERIC_OPS or not _is_number(bound):
-                raise _refuse(where, f'"numeric" comparisons are one of {sorted(_NUMERIC_OPS)} and a number')
+                raise _refuse(where, f'"numeric" comparisons are one of {", ".join(sorted(_NUMERIC_OPS))} and a number')
     elif name == "exists":
         if not isinstance(arg, bool):
             raise _refuse(where, '"exists" takes true or false')
