@@ -5,7 +5,7 @@ import boto3
 import pytest
 
 from events_core.api_keys import ApiKeyStore
-from events_core.history.model import DeliveryStatus
+from events_core.records.model import DeliveryStatus
 from eventsapi.admin import dlq
 from eventsapi.admin.target import Target
 from eventsapi.local.gateway import FLUSH_AUTHORIZER_CACHE_PATH

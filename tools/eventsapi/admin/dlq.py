@@ -19,8 +19,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from events_core.history.model import DeliveryStatus
-from events_core.history.repository import DeliveryStore
+from events_core.records.model import DeliveryStatus
+from events_core.records.store import DeliveryStore
 from events_core.webhooks.repository import WebhookRepository
 from eventsapi.admin.target import Target
 
