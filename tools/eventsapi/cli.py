@@ -253,7 +253,11 @@ def cmd_soak(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s  %(message)s", datefmt="%H:%M:%S")
     report = soak.Soak(events=args.events, seed=args.seed).run(timeout=args.timeout)
     print(report.render())
-    return 0 if report.ok else 1
+    from eventsapi.harness import controls_soak
+
+    controls = controls_soak.ControlsSoak(events=max(10, args.events // 10)).run(timeout=args.timeout)
+    print(controls.render())
+    return 0 if report.ok and controls.ok else 1
 
 
 def parser() -> argparse.ArgumentParser:

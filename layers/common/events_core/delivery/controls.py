@@ -33,7 +33,7 @@ from events_core.webhooks.repository import WebhookRepository
 
 NEAR_SLOT_MS = 1000  # a slot this close is waited for in-process, not through the queue
 RELEASE_SPACING_MS = 50  # held deliveries of a webhook without a rate limit go out 20 a second
-MAX_SLEEP_MS = 3000  # a message back this long before its slot (early) waits in the queue again
+MAX_SLEEP_MS = 1500  # a message back this long before its slot (early) waits in the queue again
 RELEASE_PAGE = 100
 
 
@@ -184,6 +184,17 @@ class ReceiverControls:
     def release(self, webhook: Webhook, remaining_ms: Callable[[], int]) -> int:
         """Queue the held deliveries again, oldest first, in pages, while time allows; what is
         left stays held (heldPending) and the next batch for this webhook goes on."""
+        now = now_ms()
+        if not self.webhooks.claim_release(webhook.developer_id, webhook.webhook_id, now, now + remaining_ms()):
+            return 0  # another invocation is releasing them
+        try:
+            released = self._release(webhook, remaining_ms)
+        finally:
+            self.webhooks.release_done(webhook.developer_id, webhook.webhook_id)
+        logger.info("held deliveries released", extra={"webhook_id": webhook.webhook_id, "count": released})
+        return released
+
+    def _release(self, webhook: Webhook, remaining_ms: Callable[[], int]) -> int:
         released = 0
         after: str | None = None
         with ThreadPoolExecutor(max_workers=8) as pool:
@@ -204,7 +215,6 @@ class ReceiverControls:
                     self.webhooks.held_settled(webhook.developer_id, webhook.webhook_id)
                     break
                 after = page.next_cursor
-        logger.info("held deliveries released", extra={"webhook_id": webhook.webhook_id, "count": released})
         return released
 
     def _in_order(

@@ -351,12 +351,28 @@ class WebhookRepository:
             ExpressionAttributeValues={":zero": 0, ":true": True},
         )
 
+    def claim_release(self, developer_id: str, webhook_id: str, now_ms: int, until_ms: int) -> bool:
+        """One releaser at a time (two would interleave their slots): until `until_ms`, or until
+        it lets go (`release_done`)."""
+        return conditional_update(
+            self.table,
+            Key=self._key(developer_id, webhook_id),
+            UpdateExpression="SET releaseUntil = :until",
+            ConditionExpression=(
+                "attribute_exists(heldPending) AND (attribute_not_exists(releaseUntil) OR releaseUntil < :now)"
+            ),
+            ExpressionAttributeValues={":until": until_ms, ":now": now_ms},
+        )
+
+    def release_done(self, developer_id: str, webhook_id: str) -> None:
+        self._update(developer_id, webhook_id, UpdateExpression="REMOVE releaseUntil")
+
     def held_settled(self, developer_id: str, webhook_id: str) -> bool:
         """Every held delivery was released (or killed): nothing left pending."""
         return conditional_update(
             self.table,
             Key=self._key(developer_id, webhook_id),
-            UpdateExpression="REMOVE heldPending",
+            UpdateExpression="REMOVE heldPending, releaseUntil",
             ConditionExpression="attribute_exists(heldPending) AND attribute_not_exists(circuitState)",
         )
 
