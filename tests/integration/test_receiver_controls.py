@@ -376,3 +376,33 @@ def test_a_receiver_verifies_a_v1a_signature_with_the_public_key_from_the_api(pi
     # No private key anywhere in the answer or in clear in the table.
     stored = [i for i in pipeline.stack.items("WebhooksTable") if i["developerId"] == "~signing-keys"]
     assert len(stored) == 1 and "privateKey" not in stored[0] and stored[0]["privateKeyEnc"]
+
+
+def test_the_circuit_opens_exactly_once_and_slots_are_distinct_under_concurrency(stack):
+    """Counting is one atomic ADD, opening one conditional write: of many racing batches exactly
+    one opens the circuit (and owes the alert); racing posts never share a rate slot."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from events_core.clock import now_ms
+    from events_core.webhooks.repository import WebhookRepository
+
+    key = stack.key()
+    base = {"event": "tool.executed", "url": "https://example.com/hook"}
+    hook = stack.call(
+        "POST", "/v1/events/webhooks", key=key, body={**base, "rateLimit": {"count": 10, "periodSeconds": 1}}
+    )
+    repository = WebhookRepository()
+    webhook_id = hook.json["id"]
+
+    def fail_and_open(_: int) -> bool:
+        count, _state = repository.record_failures("user_123", webhook_id, 1, "2026-01-01T00:00:00.000Z")
+        return count >= 25 and repository.open_circuit("user_123", webhook_id, 25, now_ms(), now_ms() + 60_000)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        opened = list(pool.map(fail_and_open, range(40)))
+        slots = list(pool.map(lambda _: repository.take_slot("user_123", webhook_id, 100, now_ms()), range(30)))
+    assert opened.count(True) == 1
+    answer = stack.call("GET", f"/v1/events/webhooks/{webhook_id}", key=key).json
+    assert answer["failCount"] == 40 and answer["circuit"]["state"] == "open"
+    assert len(set(slots)) == 30  # no two posts share a slot
+    assert max(slots) - min(slots) >= 29 * 100 - 50
