@@ -14,7 +14,7 @@ export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help install run test lint typecheck validate pytest unit integration e2e browser build \
-        fuzz soak bench deployed lock clean
+        fuzz soak bench deployed lock clean wheel
 
 help:
 	@echo "make install      .venv on Python 3.13 with the pinned tree (make run and make test do it too)"
@@ -27,6 +27,7 @@ help:
 	@echo "make browser      tests/browser      the console in headless Chromium"
 	@echo "make deployed STACK=name [REGION=r] [RECEIVER_URL=https://…]   tests/deployed against a real stack"
 	@echo "make build        sam build (deploy with: sam deploy --guided)"
+	@echo "make wheel        dist/eventsapi_publisher-*.whl, the producers' publishing package"
 	@echo "make fuzz         schemathesis and hostile shapes against the local stack, every kind of API key"
 	@echo "make soak         no-loss soak under faults and hostile receivers, then recovery through the API"
 	@echo "make bench        every benchmark, one table; writes docs/cost.md and docs/scale.md"
@@ -92,6 +93,12 @@ deployed: $(VENV)/.installed
 build: $(SAM_VENV)/.installed
 	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" sam build
 
+# The producers' package; its catalogue is the layer's own (a symlink here, files in the wheel).
+wheel: $(VENV)/.installed
+	rm -rf publisher/build publisher/*.egg-info
+	$(VENV)/bin/pip wheel $(PIP_QUIET) --no-deps --no-build-isolation -w dist ./publisher
+	rm -rf publisher/build publisher/*.egg-info
+
 fuzz: $(VENV)/.installed
 	$(VENV)/bin/eventsapi fuzz --examples 100
 
@@ -107,4 +114,4 @@ lock:
 	  $(VENV)/bin/pip freeze --exclude-editable | grep -v '^-e'; } > requirements/dev.txt
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .ruff_cache .mypy_cache .coverage
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .ruff_cache .mypy_cache .coverage dist

@@ -224,6 +224,27 @@ def throttle_lines(m: Measured) -> list[tuple[str, str, float]]:
     ]
 
 
+CLAIM_BYTES = 150  # an idempotency claim item: hashed key, event id, time, data hash, expiry
+
+
+def keyed_lines(m: Measured) -> list[tuple[str, str, float]]:
+    """(item, how it is counted, USD per million events published with an idempotency key), on top
+    of the event's own delivery. An event without a key pays none of this."""
+    return [
+        (
+            "DynamoDB",
+            f"1 WRU: the claim, one conditional PutItem of about {CLAIM_BYTES} B in `IdempotencyTable` "
+            "(a repeat reads the first event back from the same refused write: no extra read)",
+            MILLION * PRICES["dynamodb_wru"],
+        ),
+        (
+            "DynamoDB storage",
+            "claims expire after 24 h (TTL deletes are free): about 0.15 GB-day per million keys",
+            0.15 / 30 * 0.25,
+        ),
+    ]
+
+
 def _table(rows: list[tuple[str, str, float]]) -> str:
     text = "| item | counted as | USD |\n|---|---|---:|\n"
     text += "".join(f"| {item} | {how} | {usd:.2f} |\n" for item, how, usd in rows)
@@ -240,6 +261,10 @@ def rows(m: Measured) -> list[tuple[str, str]]:
         (
             "cost: per million events delivered",
             f"${events:.2f}  (target ≤ ${TARGET_EVENTS:.2f}: {'ok' if events <= TARGET_EVENTS else 'OVER'})",
+        ),
+        (
+            "cost: per million events published with an idempotency key (on top)",
+            f"${sum(u for _, _, u in keyed_lines(m)):.2f}",
         ),
         (
             "cost: per million API calls",
@@ -274,6 +299,14 @@ away, waits for it as the same message sent again with a delay — never as a ho
 unthrottled post to a limited webhook adds only the slot and pacing writes (2 WRU, $1.25).
 
 {_table(throttle_lines(d))}
+## Per million events published with an idempotency key
+
+Opt-in: only events whose producer sets `detail.idempotencyKey` pay this, on top of their delivery
+above. A repeat of a key (a producer's retried PutEvents) pays its own EventBridge event and
+fan-out again, and its posts stop at the delivery records' lease (one write per webhook, no post);
+a repeat with different data stops at the claim, in the events dead-letter queue.
+
+{_table(keyed_lines(d))}
 ## Assumptions
 
 - One matching webhook per event, every post succeeds on its first attempt, payloads up to about

@@ -24,6 +24,7 @@ import boto3
 from bench.common import READS, WRITES, in_process_stack, sqs_event
 from events_core import aws
 from events_core.api_keys import ApiKeyStore
+from events_core.catalogue import find
 from events_core.clock import iso_ms, now_ms
 from events_core.delivery.envelope import payload_text
 from events_core.records.message import DeliveryMessage, delivery_id
@@ -125,7 +126,8 @@ def _measure(stack: Any, receiver: Receiver, repeats: int, logs: LogBytes) -> di
         "source": "cn.invoratec.platform",
         "detail-type": "tool.failed",
         "time": "2026-04-12T08:00:00Z",
-        "detail": {"developerId": "bench", "data": {"toolName": "x"}},
+        # Valid data (the catalogue's example): the default SchemaEnforcement checks it, silently.
+        "detail": {"developerId": "bench", "data": find("tool.failed").example},  # type: ignore[union-attr]
     }
 
     def run_fanout() -> float:

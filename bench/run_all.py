@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench import cost_model, scale_model
+from bench import cost_model, scale_model, schema_validation
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,6 +37,7 @@ def main() -> int:
         ("scaling", ("10000",) if args.quick else ("100000",)),
         ("local_e2e", ("60", "5") if args.quick else ("200", "30")),
         ("throttle", ("40", "5") if args.quick else ("100", "5")),
+        ("schema_validation", ()),
     ]
     results: dict[str, dict] = {}
     rows: list[tuple[str, str]] = []
@@ -44,6 +45,7 @@ def main() -> int:
         answer = run(module, *module_args)
         results[module] = answer["results"]
         rows.extend(answer["rows"])
+    rows.append(schema_validation.share_row(results["schema_validation"], results["delivery_batch"]["fanout_batch"]))
     measured = cost_model.measured_from(results)
     scale = scale_model.inputs_from(results)
     rows.extend(cost_model.rows(measured))

@@ -1,6 +1,6 @@
 """The delivery walkthrough of the README, as a new user runs it: make run, a receiver on
-127.0.0.1, a webhook with a secret, PutEvents on the emulator (boto3, as the README's `publish` does),
-one POST the reference's code accepts."""
+127.0.0.1, a webhook with a secret, `eventsapi events send` (and raw PutEvents on the emulator, as the
+README's `publish` does), one POST the reference's code accepts."""
 
 import json
 import subprocess
@@ -58,9 +58,11 @@ def test_put_events_ends_as_one_signed_post(running_stack):
         )
         assert created["enabled"] is True
 
-        put_event(
-            running_stack, {"developerId": "user_123", "data": {"toolName": "erp_get_inventory", "elapsed_ms": 230}}
+        data = {"toolName": "erp_get_inventory", "input": {}, "result": {"total": 42}, "elapsed_ms": 230}
+        sent = running_stack.eventsapi(  # as the README publishes: no aws CLI needed
+            "events", "send", "tool.executed", "--developer", "user_123", "--data", json.dumps(data)
         )
+        assert sent.returncode == 0 and sent.stdout.startswith("published tool.executed"), sent.stderr
         [post] = wait_for(lambda: receiver.at("/webhooks/tools"))
         assert verify(post.body, post.headers["X-Webhook-Signature"], "my-webhook-secret")
         assert json.loads(post.body)["data"]["toolName"] == "erp_get_inventory"

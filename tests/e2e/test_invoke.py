@@ -13,6 +13,8 @@ FUNCTION_OF_EVENT = {
     "list_webhooks": "ListWebhooksFunction",
     "delete_webhook": "DeleteWebhookFunction",
     "list_event_types": "ListEventTypesFunction",
+    "get_event_type": "GetEventTypeFunction",
+    "validate_event_data": "ValidateEventDataFunction",
     "list_logs": "ListLogsFunction",
     "fanout": "FanoutFunction",
     "deliver": "DeliverFunction",

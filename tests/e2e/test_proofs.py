@@ -31,6 +31,12 @@ def test_the_soak_loses_nothing():
     assert figures["DEAD AFTER RECOVERY"] == "0"
     assert figures["delivered to the wrong developer"] == "0"
     assert figures["bad signatures"] == "0"
+    assert figures["DUPLICATES BY KEY (two delivery ids)"] == "0"
+    assert int(figures["published twice with one idempotency key"]) > 0
+    assert (
+        figures["of those, rejected to the events dead-letter queue"]
+        == figures["published with data that does not match its schema"]
+    )
     assert int(figures["expected (event, webhook) pairs"]) > 50
     assert int(figures["after recovery: accepted, valid signature"]) == int(figures["expected (event, webhook) pairs"])
     assert "HOLDS" in done.stdout.splitlines()[-1]
@@ -68,6 +74,9 @@ def test_the_benchmarks_run_and_reads_follow_the_answer(tmp_path):
         "local e2e: put-events → webhook received, p99",
         "local throughput: deliveries/s sustained over 5 s",
         "cold start: DeliverFunction module",
+        "schema check: per event, valid data (median of types)",
+        "schema check: share of a fan-out batch of 10 events",
+        "cost: per million events published with an idempotency key (on top)",
     ):
         assert name in figures
     assert "**total**" in cost.read_text()

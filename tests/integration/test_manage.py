@@ -173,17 +173,20 @@ def test_a_test_send_is_signed_recorded_and_changes_no_counter(pipeline, receive
     assert record["test"] is True and record["attempts"][0]["trigger"] == "test"
 
 
+ALERT = {"alertType": "test", "source": "events-api", "message": "hello", "severity": "info", "x": 1}
+
+
 def test_a_test_send_takes_the_event_and_data_given_and_reports_a_failure(pipeline, receiver):
     key = pipeline.stack.key()
     hook = pipeline.webhook(key, receiver.behave("/down", status=503, body=b"maintenance"))
     answer = pipeline.stack.call(
-        "POST", f"{WEBHOOKS}/{hook['id']}/test", key=key, body={"event": "alert.triggered", "data": {"x": 1}}
+        "POST", f"{WEBHOOKS}/{hook['id']}/test", key=key, body={"event": "alert.triggered", "data": ALERT}
     )
     assert (answer.json["delivered"], answer.json["status"], answer.json["error"]) == (False, 503, "HTTP 503")
     assert json.loads(receiver.at("/down")[0].body) | {"timestamp": None} == {
         "event": "alert.triggered",
         "timestamp": None,
-        "data": {"x": 1},
+        "data": ALERT,
     }
     assert pipeline.listed(key)[hook["id"]]["failCount"] == 0
 

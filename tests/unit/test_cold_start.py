@@ -17,6 +17,7 @@ NOBODY = {
     "aws_lambda_powertools.utilities.batch",  # ~30 ms for a try/except per record
     "requests",
     "asyncio",
+    "fastjsonschema",  # compiled at the first event of a type that needs it (events_core.catalogue.validation)
 }
 DELIVERY_CODE = {
     "events_core.delivery.sender",

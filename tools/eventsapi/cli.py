@@ -9,6 +9,8 @@ eventsapi --stack events-api dlq list --queue delivery
 eventsapi --local dlq redrive --queue events
 eventsapi --stack events-api signing-keys rotate --overlap-seconds 604800
 eventsapi invoke CreateWebhookFunction -e events/create_webhook.json
+eventsapi events validate tool.executed --data '{"toolName": "x", "input": {}, "result": {}, "elapsed_ms": 1}'
+eventsapi events send tool.executed --developer user_123 --data @event.json --idempotency-key run-1
 """
 
 import argparse
@@ -235,6 +237,41 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_events(args: argparse.Namespace) -> int:
+    from eventsapi.admin import events
+    from eventsapi_publisher import InvalidEventData, PublishFailed, validate
+
+    try:
+        data = events.read_data(args.data)
+        if data is None:
+            data = events.example_of(args.type)
+        if args.events_command == "validate":
+            events.example_of(args.type)  # an unknown type is an error, not "invalid"
+            errors = validate(args.type, data)
+            for error in errors:
+                print(f"{error.path or '/'}: {error.message}")
+            print("valid" if not errors else f"invalid: {len(errors)} error(s)")
+            return 0 if not errors else 1
+        if args.stack:
+            publisher = events.stack_publisher(args.stack, args.region, args.bus)
+        else:  # the local stack unless told otherwise
+            publisher = events.local_publisher(emulator_url(args.endpoint_url), args.bus)
+        event_id = publisher.publish(args.type, args.developer, data, idempotency_key=args.idempotency_key)
+    except events.BadData as error:
+        print(str(error), file=sys.stderr)
+        return 2
+    except InvalidEventData as invalid:
+        print(f"not sent: {invalid}", file=sys.stderr)
+        for fault in invalid.errors:
+            print(f"  {fault.path or '/'}: {fault.message}", file=sys.stderr)
+        return 1
+    except PublishFailed as failed:
+        print(str(failed), file=sys.stderr)
+        return 1
+    print(f"published {args.type} for {args.developer} on {publisher.bus}: {event_id}")
+    return 0
+
+
 def cmd_fuzz(args: argparse.Namespace) -> int:
     from eventsapi.harness import fuzz
 
@@ -327,6 +364,18 @@ def parser() -> argparse.ArgumentParser:
         if name == "purge":
             command.add_argument("--yes", action="store_true", help="do not ask")
     letters.set_defaults(func=cmd_dlq)
+
+    published = commands.add_parser("events", help="platform events: validate data, send (publish) one")
+    event_commands = published.add_subparsers(dest="events_command", required=True)
+    checking = event_commands.add_parser("validate", help="check data against the type's schema (the catalogue)")
+    sending = event_commands.add_parser("send", help="publish one event on the bus (local stack unless --stack)")
+    for command in (checking, sending):
+        command.add_argument("type", help="the event type, e.g. tool.executed")
+        command.add_argument("--data", help="the data: JSON, @file or - (stdin); default: the type's example")
+    sending.add_argument("--developer", required=True, help="the developer whose webhooks receive it")
+    sending.add_argument("--idempotency-key", help="the same key (per developer, 24 h) is delivered once")
+    sending.add_argument("--bus", help="the bus name (default: the stack's EventBusName)")
+    published.set_defaults(func=cmd_events)
 
     fuzz = commands.add_parser(
         "fuzz", help="schemathesis against a fresh local stack of its own (free ports), per API-key kind"

@@ -117,12 +117,14 @@ const enc = encodeURIComponent;
 
 export const Api = {
   eventTypes: () => api('GET', '/v1/events/types'),
+  eventType: (name) => api('GET', `/v1/events/types/${enc(name)}`),
   webhooks: () => api('GET', '/v1/events/webhooks'),
   webhook: (id) => api('GET', `/v1/events/webhooks/${enc(id)}`),
   create: (body) => api('POST', '/v1/events/webhooks', { body }),
   update: (id, body) => api('PATCH', `/v1/events/webhooks/${enc(id)}`, { body }),
   remove: (id) => api('DELETE', `/v1/events/webhooks/${enc(id)}`),
   test: (id) => api('POST', `/v1/events/webhooks/${enc(id)}/test`, { body: {} }),
+  testEvent: (id, event) => api('POST', `/v1/events/webhooks/${enc(id)}/test`, { body: { event } }),
   rotate: (id, body = {}) => api('POST', `/v1/events/webhooks/${enc(id)}/secret/rotate`, { body }),
   deliveries: (id, query) => api('GET', `/v1/events/webhooks/${enc(id)}/deliveries`, { query }),
   delivery: (id, deliveryId) => api('GET', `/v1/events/webhooks/${enc(id)}/deliveries/${enc(deliveryId)}`),

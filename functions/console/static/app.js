@@ -1,8 +1,9 @@
-// Events API console: sign-in, the header and a small hash router (#/webhooks, #/webhooks/<id>, #/logs).
+// Events API console: sign-in, the header and a small hash router (#/webhooks, #/webhooks/<id>, #/types, #/logs).
 
 import { ApiError, api, forgetKey, getKey, onUnauthorized, resetCaches, setKey } from './api.js';
 import { clear, field, h, notice } from './dom.js';
 import { renderLogs } from './logs.js';
+import { renderTypes } from './types.js';
 import { renderWebhook } from './webhook.js';
 import { renderWebhooks } from './webhooks.js';
 
@@ -14,6 +15,7 @@ function route() {
   const hash = location.hash.replace(/^#\/?/, '');
   const [section, id] = hash.split('/').map((part) => decodeURIComponent(part || ''));
   if (section === 'logs') return { name: 'logs' };
+  if (section === 'types') return { name: 'types' };
   if (section === 'webhooks' && id) return { name: 'webhook', id };
   return { name: 'webhooks' };
 }
@@ -34,9 +36,10 @@ function render() {
   root.append(header(current.name === 'webhook' ? 'webhooks' : current.name));
   const main = h('main', { id: 'main', class: 'page', tabindex: '-1' });
   root.append(main);
-  const views = { webhooks: renderWebhooks, webhook: renderWebhook, logs: renderLogs };
+  const views = { webhooks: renderWebhooks, webhook: renderWebhook, logs: renderLogs, types: renderTypes };
   cleanup = views[current.name](main, current);
-  document.title = `${{ webhooks: 'Webhooks', webhook: 'Webhook', logs: 'API logs' }[current.name]} · Events API console`;
+  const titles = { webhooks: 'Webhooks', webhook: 'Webhook', logs: 'API logs', types: 'Event types' };
+  document.title = `${titles[current.name]} · Events API console`;
 }
 
 function brand() {
@@ -71,6 +74,7 @@ function header(active) {
         'nav',
         { class: 'nav', 'aria-label': 'Sections' },
         link('webhooks', '#/webhooks', 'Webhooks'),
+        link('types', '#/types', 'Event types'),
         link('logs', '#/logs', 'API logs'),
       ),
       h(

@@ -24,6 +24,16 @@ def _networks(value: str) -> tuple[Network, ...]:
     return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in value.split(",") if part.strip())
 
 
+SCHEMA_ENFORCEMENT = ("off", "warn", "reject")
+
+
+def _enforcement(value: str) -> str:
+    chosen = value.strip().lower()
+    if chosen not in SCHEMA_ENFORCEMENT:
+        raise ValueError(f"SCHEMA_ENFORCEMENT must be one of {', '.join(SCHEMA_ENFORCEMENT)}, got {value!r}")
+    return chosen
+
+
 def _seconds(value: str) -> tuple[float, ...]:
     return tuple(float(part) for part in value.split(",") if part.strip())
 
@@ -49,6 +59,7 @@ class Settings:
     api_logs_table: str = _setting("", "API_LOGS_TABLE")
     api_keys_table: str = _setting("", "API_KEYS_TABLE")
     deliveries_table: str = _setting("", "DELIVERIES_TABLE")
+    idempotency_table: str = _setting("", "IDEMPOTENCY_TABLE")
     delivery_queue_url: str = _setting("", "DELIVERY_QUEUE_URL")
     events_dlq_url: str = _setting("", "EVENTS_DLQ_URL")
     delivery_dlq_url: str = _setting("", "DELIVERY_DLQ_URL")
@@ -80,6 +91,8 @@ class Settings:
     secret_overlap_seconds: int = _setting(86400, "SECRET_OVERLAP_SECONDS", "SecretOverlapSeconds", int)
     secret_cache_seconds: int = _setting(300, "SECRET_CACHE_SECONDS", "SecretCacheSeconds", int)
     fanout_cache_seconds: float = _setting(5.0, "FANOUT_CACHE_SECONDS", "FanoutCacheSeconds", float)
+    # Events whose data does not match their type's schema: off | warn | reject (events_core.catalogue).
+    schema_enforcement: str = _setting("warn", "SCHEMA_ENFORCEMENT", "SchemaEnforcement", _enforcement)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":

@@ -5,10 +5,11 @@ class EventsApiError(Exception):
     status = 500
     code = "internal_error"
 
-    def __init__(self, message: str, *, field: str | None = None):
+    def __init__(self, message: str, *, field: str | None = None, details: list[dict] | None = None):
         super().__init__(message)
         self.message = message
         self.field = field
+        self.details = details  # item by item, when one message cannot say it all (schema errors)
 
 
 class BadRequest(EventsApiError):

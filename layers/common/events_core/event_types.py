@@ -1,14 +1,5 @@
-"""The ten subscribable event types, in the reference's order."""
+"""The ten subscribable event types, in the reference's order (declared in events_core/catalogue)."""
 
-EVENT_TYPES: tuple[str, ...] = (
-    "app.installed",
-    "app.configured",
-    "tool.executed",
-    "tool.failed",
-    "knowledge.updated",
-    "graph.synced",
-    "workflow.completed",
-    "workflow.failed",
-    "alert.triggered",
-    "ai.conversation",
-)
+from events_core.catalogue import names
+
+EVENT_TYPES: tuple[str, ...] = names()

@@ -109,10 +109,12 @@ def caller(request: Request, scope: str) -> Caller:
     return Caller(developer_id=developer_id, scopes=scopes)
 
 
-def error_body(code: str, message: str, field: str | None = None) -> str:
+def error_body(code: str, message: str, field: str | None = None, details: list[dict] | None = None) -> str:
     error: dict[str, Any] = {"code": code, "message": message}
     if field:
         error["field"] = field
+    if details:
+        error["details"] = details
     return json.dumps({"error": error})
 
 
@@ -127,7 +129,7 @@ def _proxy_answer(answer: Answer) -> dict:
 
 
 def error_answer(error: EventsApiError) -> dict:
-    return _proxy_answer(Answer(error_body(error.code, error.message, error.field), error.status))
+    return _proxy_answer(Answer(error_body(error.code, error.message, error.field, error.details), error.status))
 
 
 def answer_of(route: Callable[[Request], Any], event: dict, context: Any) -> dict:

@@ -76,3 +76,41 @@ def check(method: str, path: str, status: int, body: bytes) -> None:
     schema = response.get("content", {}).get("application/json", {}).get("schema")
     if schema is not None:
         _validate(json.loads(body), pointer + "/content/application~1json/schema", what)
+
+
+def catalogue_webhooks() -> dict[str, Any]:
+    """openapi.yaml's `webhooks:` as the event catalogue declares it: one POST per type, its body
+    the reference's {event, timestamp, data} with `data` the type's schema and example."""
+    from events_core.catalogue import declarations
+
+    return {
+        declared.name: {
+            "post": {
+                "summary": declared.description,
+                "description": f"Schema version {declared.version}; headers as on every delivery.",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["event", "timestamp", "data"],
+                                "properties": {
+                                    "event": {"const": declared.name},
+                                    "timestamp": {"$ref": "#/components/schemas/Timestamp"},
+                                    "data": declared.schema,
+                                },
+                            },
+                            "example": {
+                                "event": declared.name,
+                                "timestamp": "2026-04-12T08:00:00.000Z",
+                                "data": declared.example,
+                            },
+                        }
+                    },
+                },
+                "responses": {"2XX": {"description": "Received; any other answer is retried"}},
+            }
+        }
+        for declared in declarations()
+    }

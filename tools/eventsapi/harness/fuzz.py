@@ -63,6 +63,8 @@ ROUTES = [
     ("POST", "/v1/events/webhooks/{id}/deliveries/msg_6b0a1c2d3e4f5a6b7c8d9e0f1a2b3c4d/redeliver"),
     ("GET", "/v1/events/webhooks/{id}/deliveries"),
     ("GET", "/v1/events/logs"),
+    ("POST", "/v1/events/types/tool.executed/validate"),
+    ("GET", "/v1/events/types/" + "%F0%9F%92%A5" * 100),
     ("GET", "/v1/events/webhooks/%F0%9F%92%A5"),
     ("DELETE", "/v1/events/webhooks/" + "a" * 5000),
 ]

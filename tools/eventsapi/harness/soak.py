@@ -8,7 +8,12 @@ Phase 1, faulted: for every expected (event, webhook) pair — received with a v
 dead (its record says so, and it rests in the dead-letter queue). Phase 2, recovery: the receivers
 heal, every disabled webhook is enabled again and every dead delivery is recovered through the
 API. Then the invariant: every expected pair received with a valid signature — dead after
-recovery 0, lost 0, delivered to the wrong developer 0."""
+recovery 0, lost 0, delivered to the wrong developer 0.
+
+The event contract is enforced throughout (SchemaEnforcement=reject): a few events that do not
+match their schema must rest in the events dead-letter queue and reach nobody; a share of the
+events carry an idempotency key, some of them published twice (another EventBridge id and time),
+and each must reach each receiver under one delivery id: duplicates by key 0."""
 
 import json
 import random
@@ -40,7 +45,10 @@ SOAK_PARAMETERS = {
     "LogLevel": "ERROR",
     "DeveloperRateLimit": "1000",  # the recovery phase calls the API in bursts
     "DeveloperBurstLimit": "1000",
+    "SchemaEnforcement": "reject",
 }
+KEYED_SHARE = 0.3  # of the events: published with an idempotency key; half of those twice
+INVALID_SHARE = 0.03  # of the events: data missing their type's required fields (rejected)
 SECRET = "soak-secret"  # noqa: S105 - a test receiver's secret
 SOURCE = Settings().event_source  # the platform's, as the template sets it
 
@@ -118,6 +126,10 @@ class SoakReport:
     crashes: int
     seconds: float
     outcomes: Counter = field(default_factory=Counter)
+    republished: int = 0  # events published a second time with the same idempotency key
+    duplicates_by_key: int = 0  # keyed (event, webhook) pairs posted under two delivery ids
+    invalid: int = 0  # events published with data that does not match their schema
+    schema_rejected: int = 0  # of those, resting in the events dead-letter queue
 
     @property
     def ok(self) -> bool:
@@ -128,6 +140,8 @@ class SoakReport:
             and self.wrong_developer == 0
             and self.bad_signatures == 0
             and self.unexpected == 0
+            and self.duplicates_by_key == 0
+            and self.schema_rejected == self.invalid
         )
 
     def render(self) -> str:
@@ -147,6 +161,10 @@ class SoakReport:
             ("bad signatures", self.bad_signatures),
             ("unexpected posts", self.unexpected),
             ("delivery crashes injected", self.crashes),
+            ("published twice with one idempotency key", self.republished),
+            ("DUPLICATES BY KEY (two delivery ids)", self.duplicates_by_key),
+            ("published with data that does not match its schema", self.invalid),
+            ("of those, rejected to the events dead-letter queue", self.schema_rejected),
             ("seconds", round(self.seconds, 1)),
         ]
         width = max(len(name) for name, _ in rows)
@@ -154,7 +172,8 @@ class SoakReport:
         lines.append("receiver answers: " + ", ".join(f"{k}={v}" for k, v in sorted(self.outcomes.items())))
         lines.append(
             "invariant (every expected pair received and validly signed after recovery; nothing lost, "
-            "nothing to the wrong developer): " + ("HOLDS" if self.ok else "BROKEN")
+            "nothing to the wrong developer, no key delivered twice, every invalid event rejected): "
+            + ("HOLDS" if self.ok else "BROKEN")
         )
         return "\n".join(lines)
 
@@ -168,6 +187,9 @@ class Soak:
         self.crashes = 0
         self.keys: dict[str, str] = {}
         self.event_ids: dict[str, str] = {}
+        self.idempotency_keys: dict[str, str] = {}  # marker → key
+        self.aliases: dict[str, str] = {}  # a republished event's id → the first one's
+        self.invalid_markers: set[str] = set()
 
     def run(self, timeout: float = 300.0) -> SoakReport:
         started = time.monotonic()
@@ -180,15 +202,23 @@ class Soak:
                 published = self._publish(stack)
                 self._wait_until_quiet(stack, timeout)
                 dead_letters = self._dead_letters(stack)
+                rejected = self._rejected(stack)
                 faulted = self._phase(stack, receiver, subscriptions, published)
                 queued = self._recover(stack, receiver, subscriptions, since)
                 self._wait_until_quiet(stack, timeout)
                 recovered = self._phase(stack, receiver, subscriptions, published)
             finally:
                 stack.stop()
-            return self._report(
+            report = self._report(
                 receiver, subscriptions, published, dead_letters, faulted, recovered, queued, time.monotonic() - started
             )
+            report.republished, report.invalid, report.schema_rejected = (
+                len(self.aliases),
+                len(self.invalid_markers),
+                rejected,
+            )
+            report.duplicates_by_key = self._duplicates_by_key(receiver, subscriptions)
+            return report
 
     def _inject_crashes(self, stack: LocalRuntime) -> None:
         deliver = stack.functions["DeliverFunction"]
@@ -235,7 +265,11 @@ class Soak:
         events = boto3.client("events", region_name=REGION)
         bus = stack.template.physical["PlatformEventBus"].ref
         planned: list[tuple[str, str, dict[str, Any]]] = [
-            (developer, "app.installed", {"marker": f"installed-{developer}", "developer": developer})
+            (
+                developer,
+                "app.installed",
+                {"marker": f"installed-{developer}", "developer": developer, "appId": "a", "appName": "soak"},
+            )
             for developer in self.developers
         ]
         for n in range(self.events):
@@ -249,20 +283,71 @@ class Soak:
                         "developer": developer,
                         "n": self.rng.randrange(100),
                         "kind": self.rng.choice("abc"),
+                        **(
+                            {}
+                            if self.rng.random() < INVALID_SHARE
+                            else {"toolName": "soak", "input": {}, "result": {}, "elapsed_ms": n}
+                        ),
                     },
                 )
             )
+        planned += self._keyed(planned)
         published = []
         for start in range(0, len(planned), 10):
             chunk = planned[start : start + 10]
-            answer = events.put_events(
-                Entries=[event_entry(bus, SOURCE, event_type, developer, data) for developer, event_type, data in chunk]
-            )
+            answer = events.put_events(Entries=[self._entry(bus, *planned_event) for planned_event in chunk])
             if answer["FailedEntryCount"]:
                 raise RuntimeError(f"put-events failed: {answer}")
             published += [(*entry, result["EventId"]) for entry, result in zip(chunk, answer["Entries"], strict=True)]
-        self.event_ids = {data["marker"]: event_id for _, _, data, event_id in published}
-        return published
+        for _, _, data, event_id in published:
+            first = self.event_ids.setdefault(data["marker"], event_id)
+            if first != event_id:
+                self.aliases[event_id] = first
+        return [p for p in published if p[3] not in self.aliases and p[2]["marker"] not in self.invalid_markers]
+
+    def _keyed(self, planned: list[tuple[str, str, dict[str, Any]]]) -> list[tuple[str, str, dict[str, Any]]]:
+        """Give a share of the events idempotency keys; the ones to publish again, at the end."""
+        again = []
+        for developer, event_type, data in planned:
+            if "toolName" not in data and event_type == "tool.executed":
+                self.invalid_markers.add(data["marker"])
+            elif self.rng.random() < KEYED_SHARE:
+                self.idempotency_keys[data["marker"]] = f"soak:{data['marker']}"
+                if self.rng.random() < 0.5:
+                    again.append((developer, event_type, data))
+        return again
+
+    def _entry(self, bus: str, developer: str, event_type: str, data: dict[str, Any]) -> dict[str, str]:
+        entry = event_entry(bus, SOURCE, event_type, developer, data)
+        if data["marker"] in self.idempotency_keys:
+            detail = json.loads(entry["Detail"])
+            entry["Detail"] = json.dumps({**detail, "idempotencyKey": self.idempotency_keys[data["marker"]]})
+        return entry
+
+    def _rejected(self, stack: LocalRuntime) -> int:
+        """Events in the events dead-letter queue for not matching their schema."""
+        sqs = boto3.client("sqs", region_name=REGION)
+        url = stack.template.physical["EventsDeadLetterQueue"].ref
+        markers: set[str] = set()
+        while True:
+            messages = sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=600, MessageAttributeNames=["All"]
+            ).get("Messages", [])
+            if not messages:
+                return len(markers & self.invalid_markers)
+            for message in messages:
+                if message["MessageAttributes"]["reason"]["StringValue"].startswith("schema:"):
+                    markers.add(json.loads(message["Body"])["detail"]["data"]["marker"])
+
+    def _duplicates_by_key(self, receiver: Receiver, subscriptions: dict[str, Subscription]) -> int:
+        """(keyed event, webhook) pairs posted under more than one delivery id."""
+        by_path = {sub.path: webhook_id for webhook_id, sub in subscriptions.items()}
+        ids: dict[tuple[str, str], set[str]] = {}
+        for post in list(receiver.received):
+            marker = json.loads(post.body)["data"]["marker"]
+            if marker in self.idempotency_keys:
+                ids.setdefault((marker, by_path[post.path]), set()).add(post.headers.get("X-Webhook-Id", ""))
+        return sum(len(found) > 1 for found in ids.values())
 
     def _wait_until_quiet(self, stack: LocalRuntime, timeout: float) -> None:
         sqs = boto3.client("sqs", region_name=REGION)
@@ -310,7 +395,7 @@ class Soak:
             while True:
                 query = "?status=dead&limit=100" + (f"&cursor={cursor}" if cursor else "")
                 page = self._api(stack, sub.developer, "GET", f"/v1/events/webhooks/{webhook_id}/deliveries{query}")
-                dead |= {(d["eventId"], webhook_id) for d in page["deliveries"]}
+                dead |= {(self.aliases.get(d["eventId"], d["eventId"]), webhook_id) for d in page["deliveries"]}
                 cursor = page["nextCursor"]
                 if not cursor:
                     break
@@ -403,7 +488,7 @@ class Soak:
     ) -> SoakReport:
         expected = self._expected(subscriptions, published)
         received, answers, wrong_developer, bad_signatures = self._accepted(receiver, subscriptions)
-        dead_pairs = {(message.event_id, message.webhook_id) for message in dead_letters}
+        dead_pairs = {(self.aliases.get(m.event_id, m.event_id), m.webhook_id) for m in dead_letters}
         return SoakReport(
             events=len(published),
             expected=len(expected),

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from events_core import jsonsafe
+from events_core.catalogue.publishing import idempotency_key_problem
 from events_core.clock import iso_ms, parse_iso
 from events_core.errors import InvalidEvent
 from events_core.event_types import EVENT_TYPES
@@ -29,6 +30,7 @@ class PlatformEvent:
     timestamp_ms: int
     data: dict
     data_json: str  # the data exactly as received, minified
+    idempotency_key: str | None = None  # detail.idempotencyKey: one event per key and developer (delivery/idempotency)
 
     @property
     def payload(self) -> str:
@@ -76,6 +78,7 @@ def parse_envelope(body: str, expected_source: str) -> PlatformEvent:
     except jsonsafe.InvalidJson as error:
         raise InvalidEvent(f"detail.data: {error}") from None
     timestamp_ms = _timestamp_ms(detail.get("timestamp", (None,))[0], value.get("time"))
+    idempotency_key = check_idempotency_key(detail.get("idempotencyKey", (None,))[0])
     return PlatformEvent(
         event_id=event_id,
         event_type=event_type,
@@ -84,7 +87,18 @@ def parse_envelope(body: str, expected_source: str) -> PlatformEvent:
         timestamp_ms=timestamp_ms,
         data=data,
         data_json=jsonsafe.minify(data_text),
+        idempotency_key=idempotency_key,
     )
+
+
+def check_idempotency_key(key: Any) -> str | None:
+    """A producer's detail.idempotencyKey: absent, or as events_core.catalogue.publishing says."""
+    if key is None:
+        return None
+    problem = idempotency_key_problem(key)
+    if problem:
+        raise InvalidEvent(f"detail.idempotencyKey {problem}")
+    return key
 
 
 def _timestamp_ms(given: Any, event_time: Any) -> int:

@@ -15,7 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from events_core.clock import now_ms
 from events_core.config import Settings
-from events_core.delivery import queues
+from events_core.delivery import admission, queues
 from events_core.delivery.envelope import PlatformEvent, parse_envelope
 from events_core.errors import InvalidEvent
 from events_core.observability import logger, metrics
@@ -98,6 +98,10 @@ def handle(body: str, record_id: str, config: Settings, subscriptions: Subscript
         queues.dead_letter(config.events_dlq_url, body, f"invalid event: {invalid}")
         metrics.add_metric(name="EventRejected", unit=MetricUnit.Count, value=1)
         return 0
+    admitted = admission.admit(event, body, config)  # schema enforcement, idempotency keys
+    if admitted is None:
+        return 0
+    event = admitted
 
     def over_budget(webhook_id: str) -> None:
         reason = f"the filter of webhook {webhook_id} exceeded its matching budget; not delivered to it"

@@ -18,41 +18,17 @@ from events_core.observability import logger
 from events_core.records.message import new_delivery_id
 from events_core.records.model import Attempt, DeliveryRecord, DeliveryStatus
 from events_core.records.store import DeliveryStore
+from events_core.schemas import data_for_test_send
 from events_core.secrets import secret_box
 from events_core.signing_keys import signer, with_v1a
 from events_core.webhooks.model import Webhook
 from events_core.webhooks.requests import parse_test
 
-# The reference's data fields of each event type, with sample values; every sample says "test".
-SAMPLES: dict[str, dict[str, Any]] = {
-    "app.installed": {"appId": "app_test", "appName": "Test app"},
-    "app.configured": {"appId": "app_test", "appName": "Test app"},
-    "tool.executed": {
-        "toolName": "erp_get_inventory",
-        "input": {"warehouse_id": "WH-001"},
-        "result": {"items": [], "total": 42},
-        "elapsed_ms": 230,
-    },
-    "tool.failed": {"toolName": "erp_get_inventory", "input": {"warehouse_id": "WH-001"}, "error": "test error"},
-    "knowledge.updated": {"knowledgeId": "kb_test", "action": "update", "documentTitle": "Test document"},
-    "graph.synced": {"graphId": "graph_test", "nodesWritten": 3, "edgesWritten": 2},
-    "workflow.completed": {
-        "workflowId": "wf_test",
-        "workflowName": "Test workflow",
-        "runId": "run_test",
-        "status": "completed",
-        "stepResults": [],
-    },
-    "workflow.failed": {"workflowId": "wf_test", "workflowName": "Test workflow", "runId": "run_test", "error": "test"},
-    "alert.triggered": {"alertType": "test", "source": "events-api", "message": "A test alert", "severity": "info"},
-    "ai.conversation": {"model": "test-model", "inputTokens": 12, "outputTokens": 34},
-}
-
 
 def send_test(webhook: Webhook, body: Any, config: Settings, *, seconds_left: float) -> dict[str, Any]:
     request = parse_test(body)
     event = request.event or webhook.event
-    data = request.data if request.data is not None else {**SAMPLES.get(event, {}), "test": True}
+    data = data_for_test_send(event, request.data)  # the catalogue's example, or the caller's data once it validates
     at = now_ms()
     timestamp = iso_ms(at)
     delivery_id = new_delivery_id(at)

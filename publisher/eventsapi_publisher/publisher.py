@@ -1,0 +1,181 @@
+"""Publishing platform events for developers, as the Events API stack reads them: EventBridge
+entries with Source = the stack's EventSource, DetailType = the event type, and Detail =
+{developerId, data, idempotencyKey?, timestamp?}.
+
+Every event's data is checked against its type's schema before anything is sent (the stack's own
+catalogue and validator, shipped in this package), so a producer learns of a mistake at once
+rather than from a dead-letter queue. PutEvents takes at most 10 entries and 256 KB a call; an
+entry EventBridge refuses (throttling, an internal error) is sent again, with back-off, up to
+`attempts` times, and what still fails is raised with EventBridge's reasons.
+
+An idempotency key (1-128 printable ASCII characters, no spaces) makes publishing safe to repeat:
+the stack delivers the events of one developer with one key, within 24 hours, once, under the
+first one's id — so retrying a PutEvents call that timed out never reaches a receiver twice.
+"""
+
+import json
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .catalogue import find, names
+from .catalogue.publishing import idempotency_key_problem
+from .catalogue.validation import SchemaError, summary, validate
+
+DEFAULT_SOURCE = "cn.invoratec.platform"
+MAX_BATCH = 10  # PutEvents' limit on entries per call
+MAX_CALL_BYTES = 256 * 1024  # and on the size of one call
+
+
+@dataclass(frozen=True)
+class Event:
+    event_type: str
+    developer_id: str
+    data: dict[str, Any]
+    idempotency_key: str | None = None
+    timestamp: str | None = None  # ISO-8601; default: the time EventBridge receives it
+
+
+class InvalidEventData(ValueError):
+    """An event that would not be accepted: unknown type, no developer, data against its schema."""
+
+    def __init__(self, message: str, errors: Sequence[SchemaError] = (), index: int | None = None):
+        super().__init__(message)
+        self.errors = list(errors)
+        self.index = index
+
+
+class PublishFailed(RuntimeError):
+    """Entries EventBridge still refused after every attempt: (event, error code, message) each."""
+
+    def __init__(self, failed: list[tuple[Event, str, str]]):
+        first = failed[0]
+        super().__init__(f"{len(failed)} event(s) not published; first: {first[1]}: {first[2]}")
+        self.failed = failed
+
+
+def check(event: Event) -> None:
+    """Raise InvalidEventData unless the stack would accept `event` as it is."""
+    if find(event.event_type) is None:
+        raise InvalidEventData(f"unknown event type {event.event_type!r}; one of {', '.join(names())}")
+    if not isinstance(event.developer_id, str) or not event.developer_id.strip():
+        raise InvalidEventData("developer_id is required")
+    problem = None if event.idempotency_key is None else idempotency_key_problem(event.idempotency_key)
+    if problem:
+        raise InvalidEventData(f"idempotency_key {problem}")
+    if not isinstance(event.data, dict):
+        raise InvalidEventData("data must be a JSON object")
+    errors = validate(event.event_type, event.data)
+    if errors:
+        raise InvalidEventData(f"data does not match the {event.event_type} schema: {summary(errors)}", errors)
+
+
+def entry(event: Event, bus: str, source: str = DEFAULT_SOURCE) -> dict[str, str]:
+    """The PutEvents entry of one event."""
+    detail: dict[str, Any] = {"developerId": event.developer_id, "data": event.data}
+    if event.idempotency_key is not None:
+        detail["idempotencyKey"] = event.idempotency_key
+    if event.timestamp is not None:
+        detail["timestamp"] = event.timestamp
+    return {
+        "EventBusName": bus,
+        "Source": source,
+        "DetailType": event.event_type,
+        "Detail": json.dumps(detail, ensure_ascii=False, separators=(",", ":")),
+    }
+
+
+def _size(item: dict[str, str]) -> int:
+    return sum(len(value.encode()) for value in item.values())
+
+
+def batches(entries: list[dict[str, str]]) -> list[list[int]]:
+    """Indexes of `entries`, grouped into PutEvents calls (≤ 10 entries, ≤ 256 KB each)."""
+    grouped: list[list[int]] = []
+    size = 0
+    for index, item in enumerate(entries):
+        if not grouped or len(grouped[-1]) == MAX_BATCH or size + _size(item) > MAX_CALL_BYTES:
+            grouped.append([])
+            size = 0
+        grouped[-1].append(index)
+        size += _size(item)
+    return grouped
+
+
+class Publisher:
+    def __init__(
+        self,
+        bus: str,
+        *,
+        source: str = DEFAULT_SOURCE,
+        client: Any = None,
+        attempts: int = 5,
+        backoff_seconds: float = 0.2,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        if client is None:
+            import boto3
+
+            client = boto3.client("events")
+        self.bus, self.source, self.client = bus, source, client
+        self.attempts, self.backoff_seconds, self.sleep = attempts, backoff_seconds, sleep
+
+    @classmethod
+    def from_stack(cls, stack_name: str, *, session: Any = None, **options: Any) -> "Publisher":
+        """The bus and source of a deployed Events API stack (its EventBusName output and its
+        EventSource parameter)."""
+        if session is None:
+            import boto3
+
+            session = boto3.Session()
+        stack = session.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"][0]
+        outputs = {item["OutputKey"]: item["OutputValue"] for item in stack.get("Outputs", [])}
+        parameters = {item["ParameterKey"]: item.get("ParameterValue") for item in stack.get("Parameters", [])}
+        options.setdefault("client", session.client("events"))
+        return cls(outputs["EventBusName"], source=parameters.get("EventSource") or DEFAULT_SOURCE, **options)
+
+    def publish(
+        self,
+        event_type: str,
+        developer_id: str,
+        data: dict[str, Any],
+        *,
+        idempotency_key: str | None = None,
+        timestamp: str | None = None,
+    ) -> str:
+        """Publish one event; its EventBridge id."""
+        [event_id] = self.publish_all([Event(event_type, developer_id, data, idempotency_key, timestamp)])
+        return event_id
+
+    def publish_all(self, events: Iterable[Event]) -> list[str]:
+        """Publish every event (all are checked before any is sent); their EventBridge ids, in order."""
+        pending = list(events)
+        for index, event in enumerate(pending):
+            try:
+                check(event)
+            except InvalidEventData as invalid:
+                raise InvalidEventData(f"event {index}: {invalid}", invalid.errors, index) from None
+        entries = [entry(event, self.bus, self.source) for event in pending]
+        ids: list[str | None] = [None] * len(entries)
+        failures: dict[int, tuple[str, str]] = {}
+        for group in batches(entries):
+            waiting = group
+            for attempt in range(self.attempts):
+                if attempt:
+                    self.sleep(self.backoff_seconds * 2 ** (attempt - 1))
+                answer = self.client.put_events(Entries=[entries[index] for index in waiting])
+                refused = []
+                for index, result in zip(waiting, answer["Entries"], strict=True):
+                    if result.get("EventId"):
+                        ids[index] = result["EventId"]
+                        failures.pop(index, None)
+                    else:
+                        refused.append(index)
+                        failures[index] = (result.get("ErrorCode", "?"), result.get("ErrorMessage", ""))
+                waiting = refused
+                if not waiting:
+                    break
+        if failures:
+            raise PublishFailed([(pending[index], *failures[index]) for index in sorted(failures)])
+        return [event_id or "" for event_id in ids]
