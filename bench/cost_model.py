@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bench.common import READS, WRITES, template
 from events_core.delivery.queues import MAX_DELAY_SECONDS
+from events_core.records.payloads import INLINE_PAYLOAD_BYTES
 
 # AWS list prices, us-east-1, as published in 2025 (per unit).
 PRICES = {
@@ -224,6 +225,38 @@ def throttle_lines(m: Measured) -> list[tuple[str, str, float]]:
     ]
 
 
+def listen_lines() -> list[tuple[str, str, float]]:
+    """(item, how it is counted, USD per hour): one `eventsapi listen` session waiting an hour with
+    nothing to forward — the long poll's cost floor. Each forwarded delivery adds about 8 WRU (two
+    transactions: put in the session, answered) and one result call."""
+    from events_core.listen.requests import MAX_WAIT_SECONDS
+    from events_core.listen.service import POLL_EVERY_SECONDS, RENEW_EVERY_MS
+
+    polls = 3600 / MAX_WAIT_SECONDS
+    queries = math.ceil(MAX_WAIT_SECONDS / POLL_EVERY_SECONDS)
+    renewals = 3600 * 1000 / RENEW_EVERY_MS
+    gb_seconds = polls * MAX_WAIT_SECONDS * _memory_gb("NextListenDeliveriesFunction")
+    return [
+        (
+            "API Gateway",
+            f"{polls:.0f} long polls (`wait={MAX_WAIT_SECONDS}`) and their access-log lines",
+            polls * (PRICES["api_gateway_rest_call"] + ACCESS_LOG_BYTES / 1e9 * PRICES["logs_gb"]),
+        ),
+        (
+            "Lambda",
+            f"{polls:.0f} invocations of {MAX_WAIT_SECONDS} s each (a long poll is billed while it waits): "
+            f"{gb_seconds:.0f} GB-s",
+            polls * PRICES["lambda_request"] + gb_seconds * PRICES["lambda_gb_second_arm"],
+        ),
+        (
+            "DynamoDB",
+            f"{polls * (queries + 1):.0f} RRU (the session, then a Query every {POLL_EVERY_SECONDS} s of each poll); "
+            f"{polls + renewals:.0f} WRU (the API-call log line, the session's renewal at most once a minute)",
+            polls * (queries + 1) * PRICES["dynamodb_rru"] + (polls + renewals) * PRICES["dynamodb_wru"],
+        ),
+    ]
+
+
 CLAIM_BYTES = 150  # an idempotency claim item: hashed key, event id, time, data hash, expiry
 
 
@@ -245,10 +278,47 @@ def keyed_lines(m: Measured) -> list[tuple[str, str, float]]:
     ]
 
 
+RECORD_BYTES = 470  # a delivery record without its payload (see the assumptions)
+SQS_CHUNK = 64 * 1024
+
+
+def payload_usd(size: int, webhooks: int, *, stored: bool) -> float:
+    """USD per million deliveries of a `size`-byte payload, each event going to `webhooks`
+    webhooks, first attempts: what differs between carrying it inline and storing it once (the
+    record's write, the message's SQS chunks, and for a stored one its write and its reads)."""
+    if stored:
+        per_delivery = (
+            (1 + math.ceil(size / 1024) / webhooks) * PRICES["dynamodb_wru"]  # the record; the payload, shared
+            + math.ceil(size / 4096) * PRICES["dynamodb_rru"]  # read, strongly consistent
+            + 3 * PRICES["sqs_request"]  # a 1 KB message: sent, received, deleted
+        )
+    else:
+        per_delivery = (
+            math.ceil((RECORD_BYTES + size) / 1024) * PRICES["dynamodb_wru"]
+            + 3 * math.ceil((size + 600) / SQS_CHUNK) * PRICES["sqs_request"]
+        )
+    return per_delivery * MILLION
+
+
+def payload_table() -> str:
+    text = "| payload | webhooks per event | inline | stored once |\n|---|---:|---:|---:|\n"
+    for size in (1024, INLINE_PAYLOAD_BYTES, 16 * 1024, 64 * 1024, 240 * 1024):
+        for webhooks in (1, 100):
+            inline, stored = (payload_usd(size, webhooks, stored=flag) for flag in (False, True))
+            text += f"| {size // 1024} KB | {webhooks} | {inline:.2f} | {stored:.2f} |\n"
+    return text
+
+
 def _table(rows: list[tuple[str, str, float]]) -> str:
     text = "| item | counted as | USD |\n|---|---|---:|\n"
     text += "".join(f"| {item} | {how} | {usd:.2f} |\n" for item, how, usd in rows)
     return text + f"| **total** | | **{sum(usd for _, _, usd in rows):.2f}** |\n"
+
+
+def _table4(rows: list[tuple[str, str, float]]) -> str:
+    text = "| item | counted as | USD |\n|---|---|---:|\n"
+    text += "".join(f"| {item} | {how} | {usd:.4f} |\n" for item, how, usd in rows)
+    return text + f"| **total** | | **{sum(usd for _, _, usd in rows):.4f}** |\n"
 
 
 def totals(m: Measured) -> tuple[float, float]:
@@ -270,6 +340,7 @@ def rows(m: Measured) -> list[tuple[str, str]]:
             "cost: per million API calls",
             f"${api:.2f}  (target ≤ ${TARGET_API:.2f}: {'ok' if api <= TARGET_API else 'OVER'})",
         ),
+        ("cost: one listening hour (eventsapi listen, idle; opt-in)", f"${sum(u for *_, u in listen_lines()):.4f}"),
     ]
 
 
@@ -299,6 +370,31 @@ away, waits for it as the same message sent again with a delay — never as a ho
 unthrottled post to a limited webhook adds only the slot and pacing writes (2 WRU, $1.25).
 
 {_table(throttle_lines(d))}
+## Per listening hour (opt-in: `eventsapi listen`)
+
+A developer's CLI long-polls its session; nothing else runs for it. Priced per hour of an idle
+session (the floor), in USD to four places. Each delivery forwarded adds two DynamoDB
+transactions (put in the session with its history record, then answered: about 8 WRU) and one
+result call; developers who are not listening pay nothing (the fan-out learns it from the index
+it already reads).
+
+{_table4(listen_lines())}
+
+## Large payloads: where the line is
+
+A payload up to {INLINE_PAYLOAD_BYTES:,} bytes travels inline, in the delivery message and the
+delivery record (the default path above, unchanged). A larger one is stored once per event, in the
+payloads table, and the messages and records name it (`events_core/records/payloads.py`). Below,
+USD per million first-attempt deliveries for what differs between the two (the record's write, the
+message's SQS requests, and for a stored payload its one write per event and a strongly consistent
+read per attempt). For an event with one webhook, inline is a few percent cheaper at every size
+(no extra read); with many webhooks, storing once is cheaper from 1 KB up, and far cheaper for large
+payloads (and with retries: each attempt rewrites an inline payload with its record). The line at
+4 KB keeps the default path exactly as it was and bounds the copies one event makes to its
+webhooks × 4 KB; past it, an event with one webhook pays about 3 % more, one with 100 up to 14× less.
+
+{payload_table()}
+
 ## Per million events published with an idempotency key
 
 Opt-in: only events whose producer sets `detail.idempotencyKey` pay this, on top of their delivery

@@ -33,10 +33,12 @@ def main() -> int:
     args = parser.parse_args()
     plan = [
         ("delivery_batch", ()),
+        ("fanout_bounds", ()),
         ("cold_start", ()),
         ("scaling", ("10000",) if args.quick else ("100000",)),
         ("local_e2e", ("60", "5") if args.quick else ("200", "30")),
         ("throttle", ("40", "5") if args.quick else ("100", "5")),
+        ("listen", ("20",) if args.quick else ("100",)),
         ("schema_validation", ()),
     ]
     results: dict[str, dict] = {}

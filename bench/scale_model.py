@@ -29,6 +29,7 @@ class Inputs:
     queries_cached: float  # the same with the template's cache
     local_throughput: float  # deliveries/s the local stack sustained
     parameters: dict[str, Any]
+    hostile: dict[str, Any] | None = None  # bench.fanout_bounds: one tenant's pathological batch
 
 
 def inputs_from(results: dict[str, dict]) -> Inputs:
@@ -42,6 +43,7 @@ def inputs_from(results: dict[str, dict]) -> Inputs:
         queries_cached=results["scaling"]["burst_with_cache"],
         local_throughput=results["local_e2e"]["throughput"],
         parameters=template().parameters,
+        hostile=results.get("fanout_bounds"),
     )
 
 
@@ -210,6 +212,33 @@ so that partition sees at most {c["index_queries_cached"]:,.1f} queries a second
 the event rate; the price is that a webhook created or changed takes up to {cache:g} s to receive
 events.
 
+{_events_queue(i)}
 For reference, the local stack (every function in one Python process on a 2-core machine, moto as
 the emulator) sustained {i.local_throughput:,.0f} deliveries/s: a property of the emulator, not of AWS.
 """
+
+
+def _events_queue(i: Inputs) -> str:
+    """Why the events queue has no message group, and why one tenant still cannot hold a batch."""
+    text = """## One tenant's events share the events queue
+
+EventBridge puts events on the events queue, and its SQS target (`SqsParameters`) takes one fixed
+`MessageGroupId` per target, up to 100 characters, used for SQS fair and FIFO queues: nothing in
+it is taken from the event, so every developer's events would share one group, which buys no
+fairness. One rule per developer would, but a bus holds 300 rules by default and the platform has
+more developers than that. So the events queue carries no message group, and the fan-out instead
+bounds what one record can cost the batch it arrives in:
+
+- a payload over 4 KB is stored once and the messages name it, so a record queues about 1 KB per
+  webhook whatever its event (not up to 256 KB per webhook);
+- an event over the filter budget is dead-lettered once, naming the webhooks it skipped;
+- records run smallest first, each with a time budget (8 s); one that runs out, or that the
+  invocation has no time left for, goes back alone as a batch-item failure (partial batch
+  response), and the batch's other records are done.
+"""
+    if i.hostile:
+        from bench.fanout_bounds import rows as hostile_rows  # the same words as make bench prints
+
+        text += "\nMeasured in this run (`bench/fanout_bounds.py`):\n\n| figure | value |\n|---|---|\n"
+        text += "".join(f"| {name} | {value} |\n" for name, value in hostile_rows(i.hostile))
+    return text

@@ -78,5 +78,5 @@ def test_a_costly_filter_costs_only_its_own_pair(pipeline, receiver, caplog):
     assert receiver.at("/costly") == []
     assert len(receiver.at("/plain")) == 1 and len(receiver.at("/cheap")) == 1
     [dead] = pipeline.dead_letters("EventsDeadLetterQueue")
-    assert dead["webhookId"] == costly["id"] and "exceeded its matching budget" in dead["reason"]
-    assert any(r.getMessage() == "pair not delivered" for r in caplog.records)
+    assert dead["skippedWebhooks"] == costly["id"] and "exceeded their matching budget" in dead["reason"]
+    assert any(r.getMessage() == "event not delivered to some webhooks" for r in caplog.records)

@@ -32,6 +32,8 @@ NOT_FOR = {
     "DeliverFunction": NOBODY | {"events_core.delivery.fanout", "events_core.api_logs"},
     "FanoutFunction": NOBODY | (DELIVERY_CODE - {"events_core.delivery.fanout"}) | {"events_core.records.store"},
     "AuthorizerFunction": NOBODY | DELIVERY_CODE | {"events_core.webhooks", "events_core.history"},
+    # Hands deliveries out signed with the session's secret.
+    "NextListenDeliveriesFunction": NOBODY | (DELIVERY_CODE - {"events_core.delivery.signing", "standardwebhooks"}),
 }
 PROBE = """
 import importlib.util, json, sys

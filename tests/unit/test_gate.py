@@ -1,6 +1,8 @@
 """The one outbound gate: its steps are asked in order, the first verdict stops the post, every step
 sees the result of a post that was made, and a step that breaks stops the post without crashing it."""
 
+from dataclasses import replace
+
 import pytest
 
 from events_core.config import Settings
@@ -157,9 +159,32 @@ def test_the_standard_order_is_verification_budget_rate_and_circuit_then_the_ssr
 @pytest.mark.parametrize("purpose", list(Purpose))
 def test_the_placeholders_pass_every_post_and_record_nothing(purpose):
     """They stand for the steps later issues add; until then they must not pretend to check anything."""
-    for step in (OwnershipVerification(), PostBudget(), RateSlotAndCircuit()):
+    for step in (PostBudget(), RateSlotAndCircuit()):
         assert step.check(context(purpose=purpose)) is None
         assert step.after(context(purpose=purpose), PostResult(status=200)) is None
+
+
+@pytest.mark.parametrize("purpose", list(Purpose))
+def test_ownership_verification_passes_everything_when_off_or_optional(purpose):
+    for mode in ("off", "optional"):
+        step = OwnershipVerification(Settings(endpoint_verification=mode))
+        assert step.check(context(purpose=purpose)) is None
+
+
+@pytest.mark.parametrize("purpose", list(Purpose))
+def test_under_required_an_unverified_webhook_gets_only_its_challenge(purpose):
+    step = OwnershipVerification(Settings(endpoint_verification="required"))
+    for status in ("pending", "failed"):
+        found = step.check(replace(context(purpose=purpose), webhook=replace(webhook(), verification_status=status)))
+        if purpose == Purpose.VERIFICATION:
+            assert found is None
+        else:
+            assert found is not None and found.kind == VerdictKind.REFUSE and "unverified" in found.reason
+    for status in ("verified", None):  # verified, or created before the stack required it
+        assert (
+            step.check(replace(context(purpose=purpose), webhook=replace(webhook(), verification_status=status)))
+            is None
+        )
 
 
 @pytest.mark.parametrize(

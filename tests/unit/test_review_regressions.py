@@ -112,17 +112,16 @@ def test_base64_bodies_with_characters_outside_ascii_are_a_400(body):
 
 def test_outbox_forgets_its_messages_even_when_the_send_fails(monkeypatch):
     """A send that raises (no answer at all) must not leave the batch's messages for the next
-    invocation, which would resend them under record ids SQS never gave it."""
-    outbox = fanout.Outbox()
+    invocation, which would resend them under record ids SQS never gave it; their records go back."""
+    outbox = fanout.Outbox("https://sqs.invalid/queue")
     outbox.add(message("w1"), "record-1")
 
     def unreachable(url: str, messages: list) -> list:
         raise ConnectionError("no route to SQS")
 
     monkeypatch.setattr(queues, "send_all", unreachable)
-    with pytest.raises(ConnectionError):
-        outbox.flush("https://sqs.invalid/queue")
-    assert outbox.messages == []
+    assert outbox.finish() == {"record-1"}
+    assert outbox.pending == [] and outbox.finish() == set()
 
 
 def test_request_json_reads_a_plain_body():

@@ -9,6 +9,8 @@ eventsapi --stack events-api dlq list --queue delivery
 eventsapi --local dlq redrive --queue events
 eventsapi --stack events-api signing-keys rotate --overlap-seconds 604800
 eventsapi invoke CreateWebhookFunction -e events/create_webhook.json
+eventsapi listen --forward-to http://127.0.0.1:8000/hooks    # a developer's live deliveries, locally
+eventsapi trigger tool.executed                              # a test event to your sessions and webhooks
 eventsapi events validate tool.executed --data '{"toolName": "x", "input": {}, "result": {}, "elapsed_ms": 1}'
 eventsapi events send tool.executed --developer user_123 --data @event.json --idempotency-key run-1
 """
@@ -27,6 +29,7 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 
 from events_core.api_keys import PREFIX as KEY_PREFIX
 from events_core.api_keys import SCOPES, ApiKeyStore, hash_key, looks_like_key
+from eventsapi import listen
 from eventsapi.admin import dlq, keys, signing_keys
 from eventsapi.admin.target import Target
 from eventsapi.endpoints import (
@@ -237,6 +240,15 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_webhooks(args: argparse.Namespace) -> int:
+    from events_core.clock import now_ms
+    from eventsapi.admin import verification
+
+    changed = verification.require_all(_target(args), args.developer, now_ms())
+    print(f"{changed} webhook(s) marked pending: each receives nothing until it verifies")
+    return 0
+
+
 def cmd_events(args: argparse.Namespace) -> int:
     from eventsapi.admin import events
     from eventsapi_publisher import InvalidEventData, PublishFailed, validate
@@ -285,16 +297,20 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
 
 
 def cmd_soak(args: argparse.Namespace) -> int:
-    from eventsapi.harness import soak
+    from eventsapi.harness import hostile_tenant, soak
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s  %(message)s", datefmt="%H:%M:%S")
     report = soak.Soak(events=args.events, seed=args.seed).run(timeout=args.timeout)
     print(report.render())
+    hostile = hostile_tenant.HostileTenantPhase(hostile_events=args.hostile_events).run()
+    print()
+    print(hostile.render())
     from eventsapi.harness import controls_soak
 
     controls = controls_soak.ControlsSoak(events=max(10, args.events // 10)).run(timeout=args.timeout)
+    print()
     print(controls.render())
-    return 0 if report.ok and controls.ok else 1
+    return 0 if report.ok and hostile.ok and controls.ok else 1
 
 
 def parser() -> argparse.ArgumentParser:
@@ -365,6 +381,14 @@ def parser() -> argparse.ArgumentParser:
             command.add_argument("--yes", action="store_true", help="do not ask")
     letters.set_defaults(func=cmd_dlq)
 
+    hooks = commands.add_parser("webhooks", help="operator actions on webhooks")
+    hook_commands = hooks.add_subparsers(dest="webhooks_command", required=True)
+    require = hook_commands.add_parser(
+        "require-verification", help="mark webhooks pending ownership verification (EndpointVerification=required)"
+    )
+    require.add_argument("--developer", help="only this developer's webhooks (default: every webhook)")
+    hooks.set_defaults(func=cmd_webhooks)
+
     published = commands.add_parser("events", help="platform events: validate data, send (publish) one")
     event_commands = published.add_subparsers(dest="events_command", required=True)
     checking = event_commands.add_parser("validate", help="check data against the type's schema (the catalogue)")
@@ -390,12 +414,15 @@ def parser() -> argparse.ArgumentParser:
     soak.add_argument("--events", type=int, default=300)
     soak.add_argument("--seed", type=int, default=7)
     soak.add_argument("--timeout", type=float, default=600, help="seconds to wait for the queues to drain")
+    soak.add_argument("--hostile-events", type=int, default=10, help="the hostile developer's events")
     soak.set_defaults(func=cmd_soak)
 
     invoke = commands.add_parser("invoke", help="run one template function on a sample event (local stack)")
     invoke.add_argument("logical_id")
     invoke.add_argument("-e", "--event", required=True)
     invoke.set_defaults(func=cmd_invoke)
+
+    listen.register(commands)  # eventsapi listen, eventsapi trigger (a developer's commands: API URL + key)
     return root
 
 

@@ -132,6 +132,9 @@ export const Api = {
     api('POST', `/v1/events/webhooks/${enc(id)}/deliveries/${enc(deliveryId)}/redeliver`, { body: {} }),
   recover: (id, body) => api('POST', `/v1/events/webhooks/${enc(id)}/recover`, { body }),
   logs: (limit) => api('GET', '/v1/events/logs', { query: { limit } }),
+  verify: (id) => api('POST', `/v1/events/webhooks/${enc(id)}/verify`),
+  listenSessions: () => api('GET', '/v1/events/listen'),
+  endListen: (sessionId) => api('DELETE', `/v1/events/listen/${enc(sessionId)}`),
 };
 
 let typesCache = null;

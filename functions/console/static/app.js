@@ -1,7 +1,9 @@
-// Events API console: sign-in, the header and a small hash router (#/webhooks, #/webhooks/<id>, #/types, #/logs).
+// Events API console: sign-in, the header and a small hash router (#/webhooks, #/webhooks/<id>, #/types, #/logs,
+// #/listen).
 
 import { ApiError, api, forgetKey, getKey, onUnauthorized, resetCaches, setKey } from './api.js';
 import { clear, field, h, notice } from './dom.js';
+import { renderListen } from './listen.js';
 import { renderLogs } from './logs.js';
 import { renderTypes } from './types.js';
 import { renderWebhook } from './webhook.js';
@@ -15,6 +17,7 @@ function route() {
   const hash = location.hash.replace(/^#\/?/, '');
   const [section, id] = hash.split('/').map((part) => decodeURIComponent(part || ''));
   if (section === 'logs') return { name: 'logs' };
+  if (section === 'listen') return { name: 'listen' };
   if (section === 'types') return { name: 'types' };
   if (section === 'webhooks' && id) return { name: 'webhook', id };
   return { name: 'webhooks' };
@@ -36,9 +39,21 @@ function render() {
   root.append(header(current.name === 'webhook' ? 'webhooks' : current.name));
   const main = h('main', { id: 'main', class: 'page', tabindex: '-1' });
   root.append(main);
-  const views = { webhooks: renderWebhooks, webhook: renderWebhook, logs: renderLogs, types: renderTypes };
+  const views = {
+    webhooks: renderWebhooks,
+    webhook: renderWebhook,
+    logs: renderLogs,
+    types: renderTypes,
+    listen: renderListen,
+  };
   cleanup = views[current.name](main, current);
-  const titles = { webhooks: 'Webhooks', webhook: 'Webhook', logs: 'API logs', types: 'Event types' };
+  const titles = {
+    webhooks: 'Webhooks',
+    webhook: 'Webhook',
+    logs: 'API logs',
+    types: 'Event types',
+    listen: 'Listen sessions',
+  };
   document.title = `${titles[current.name]} · Events API console`;
 }
 
@@ -76,6 +91,7 @@ function header(active) {
         link('webhooks', '#/webhooks', 'Webhooks'),
         link('types', '#/types', 'Event types'),
         link('logs', '#/logs', 'API logs'),
+        link('listen', '#/listen', 'Listen'),
       ),
       h(
         'div',

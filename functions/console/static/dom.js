@@ -97,6 +97,8 @@ export function webhookState(webhook) {
       return badge('Disabled · receiver gone', 'bad', 'The receiver answered 410 Gone');
     case 'failures':
       return badge('Disabled · failures', 'bad', 'Too many consecutive failed deliveries');
+    case 'unverified':
+      return badge('Off · unverified', 'warn', 'Its URL has not answered the ownership challenge yet: verify it');
     default:
       return badge('Disabled', 'bad', webhook.disabledReason ? String(webhook.disabledReason) : undefined);
   }

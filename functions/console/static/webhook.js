@@ -50,6 +50,22 @@ function circuitState(circuit) {
   ];
 }
 
+const VERIFICATION = {
+  verified: ['Verified', 'ok', 'The receiver answered its ownership challenge'],
+  pending: ['Pending', 'warn', 'Not verified yet: use Verify now, or open the link its challenge carried'],
+  failed: ['Failed', 'bad', 'The last challenge was not echoed: fix the receiver, then Verify now'],
+};
+
+function verificationState(verification) {
+  const [text, tone, title] = VERIFICATION[verification.status] || [String(verification.status), 'neutral'];
+  return h(
+    'span',
+    { id: 'verification-state' },
+    badge(text, tone, title),
+    verification.verifiedAt ? [' ', timeEl(verification.verifiedAt)] : null,
+  );
+}
+
 export function renderWebhook(main, { id }) {
   let alive = true;
   let webhook = null;
@@ -77,6 +93,25 @@ export function renderWebhook(main, { id }) {
     const rotate = h('button', { type: 'button', class: 'btn', id: 'rotate-secret', text: 'Rotate secret' });
     const remove = h('button', { type: 'button', class: 'btn btn-danger-quiet', id: 'delete-webhook', text: 'Delete' });
     test.title = 'POST a sample event to the receiver now (works while paused, too)';
+    const verify = webhook.verification
+      ? h('button', { type: 'button', class: 'btn', id: 'verify-webhook', text: 'Verify now' })
+      : null;
+    verify?.addEventListener('click', async () => {
+      setBusy(verify, true, 'Verifying…');
+      try {
+        const outcome = await Api.verify(webhook.id);
+        webhook = await Api.webhook(webhook.id);
+        renderAll();
+        say(
+          outcome.verified
+            ? notice('ok', 'Verified: the receiver echoed its challenge.')
+            : notice('bad', h('strong', { text: 'Not verified. ' }), outcome.error || ''),
+        );
+      } catch (error) {
+        setBusy(verify, false);
+        say(notice('bad', error.message));
+      }
+    });
 
     test.addEventListener('click', async () => {
       setBusy(test, true, 'Sending…');
@@ -138,7 +173,7 @@ export function renderWebhook(main, { id }) {
         'div',
         { class: 'detail-title-row' },
         h('h1', { class: 'page-title' }, h('span', { class: 'mono-title', text: webhook.event }), ' ', webhookState(webhook)),
-        h('div', { class: 'page-actions' }, test, edit, toggle, rotate, remove),
+        h('div', { class: 'page-actions' }, verify, test, edit, toggle, rotate, remove),
       ),
       h('p', { class: 'url mono detail-url', text: webhook.url }),
       webhook.description ? h('p', { class: 'description detail-description', text: webhook.description }) : null,
@@ -191,6 +226,7 @@ export function renderWebhook(main, { id }) {
               : h('span', { class: 'muted', text: 'none' }),
           ),
           item('v1a signature', webhook.asymmetricSignature ? badge('On', 'ok') : h('span', { class: 'muted', text: 'off' })),
+          webhook.verification ? item('Ownership', verificationState(webhook.verification)) : null,
           item(
             'Filter',
             filter

@@ -59,7 +59,9 @@ class Settings:
     api_logs_table: str = _setting("", "API_LOGS_TABLE")
     api_keys_table: str = _setting("", "API_KEYS_TABLE")
     deliveries_table: str = _setting("", "DELIVERIES_TABLE")
+    listen_table: str = _setting("", "LISTEN_TABLE")
     idempotency_table: str = _setting("", "IDEMPOTENCY_TABLE")
+    payloads_table: str = _setting("", "PAYLOADS_TABLE")
     delivery_queue_url: str = _setting("", "DELIVERY_QUEUE_URL")
     events_dlq_url: str = _setting("", "EVENTS_DLQ_URL")
     delivery_dlq_url: str = _setting("", "DELIVERY_DLQ_URL")
@@ -91,6 +93,8 @@ class Settings:
     secret_overlap_seconds: int = _setting(86400, "SECRET_OVERLAP_SECONDS", "SecretOverlapSeconds", int)
     secret_cache_seconds: int = _setting(300, "SECRET_CACHE_SECONDS", "SecretCacheSeconds", int)
     fanout_cache_seconds: float = _setting(5.0, "FANOUT_CACHE_SECONDS", "FanoutCacheSeconds", float)
+    # off | optional | required: whether a receiver must prove it wants the posts (webhooks.verification).
+    endpoint_verification: str = _setting("off", "ENDPOINT_VERIFICATION", "EndpointVerification")
     # Events whose data does not match their type's schema: off | warn | reject (events_core.catalogue).
     schema_enforcement: str = _setting("warn", "SCHEMA_ENFORCEMENT", "SchemaEnforcement", _enforcement)
 

@@ -45,6 +45,12 @@ class PayloadExpired(Conflict):
     code = "payload_expired"
 
 
+class Unverified(Conflict):
+    """EndpointVerification is required and the webhook's URL has not proven it wants the posts."""
+
+    code = "unverified"
+
+
 class PayloadTooLarge(EventsApiError):
     status = 413
     code = "payload_too_large"

@@ -48,7 +48,7 @@ class Letter:
         sent = int(message.get("Attributes", {}).get("SentTimestamp", "0")) / 1000
         developer, webhook, delivery = (
             attributes.get("developerId", ""),
-            attributes.get("webhookId", ""),
+            attributes.get("webhookId") or attributes.get("skippedWebhooks", ""),  # an event names those it skipped
             attributes.get("deliveryId", ""),
         )
         if not developer:

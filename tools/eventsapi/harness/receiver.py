@@ -33,6 +33,7 @@ class Behaviour:
     reset: bool = False
     body: bytes = b"ok"
     drip: float = 0.0  # seconds between the bytes of the answer (a slowloris receiver)
+    answer: Callable[[bytes], bytes] | None = None  # the answer's body worked out from the request's
 
 
 Chooser = Callable[[], Behaviour]
@@ -79,6 +80,10 @@ class Receiver:
                         self.wfile.flush()
                         time.sleep(behaviour.drip)
                     return
+                if behaviour.answer is not None:
+                    behaviour = Behaviour(
+                        behaviour.status, behaviour.delay, behaviour.headers, body=behaviour.answer(body)
+                    )
                 self.send_response(behaviour.status)
                 for name, value in behaviour.headers.items():
                     self.send_header(name, value)

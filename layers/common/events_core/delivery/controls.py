@@ -53,7 +53,8 @@ def release_message(record: DeliveryRecord, trigger: Trigger) -> DeliveryMessage
         event_id=record.event_id,
         event=record.event,
         timestamp=record.created_at,
-        payload=record.payload or "",
+        payload=record.payload or None,
+        payload_ref=None if record.payload else record.payload_ref,
         attempt=record.attempt + 1,
         trigger=trigger,
         queued_at_ms=now_ms(),
@@ -200,7 +201,7 @@ class ReceiverControls:
         with ThreadPoolExecutor(max_workers=8) as pool:
             while remaining_ms() > 10_000:
                 page = self.store.held(webhook.developer_id, webhook.webhook_id, limit=RELEASE_PAGE, after=after)
-                ready = [record for record in page.records if record.payload]
+                ready = [record for record in page.records if record.payload or record.payload_ref]
                 marked = list(pool.map(lambda r: self.store.unhold(r, DeliveryStatus.PENDING), ready))
                 claimed = [record for record, ok in zip(ready, marked, strict=True) if ok]
                 outgoing = [

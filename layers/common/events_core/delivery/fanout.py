@@ -2,8 +2,14 @@
 
 A bad event (no developer, unknown type, data that is not strict JSON…) rests in the events
 dead-letter queue with its reason and is never retried. Filter matching has a budget per event
-and per (event, webhook) pair: a pair over budget is not delivered and rests in the dead-letter
-queue with the event; the other pairs proceed. The messages of a whole batch go out together.
+and per (event, webhook) pair: the pairs over budget are not delivered, and the event rests in
+the dead-letter queue once, naming every webhook it skipped; the other pairs proceed.
+
+Whatever one tenant's event looks like, its cost is bounded: a large payload is stored once and
+the messages name it (events_core.records.payloads), so a message is about 1 KB whatever the
+event; messages go out as soon as a SendMessageBatch is full, so the outbox never holds more
+than one batch; and each record has a time budget (`RecordDeadline`): one that runs out goes back
+to the queue alone, as a batch-item failure, never with the other records of its batch.
 """
 
 import threading
@@ -18,8 +24,10 @@ from events_core.config import Settings
 from events_core.delivery import admission, queues
 from events_core.delivery.envelope import PlatformEvent, parse_envelope
 from events_core.errors import InvalidEvent
+from events_core.listen.fanout import split_markers, to_sessions
 from events_core.observability import logger, metrics
 from events_core.records.message import DeliveryMessage, delivery_id
+from events_core.records.payloads import PayloadStore, stored_by_reference
 from events_core.webhooks.filters import EVENT_BUDGET, PAIR_BUDGET, Budget, FilterBudgetExceeded, compiled
 from events_core.webhooks.repository import WebhookRepository
 
@@ -55,29 +63,71 @@ class SubscriptionCache:
         return found
 
 
+class RecordOutOfTime(Exception):
+    """A record used up its time budget; it goes back to the queue alone."""
+
+
+class RecordDeadline:
+    """One record's time budget, checked between the steps of its fan-out."""
+
+    def __init__(self, seconds: float):
+        self.at = time.monotonic() + seconds
+
+    def check(self) -> None:
+        if time.monotonic() > self.at:
+            raise RecordOutOfTime("the record's time budget ran out")
+
+
 @dataclass
 class Outbox:
-    """The delivery messages of one invocation, sent together at the end; each tagged with the
-    queue record it came from, so a send that fails returns exactly those records."""
+    """Delivery messages on their way: sent as soon as they fill one SendMessageBatch (10 messages
+    or its byte limit), the rest by `finish`; each tagged with the queue record it came from, so
+    a send that fails returns exactly those records. It never holds more than one batch."""
 
-    messages: list[queues.Outgoing] = field(default_factory=list)
+    queue_url: str
+    pending: list[queues.Outgoing] = field(default_factory=list)
+    pending_bytes: int = 0
+    unsent: set[str] = field(default_factory=set)
+    sent: int = 0
 
     def add(self, message: DeliveryMessage, record_id: str) -> None:
-        self.messages.append(queues.Outgoing(message.to_json(), message.developer_id, tag=record_id))
+        body = message.to_json()
+        size = len(body.encode())
+        full = len(self.pending) == queues.MAX_BATCH_ENTRIES or self.pending_bytes + size > queues.MAX_BATCH_BYTES
+        if self.pending and full:
+            self.flush()
+        self.pending.append(queues.Outgoing(body, message.developer_id, tag=record_id))
+        self.pending_bytes += size
 
-    def flush(self, queue_url: str) -> set[str]:
-        """Send everything; the ids of the records whose messages did not all go out."""
-        messages, self.messages = self.messages, []  # never carried into the next invocation
-        return {str(outgoing.tag) for outgoing in queues.send_all(queue_url, messages)}
+    def flush(self) -> None:
+        pending, self.pending, self.pending_bytes = self.pending, [], 0
+        try:
+            refused = queues.send_all(self.queue_url, pending)
+        except Exception:  # noqa: BLE001 - no answer at all: every record in it goes back to the queue
+            logger.exception("delivery messages not sent", extra={"count": len(pending)})
+            refused = pending
+        self.sent += len(pending) - len(refused)
+        self.unsent |= {str(outgoing.tag) for outgoing in refused}
+
+    def finish(self) -> set[str]:
+        """Send what is left; the ids of the records whose messages did not all go out."""
+        self.flush()
+        unsent, self.unsent = self.unsent, set()  # never carried into the next invocation
+        return unsent
 
 
 def matching_webhooks(
-    event: PlatformEvent, candidates: list[tuple[str, str]], on_over_budget: Callable[[str], None]
+    event: PlatformEvent,
+    candidates: list[tuple[str, str]],
+    on_over_budget: Callable[[str], None],
+    deadline: RecordDeadline | None = None,
 ) -> list[str]:
     """The candidates whose filters match, within the event's matching budget."""
     left = Budget(EVENT_BUDGET)
     matched = []
     for webhook_id, filter_json in candidates:
+        if deadline is not None:
+            deadline.check()
         pair = Budget(max(0, min(PAIR_BUDGET, left.left)))
         before = pair.left
         try:
@@ -89,8 +139,18 @@ def matching_webhooks(
     return matched
 
 
-def handle(body: str, record_id: str, config: Settings, subscriptions: SubscriptionCache, outbox: Outbox) -> int:
-    """Process one events-queue record; returns how many deliveries it queued."""
+def handle(
+    body: str,
+    record_id: str,
+    config: Settings,
+    subscriptions: SubscriptionCache,
+    outbox: Outbox,
+    *,
+    deadline: RecordDeadline | None = None,
+    payloads: PayloadStore | None = None,
+) -> int:
+    """Process one events-queue record; returns how many deliveries it queued. RecordOutOfTime
+    when its deadline passes first (the deliveries it queued are deduplicated when it comes back)."""
     try:
         event = parse_envelope(body, config.event_source)
     except InvalidEvent as invalid:
@@ -103,17 +163,21 @@ def handle(body: str, record_id: str, config: Settings, subscriptions: Subscript
         return 0
     event = admitted
 
-    def over_budget(webhook_id: str) -> None:
-        reason = f"the filter of webhook {webhook_id} exceeded its matching budget; not delivered to it"
-        logger.error(
-            "pair not delivered", extra={"event_id": event.event_id, "webhook_id": webhook_id, "reason": reason}
-        )
-        queues.dead_letter(config.events_dlq_url, body, reason, webhookId=webhook_id, developerId=event.developer_id)
-        metrics.add_metric(name="FilterOverBudget", unit=MetricUnit.Count, value=1)
-
-    candidates = subscriptions.active(event.developer_id, event.event_type)
-    webhook_ids = matching_webhooks(event, candidates, over_budget)
+    skipped: list[str] = []
+    if deadline is not None:
+        deadline.check()
+    candidates, listening = split_markers(subscriptions.active(event.developer_id, event.event_type))
+    webhook_ids = matching_webhooks(event, candidates, skipped.append, deadline)
+    if skipped:
+        _dead_letter_skipped(config, body, event, skipped)
     payload, queued_at = event.payload, now_ms()
+    by_reference = bool(webhook_ids) and stored_by_reference(payload)
+    if by_reference:
+        if deadline is not None:
+            deadline.check()
+        (payloads or PayloadStore()).put(
+            event.developer_id, event.event_id, payload, expires_at=config.expires_at(queued_at)
+        )
     for webhook_id in webhook_ids:
         outbox.add(
             DeliveryMessage(
@@ -123,11 +187,14 @@ def handle(body: str, record_id: str, config: Settings, subscriptions: Subscript
                 event_id=event.event_id,
                 event=event.event_type,
                 timestamp=event.timestamp,
-                payload=payload,
+                payload=None if by_reference else payload,
+                payload_ref=event.event_id if by_reference else None,
                 queued_at_ms=queued_at,
             ),
             record_id,
         )
+    if listening:  # a listen session's marker was in the index: the developer's `eventsapi listen` sessions
+        to_sessions(event, body, config)
     logger.debug(  # at INFO the delivery's own line is the one per post: logs are billed by the byte
         "event fanned out",
         extra={
@@ -138,3 +205,23 @@ def handle(body: str, record_id: str, config: Settings, subscriptions: Subscript
         },
     )
     return len(webhook_ids)
+
+
+MAX_LISTED_WEBHOOKS = 4000  # characters of the skipped list an attribute carries
+
+
+def _dead_letter_skipped(config: Settings, body: str, event: PlatformEvent, skipped: list[str]) -> None:
+    """One dead letter for the event, naming every webhook whose filter ran out of budget on it."""
+    reason = (
+        f"the filters of {len(skipped)} webhook(s) exceeded their matching budget on this event; "
+        "it was not delivered to them"
+    )
+    listed = ",".join(skipped)
+    if len(listed) > MAX_LISTED_WEBHOOKS:
+        listed = listed[:MAX_LISTED_WEBHOOKS].rpartition(",")[0] + ",…"
+    logger.error(
+        "event not delivered to some webhooks",
+        extra={"event_id": event.event_id, "webhook_ids": skipped, "reason": reason},
+    )
+    queues.dead_letter(config.events_dlq_url, body, reason, skippedWebhooks=listed, developerId=event.developer_id)
+    metrics.add_metric(name="FilterOverBudget", unit=MetricUnit.Count, value=len(skipped))

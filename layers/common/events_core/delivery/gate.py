@@ -32,6 +32,7 @@ from events_core.errors import BadRequest, EventsApiError
 from events_core.observability import logger
 from events_core.webhooks.model import Webhook
 from events_core.webhooks.urls import check_webhook_url
+from events_core.webhooks.verification import refusal
 
 
 class Purpose(StrEnum):
@@ -128,10 +129,17 @@ class Step:
 
 
 class OwnershipVerification(Step):
-    """Placeholder (issue 20 replaces it): passes every post. It will refuse posts to a URL whose
-    ownership was not yet proven by a challenge, except the challenge itself."""
+    """Refuses posts to a URL whose ownership was not yet proven by a challenge, except the challenge
+    itself, when EndpointVerification is required (events_core.webhooks.verification)."""
 
     name = "ownership-verification"
+
+    def __init__(self, config: Settings):
+        self.config = config
+
+    def check(self, context: OutboundContext) -> StepVerdict | None:
+        reason = refusal(context.webhook, context.purpose, self.config)
+        return StepVerdict.refuse(reason) if reason else None
 
 
 class PostBudget(Step):
@@ -222,7 +230,7 @@ def _log(context: OutboundContext) -> dict[str, str]:
 
 def standard_steps(config: Settings) -> list[Step]:
     """The gate's steps, in their order."""
-    return [OwnershipVerification(), PostBudget(), RateSlotAndCircuit(slot_now), SsrfGuard(config)]
+    return [OwnershipVerification(config), PostBudget(), RateSlotAndCircuit(slot_now), SsrfGuard(config)]
 
 
 def standard_gate(config: Settings, post: Poster) -> Gate:

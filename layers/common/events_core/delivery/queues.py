@@ -41,8 +41,14 @@ def _entry(n: int, message: Outgoing) -> dict[str, Any]:
     return entry
 
 
+MAX_ATTRIBUTE_CHARS = 4096
+
+
 def _attributes(values: dict[str, str]) -> dict[str, dict[str, str]]:
-    return {name: {"DataType": "String", "StringValue": value[:1000] or "-"} for name, value in values.items()}
+    return {
+        name: {"DataType": "String", "StringValue": value[:MAX_ATTRIBUTE_CHARS] or "-"}
+        for name, value in values.items()
+    }
 
 
 def send_all(queue_url: str, messages: Sequence[Outgoing], client: Any = None) -> list[Outgoing]:

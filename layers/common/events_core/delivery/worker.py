@@ -37,6 +37,7 @@ from events_core.errors import Unavailable
 from events_core.observability import logger, metrics
 from events_core.records.message import DeliveryMessage, MalformedMessage, Trigger
 from events_core.records.model import Attempt, DeliveryRecord, DeliveryStatus
+from events_core.records.payloads import RETRY_SPAN_SECONDS, PayloadKey, PayloadStore, StoredPayload
 from events_core.records.store import DeliveryStore, LeaseVerdict
 from events_core.secrets import SecretBox, secret_box
 from events_core.signing_keys import signer, with_v1a
@@ -122,12 +123,14 @@ class Deliverer:
         sender: Sender | None = None,
         box: SecretBox | None = None,
         gate: Gate | None = None,
+        payloads: PayloadStore | None = None,
     ):
         self.settings = config
         self.webhooks = webhooks or WebhookRepository()
         self.store = store or DeliveryStore()
         self.sender = sender or Sender(config)
         self.box = box or secret_box(config)
+        self.payloads = payloads or PayloadStore()
         self.gate = gate or standard_gate(config, lambda *post, **options: self.sender.post(*post, **options))
         self.pool = ThreadPoolExecutor(max_workers=config.delivery_concurrency, thread_name_prefix="delivery")
         self.controls = ReceiverControls(config, self.webhooks, self.store)
@@ -144,13 +147,14 @@ class Deliverer:
         due = self._hop_the_early(due, batch)
         try:
             webhooks = self.webhooks.get_many((m.developer_id, m.webhook_id) for _, m in due)
+            stored = self._read_payloads([message for _, message in due])
         except Unavailable as error:  # the posts wait for their messages' next turn
             logger.warning("webhooks not read; the batch's posts return to the queue", extra={"reason": error.message})
             for item, _ in due:
-                batch.verdicts[item.message_id] = Verdict(Outcome.FAILED, "webhooks not readable")
+                batch.verdicts[item.message_id] = Verdict(Outcome.FAILED, "webhooks or payloads not readable")
             return batch.verdicts
         self._resend_lost_alerts(webhooks.values())
-        results = list(self.pool.map(lambda pair: self._attempt(pair[0], pair[1], webhooks, remaining_ms), due))
+        results = list(self.pool.map(lambda pair: self._attempt(pair[0], pair[1], webhooks, stored, remaining_ms), due))
         for item, result in zip((item for item, _ in due), results, strict=True):
             if isinstance(result, _Attempted):
                 batch.attempted.append(result)
@@ -196,12 +200,26 @@ class Deliverer:
                 )
         return [(item, message) for item, message in due if message.not_before_ms <= now]
 
+    def _read_payloads(self, messages: list[DeliveryMessage]) -> dict[PayloadKey, StoredPayload]:
+        """The stored payloads the batch's messages name, each read once; one that the records of
+        this batch would outlive is kept longer first (a late redelivery or recovery)."""
+        keys = [(m.developer_id, m.payload_ref) for m in messages if m.payload_ref is not None]
+        if not keys:
+            return {}
+        stored = self.payloads.get_many(keys)
+        needed = self.settings.expires_at(now_ms()) + RETRY_SPAN_SECONDS // 2
+        for (developer_id, event_id), payload in stored.items():
+            if payload.expires_at < needed:
+                self.payloads.extend(developer_id, event_id, self.settings.expires_at(now_ms()))
+        return stored
+
     # -- step 1, concurrently per message
     def _attempt(
         self,
         item: Incoming,
         message: DeliveryMessage,
         webhooks: dict[tuple[str, str], Webhook],
+        stored: dict[PayloadKey, StoredPayload],
         remaining_ms: Callable[[], int],
     ) -> "Verdict | _Attempted":
         log = {"delivery_id": message.delivery_id, "webhook_id": message.webhook_id, "attempt": message.attempt}
@@ -220,6 +238,12 @@ class Deliverer:
             if isinstance(slotted, Throttled):
                 return Verdict(Outcome.THROTTLED, f"throttled until {iso_ms(slotted.slot_ms)}")
             message = slotted
+            payload = message.payload
+            if payload is None:
+                found = stored.get((message.developer_id, message.payload_ref or ""))
+                if found is None:
+                    return self._settle_unsent(message, "the event's payload is no longer stored")
+                payload = found.text
             budget = remaining_ms() / 1000 - BOOKKEEPING_SECONDS
             if budget < 1:
                 return Verdict(Outcome.DEFERRED, "no time left in this invocation", 0)
@@ -241,7 +265,7 @@ class Deliverer:
                 raise RuntimeError("a taken lease carries its record")
             if lease.attempt != message.attempt:
                 message = message.next(lease.attempt, message.trigger, queued_at_ms=message.queued_at_ms)
-            body = message.payload.encode()
+            body = payload.encode()
             headers = delivery_headers(
                 event=message.event,
                 timestamp=message.timestamp,
@@ -272,13 +296,15 @@ class Deliverer:
         disabled before the post was even queued (a fan-out reading a cached subscription list)."""
         if webhook.disabled_at_ms is not None and message.queued_at_ms >= webhook.disabled_at_ms:
             return Verdict(Outcome.DROPPED, "the webhook was disabled before this post was queued")
+        return self._settle_unsent(message, "webhook disabled")
+
+    def _settle_unsent(self, message: DeliveryMessage, reason: str) -> Verdict:
+        """A post that will not be attempted: dead, with its reason, in its record and the dead-letter queue."""
         now = now_ms()
-        if not self.store.mark_dead(
-            message, "webhook disabled", at=iso_ms(now), expires_at=self.settings.expires_at(now)
-        ):
+        if not self.store.mark_dead(message, reason, at=iso_ms(now), expires_at=self.settings.expires_at(now)):
             return Verdict(Outcome.DROPPED, "duplicate: this post was already settled")
-        self._dead_letter(message, "webhook disabled")
-        return Verdict(Outcome.DEAD, "webhook disabled")
+        self._dead_letter(message, reason)
+        return Verdict(Outcome.DEAD, reason)
 
     # -- step 2, per webhook
     def _count_per_webhook(self, batch: _Batch) -> None:
@@ -519,7 +545,10 @@ class Deliverer:
         record.last_attempt_at = at
         record.last_status = result.status
         record.last_error = None if result.ok else (attempted.dead_reason or result.describe())
-        record.payload = record.payload or message.payload
+        if message.payload is not None:
+            record.payload = record.payload or message.payload
+        elif not record.payload:
+            record.payload_ref = message.payload_ref
         record.lease_until_ms = None
         record.expires_at = self.settings.expires_at(attempted.at_ms)
         if result.ok:

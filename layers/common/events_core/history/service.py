@@ -14,8 +14,10 @@ from events_core.errors import BadRequest, Conflict, NotFound, PayloadExpired, U
 from events_core.http import query_limit
 from events_core.records.message import LAST_ENCODABLE_MS, DeliveryMessage, Trigger, is_delivery_id
 from events_core.records.model import DeliveryRecord, DeliveryStatus
+from events_core.records.payloads import PayloadStore
 from events_core.records.store import DeliveryStore, Page
 from events_core.webhooks import service as webhooks
+from events_core.webhooks import verification
 from events_core.webhooks.model import Webhook
 from events_core.webhooks.requests import known_fields
 
@@ -72,8 +74,13 @@ def list_deliveries(developer_id: str, webhook_id: str, query: DeliveryQuery) ->
 
 
 def get_delivery(developer_id: str, webhook_id: str, delivery_id: str) -> DeliveryRecord:
+    """One delivery, with its payload (read from where a large one is stored once)."""
     _owned(developer_id, webhook_id)
-    return _record(developer_id, webhook_id, delivery_id)
+    record = _record(developer_id, webhook_id, delivery_id)
+    if record.payload is None and record.payload_ref:
+        stored = PayloadStore().get(developer_id, record.payload_ref)
+        record.payload = stored.text if stored else None
+    return record
 
 
 def _record(developer_id: str, webhook_id: str, delivery_id: str) -> DeliveryRecord:
@@ -85,7 +92,7 @@ def _record(developer_id: str, webhook_id: str, delivery_id: str) -> DeliveryRec
 
 
 def _message(record: DeliveryRecord, trigger: Trigger) -> DeliveryMessage:
-    if not record.payload:
+    if not record.payload and not record.payload_ref:
         raise PayloadExpired("this delivery's payload is no longer stored; it cannot be sent again")
     return DeliveryMessage(
         delivery_id=record.delivery_id,
@@ -94,7 +101,8 @@ def _message(record: DeliveryRecord, trigger: Trigger) -> DeliveryMessage:
         event_id=record.event_id,
         event=record.event,
         timestamp=record.created_at,
-        payload=record.payload,
+        payload=record.payload or None,
+        payload_ref=None if record.payload else record.payload_ref,
         attempt=record.attempt + 1,
         trigger=trigger,
         queued_at_ms=now_ms(),
@@ -102,6 +110,7 @@ def _message(record: DeliveryRecord, trigger: Trigger) -> DeliveryMessage:
 
 
 def _enabled(webhook: Webhook) -> None:
+    verification.require_verified(webhook, settings())  # 409 unverified, before the plainer "disabled"
     if not webhook.enabled:
         raise Conflict("the webhook is disabled; enable it (PATCH enabled: true) before sending to it again")
 
@@ -155,7 +164,7 @@ def recover(developer_id: str, webhook_id: str, body: Any) -> dict[str, Any]:
     page: Page = store.dead_between(
         developer_id, webhook_id, since_ms=since, until_ms=until, limit=RECOVER_BATCH, cursor=cursor
     )
-    ready = [record for record in page.records if record.payload]
+    ready = [record for record in page.records if record.payload or record.payload_ref]
     # Marked first, then queued: a second call finds them pending, so each is queued once.
     with ThreadPoolExecutor(max_workers=16) as pool:
         marked = list(pool.map(lambda record: store.requeued(record, only_if_dead=True), ready))

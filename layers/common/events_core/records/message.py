@@ -1,5 +1,13 @@
 """What travels on the delivery queue: one message per (event, webhook) and attempt. It carries
-the exact payload to post, never a secret; the attempt it is for; and why it was sent."""
+the exact payload to post (inline, or the key of the event's stored payload when it is large:
+events_core.records.payloads), never a secret; the attempt it is for; and why it was sent.
+
+Versions (messages wait days in delay hops and in the dead-letter queue, so every version a
+deployed stack ever wrote is read):
+- 1 (no `version` field): the payload inline, always.
+- 2: `version: 2`; the payload inline (`payload`) or stored once (`payload_ref`: the event id
+  under which the payloads table keeps it, in the developer's partition), never both.
+"""
 
 import hashlib
 import json
@@ -10,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 DELIVERY_ID = re.compile(r"^msg_[0-9a-f]{32}$")
+MESSAGE_VERSION = 2
 
 
 class Trigger(StrEnum):
@@ -63,15 +72,18 @@ class DeliveryMessage:
     event_id: str
     event: str
     timestamp: str
-    payload: str
+    payload: str | None  # inline; None when payload_ref names the stored payload
     attempt: int = 1
     trigger: Trigger = Trigger.FIRST
     queued_at_ms: int = 0
     not_before_ms: int = 0  # a retry waiting longer than SQS can delay one message hops until then
     slot_ms: int = 0  # the rate-limit slot this post was given (it is not given another)
+    payload_ref: str | None = None
+    version: int = MESSAGE_VERSION
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+        fields = {name: value for name, value in asdict(self).items() if value is not None}
+        return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> "DeliveryMessage":
@@ -79,6 +91,12 @@ class DeliveryMessage:
             fields: Any = json.loads(text)
             if not isinstance(fields, dict):
                 raise MalformedMessage("not a JSON object")
+            version = fields.setdefault("version", 1)  # version 1 had no version field
+            if version not in (1, MESSAGE_VERSION):
+                raise MalformedMessage(f"version {version!r} is not one this code reads (1 or {MESSAGE_VERSION})")
+            if version == 1 and "payload_ref" in fields:
+                raise MalformedMessage("a version 1 message carries its payload inline")
+            fields.setdefault("payload", None)
             message = cls(**{**fields, "trigger": Trigger(fields.get("trigger", Trigger.FIRST))})
         except (ValueError, TypeError, RecursionError) as error:
             raise MalformedMessage(str(error)[:200]) from None
@@ -86,9 +104,12 @@ class DeliveryMessage:
         return message
 
     def check(self) -> None:
-        strings = (self.delivery_id, self.webhook_id, self.developer_id, self.event_id, self.event, self.payload)
+        strings = (self.delivery_id, self.webhook_id, self.developer_id, self.event_id, self.event)
         if not all(isinstance(value, str) and value for value in strings):
             raise MalformedMessage("a required field is missing or not a string")
+        carried = [value for value in (self.payload, self.payload_ref) if value is not None]
+        if len(carried) != 1 or not isinstance(carried[0], str) or not carried[0]:
+            raise MalformedMessage("exactly one of payload (inline) and payload_ref (stored) is required")
         if not isinstance(self.attempt, int) or isinstance(self.attempt, bool) or self.attempt < 1:
             raise MalformedMessage(f"attempt {self.attempt!r} is not a positive integer")
 
@@ -101,5 +122,6 @@ class DeliveryMessage:
                 "queued_at_ms": queued_at_ms,
                 "not_before_ms": not_before_ms,
                 "slot_ms": 0,
+                "version": MESSAGE_VERSION,
             }
         )

@@ -1,9 +1,16 @@
-"""A delivery record as stored and as answered."""
+"""A delivery record as stored and as answered.
+
+Versions (records live LogRetentionDays, so every version a deployed stack ever wrote is read):
+- 1 (no `version` attribute): the payload inline (`payload`), or none (a lease taken, not yet saved).
+- 2: `version: 2`; the payload inline, or `payloadRef` naming the event's stored payload
+  (events_core.records.payloads) when it is large.
+"""
 
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+RECORD_VERSION = 2
 MAX_ATTEMPTS_KEPT = 20  # the newest; an item must stay well under DynamoDB's 400 KB
 
 
@@ -85,6 +92,8 @@ class DeliveryRecord:
     test: bool = False
     lease_until_ms: int | None = None
     expires_at: int = 0
+    payload_ref: str | None = None  # the stored payload's event id, when it is not inline
+    version: int = RECORD_VERSION
 
     def public(self, *, detail: bool = False) -> dict[str, Any]:
         answer: dict[str, Any] = {
@@ -120,6 +129,7 @@ class DeliveryRecord:
             "attempt": self.attempt,
             "attempts": [attempt.to_item() for attempt in self.attempts[-MAX_ATTEMPTS_KEPT:]],
             "expiresAt": self.expires_at,
+            "version": RECORD_VERSION,
         }
         optional = {
             "lastAttemptAt": self.last_attempt_at,
@@ -127,6 +137,7 @@ class DeliveryRecord:
             "lastStatus": self.last_status,
             "lastError": self.last_error,
             "payload": self.payload,
+            "payloadRef": None if self.payload is not None else self.payload_ref,
             "test": True if self.test else None,
             "leaseUntil": self.lease_until_ms,
             # The sparse index of deliveries that need attention: present only while failing.
@@ -159,6 +170,8 @@ class DeliveryRecord:
             test=bool(item.get("test", False)),
             lease_until_ms=number("leaseUntil"),
             expires_at=int(item.get("expiresAt", 0)),
+            payload_ref=item.get("payloadRef"),
+            version=int(item.get("version", 1)),
         )
 
 

@@ -190,12 +190,13 @@ class DeliveryStore:
     def mark_dead(self, message: DeliveryMessage, reason: str, *, at: str, expires_at: int) -> bool:
         """A post that was never attempted (its webhook is disabled) rests here as dead, payload and
         all, so `recover` can send it once the webhook is on again. False for a stale message."""
+        carried = "payload" if message.payload is not None else "payloadRef"
         return conditional_update(
             self.table,
             Key=_key(message.developer_id, message.webhook_id, message.delivery_id),
             UpdateExpression=(
                 "SET #status = :dead, lastError = :reason, lastAttemptAt = if_not_exists(lastAttemptAt, :at),"
-                " payload = if_not_exists(payload, :payload), failedKey = :failed, expiresAt = :expires,"
+                f" {carried} = if_not_exists({carried}, :payload), failedKey = :failed, expiresAt = :expires,"
                 " #attempt = if_not_exists(#attempt, :previous), developerId = :developer,"
                 " webhookId = :webhook, eventId = :event_id, #event = :event,"
                 " createdAt = if_not_exists(createdAt, :created), attempts = if_not_exists(attempts, :none)"
@@ -209,7 +210,7 @@ class DeliveryStore:
                 ":dead": DeliveryStatus.DEAD.value,
                 ":reason": reason,
                 ":at": at,
-                ":payload": message.payload,
+                ":payload": message.payload if message.payload is not None else message.payload_ref,
                 ":failed": webhook_key(message.developer_id, message.webhook_id),
                 ":expires": expires_at,
                 ":previous": message.attempt - 1,
@@ -228,9 +229,10 @@ class DeliveryStore:
         """A post that waits without an attempt: `throttled` (for its rate-limit slot, at `next_at`)
         or `held` (its webhook's circuit is open; in the sparse index, payload and all, to be
         released). False when the message is stale (its attempt was made or is being made)."""
+        carried = "payload" if message.payload is not None else "payloadRef"
         values: dict[str, Any] = {
             ":status": status.value,
-            ":payload": message.payload,
+            ":payload": message.payload if message.payload is not None else message.payload_ref,
             ":expires": expires_at,
             ":previous": message.attempt - 1,
             ":developer": message.developer_id,
@@ -242,7 +244,8 @@ class DeliveryStore:
         }
         sets = [
             "#status = :status",
-            "payload = if_not_exists(payload, :payload)",
+            # The payload itself, or (stored once for a large event) the name it is stored under.
+            f"{carried} = if_not_exists({carried}, :payload)",
             "expiresAt = :expires",
             "#attempt = if_not_exists(#attempt, :previous)",
             "developerId = :developer",

@@ -14,6 +14,7 @@ class DisabledReason(StrEnum):
     GONE = "gone"  # the receiver answered 410 Gone
     FAILURES = "failures"  # too many consecutive failed attempts
     CIRCUIT = "circuit"  # its circuit stayed open longer than CircuitMaxOpenSeconds
+    UNVERIFIED = "unverified"  # EndpointVerification=required: the URL has not answered its challenge
 
 
 class CircuitState(StrEnum):
@@ -55,6 +56,11 @@ class Webhook:
     auth: dict[str, str] | None = None  # OAuth2 client credentials, without the secret
     sealed_client_secret: str | None = None
     asymmetric_signature: bool = False  # also sign with the service's Ed25519 key (v1a)
+    # Ownership verification (webhooks.verification): None when it never applied to this webhook.
+    verification_status: str | None = None  # pending | verified | failed
+    verified_at: str | None = None
+    verify_token_hash: str | None = None  # the manual link's nonce, hashed; single use
+    verify_token_until_ms: int | None = None
 
     @cached_property
     def filter(self) -> dict[str, Any]:
@@ -81,6 +87,7 @@ class Webhook:
             "updatedAt": self.updated_at,
             "disabledReason": self.disabled_reason.value if self.disabled_reason else None,
             "hasSecret": self.has_secret,
+            **self._verification(),
             "rateLimit": dict(self.rate_limit) if self.rate_limit else None,
             "headerNames": list(self.header_names),
             "circuit": self.circuit_public(),
@@ -109,6 +116,11 @@ class Webhook:
             "nextProbeAt": iso_ms(self.next_probe_at_ms) if self.next_probe_at_ms is not None else None,
         }
 
+    def _verification(self) -> dict[str, Any]:
+        if self.verification_status is None:  # EndpointVerification off: the reference's shape exactly
+            return {}
+        return {"verification": {"status": self.verification_status, "verifiedAt": self.verified_at}}
+
     def to_item(self) -> dict[str, Any]:
         item: dict[str, Any] = {
             "developerId": self.developer_id,
@@ -130,6 +142,10 @@ class Webhook:
             "previousSecretEnc": self.sealed_previous_secret,
             "previousSecretUntil": self.previous_secret_until_ms,
             "alertPending": True if self.alert_pending else None,
+            "verificationStatus": self.verification_status,
+            "verifiedAt": self.verified_at,
+            "verifyTokenHash": self.verify_token_hash,
+            "verifyTokenUntil": self.verify_token_until_ms,
             "activeKey": active_key(self.developer_id, self.event) if self.enabled else None,
             "rateLimit": dict(self.rate_limit) if self.rate_limit else None,
             "rateTat": self.rate_tat_ms,
@@ -178,6 +194,10 @@ class Webhook:
             auth={str(k): str(v) for k, v in item["auth"].items()} if item.get("auth") else None,
             sealed_client_secret=item.get("authSecretEnc"),
             asymmetric_signature=bool(item.get("asymmetricSignature", False)),
+            verification_status=item.get("verificationStatus"),
+            verified_at=item.get("verifiedAt"),
+            verify_token_hash=item.get("verifyTokenHash"),
+            verify_token_until_ms=_int_or_none(item.get("verifyTokenUntil")),
         )
 
 

@@ -13,6 +13,7 @@ from events_core.clock import is_id, iso_ms, new_id, now_ms, parse_iso
 from events_core.config import settings
 from events_core.errors import NotFound, Unavailable
 from events_core.secrets import secret_box
+from events_core.webhooks import verification
 from events_core.webhooks.controls import check_no_authorization_header
 from events_core.webhooks.filters import to_stored
 from events_core.webhooks.model import CircuitState, DisabledReason, Webhook
@@ -55,6 +56,7 @@ def register(developer_id: str, body: Any, repository: WebhookRepository | None 
     if registration.headers:
         webhook.sealed_headers = secret_box(config).seal_headers(registration.headers, developer_id, webhook.webhook_id)
         webhook.header_names = sorted(registration.headers)
+    verification.on_register(webhook, config)  # pending (and disabled under `required`) until it verifies
     (repository or WebhookRepository()).add(webhook, cap=config.max_webhooks_per_developer)
     return webhook
 
@@ -117,6 +119,7 @@ def _apply(webhook: Webhook, changes: dict[str, Any], at_ms: int) -> tuple[Webho
             updated.disabled_at_ms = at_ms
         updated.enabled, updated.disabled_reason = False, DisabledReason.MANUAL
         names |= {"enabled", "disabledReason", "disabledAt", "activeKey"}
+    verification.on_change(webhook, updated, names, settings(), at_ms)  # a new URL proves itself again
     # updatedAt guards concurrent changes, so it must move even within one millisecond.
     updated.updated_at = iso_ms(max(at_ms, _ms_of(webhook) + 1))
     return updated, names

@@ -1,0 +1,1 @@
+"""Listen sessions: a developer's live deliveries, handed to `eventsapi listen` by long-polling."""

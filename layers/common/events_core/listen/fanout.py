@@ -1,0 +1,91 @@
+"""The fan-out's hook for listen sessions: an event also waits in each live session of its
+developer that takes its type and whose filter matches. Whether anyone listens is read for free: a
+session's markers ride in the webhooks' sparse index the fan-out already queries. Only then are the
+developer's sessions (at most five) read, one Query kept FanoutCacheSeconds; no queue per session."""
+
+import threading
+import time
+
+from events_core import aws
+from events_core.clock import now_ms
+from events_core.config import Settings
+from events_core.delivery import queues
+from events_core.delivery.envelope import PlatformEvent
+from events_core.listen.model import Session, is_marker
+from events_core.listen.repository import ListenStore
+from events_core.listen.service import waiting_for
+from events_core.observability import logger
+from events_core.records.message import delivery_id
+from events_core.webhooks.filters import PAIR_BUDGET, Budget, FilterBudgetExceeded, compiled
+
+_MAX_CACHED = 10_000
+
+
+class SessionCache:
+    def __init__(self, seconds: float, store: ListenStore | None = None):
+        self.seconds = seconds
+        self.store = store or ListenStore()
+        self._entries: dict[str, tuple[float, list[Session]]] = {}
+        self._lock = threading.Lock()
+
+    def of(self, developer_id: str) -> list[Session]:
+        now = time.monotonic()
+        if self.seconds > 0:
+            with self._lock:
+                cached = self._entries.get(developer_id)
+            if cached and cached[0] > now:
+                return cached[1]
+        found = self.store.sessions_of(developer_id)
+        if self.seconds > 0:
+            with self._lock:
+                if len(self._entries) >= _MAX_CACHED:
+                    self._entries.clear()
+                self._entries[developer_id] = (now + self.seconds, found)
+        return found
+
+
+def split_markers(candidates: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], bool]:
+    """The webhooks among the index's entries, and whether a listen session's marker was there."""
+    webhooks = [candidate for candidate in candidates if not is_marker(candidate[0])]
+    return webhooks, len(webhooks) != len(candidates)
+
+
+@aws.per_environment
+def _cache(config: Settings) -> SessionCache:
+    """The function's cache (one per settings, so tests get fresh ones)."""
+    return SessionCache(config.fanout_cache_seconds)
+
+
+def to_sessions(event: PlatformEvent, body: str, config: Settings, cache: SessionCache | None = None) -> int:
+    """Put `event` in the matching live sessions of its developer; how many took it. A re-run of
+    the same event finds it already there and adds nothing."""
+    at = now_ms()
+    cache = cache or _cache(config)
+    sessions = [s for s in cache.of(event.developer_id) if s.live(at) and s.takes(event.event_type)]
+    if not sessions:
+        return 0
+    payload, taken = event.payload, 0
+    for session in sessions:
+        try:
+            if not compiled(session.filter_json).matches(event.data, Budget(PAIR_BUDGET)):
+                continue
+        except FilterBudgetExceeded:
+            reason = f"the filter of listen session {session.session_id} exceeded its matching budget"
+            queues.dead_letter(
+                config.events_dlq_url, body, reason, webhookId=session.session_id, developerId=event.developer_id
+            )
+            continue
+        waiting, record = waiting_for(
+            session,
+            event.event_id,
+            event.event_type,
+            event.timestamp,
+            payload,
+            delivery_id(event.event_id, session.session_id, event.timestamp_ms),
+            config=config,
+            at_ms=at,
+        )
+        if cache.store.enqueue(waiting, record):
+            taken += 1
+    logger.debug("event put in listen sessions", extra={"event_id": event.event_id, "sessions": taken})
+    return taken

@@ -1,0 +1,105 @@
+"""Parsing the listen routes' bodies and query parameters."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from events_core.errors import BadRequest
+from events_core.event_types import EVENT_TYPES
+from events_core.webhooks.filters import validate_filter
+from events_core.webhooks.requests import known_fields
+
+MAX_WAIT_SECONDS = 20  # inside API Gateway's 29 s integration limit
+MAX_LIMIT = 50
+MAX_EXCERPT = 1024
+MAX_ERROR = 512
+MAX_LATENCY_MS = 3_600_000
+
+
+@dataclass(frozen=True)
+class Opening:
+    events: tuple[str, ...]
+    filter: dict
+
+
+@dataclass(frozen=True)
+class Answered:
+    status: int | None
+    latency_ms: int
+    body: str
+    error: str | None
+
+
+@dataclass(frozen=True)
+class Trigger:
+    event: str
+    data: dict | None
+
+
+def _object(body: Any) -> dict:
+    if not isinstance(body, dict):
+        raise BadRequest("body: must be a JSON object")
+    return body
+
+
+def _event(value: Any, field: str) -> str:
+    if not isinstance(value, str) or value not in EVENT_TYPES:
+        shown = value[:64] if isinstance(value, str) else value
+        raise BadRequest(f"{field}: unknown event type {shown!r}; one of {', '.join(EVENT_TYPES)}", field=field)
+    return value
+
+
+def _integer(value: Any, field: str, low: int, high: int) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise BadRequest(f"{field}: must be an integer from {low} to {high}", field=field)
+    return value
+
+
+def parse_opening(body: Any) -> Opening:
+    body = _object(body)
+    known_fields(body, ("events", "filter"))
+    events = body.get("events") or []
+    if not isinstance(events, list):
+        raise BadRequest("events: must be a list of event types", field="events")
+    chosen = tuple(dict.fromkeys(_event(event, "events") for event in events))
+    return Opening(events=chosen, filter=validate_filter(body.get("filter")))
+
+
+def parse_wait(raw: str | None) -> int:
+    if raw is None:
+        return MAX_WAIT_SECONDS
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 3) or int(raw) > MAX_WAIT_SECONDS:
+        raise BadRequest(f"wait: must be an integer from 0 to {MAX_WAIT_SECONDS}, got {raw[:16]!r}", field="wait")
+    return int(raw)
+
+
+def parse_answer(body: Any) -> Answered:
+    body = _object(body)
+    known_fields(body, ("status", "latencyMs", "body", "error"))
+    status = body.get("status")
+    error = body.get("error")
+    if status is not None:
+        status = _integer(status, "status", 100, 599)
+    if error is not None and not isinstance(error, str):
+        raise BadRequest("error: must be a string", field="error")
+    if status is None and not error:
+        raise BadRequest("status: give the receiver's status, or an error saying why there is none", field="status")
+    excerpt = body.get("body") or ""
+    if not isinstance(excerpt, str):
+        raise BadRequest("body: must be a string (the answer's first bytes)", field="body")
+    return Answered(
+        status=status,
+        latency_ms=_integer(body.get("latencyMs", 0), "latencyMs", 0, MAX_LATENCY_MS),
+        body=excerpt[:MAX_EXCERPT],
+        error=error[:MAX_ERROR] if error else None,
+    )
+
+
+def parse_trigger(body: Any) -> Trigger:
+    body = _object(body)
+    known_fields(body, ("event", "data"))
+    data = body.get("data")
+    if data is not None and not isinstance(data, dict):
+        raise BadRequest("data: must be a JSON object", field="data")
+    return Trigger(event=_event(body.get("event"), "event"), data=data)

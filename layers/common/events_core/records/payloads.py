@@ -1,0 +1,98 @@
+"""A large event's payload, stored once: one item per (developer, event id) in the payloads table,
+which every delivery message and delivery record of that event names instead of carrying a copy.
+
+A payload up to INLINE_PAYLOAD_BYTES travels inline, in the message and the record, as before: on
+the default path (small events, one webhook) that is the cheapest (no extra item, no extra read;
+docs/cost.md). Past it, one copy per webhook would cost more than one shared item plus a read per
+attempt, and a developer with 100 webhooks would multiply a 256 KB event by 100 in the queue, in
+the fan-out's memory and in the history table.
+
+Lifetime: the item lives at least as long as any record that refers to it. It is written with
+the records' retention plus RETRY_SPAN_SECONDS (automatic retries end well inside it), and a
+delivery attempt that would make its record outlive the payload first extends the payload.
+"""
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from events_core.aws import LazyTable, conditional_update
+from events_core.errors import Unavailable
+
+INLINE_PAYLOAD_BYTES = 4096
+RETRY_SPAN_SECONDS = 2 * 86400  # the default RetrySchedule spans about 28 hours
+UNPROCESSED_RETRIES = 4
+
+PayloadKey = tuple[str, str]  # (developer id, event id)
+
+
+@dataclass(frozen=True)
+class StoredPayload:
+    text: str
+    expires_at: int
+
+
+def stored_by_reference(payload: str) -> bool:
+    return len(payload.encode()) > INLINE_PAYLOAD_BYTES
+
+
+class PayloadStore:
+    table = LazyTable("payloads_table")
+
+    def __init__(self, table: Any = None):
+        if table is not None:
+            self.table = table
+
+    def put(self, developer_id: str, event_id: str, payload: str, *, expires_at: int) -> None:
+        """Idempotent: a fan-out re-run writes the same payload again."""
+        self.table.put_item(
+            Item={
+                "developerId": developer_id,
+                "eventId": event_id,
+                "payload": payload,
+                "expiresAt": expires_at + RETRY_SPAN_SECONDS,
+            }
+        )
+
+    def get(self, developer_id: str, event_id: str) -> StoredPayload | None:
+        item = self.table.get_item(Key={"developerId": developer_id, "eventId": event_id}, ConsistentRead=True).get(
+            "Item"
+        )
+        return _stored(item) if item else None
+
+    def get_many(self, keys: Iterable[PayloadKey]) -> dict[PayloadKey, StoredPayload]:
+        """Several payloads in strongly consistent BatchGetItems (a payload written a moment ago by
+        the fan-out must be found). Unavailable when some could not be read: a payload that could
+        not be read must never be taken for one that expired."""
+        wanted = [{"developerId": d, "eventId": e} for d, e in dict.fromkeys(keys)]
+        found: dict[PayloadKey, StoredPayload] = {}
+        client = self.table.meta.client
+        for start in range(0, len(wanted), 100):
+            request: dict[str, Any] = {self.table.name: {"Keys": wanted[start : start + 100], "ConsistentRead": True}}
+            for retry in range(UNPROCESSED_RETRIES + 1):
+                if retry:
+                    time.sleep(0.05 * 2**retry)
+                answer = client.batch_get_item(RequestItems=request)
+                for item in answer.get("Responses", {}).get(self.table.name, []):
+                    found[(item["developerId"], item["eventId"])] = _stored(item)
+                request = answer.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+            else:
+                raise Unavailable("payloads: some could not be read (throttled)")
+        return found
+
+    def extend(self, developer_id: str, event_id: str, expires_at: int) -> bool:
+        """Keep the payload at least until `expires_at` (a record referring to it lives that long)."""
+        return conditional_update(
+            self.table,
+            Key={"developerId": developer_id, "eventId": event_id},
+            UpdateExpression="SET expiresAt = :until",
+            ConditionExpression="attribute_exists(eventId) AND expiresAt < :until",
+            ExpressionAttributeValues={":until": expires_at + RETRY_SPAN_SECONDS},
+        )
+
+
+def _stored(item: dict[str, Any]) -> StoredPayload:
+    return StoredPayload(text=str(item["payload"]), expires_at=int(item.get("expiresAt", 0)))

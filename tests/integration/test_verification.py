@@ -1,0 +1,179 @@
+"""Ownership verification (EndpointVerification): under `required` a receiver gets nothing until it
+echoes its challenge or opens the manual link; a changed URL proves itself again; `off` leaves the
+reference's calls exactly as published."""
+
+import json
+from urllib.parse import urlsplit
+
+from eventsapi.harness.receiver import Behaviour
+from tests.reference.verify import verify
+
+SECRET = "my-webhook-secret"
+
+
+def echo(body: bytes) -> bytes:
+    """A receiver that knows the handshake: the challenge back as text (any other post: ok)."""
+    return json.loads(body)["data"].get("challenge", "ok").encode()
+
+
+def echo_json(body: bytes) -> bytes:
+    return json.dumps({"challenge": json.loads(body)["data"].get("challenge")}).encode()
+
+
+def verify_now(pipeline, key, webhook_id):
+    return pipeline.stack.call("POST", f"/v1/events/webhooks/{webhook_id}/verify", key=key)
+
+
+def test_off_changes_nothing_in_the_reference_create(pipeline, receiver):
+    created = pipeline.webhook(pipeline.stack.key(), receiver.url("/hook"), secret=SECRET)
+    assert "verification" not in created and created["enabled"] is True and created["disabledReason"] is None
+
+
+def test_required_a_receiver_gets_nothing_until_it_echoes_then_everything(make_pipeline, receiver):
+    pipeline = make_pipeline(EndpointVerification="required")
+    key = pipeline.stack.key()
+    silent = receiver.url("/silent")
+    created = pipeline.webhook(key, silent, secret=SECRET)
+    assert created["enabled"] is False and created["disabledReason"] == "unverified"
+    assert created["verification"] == {"status": "pending", "verifiedAt": None}
+
+    pipeline.publish("user_123", "tool.executed", {"n": 1})
+    pipeline.pump()
+    assert receiver.at("/silent") == [], "an unverified receiver gets nothing"
+    for method, path in (
+        ("POST", f"/v1/events/webhooks/{created['id']}/test"),
+        ("POST", f"/v1/events/webhooks/{created['id']}/recover"),
+        ("PATCH", f"/v1/events/webhooks/{created['id']}"),
+    ):
+        body = {"since": "2026-01-01T00:00:00Z"} if path.endswith("recover") else {}
+        if method == "PATCH":
+            body = {"enabled": True}
+        refused = pipeline.stack.call(method, path, key=key, body=body)
+        assert refused.status == 409 and refused.error["code"] == "unverified", (path, refused.json)
+
+    failed = verify_now(pipeline, key, created["id"])
+    assert failed.status == 200 and failed.json["verified"] is False and "echo" in failed.json["error"]
+    [challenge] = receiver.at("/silent")
+    payload = json.loads(challenge.body)
+    assert challenge.headers["X-Webhook-Event"] == "webhook.verification"
+    assert payload["event"] == "webhook.verification" and payload["data"]["webhookId"] == created["id"]
+    assert len(payload["data"]["challenge"]) >= 32 and payload["timestamp"]
+    assert verify(challenge.body, challenge.headers["X-Webhook-Signature"], SECRET)
+    assert pipeline.listed(key)[created["id"]]["verification"]["status"] == "failed"
+
+    echoing = receiver.behave("/echo", answer=echo)
+    hook = pipeline.webhook(key, echoing)
+    assert verify_now(pipeline, key, hook["id"]).json["verified"] is True
+    now = pipeline.listed(key)[hook["id"]]
+    assert now["enabled"] is True and now["disabledReason"] is None
+    assert now["verification"]["status"] == "verified" and now["verification"]["verifiedAt"]
+    pipeline.publish("user_123", "tool.executed", {"n": 2})
+    pipeline.pump()
+    assert [json.loads(p.body)["data"] for p in receiver.at("/echo")[1:]] == [{"n": 2}]
+    assert receiver.at("/silent")[1:] == []
+
+
+def test_a_changed_url_is_pending_again(make_pipeline, receiver):
+    pipeline = make_pipeline(EndpointVerification="required")
+    key = pipeline.stack.key()
+    hook = pipeline.webhook(key, receiver.behave("/a", answer=echo_json))
+    assert verify_now(pipeline, key, hook["id"]).json["verified"] is True
+    changed = pipeline.stack.call(
+        "PATCH", f"/v1/events/webhooks/{hook['id']}", key=key, body={"url": receiver.url("/b")}
+    )
+    assert changed.status == 200
+    assert changed.json["verification"]["status"] == "pending"
+    assert changed.json["enabled"] is False and changed.json["disabledReason"] == "unverified"
+    pipeline.publish("user_123", "tool.executed", {"n": 3})
+    pipeline.pump()
+    assert receiver.at("/b") == []
+
+
+def test_the_manual_link_verifies_once_and_expires_with_use(make_pipeline, receiver):
+    pipeline = make_pipeline(EndpointVerification="required")
+    key = pipeline.stack.key()
+    hook = pipeline.webhook(key, receiver.url("/no-code"))
+    assert verify_now(pipeline, key, hook["id"]).json["verified"] is False
+    link = urlsplit(json.loads(receiver.at("/no-code")[0].body)["data"]["verifyUrl"])
+    assert link.path == "/v1/events/verify"
+    opened = pipeline.stack.call("GET", f"{link.path}?{link.query}")  # no key
+    assert opened.status == 200 and opened.json == {"verified": True, "webhookId": hook["id"]}
+    assert pipeline.listed(key)[hook["id"]]["enabled"] is True
+    again = pipeline.stack.call("GET", f"{link.path}?{link.query}")
+    assert again.status == 410 and again.error["code"] == "gone"
+    assert pipeline.stack.call("GET", "/v1/events/verify?token=bm9wZQ").status == 410
+
+
+def test_challenges_are_rate_limited_with_retry_after(make_pipeline, receiver):
+    pipeline = make_pipeline(EndpointVerification="required")
+    key = pipeline.stack.key()
+    hook = pipeline.webhook(key, receiver.url("/x"))
+    assert verify_now(pipeline, key, hook["id"]).status == 200
+    limited = verify_now(pipeline, key, hook["id"])
+    assert limited.status == 429 and int(limited.headers["Retry-After"]) >= 1
+    assert len(receiver.at("/x")) == 1, "a refused challenge posts nothing"
+
+
+def test_optional_shows_the_state_and_delivers_meanwhile(make_pipeline, receiver):
+    pipeline = make_pipeline(EndpointVerification="optional")
+    key = pipeline.stack.key()
+    hook = pipeline.webhook(key, receiver.url("/opt"))
+    assert hook["enabled"] is True and hook["verification"]["status"] == "pending"
+    pipeline.publish("user_123", "tool.executed", {"n": 4})
+    pipeline.pump()
+    assert len(receiver.at("/opt")) == 1
+
+
+def test_a_redirect_or_a_get_never_verifies(make_pipeline, receiver):
+    pipeline = make_pipeline(EndpointVerification="required")
+    key = pipeline.stack.key()
+    url = receiver.behave("/moved", status=302, headers={"Location": receiver.url("/echo")})
+    receiver.behaviours["/echo"] = Behaviour(answer=echo)
+    hook = pipeline.webhook(key, url)
+    assert verify_now(pipeline, key, hook["id"]).json["verified"] is False
+    assert receiver.at("/echo") == [], "redirects are not followed"
+
+
+def test_switching_to_required_keeps_old_webhooks_until_the_operator_marks_them_pending(make_pipeline, receiver):
+    import boto3
+
+    from events_core.clock import now_ms
+    from eventsapi.admin.target import Target
+    from eventsapi.admin.verification import require_all
+
+    pipeline = make_pipeline(EndpointVerification="required")
+    key = pipeline.stack.key()
+    old = pipeline.webhook(key, receiver.url("/old"))
+    table = pipeline.stack.table("WebhooksTable")
+    # As created before the switch: no verification state, enabled.
+    table.update_item(
+        Key={"developerId": "user_123", "webhookId": old["id"]},
+        UpdateExpression="SET enabled = :true, activeKey = :active REMOVE verificationStatus, disabledReason",
+        ExpressionAttributeValues={":true": True, ":active": "user_123#tool.executed"},
+    )
+    pipeline.publish("user_123", "tool.executed", {"n": 5})
+    pipeline.pump()
+    assert len(receiver.at("/old")) == 1, "kept receiving after the switch"
+
+    target = Target(boto3.Session(region_name="us-east-1"), None, {"WebhooksTableName": table.name}, deployed=False)
+    assert require_all(target, "user_123", now_ms()) == 1
+    listed = pipeline.listed(key)[old["id"]]
+    assert listed["verification"]["status"] == "pending" and listed["disabledReason"] == "unverified"
+    pipeline.publish("user_123", "tool.executed", {"n": 6})
+    pipeline.pump()
+    assert len(receiver.at("/old")) == 1, "pending: nothing more until it verifies"
+
+
+def test_a_forged_or_malformed_link_is_410_never_a_5xx(make_pipeline):
+    import base64
+
+    pipeline = make_pipeline(EndpointVerification="required")
+    forged = [
+        base64.urlsafe_b64encode(b"user_123\n" + b"f" * 5000 + b"\nnonce").decode()[:500],
+        base64.urlsafe_b64encode(b"user_123\n665f1a2b3c4d5e6f7a8b9c0d\nguess").decode(),
+        "%ff%fe",
+        "a" * 513,
+        "",
+    ]
+    for token in forged:
+        assert pipeline.stack.call("GET", f"/v1/events/verify?token={token}").status == 410, token
