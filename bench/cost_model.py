@@ -225,6 +225,41 @@ def throttle_lines(m: Measured) -> list[tuple[str, str, float]]:
     ]
 
 
+# events_core.history.service.RECOVER_CHUNK: recover takes its chunk's tokens in one go.
+RECOVER_CHUNK = 25
+
+
+def asked_for_post_lines() -> list[tuple[str, str, float]]:
+    """(item, how it is counted, USD per million posts a developer asks for): the post budget
+    (events_core.budgets) and the bounded test history. Event deliveries never pay these."""
+    take = 2 * PRICES["dynamodb_rru"] + 2 * PRICES["dynamodb_wru"]  # both buckets read and written
+    return [
+        (
+            "post budget, recover",
+            f"one take (2 strongly consistent reads, 2 conditional writes) per chunk of {RECOVER_CHUNK} posts",
+            MILLION * take / RECOVER_CHUNK,
+        ),
+        ("post budget, redeliver or test send", "one take per post: 2 RRU + 2 WRU", MILLION * take),
+        (
+            "test history bound (test sends only)",
+            "2 ControlTable updates (the ring) + 1 delete of the record pushed out: 3 WRU",
+            MILLION * 3 * PRICES["dynamodb_wru"],
+        ),
+    ]
+
+
+def cursor_lines(calls_per_cold_start: int = 1000) -> list[tuple[str, str, float]]:
+    """(item, how it is counted, USD per million paged API calls): signing and opening cursors."""
+    return [
+        ("cursor HMAC-SHA256", "a few microseconds of CPU per page: below a billed millisecond", 0.0),
+        (
+            "cursor key",
+            f"1 RRU per cold start, kept for the environment (1 cold start per {calls_per_cold_start:,} calls)",
+            MILLION / calls_per_cold_start * PRICES["dynamodb_rru"],
+        ),
+    ]
+
+
 def listen_lines() -> list[tuple[str, str, float]]:
     """(item, how it is counted, USD per hour): one `eventsapi listen` session waiting an hour with
     nothing to forward — the long poll's cost floor. Each forwarded delivery adds about 8 WRU (two
@@ -370,6 +405,19 @@ away, waits for it as the same message sent again with a delay — never as a ho
 unthrottled post to a limited webhook adds only the slot and pacing writes (2 WRU, $1.25).
 
 {_table(throttle_lines(d))}
+## Posts a developer asks for, and paged calls (issue 16)
+
+Recover, redeliver and test sends spend a per-developer and per-webhook post budget (token buckets
+in the ControlTable); event deliveries and their retries never touch it, so the lines above are
+unchanged. Per million posts asked for (on top of the API call that asked; a post pays one of the
+first two lines, a test send also the third, so the total is the dearest case):
+
+{_table(asked_for_post_lines())}
+Pagination cursors are signed with a key of the stack, read once per execution environment (no
+KMS call per page). Per million paged API calls (on top of the API call line above):
+
+{_table(cursor_lines())}
+
 ## Per listening hour (opt-in: `eventsapi listen`)
 
 A developer's CLI long-polls its session; nothing else runs for it. Priced per hour of an idle

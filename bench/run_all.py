@@ -35,6 +35,7 @@ def main() -> int:
         ("delivery_batch", ()),
         ("fanout_bounds", ()),
         ("cold_start", ()),
+        ("hostile_bodies", ()),
         ("scaling", ("10000",) if args.quick else ("100000",)),
         ("local_e2e", ("60", "5") if args.quick else ("200", "30")),
         ("throttle", ("40", "5") if args.quick else ("100", "5")),

@@ -7,7 +7,10 @@ from events_core.http import Answer, Request, api_handler, caller
 
 def recover(request: Request) -> Answer:
     developer = caller(request, "write")
-    return Answer(service.recover(developer.developer_id, request.path("id"), request.json()), 202)
+    answer = service.recover(
+        developer.developer_id, request.path("id"), request.json(), seconds_left=request.seconds_left()
+    )
+    return Answer(answer, 202)
 
 
 lambda_handler = api_handler(recover)

@@ -186,6 +186,7 @@ def test_a_test_send_takes_the_event_and_data_given_and_reports_a_failure(pipeli
     assert json.loads(receiver.at("/down")[0].body) | {"timestamp": None} == {
         "event": "alert.triggered",
         "timestamp": None,
+        "test": True,  # review N3: a test post says so in its signed body
         "data": ALERT,
     }
     assert pipeline.listed(key)[hook["id"]]["failCount"] == 0

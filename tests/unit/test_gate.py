@@ -5,6 +5,7 @@ from dataclasses import replace
 
 import pytest
 
+from events_core.budgets import BudgetExceeded
 from events_core.config import Settings
 from events_core.delivery.gate import (
     Gate,
@@ -159,7 +160,7 @@ def test_the_standard_order_is_verification_budget_rate_and_circuit_then_the_ssr
 @pytest.mark.parametrize("purpose", list(Purpose))
 def test_the_placeholders_pass_every_post_and_record_nothing(purpose):
     """They stand for the steps later issues add; until then they must not pretend to check anything."""
-    for step in (PostBudget(), RateSlotAndCircuit()):
+    for step in (RateSlotAndCircuit(),):
         assert step.check(context(purpose=purpose)) is None
         assert step.after(context(purpose=purpose), PostResult(status=200)) is None
 
@@ -217,3 +218,23 @@ def test_the_ssrf_guard_lets_a_public_host_name_through_to_the_post():
 
 def test_purposes_a_developer_asks_for_are_the_ones_budgets_count():
     assert {p for p in Purpose if p.asked_for} == {Purpose.RECOVER, Purpose.REDELIVER, Purpose.TEST, Purpose.PROBE}
+
+
+def _spent(developer_id, webhook_id, wanted, config):
+    raise BudgetExceeded("this webhook's budget for recover, redeliver and test posts is spent", retry_after=7)
+
+
+@pytest.mark.parametrize("purpose", list(Purpose))
+def test_the_post_budget_charges_only_posts_made_from_the_api_call(purpose):
+    """Review N4: test sends and probes pay here; recover and redeliver paid when queued."""
+    taken = []
+    step = PostBudget(Settings(), take=lambda *args: taken.append(args) or 1)
+    assert step.check(context(purpose=purpose)) is None
+    assert bool(taken) == (purpose in (Purpose.TEST, Purpose.PROBE))
+
+
+def test_a_spent_post_budget_defers_a_test_send_with_a_429_for_its_caller():
+    verdict = PostBudget(Settings(), take=_spent).check(context(purpose=Purpose.TEST))
+    assert verdict is not None and verdict.kind == VerdictKind.DEFER
+    assert verdict.error is not None and (verdict.error.status, verdict.error.code) == (429, "budget_exceeded")
+    assert verdict.error.headers == {"Retry-After": "7"}

@@ -67,6 +67,7 @@ class Settings:
     delivery_dlq_url: str = _setting("", "DELIVERY_DLQ_URL")
     event_bus_name: str = _setting("", "EVENT_BUS_NAME")
     secrets_key_id: str = _setting("", "SECRETS_KEY_ID")
+    control_table: str = _setting("", "CONTROL_TABLE")
     # Behaviour: template parameters.
     event_source: str = _setting("cn.invoratec.platform", "EVENT_SOURCE", "EventSource")
     log_retention_days: int = _setting(30, "LOG_RETENTION_DAYS", "LogRetentionDays", int)
@@ -93,6 +94,13 @@ class Settings:
     secret_overlap_seconds: int = _setting(86400, "SECRET_OVERLAP_SECONDS", "SecretOverlapSeconds", int)
     secret_cache_seconds: int = _setting(300, "SECRET_CACHE_SECONDS", "SecretCacheSeconds", int)
     fanout_cache_seconds: float = _setting(5.0, "FANOUT_CACHE_SECONDS", "FanoutCacheSeconds", float)
+    # Posts a developer asks for (recover, redeliver, test): token buckets per developer and webhook.
+    post_budget_per_minute: float = _setting(600.0, "POST_BUDGET_PER_MINUTE", "PostBudgetPerMinute", float)
+    post_budget_burst: int = _setting(1000, "POST_BUDGET_BURST", "PostBudgetBurst", int)
+    webhook_post_budget_per_minute: float = _setting(
+        300.0, "WEBHOOK_POST_BUDGET_PER_MINUTE", "WebhookPostBudgetPerMinute", float
+    )
+    webhook_post_budget_burst: int = _setting(500, "WEBHOOK_POST_BUDGET_BURST", "WebhookPostBudgetBurst", int)
     # off | optional | required: whether a receiver must prove it wants the posts (webhooks.verification).
     endpoint_verification: str = _setting("off", "ENDPOINT_VERIFICATION", "EndpointVerification")
     # Events whose data does not match their type's schema: off | warn | reject (events_core.catalogue).

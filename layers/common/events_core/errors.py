@@ -4,6 +4,7 @@
 class EventsApiError(Exception):
     status = 500
     code = "internal_error"
+    headers: dict[str, str] | None = None  # extra answer headers (Retry-After on a spent budget)
 
     def __init__(self, message: str, *, field: str | None = None, details: list[dict] | None = None):
         super().__init__(message)

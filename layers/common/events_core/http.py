@@ -129,7 +129,9 @@ def _proxy_answer(answer: Answer) -> dict:
 
 
 def error_answer(error: EventsApiError) -> dict:
-    return _proxy_answer(Answer(error_body(error.code, error.message, error.field, error.details), error.status))
+    return _proxy_answer(
+        Answer(error_body(error.code, error.message, error.field, error.details), error.status, headers=error.headers)
+    )
 
 
 def answer_of(route: Callable[[Request], Any], event: dict, context: Any) -> dict:

@@ -3,7 +3,13 @@
 Python's json module accepts NaN and Infinity, numbers of any length, lone UTF-16 surrogates
 ("\\ud800") and nesting until the interpreter's recursion limit. Each of those either crashes
 something downstream (DynamoDB, UTF-8 encoding, the recursion limit) or produces output that is
-not JSON. Here each is refused with a message that names it, before any work is done.
+not JSON. Here each is refused with a message that names it.
+
+Everything here runs in time proportional to the text's length, whatever the text: no regular
+expression that can backtrack or restart over client text, no recursion, no rescans. `loads`
+lets the C decoder judge the syntax first (it stops deep nesting itself with RecursionError), and
+only then checks depth, number lengths, range and surrogates on the text it now knows to be JSON;
+a per-number hook in the decoder would cost 20 times the parse on a body of small numbers.
 
 It also finds the exact text of a value inside a document (`spans`), so that the pipeline can
 post an event's data as it arrived, minified, instead of re-serialising it.
@@ -18,14 +24,26 @@ from typing import Any
 MAX_DEPTH = 32
 MAX_NUMBER_CHARS = 40  # a float64 needs at most 25; a 40-digit integer is already not one
 
-# One JSON string (escapes included), or one structural character.
-_STRING = r'"(?:[^"\\]|\\.)*"'
-_STRUCTURE = re.compile(_STRING + r"|[\[\]{}]", re.DOTALL)
-_MINIFY = re.compile(r"(" + _STRING + r")|[ \t\n\r]+", re.DOTALL)
-# \uD800-\uDFFF written as an escape, preceded by an even number of backslashes (so it is one).
-_SURROGATE_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
-_RAW_SURROGATE = re.compile("[\ud800-\udfff]")
-_WHITESPACE = " \t\n\r"
+# Linear by construction: possessive quantifiers never give back, and a pattern is only ever
+# anchored (match at a known offset) or starts with a class its own run cannot restart inside
+# (the negative lookbehinds), so no position is examined more than a bounded number of times.
+# The rest of a JSON string after its opening quote (escapes included), up to its closing quote.
+_STRING_TAIL = re.compile(r'[^"\\]*+(?:\\.[^"\\]*+)*+"', re.DOTALL)
+# A whole string; used only on text the decoder has accepted, where every quote opens or closes one.
+_STRING = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+"', re.DOTALL)
+_WHITESPACE_RUN = re.compile(r"[ \t\n\r]++")
+_NUMBER_CHARS = "-+.0-9eE"
+_LONG_DIGITS = re.compile(r"(?<![0-9])[0-9]{4000,}+")
+_EXPONENT_NUMBER = re.compile(rf"(?<![{_NUMBER_CHARS}])-?[0-9.]++[eE][-+]?[0-9]++")
+# Outside strings, a number's characters become "0" and everything else " ": a number longer than
+# the limit is then a plain substring search (bytes.translate and `in`, both one C pass).
+_NUMBERS_AS_ZEROS = bytes(ord("0") if chr(byte) in "-+.0123456789eE" else ord(" ") for byte in range(256))
+_TOO_LONG = b"0" * (MAX_NUMBER_CHARS + 1)
+# \uD800-\uDFFF written as an escape; a false hit (an escaped backslash before it) only costs a check.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+# Brackets only, "{}" written as "[]" (bytes.translate: one C pass, whatever the text holds).
+_UNIFY_BRACKETS = bytes.maketrans(b"{}", b"[]")
+_NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
 
 
 class InvalidJson(ValueError):
@@ -51,72 +69,141 @@ def _float(text: str) -> float:
     return value
 
 
+# `members` decodes one value at a time (event envelopes, never an API body): hooks there are fine.
 _DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_int=_integer, parse_float=_float)
+# `loads` checks numbers after the parse, in one pass over the text.
+_PLAIN_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
 
 
-def depth_of(text: str) -> int:
-    """How deep arrays and objects nest in `text` (strings are skipped), without parsing it."""
-    depth = deepest = 0
-    for match in _STRUCTURE.finditer(text):
-        mark = match.group()
-        if mark in ("[", "{"):
-            depth += 1
-            deepest = max(deepest, depth)
-        elif mark in ("]", "}"):
-            depth -= 1
-    return deepest
+def _pieces(text: str) -> Iterator[tuple[str, bool]]:
+    """`text` cut into (piece, is a string) in order, each character visited once.
+
+    An unterminated string ends the text: it is one last (malformed) string piece.
+    """
+    at = 0
+    while True:
+        quote = text.find('"', at)
+        if quote < 0:
+            yield text[at:], False
+            return
+        yield text[at:quote], False
+        tail = _STRING_TAIL.match(text, quote + 1)
+        if tail is None:
+            yield text[quote:], True
+            return
+        yield text[quote : tail.end()], True
+        at = tail.end()
 
 
-def _check_depth(text: str, max_depth: int) -> None:
-    if depth_of(text) > max_depth:
-        raise InvalidJson(f"nested deeper than {max_depth} levels")
+def _deepest(skeleton: bytes, at_most: int) -> int:
+    """How deep brackets nest in text with no strings left in it; `at_most + 1` for anything deeper.
+
+    Each pass deletes every innermost pair ("[]" once brackets are unified), which lowers the
+    nesting by exactly one level: bytes.replace does it at C speed, and at most `at_most + 1` passes
+    over an ever shorter text run. What no pass can shorten is unbalanced; its openers count in full.
+    """
+    brackets = skeleton.translate(_UNIFY_BRACKETS, _NOT_BRACKETS)
+    passes = 0
+    while brackets and passes <= at_most:
+        shorter = brackets.replace(b"[]", b"")
+        if len(shorter) == len(brackets):
+            return min(passes + brackets.count(b"["), at_most + 1)
+        brackets = shorter
+        passes += 1
+    return at_most + 1 if brackets else passes
+
+
+def depth_of(text: str, *, at_most: int = 2 * MAX_DEPTH) -> int:
+    """How deep arrays and objects nest in `text` (strings are skipped), without parsing it:
+    exact up to `at_most`, `at_most + 1` for anything deeper. Any text, well-formed or not."""
+    outside = "".join(piece for piece, is_string in _pieces(text) if not is_string)
+    return _deepest(outside.encode("utf-8", "surrogatepass"), at_most)
+
+
+def _check_numbers(skeleton: bytes) -> None:
+    zeros = skeleton.translate(_NUMBERS_AS_ZEROS)
+    start = zeros.find(_TOO_LONG)
+    if start >= 0:
+        end = zeros.find(b" ", start)
+        length = (len(zeros) if end < 0 else end) - start
+        raise InvalidJson(f"a number of {length} digits is longer than {MAX_NUMBER_CHARS}")
+
+
+def _has_surrogate(text: str) -> bool:
+    """Might `text` decode to a lone surrogate? (A written \\uD8xx escape, or the character itself.)"""
+    if "\\u" in text and _SURROGATE_ESCAPE.search(text):
+        return True
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _check_range_and_surrogates(text: str, skeleton: bytes, value: Any) -> None:
+    """Infinity from an exponent, or a lone surrogate: both found by encoding the value (C speed)."""
+    numbers = skeleton.replace(b"true", b"").replace(b"false", b"")
+    exponent = b"e" in numbers or b"E" in numbers
+    if not (exponent or _has_surrogate(text)):
+        return
+    try:
+        json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidJson("a string holds an unpaired UTF-16 surrogate (like \\ud800)") from None
+    except ValueError:
+        for number in _EXPONENT_NUMBER.finditer(skeleton.decode("ascii")):
+            if not math.isfinite(float(number.group())):
+                raise InvalidJson(f"{number.group()} is out of range for a JSON number") from None
+        raise InvalidJson("a number is out of range for a JSON number") from None
 
 
 def refuse_surrogates(text: str, value: Any) -> None:
     """InvalidJson when `value`, parsed from `text`, holds a string with a lone surrogate."""
-    if _SURROGATE_ESCAPE.search(text) or _RAW_SURROGATE.search(text):
+    if _has_surrogate(text):
         _check_surrogates(value)
 
 
 def _check_surrogates(value: Any) -> None:
     """A lone surrogate cannot be encoded as UTF-8, so nothing downstream could store or send it."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                raise InvalidJson("a string holds an unpaired UTF-16 surrogate (like \\ud800)") from None
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidJson("a string holds an unpaired UTF-16 surrogate (like \\ud800)") from None
 
 
 def loads(text: str, *, max_depth: int = MAX_DEPTH) -> Any:
     """Parse strict JSON: InvalidJson for NaN/Infinity, over-long numbers, lone surrogates, deep nesting."""
-    _check_depth(text, max_depth)
     try:
-        value = _DECODER.decode(text)
+        value = _PLAIN_DECODER.decode(text)
     except json.JSONDecodeError as error:
         raise InvalidJson(f"malformed JSON ({error.msg} at line {error.lineno} column {error.colno})") from None
     except RecursionError:
         raise InvalidJson(f"nested deeper than {max_depth} levels") from None
-    refuse_surrogates(text, value)
+    except InvalidJson:
+        raise
+    except ValueError:  # an integer past the interpreter's digit limit (4,300)
+        digits = _LONG_DIGITS.search(text)
+        length = len(digits.group()) if digits else 4300
+        raise InvalidJson(f"a number of {length} digits is longer than {MAX_NUMBER_CHARS}") from None
+    # The decoder accepted it, so every quote opens or closes a string: this pass is linear.
+    skeleton = _STRING.sub("", text).encode("ascii")  # outside strings, JSON is ASCII
+    if _deepest(skeleton, max_depth) > max_depth:
+        raise InvalidJson(f"nested deeper than {max_depth} levels")
+    _check_numbers(skeleton)
+    _check_range_and_surrogates(text, skeleton, value)
     return value
 
 
 def minify(text: str) -> str:
     """The same JSON without insignificant whitespace; strings, numbers and escapes untouched."""
-    return _MINIFY.sub(lambda match: match.group(1) or "", text)
+    return "".join(piece if is_string else _WHITESPACE_RUN.sub("", piece) for piece, is_string in _pieces(text))
 
 
 def _skip_whitespace(text: str, at: int) -> int:
-    while at < len(text) and text[at] in _WHITESPACE:
-        at += 1
-    return at
+    run = _WHITESPACE_RUN.match(text, at)
+    return run.end() if run else at
 
 
 def members(text: str, start: int = 0) -> Iterator[tuple[str, Any, int, int]]:

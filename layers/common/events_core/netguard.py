@@ -6,12 +6,9 @@ host name resolves to, checked right before connecting to that very address).
 
 import ipaddress
 import socket
+import threading
 from collections.abc import Iterable
-from functools import cache
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from events_core.config import Network
 
@@ -112,24 +109,82 @@ def literal_address(host: str) -> IPAddress | None:
     return None
 
 
-@cache
-def _resolvers() -> "ThreadPoolExecutor":
-    # Imported here: only delivery resolves names, and the API functions' cold starts need not pay.
-    from concurrent.futures import ThreadPoolExecutor
+# Name resolution (review N7). getaddrinfo cannot be cancelled, so a lookup past its deadline is
+# abandoned and its thread finishes on its own. A shared pool of such threads could be filled by
+# one tenant's slow names and starve everyone's lookups; instead each lookup gets its own daemon
+# thread. Abandoned lookups are counted per domain (its last two labels: what one tenant's many
+# slow names usually share): past MAX_ABANDONED_PER_DOMAIN, lookups under that domain fail at once
+# (the domain's resolver is the receiver's problem: a counted failure). Past MAX_LOOKUPS threads
+# alive in the environment, any lookup fails at once as an infrastructure failure, never counted
+# against the receiver. Literal addresses need no lookup and no thread.
+MAX_LOOKUPS = 256
+MAX_ABANDONED_PER_DOMAIN = 8
+_lookups_lock = threading.Lock()
+_alive = 0
+_abandoned: dict[str, int] = {}
 
-    return ThreadPoolExecutor(max_workers=16, thread_name_prefix="resolve")
+
+class ResolverBusy(Exception):
+    """A lookup refused before it started. `infrastructure`: the environment's cap (not the
+    receiver's fault); otherwise its own domain's lookups are the ones left unanswered."""
+
+    def __init__(self, message: str, *, infrastructure: bool):
+        super().__init__(message)
+        self.infrastructure = infrastructure
+
+
+def _domain(host: str) -> str:
+    return ".".join(host.lower().rstrip(".").split(".")[-2:])
+
+
+def _claim(domain: str) -> None:
+    global _alive
+    with _lookups_lock:
+        if _alive >= MAX_LOOKUPS:
+            raise ResolverBusy(f"{MAX_LOOKUPS} name lookups already in flight", infrastructure=True)
+        stuck = _abandoned.get(domain, 0)
+        if stuck >= MAX_ABANDONED_PER_DOMAIN:
+            raise ResolverBusy(f"{stuck} lookups of names under {domain} are still unanswered", infrastructure=False)
+        _alive += 1
 
 
 def _getaddrinfo(host: str, port: int, timeout: float | None) -> list:
-    """getaddrinfo has no timeout of its own; past `timeout` the lookup is abandoned (its thread
-    finishes on its own) and the attempt fails on time."""
-    if timeout is None:
+    """getaddrinfo within `timeout`: past it the lookup is abandoned (its thread finishes on its
+    own, counted against its domain until then) and the attempt fails on time."""
+    if timeout is None or literal_address(host) is not None:
         return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    future = _resolvers().submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
-    try:
-        return future.result(timeout=timeout)
-    except TimeoutError:  # concurrent.futures.TimeoutError is TimeoutError since Python 3.11
-        raise DeadlineExceeded(f"resolving {host} took longer than {timeout:.1f} s") from None
+    domain = _domain(host)
+    _claim(domain)
+    outcome: dict[str, Any] = {}
+    done = threading.Event()
+
+    def lookup() -> None:
+        global _alive
+        try:
+            outcome["addresses"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except Exception as error:  # noqa: BLE001 - handed to the waiting caller below
+            outcome["error"] = error
+        finally:
+            with _lookups_lock:
+                _alive -= 1
+                if outcome.get("abandoned"):
+                    left = _abandoned.get(domain, 1) - 1
+                    if left > 0:
+                        _abandoned[domain] = left
+                    else:
+                        _abandoned.pop(domain, None)
+                done.set()
+
+    threading.Thread(target=lookup, name="resolve", daemon=True).start()
+    if not done.wait(timeout):
+        with _lookups_lock:
+            if not done.is_set():
+                outcome["abandoned"] = True
+                _abandoned[domain] = _abandoned.get(domain, 0) + 1
+                raise DeadlineExceeded(f"resolving {host} took longer than {timeout:.1f} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["addresses"]
 
 
 def resolve_checked(

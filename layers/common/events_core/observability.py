@@ -59,10 +59,13 @@ def entry_point(correlation_id_path: str | None = None) -> Callable[[Handler], H
 
     def decorate(handler: Handler) -> Handler:
         flushed = metrics.log_metrics(capture_cold_start_metric=True)(handler)
+        # Powertools prints the cold-start metric even when metrics are disabled: locally (make run)
+        # that is an EMF line per function on the console, so disabled means no cold-start metric.
+        quiet = metrics.log_metrics()(handler)
 
         def measured(event: dict, context: Any) -> Any:
             try:
-                return flushed(event, context)
+                return (quiet if is_metrics_disabled() else flushed)(event, context)
             finally:
                 if is_metrics_disabled():
                     # Disabled (local runs), Powertools neither prints nor clears them: they would pile up.

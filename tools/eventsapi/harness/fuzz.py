@@ -5,13 +5,17 @@ Then the hostile shapes schemathesis does not make — JSON nested thousands dee
 thousands of digits, lone surrogates, NaN and Infinity, non-UTF-8 bytes, bodies over the limit,
 absurd query values — sent to every route with every kind of key: each must be a documented 4xx."""
 
+import json
 import re
 import subprocess
+import time
 from dataclasses import dataclass
 
 import requests
 
 from events_core.api_keys import ApiKeyStore
+from eventsapi.harness.pathological import pathological_bodies, pathological_cursors, pathological_queries
+from eventsapi.local.gateway import printable
 from eventsapi.local.runtime import LocalRuntime
 from eventsapi.local.wiring import ROOT
 
@@ -22,7 +26,13 @@ FUZZ_PARAMETERS = {
     "DeveloperRateLimit": "100000",
     "DeveloperBurstLimit": "100000",
     "MaxWebhooksPerDeveloper": "100000",
+    "PostBudgetBurst": "100000",
+    "WebhookPostBudgetBurst": "100000",
 }
+# Generated pathological inputs (eventsapi.harness.pathological): bodies at the size limit,
+# queries and cursors long enough to hurt a scan that is not linear.
+PATHOLOGICAL_BODY_BYTES = 64 * 1024
+PATHOLOGICAL_QUERY_CHARS = 4000
 HOSTILE_BODIES: dict[str, bytes] = {
     "nested 30,000 deep": b"[" * 30000 + b"]" * 30000,
     "nested filter": b'{"event":"tool.executed","url":"https://example.com/h","filter":{"a":'
@@ -80,6 +90,7 @@ class FuzzRun:
     failures: int
     server_errors: int
     output: str
+    slowest: tuple[float, str] = (0.0, "")  # (seconds, what was sent): the hostile phase's slowest answer
 
     @property
     def ok(self) -> bool:
@@ -124,9 +135,18 @@ def hostile(stack: LocalRuntime, keys: dict[str, str | None]) -> list[FuzzRun]:
             for body in (HOSTILE_BODIES.values() if method in ("POST", "PATCH") else [None])
         ] + [("GET", f"/v1/events/webhooks/{webhook}/deliveries?{q}", None) for q in HOSTILE_QUERIES]
         requests_to_send += [("GET", f"/v1/events/logs?{q}", None) for q in HOSTILE_QUERIES]
+        requests_to_send += _pathological_requests(webhook)
+        slowest = (0.0, "")
         for method, path, body in requests_to_send:
             cases += 1
+            started = time.perf_counter()
             answer = requests.request(method, f"{stack.api_url}{path}", data=body, headers=headers, timeout=60)
+            took = time.perf_counter() - started
+            if took > slowest[0]:
+                slowest = (
+                    took,
+                    f"{method} {printable(path, 60)} ({len(body or b'')} body bytes) → {answer.status_code}",
+                )
             if answer.status_code >= 500:
                 server_errors += 1
                 notes.append(f"{method} {path[:80]} → {answer.status_code} {answer.text[:200]}")
@@ -144,9 +164,31 @@ def hostile(stack: LocalRuntime, keys: dict[str, str | None]) -> list[FuzzRun]:
                 failures=failures,
                 server_errors=server_errors,
                 output="\n".join(notes),
+                slowest=slowest,
             )
         )
     return runs
+
+
+def _pathological_requests(webhook: str) -> list[tuple[str, str, bytes | None]]:
+    """Every generated body shape at every route that takes a body; every generated query and
+    cursor at every route that reads one (the recover cursor travels in the body)."""
+    bodies = [body.encode() for body in pathological_bodies(PATHOLOGICAL_BODY_BYTES).values()]
+    queries = list(pathological_queries(PATHOLOGICAL_QUERY_CHARS).values())
+    cursors = list(pathological_cursors(PATHOLOGICAL_QUERY_CHARS).values())
+    sent: list[tuple[str, str, bytes | None]] = []
+    for method, path in ROUTES:
+        route = path.format(id=webhook)
+        if method in ("POST", "PATCH"):
+            sent += [(method, route, body) for body in bodies]
+        else:
+            sent += [(method, f"{route}?{query}", None) for query in queries]
+    for cursor in cursors:
+        sent.append(("GET", f"/v1/events/webhooks/{webhook}/deliveries?cursor={cursor}", None))
+        sent.append(("GET", f"/v1/events/logs?cursor={cursor}", None))
+        recover = json.dumps({"since": "2020-01-01T00:00:00Z", "cursor": cursor}).encode()
+        sent.append(("POST", f"/v1/events/webhooks/{webhook}/recover", recover))
+    return sent
 
 
 def fuzz(stack: LocalRuntime, *, examples: int, seed: int | None, timeout: int = 900) -> list[FuzzRun]:
@@ -201,6 +243,9 @@ def report(runs: list[FuzzRun]) -> str:
     total_failures = sum(run.failures for run in runs)
     total_errors = sum(run.server_errors for run in runs)
     lines.append(f"{'total':<22} {total_cases:>10} {total_failures:>9} {total_errors:>5}")
+    slowest = max((run.slowest for run in runs), default=(0.0, ""))
+    if slowest[1]:
+        lines.append(f"slowest hostile answer: {slowest[0] * 1000:.0f} ms  {slowest[1]}")
     return "\n".join(lines)
 
 

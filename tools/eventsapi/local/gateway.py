@@ -70,6 +70,26 @@ class HttpAnswer:
     function: str = "-"
 
 
+# Characters a terminal acts on instead of showing: C0 and C1 controls, DEL, and the bidirectional
+# overrides that reorder what is shown (U+061C, U+200E/F, U+202A-202E, U+2066-2069).
+_UNPRINTABLE = frozenset(
+    [*range(0x20), *range(0x7F, 0xA0), 0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+)
+SHOWN_CHARS = 160
+
+
+def printable(text: str, limit: int = SHOWN_CHARS) -> str:
+    """Client-chosen text as a console may show it: control characters escaped (\\x1b, \\u202e),
+    at most `limit` characters of it, and how many more there were. Work is bounded by `limit`."""
+    head = text[:limit]
+    shown = "".join(
+        (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}") if code in _UNPRINTABLE else char
+        for char in head
+        for code in (ord(char),)
+    )
+    return shown if len(text) <= limit else f"{shown}…(+{len(text) - limit} chars)"
+
+
 def _compile(resource: str) -> re.Pattern:
     parts = re.split(r"(\{[^}]+\})", resource)
     regex = "".join(

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import boto3
 
-from eventsapi.local.gateway import LocalGateway
+from eventsapi.local.gateway import LocalGateway, printable
 from eventsapi.local.sqs_source import SqsEventSource
 from eventsapi.local.template import Template
 from eventsapi.local.wiring import (
@@ -50,8 +50,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(answer.body)
         log.info(
             "%s %s → %d  %s  %.1f ms",
-            self.command,
-            self.path,
+            printable(self.command, 16),
+            printable(self.path),  # a client chose it: never raw control bytes on the console
             answer.status,
             answer.function,
             (time.perf_counter() - started) * 1000,

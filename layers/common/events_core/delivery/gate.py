@@ -16,8 +16,8 @@ The order is fixed and meaningful:
    before connecting to that very address (events_core.sender), so that DNS cannot be rebound
    between a check and the connection.
 
-Steps 1-3 are placeholders in this module until their issues land: each passes every post and
-says so. A later step replaces its placeholder in `standard_steps`; it never wraps the sender.
+Steps 1 and 3 are placeholders in this module until their issues land: each passes every post
+and says so. A later step replaces its placeholder in `standard_steps`; it never wraps the sender.
 """
 
 from collections.abc import Callable, Sequence
@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from events_core import aws
+from events_core.budgets import BudgetExceeded, take_posts
 from events_core.config import Settings
 from events_core.delivery.controls import slot_now
 from events_core.delivery.sender import PostResult, sender
@@ -143,11 +144,26 @@ class OwnershipVerification(Step):
 
 
 class PostBudget(Step):
-    """Placeholder (issue 16, API side, replaces it): passes every post. It will defer the posts a
-    developer asks for (recover, redeliver, test) once their per-developer or per-webhook
-    token bucket is spent."""
+    """The posts a developer asks for spend tokens of the developer's and the webhook's buckets
+    (events_core.budgets). Test sends and probes post from the API call itself: this step takes
+    their token, and a spent budget defers them with a 429 budget_exceeded for the caller.
+    Recovered and redelivered posts took theirs when the API call queued them (so the call can
+    answer 429 itself); the worker's later post of them passes here without paying twice."""
 
     name = "post-budget"
+
+    def __init__(self, config: Settings, take: Callable[[str, str, int, Settings], int] = take_posts):
+        self.config = config
+        self._take = take
+
+    def check(self, context: OutboundContext) -> StepVerdict | None:
+        if context.purpose not in (Purpose.TEST, Purpose.PROBE):
+            return None
+        try:
+            self._take(context.developer_id, context.webhook.webhook_id, 1, self.config)
+        except BudgetExceeded as spent:
+            return StepVerdict.defer(context.now_ms + spent.retry_after * 1000, spent.message, error=spent)
+        return None
 
 
 class RateSlotAndCircuit(Step):
@@ -230,7 +246,7 @@ def _log(context: OutboundContext) -> dict[str, str]:
 
 def standard_steps(config: Settings) -> list[Step]:
     """The gate's steps, in their order."""
-    return [OwnershipVerification(config), PostBudget(), RateSlotAndCircuit(slot_now), SsrfGuard(config)]
+    return [OwnershipVerification(config), PostBudget(config), RateSlotAndCircuit(slot_now), SsrfGuard(config)]
 
 
 def standard_gate(config: Settings, post: Poster) -> Gate:

@@ -8,11 +8,11 @@ from typing import Any
 from events_core import jsonsafe
 from events_core.clock import iso_ms, now_ms
 from events_core.config import Settings
-from events_core.delivery.envelope import payload_text
 from events_core.delivery.gate import OutboundContext, Post, Purpose, StepVerdict, VerdictKind, gate
 from events_core.delivery.oauth import send_authorized, token_client
 from events_core.delivery.sender import PostResult
 from events_core.delivery.signing import delivery_headers
+from events_core.delivery.test_history import TestHistory
 from events_core.errors import EventsApiError, Unavailable
 from events_core.observability import logger
 from events_core.records.message import new_delivery_id
@@ -24,6 +24,8 @@ from events_core.signing_keys import signer, with_v1a
 from events_core.webhooks.model import Webhook
 from events_core.webhooks.requests import parse_test
 
+TEST_HEADER = "X-Webhook-Test"
+
 
 def send_test(webhook: Webhook, body: Any, config: Settings, *, seconds_left: float) -> dict[str, Any]:
     request = parse_test(body)
@@ -32,13 +34,14 @@ def send_test(webhook: Webhook, body: Any, config: Settings, *, seconds_left: fl
     at = now_ms()
     timestamp = iso_ms(at)
     delivery_id = new_delivery_id(at)
-    payload = payload_text(event, timestamp, jsonsafe.dumps(data))
+    payload = test_payload_text(event, timestamp, jsonsafe.dumps(data))
     box = secret_box(config)
     secrets = box.signing_secrets(webhook, at)
     body_bytes = payload.encode()
     headers = delivery_headers(
         event=event, timestamp=timestamp, delivery_id=delivery_id, body=body_bytes, secrets=secrets
     )
+    headers[TEST_HEADER] = "true"
     headers = {**box.custom_headers(webhook), **headers}  # the service's own names win
     if webhook.asymmetric_signature:
         headers = with_v1a(headers, signer(config), delivery_id, body_bytes)
@@ -69,6 +72,7 @@ def send_test(webhook: Webhook, body: Any, config: Settings, *, seconds_left: fl
     )
     try:
         DeliveryStore().put(record)
+        TestHistory().keep(webhook.developer_id, webhook.webhook_id, delivery_id, expires_at=record.expires_at)
     except Exception:  # noqa: BLE001 - the post was made; its answer matters more than its history line
         logger.exception("test send not recorded", extra={"delivery_id": delivery_id})
     return {
@@ -78,6 +82,14 @@ def send_test(webhook: Webhook, body: Any, config: Settings, *, seconds_left: fl
         "latencyMs": result.latency_ms,
         "error": result.error if not result.ok and result.error else (None if result.ok else result.describe()),
     }
+
+
+def test_payload_text(event_type: str, timestamp: str, data_json: str) -> str:
+    """A test post's body: a delivery's, with a top-level "test": true that is signed with it.
+    The caller's data sits under "data", so nothing it holds can remove or override the marker
+    (review N3): a receiver acts only on posts without "test"."""
+    head = f'{{"event":{jsonsafe.dumps(event_type)},"timestamp":{jsonsafe.dumps(timestamp)}'
+    return f'{head},"test":true,"data":{data_json}}}'
 
 
 def _not_sent(verdict: StepVerdict) -> EventsApiError:

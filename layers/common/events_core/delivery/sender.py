@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from events_core import aws
 from events_core.config import Settings
-from events_core.netguard import BlockedAddress, DeadlineExceeded, resolve_checked
+from events_core.netguard import BlockedAddress, DeadlineExceeded, ResolverBusy, resolve_checked
 
 IDLE_SECONDS = 4.0  # below common receivers' keep-alive timeouts (Node.js: 5 s)
 MAX_POOLS = 100
@@ -42,6 +42,7 @@ class PostResult:
     retry_after: float | None = None
     latency_ms: int = 0
     excerpt: str = ""  # the start of the receiver's answer, as text
+    infrastructure: bool = False  # failed on our side (a busy resolver): not the receiver's fault
 
     @property
     def ok(self) -> bool:
@@ -158,6 +159,10 @@ class Sender:
             status, retry_after, excerpt = self._post(url, body, headers, deadline)
         except BlockedAddress as blocked:
             return PostResult(error=f"blocked: {blocked}", latency_ms=_ms(started))
+        except ResolverBusy as busy:
+            return PostResult(
+                error=f"resolver busy: {busy}", latency_ms=_ms(started), infrastructure=busy.infrastructure
+            )
         except socket.gaierror as error:
             return PostResult(error=f"dns: {error}", latency_ms=_ms(started))
         except TimeoutError:  # DeadlineExceeded included

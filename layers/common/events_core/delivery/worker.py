@@ -327,8 +327,9 @@ class Deliverer:
         webhook = attempts[0].webhook
         developer_id, webhook_id = webhook.developer_id, webhook.webhook_id
         at = iso_ms(max(a.at_ms for a in attempts))
-        failures = [a for a in attempts if not a.result.ok]
-        if len(failures) < len(attempts) and (failures or self._stale(webhook)):
+        # A failure on our side (a busy resolver) is retried but never counts against the receiver.
+        failures = [a for a in attempts if not a.result.ok and not a.result.infrastructure]
+        if any(a.result.ok for a in attempts) and (failures or self._stale(webhook)):
             self.webhooks.record_success(developer_id, webhook_id, at)
         probe = next((a for a in attempts if a.probe), None)
         if probe is not None and probe.result.ok and self.controls.probe_succeeded(webhook):

@@ -1,21 +1,24 @@
 """Delivery-history use cases behind the API, each scoped to the calling developer's webhook:
 list, read one, redeliver one, recover every dead one in a time window."""
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from events_core import cursors
+from events_core.budgets import BudgetExceeded, take_posts
 from events_core.clock import iso_ms, now_ms, parse_iso
 from events_core.config import settings
 from events_core.delivery import queues
 from events_core.errors import BadRequest, Conflict, NotFound, PayloadExpired, Unavailable
 from events_core.http import query_limit
 from events_core.records.message import LAST_ENCODABLE_MS, DeliveryMessage, Trigger, is_delivery_id
-from events_core.records.model import DeliveryRecord, DeliveryStatus
+from events_core.records.model import DeliveryRecord, DeliveryStatus, webhook_key
 from events_core.records.payloads import PayloadStore
-from events_core.records.store import DeliveryStore, Page
+from events_core.records.store import DeliveryStore
 from events_core.webhooks import service as webhooks
 from events_core.webhooks import verification
 from events_core.webhooks.model import Webhook
@@ -23,7 +26,10 @@ from events_core.webhooks.requests import known_fields
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 100
-RECOVER_BATCH = 1000
+RECOVER_BATCH = 1000  # posts one recover call queues at most
+RECOVER_CHUNK = 25  # read, queued and marked together: what one step holds in memory
+RECOVER_BYTES = 8 * 1024 * 1024  # payload bytes one call queues at most (large payloads: fewer)
+RECOVER_MARGIN_SECONDS = 5.0  # stop a step this long before the function's timeout
 
 
 @dataclass(frozen=True)
@@ -123,7 +129,10 @@ def redeliver(developer_id: str, webhook_id: str, delivery_id: str) -> dict[str,
     _enabled(webhook)
     message = _message(record, Trigger.REDELIVER)
     store = DeliveryStore()
-    if not store.requeued(record, only_if_dead=False):
+    if record.lease_until_ms is not None and record.lease_until_ms >= now_ms():
+        raise Conflict("this delivery is being attempted right now; try again in a moment")
+    take_posts(developer_id, webhook_id, 1, settings())
+    if not store.requeued(record, only_if_dead=False, now_ms=now_ms()):
         raise Conflict("this delivery is being attempted right now; try again in a moment")
     try:
         queues.send_one(settings().delivery_queue_url, queues.Outgoing(message.to_json(), developer_id))
@@ -133,16 +142,17 @@ def redeliver(developer_id: str, webhook_id: str, delivery_id: str) -> dict[str,
     return {"deliveryId": delivery_id, "queued": True}
 
 
-def parse_window(body: Any) -> tuple[int, int, str | None]:
+def parse_window(body: Any) -> tuple[int, int | None, str | None]:
+    """(since, until or None for "now", cursor) of a recover body."""
     if not isinstance(body, dict):
         raise BadRequest("body: must be a JSON object")
     known_fields(body, ("since", "until", "cursor"))
     if "since" not in body:
         raise BadRequest("since: is required (ISO-8601 time)", field="since")
     since = _time("since", body["since"])
+    until = None
     if body.get("until") is None:
-        until = now_ms()
-        if since > until:
+        if since > now_ms():
             raise BadRequest("since: is in the future; nothing can have died yet", field="since")
     else:
         until = _time("until", body["until"])
@@ -154,34 +164,101 @@ def parse_window(body: Any) -> tuple[int, int, str | None]:
     return since, until, cursor
 
 
-def recover(developer_id: str, webhook_id: str, body: Any) -> dict[str, Any]:
-    """Queue again every dead delivery of the webhook in [since, until]: at most RECOVER_BATCH per
-    call (nextCursor goes on). Each is queued once even if this is called twice in a row."""
+def _recover_scope(developer_id: str, webhook_id: str, since: int) -> dict[str, Any]:
+    return {"route": "recover", "key": webhook_key(developer_id, webhook_id), "since": since}
+
+
+def _resume(scope: dict[str, Any], cursor: str | None, until: int | None) -> tuple[str | None, int]:
+    """Where a recover goes on (after which delivery id) and its window's end: a cursor carries
+    the `until` of the call that handed it out, so a window stays the same page after page."""
+    if cursor is None:
+        return None, until if until is not None else now_ms()
+    state = cursors.open_cursor(cursor, scope)
+    after, sealed_until = state.get("after"), state.get("until")
+    if not isinstance(after, str) or not is_delivery_id(after) or not isinstance(sealed_until, int):
+        raise cursors.InvalidCursor("cursor: not a cursor this API handed out for this query", field="cursor")
+    if until is not None and until != sealed_until:
+        raise cursors.InvalidCursor("cursor: belongs to another window (until)", field="cursor")
+    return after, sealed_until
+
+
+@dataclass
+class _Progress:
+    queued: int = 0
+    not_queued: int = 0
+    payload_bytes: int = 0
+
+
+def _recover_chunk(
+    store: DeliveryStore, developer_id: str, webhook_id: str, chunk: list[tuple[str, int]], tally: _Progress
+) -> bool:
+    """Read, queue, then mark one chunk. Queued before marked: a crash in between leaves records
+    dead with their message already queued (the worker's lease turns any duplicate into a no-op),
+    never pending without a message. False when the records could not be read (stop here)."""
+    records = store.fetch(developer_id, webhook_id, [delivery_id for delivery_id, _ in chunk])
+    if records is None:
+        return False
+    ready = [
+        record
+        for record in records
+        if record.status == DeliveryStatus.DEAD
+        and (record.payload or record.payload_ref)
+        and record.lease_until_ms is None
+    ]
+    outgoing = [
+        queues.Outgoing(_message(record, Trigger.RECOVER).to_json(), developer_id, tag=record) for record in ready
+    ]
+    refused = {id(o.tag) for o in queues.send_all(settings().delivery_queue_url, outgoing)}
+    sent = [record for record in ready if id(record) not in refused]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda record: store.requeued(record, only_if_dead=True), sent))
+    tally.queued += len(sent)
+    tally.not_queued += len(refused)
+    tally.payload_bytes += sum(len(record.payload or "") for record in sent)
+    return True
+
+
+def recover(developer_id: str, webhook_id: str, body: Any, *, seconds_left: float = 28.0) -> dict[str, Any]:
+    """Queue again the dead deliveries of the webhook in [since, until], in chunks of
+    RECOVER_CHUNK, until RECOVER_BATCH posts, RECOVER_BYTES of payload, the function's time or the
+    post budget (events_core.budgets) runs out; nextCursor goes on. Each is queued once even if
+    this is called twice in a row (the second finds them pending)."""
     since, until, cursor = parse_window(body)
     webhook = _owned(developer_id, webhook_id)
     _enabled(webhook)
+    scope = _recover_scope(developer_id, webhook_id, since)
+    after, until = _resume(scope, cursor, until)
     store = DeliveryStore()
-    page: Page = store.dead_between(
-        developer_id, webhook_id, since_ms=since, until_ms=until, limit=RECOVER_BATCH, cursor=cursor
-    )
-    ready = [record for record in page.records if record.payload or record.payload_ref]
-    # Marked first, then queued: a second call finds them pending, so each is queued once.
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        marked = list(pool.map(lambda record: store.requeued(record, only_if_dead=True), ready))
-    claimed = [record for record, ok in zip(ready, marked, strict=True) if ok]
-    outgoing = [
-        queues.Outgoing(_message(record, Trigger.RECOVER).to_json(), developer_id, tag=record) for record in claimed
-    ]
-    refused = [o.tag for o in queues.send_all(settings().delivery_queue_url, outgoing)]
-    for record in refused:
-        store.unqueue(record)  # dead again, for the next call
-    if refused and len(refused) == len(claimed):
+    stop_at = time.monotonic() + max(seconds_left - RECOVER_MARGIN_SECONDS, 1.0)
+    tally = _Progress()
+    more = True
+    while tally.queued < RECOVER_BATCH and tally.payload_bytes < RECOVER_BYTES and time.monotonic() < stop_at:
+        wanted = min(RECOVER_CHUNK, RECOVER_BATCH - tally.queued)
+        keys = store.dead_keys(developer_id, webhook_id, since_ms=since, until_ms=until, after=after, limit=wanted)
+        if not keys:
+            more = False
+            break
+        try:
+            granted = take_posts(developer_id, webhook_id, len(keys), settings())
+        except BudgetExceeded:
+            if tally.queued or tally.not_queued:
+                break  # spent mid-way: answer what was queued; nextCursor goes on from here
+            raise
+        chunk = keys[:granted]
+        if not _recover_chunk(store, developer_id, webhook_id, chunk, tally):
+            if not (tally.queued or tally.not_queued):
+                raise Unavailable("the deliveries could not be read for a moment; nothing was queued, retry")
+            break
+        after = chunk[-1][0]
+        if granted < len(keys):
+            break
+    if tally.not_queued and not tally.queued:
         raise Unavailable("the delivery queue refused the messages; nothing was queued, retry")
     answer: dict[str, Any] = {
-        "queued": len(claimed) - len(refused),
-        "nextCursor": page.next_cursor,
+        "queued": tally.queued,
+        "nextCursor": cursors.seal({"after": after, "until": until}, scope) if more and after else None,
         "window": {"since": iso_ms(since), "until": iso_ms(until)},
     }
-    if refused:
-        answer["notQueued"] = len(refused)
+    if tally.not_queued:
+        answer["notQueued"] = tally.not_queued
     return answer

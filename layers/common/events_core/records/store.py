@@ -8,10 +8,8 @@ The record is also the pipeline's duplicate guard: an attempt starts only by tak
 lease with one conditional write that names the attempt it is for (see `lease`).
 """
 
-import base64
-import binascii
-import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -20,8 +18,8 @@ from boto3.dynamodb.conditions import Attr, Key
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
+from events_core import cursors
 from events_core.aws import LazyTable, conditional_check_failed, conditional_update
-from events_core.errors import BadRequest
 from events_core.records.message import DeliveryMessage, Trigger, delivery_id_floor, is_delivery_id
 from events_core.records.model import INDEXED_STATUSES, DeliveryRecord, DeliveryStatus, webhook_key
 
@@ -50,20 +48,54 @@ class Page:
     next_cursor: str | None
 
 
-def encode_cursor(delivery_id: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"after": delivery_id}).encode()).decode().rstrip("=")
+def encode_cursor(delivery_id: str, scope: Mapping[str, object]) -> str:
+    """A signed cursor (events_core.cursors) that goes on after `delivery_id`, for `scope` only."""
+    return cursors.seal({"after": delivery_id}, scope)
 
 
-def decode_cursor(cursor: str) -> str:
-    """The delivery id a cursor continues after; BadRequest for anything this API did not hand out."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        found = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))["after"]
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeError):
-        found = None
+def decode_cursor(cursor: str, scope: Mapping[str, object]) -> str:
+    """The delivery id a cursor continues after; InvalidCursor for anything this stack did not
+    sign for this very query (another developer, webhook, filter or window)."""
+    found = cursors.open_cursor(cursor, scope).get("after")
     if not isinstance(found, str) or not is_delivery_id(found):
-        raise BadRequest("cursor: not a cursor this API handed out", field="cursor")
+        raise cursors.InvalidCursor("cursor: not a cursor this API handed out for this query", field="cursor")
     return found
+
+
+@contextmanager
+def _paging() -> Iterator[None]:
+    """DynamoDB refuses a start key outside the key condition with a ValidationException: a 400."""
+    try:
+        yield
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ValidationException":
+            raise cursors.InvalidCursor("cursor: does not belong to this query", field="cursor") from None
+        raise
+
+
+# What a listed delivery shows: no payload and no attempts, which a page never returns (review N5).
+_LISTED_FIELDS = [
+    "webhookKey",
+    "deliveryId",
+    "developerId",
+    "webhookId",
+    "eventId",
+    "event",
+    "status",
+    "createdAt",
+    "attempt",
+    "lastAttemptAt",
+    "nextAttemptAt",
+    "lastStatus",
+    "lastError",
+    "test",
+    "leaseUntil",
+    "expiresAt",
+]
+_LISTED = {
+    "ProjectionExpression": ", ".join(f"#p{n}" for n in range(len(_LISTED_FIELDS))),
+    "ExpressionAttributeNames": {f"#p{n}": name for n, name in enumerate(_LISTED_FIELDS)},
+}
 
 
 def _key(developer_id: str, webhook_id: str, delivery_id: str) -> dict[str, str]:
@@ -339,11 +371,12 @@ class DeliveryStore:
         by retrying or dead it reads the sparse index; by pending or succeeded, at most
         `read_budget` items, then hands back a cursor to go on."""
         key = webhook_key(developer_id, webhook_id)
+        scope = {"route": "deliveries", "key": key, "status": status and status.value, "since": since_ms}
         uses_index = status in INDEXED_STATUSES
         condition = Key("failedKey" if uses_index else "webhookKey").eq(key)
         if since_ms is not None:
             condition = condition & Key("deliveryId").gte(delivery_id_floor(since_ms))
-        query: dict[str, Any] = {"KeyConditionExpression": condition, "ScanIndexForward": False}
+        query: dict[str, Any] = {"KeyConditionExpression": condition, "ScanIndexForward": False, **_LISTED}
         if uses_index:
             query["IndexName"] = FAILED_INDEX
         if status is not None:
@@ -353,28 +386,32 @@ class DeliveryStore:
         if status == DeliveryStatus.FAILED:  # and such a test, stored as dead, is a failed one
             query["FilterExpression"] = Attr("status").is_in(["failed", "dead"]) & Attr("test").exists()
         if cursor is not None:
-            after = decode_cursor(cursor)
+            after = decode_cursor(cursor, scope)
             start = {"webhookKey": key, "deliveryId": after}
             query["ExclusiveStartKey"] = {**start, "failedKey": key} if uses_index else start
         found: list[DeliveryRecord] = []
         read = 0
         while True:
-            answer = self.table.query(Limit=limit + 1 - len(found) if status is None else min(limit * 2, 100), **query)
+            with _paging():
+                answer = self.table.query(
+                    Limit=limit + 1 - len(found) if status is None else min(limit * 2, 100), **query
+                )
             read += int(answer.get("ScannedCount", 0))
             found.extend(DeliveryRecord.from_item(item) for item in answer.get("Items", []))
             last = answer.get("LastEvaluatedKey")
             if len(found) > limit:
-                return Page(found[:limit], encode_cursor(found[limit - 1].delivery_id))
+                return Page(found[:limit], encode_cursor(found[limit - 1].delivery_id, scope))
             if last is None:
                 return Page(found, None)
             if read >= read_budget:
-                return Page(found, encode_cursor(last["deliveryId"]))
+                return Page(found, encode_cursor(last["deliveryId"], scope))
             query["ExclusiveStartKey"] = last
 
-    def dead_between(
-        self, developer_id: str, webhook_id: str, *, since_ms: int, until_ms: int, limit: int, cursor: str | None
-    ) -> Page:
-        """Dead deliveries of one webhook whose time falls in [since, until], oldest first."""
+    def dead_keys(
+        self, developer_id: str, webhook_id: str, *, since_ms: int, until_ms: int, after: str | None, limit: int
+    ) -> list[tuple[str, int]]:
+        """(delivery id, attempt) of up to `limit` dead deliveries of one webhook in [since, until],
+        oldest first, after the delivery id `after`: keys only, no payloads held (recover)."""
         key = webhook_key(developer_id, webhook_id)
         query: dict[str, Any] = {
             "IndexName": FAILED_INDEX,
@@ -382,26 +419,49 @@ class DeliveryStore:
             & Key("deliveryId").between(delivery_id_floor(since_ms), delivery_id_floor(until_ms + 1)),
             # Test sends are one-offs: a failed one is history, not something to recover.
             "FilterExpression": Attr("status").eq(DeliveryStatus.DEAD.value) & Attr("test").not_exists(),
+            "ProjectionExpression": "deliveryId, #attempt",
+            "ExpressionAttributeNames": {"#attempt": "attempt"},
         }
-        if cursor is not None:
-            query["ExclusiveStartKey"] = {"failedKey": key, "webhookKey": key, "deliveryId": decode_cursor(cursor)}
-        found: list[DeliveryRecord] = []
-        while True:
-            answer = self.table.query(Limit=limit + 1 - len(found), **query)
-            found.extend(DeliveryRecord.from_item(item) for item in answer.get("Items", []))
-            if len(found) > limit:
-                return Page(found[:limit], encode_cursor(found[limit - 1].delivery_id))
-            last = answer.get("LastEvaluatedKey")
-            if last is None:
-                return Page(found, None)
-            query["ExclusiveStartKey"] = last
+        if after is not None:
+            query["ExclusiveStartKey"] = {"failedKey": key, "webhookKey": key, "deliveryId": after}
+        found: list[tuple[str, int]] = []
+        while len(found) < limit:
+            with _paging():
+                answer = self.table.query(Limit=limit - len(found), **query)
+            found.extend((item["deliveryId"], int(item["attempt"])) for item in answer.get("Items", []))
+            if "LastEvaluatedKey" not in answer:
+                break
+            query["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+        return found
 
-    def requeued(self, record: DeliveryRecord, *, only_if_dead: bool) -> bool:
-        """Mark a record pending before its message is queued (redeliver, recover), if its attempt
-        has not moved on since it was read; for recover, only if it is still dead — so a second
-        call in a row finds nothing left to queue."""
-        condition = "#attempt = :attempt" + (" AND #status = :dead" if only_if_dead else "")
-        values: dict[str, Any] = {":pending": DeliveryStatus.PENDING.value, ":attempt": record.attempt}
+    def fetch(self, developer_id: str, webhook_id: str, delivery_ids: list[str]) -> list[DeliveryRecord] | None:
+        """The records of up to 100 deliveries, strongly consistent, in the order asked;
+        None when DynamoDB would not return them all after a few tries."""
+        keys = [_key(developer_id, webhook_id, delivery_id) for delivery_id in delivery_ids]
+        found: dict[str, DeliveryRecord] = {}
+        request = {self.table.name: {"Keys": keys, "ConsistentRead": True}}
+        for _ in range(4):
+            answer = self.table.meta.client.batch_get_item(RequestItems=request)
+            for item in answer.get("Responses", {}).get(self.table.name, []):
+                record = DeliveryRecord.from_item(item)  # the resource's client speaks plain types
+                found[record.delivery_id] = record
+            request = answer.get("UnprocessedKeys") or {}
+            if not request:
+                return [found[delivery_id] for delivery_id in delivery_ids if delivery_id in found]
+        return None
+
+    def requeued(self, record: DeliveryRecord, *, only_if_dead: bool, now_ms: int = 0) -> bool:
+        """Mark a record pending (redeliver: before its message is queued; recover: after), if its
+        attempt has not moved on since it was read and nobody is posting it right now; for recover,
+        only if it is still dead — so a second call in a row finds nothing left to queue."""
+        condition = "#attempt = :attempt AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)" + (
+            " AND #status = :dead" if only_if_dead else ""
+        )
+        values: dict[str, Any] = {
+            ":pending": DeliveryStatus.PENDING.value,
+            ":attempt": record.attempt,
+            ":now": now_ms,
+        }
         if only_if_dead:
             values[":dead"] = DeliveryStatus.DEAD.value
         return conditional_update(
