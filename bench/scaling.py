@@ -17,6 +17,7 @@ from typing import Any
 
 from bench.common import in_process_stack, sqs_event, template
 from events_core import aws
+from events_core.api_logs import ApiCall, to_item
 from events_core.clock import iso_ms, new_id, now_ms
 from events_core.config import settings
 from events_core.event_types import EVENT_TYPES
@@ -67,24 +68,14 @@ def make_webhook(developer_id: str, event: str) -> Webhook:
 
 
 def fill_logs(count: int, user: str) -> None:
+    """As the ingest writes them: spread over the developer's shards (events_core.api_logs)."""
     table = aws.table(settings().api_logs_table)
     now = now_ms()
     with table.batch_writer() as batch:
         for n in range(count):
-            at = now - n * 10
             owner = user if n % 2 == 0 else f"other_{n % 97}"
-            batch.put_item(
-                Item={
-                    "userId": owner,
-                    "logId": new_id(at),
-                    "endpoint": "/v1/events/types",
-                    "method": "GET",
-                    "status": 200,
-                    "timestamp": iso_ms(at),
-                    "responseTime": 3,
-                    "expiresAt": at // 1000,
-                }
-            )
+            call = ApiCall(owner, "/v1/events/types", "GET", 200, now - n * 10, 3, f"line-{n}")
+            batch.put_item(Item=to_item(call, settings().log_shards))
 
 
 def fill_webhooks(count: int) -> None:

@@ -283,6 +283,11 @@ def test_logs_table_and_chart(console, stack):
     console.get_by_role("link", name="API logs").click()
     expect(console.get_by_role("heading", name="API logs")).to_be_visible()
     table = console.locator("#logs-table")
+    for _ in range(20):  # calls reach the logs within seconds (the stage's access log → ingest)
+        if table.count():
+            break
+        console.wait_for_timeout(300)
+        console.get_by_role("button", name="Refresh").click()
     expect(table).to_be_visible()
     expect(table.locator("tbody tr").first).to_be_visible()
     expect(table).to_contain_text("/v1/events/webhooks")
@@ -381,3 +386,33 @@ def test_a_phone_in_dark_mode(open_console, stack, receiver, shots):
     no_horizontal_overflow(light)
     phone.watch.assert_clean()
     light.watch.assert_clean()
+
+
+def test_logs_filters_find_a_call_to_another_platform_api(console, stack):
+    """The simulated /v1/ai/chat stage's call is found by endpoint; a class with none shows the empty
+    state; a malformed status is shown next to its field, as the service words it."""
+    assert call(stack, "POST", "/v1/ai/chat", {"message": "hi"})[0] == 200
+    sign_in(console, stack)
+    console.get_by_role("link", name="API logs").click()
+    filters = console.locator("#logs-filters")
+    expect(filters).to_be_visible()
+    filters.get_by_label("Endpoint starts with").fill("/v1/ai")
+    table = console.locator("#logs-table")
+    for _ in range(20):  # the call reaches the logs within seconds (access log → ingest)
+        filters.get_by_role("button", name="Apply filters").click()
+        console.wait_for_timeout(300)
+        if table.count() and "/v1/ai/chat" in table.inner_text():
+            break
+    expect(table).to_contain_text("/v1/ai/chat")
+    expect(table).not_to_contain_text("/v1/events/webhooks")
+    filters.get_by_label("Method").select_option("DELETE")
+    filters.get_by_role("button", name="Apply filters").click()
+    expect(console.get_by_text("No API calls found")).to_be_visible()
+    filters.get_by_label("Method").select_option("")
+    filters.get_by_label("Status").fill("9xx")
+    console.watch.expect_http(400)
+    filters.get_by_role("button", name="Apply filters").click()
+    expect(filters.locator('[data-field="status"] .field-error')).to_contain_text("status:")
+    filters.get_by_role("button", name="Clear").click()
+    expect(table.locator("tbody tr").first).to_be_visible()
+    console.watch.assert_clean()

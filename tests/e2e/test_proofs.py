@@ -56,8 +56,13 @@ def test_the_benchmarks_run_and_reads_follow_the_answer(tmp_path):
     print(done.stdout)
     assert done.returncode == 0, done.stderr[-5000:]
     figures = dict(re.findall(r"^(.+?)\s{2,}(\S.*)$", done.stdout, re.MULTILINE))
-    assert figures["scaling: GET logs, 100 logs in table (items read)"] == "100"
-    assert figures["scaling: GET logs, 10,000 logs in table (items read)"] == "100"
+    # A page of 100 reads one chunk per shard and merges: a few more than 100, the same at any size.
+    assert figures["scaling: GET logs, 100 logs in table (items read)"] == "100"  # all of them
+    assert int(figures["scaling: GET logs, 10,000 logs in table (items read)"]) <= 200
+    assert "flat" in figures["logs page (100), status=5xx (10%): items read, pages 1-5"]
+    assert figures["logs page: the emulator's ScannedCount agrees with the in-memory count (2,000 logs)"] == "yes"
+    assert "cost: per million logged API calls (access-log ingest)" in figures
+    assert "logs ingest: 1,000 access-log lines per invocation (local emulator)" in figures
     assert figures["scaling: fan-out, 1 webhook in table (items read)"] == "1"
     assert figures["scaling: fan-out, +1,000 other webhooks (items read)"] == "1"
     small = figures["scaling: GET deliveries, 100 of the webhook's (items read)"]

@@ -45,9 +45,11 @@ def test_logs_expire_by_ttl(stack):
 
 def test_a_failed_log_write_never_fails_the_request(stack, monkeypatch):
     def broken(*_args, **_kwargs):
-        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}}, "PutItem")
+        raise ClientError(
+            {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}}, "BatchWriteItem"
+        )
 
-    monkeypatch.setattr(ApiLogStore, "record", broken)
+    monkeypatch.setattr(ApiLogStore, "write", broken)
     answer = stack.call("POST", "/v1/events/webhooks", key=stack.key(), body=REFERENCE_WEBHOOK)
     assert answer.status == 201
 

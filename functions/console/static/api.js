@@ -131,7 +131,7 @@ export const Api = {
   redeliver: (id, deliveryId) =>
     api('POST', `/v1/events/webhooks/${enc(id)}/deliveries/${enc(deliveryId)}/redeliver`, { body: {} }),
   recover: (id, body) => api('POST', `/v1/events/webhooks/${enc(id)}/recover`, { body }),
-  logs: (limit) => api('GET', '/v1/events/logs', { query: { limit } }),
+  logs: (query) => api('GET', '/v1/events/logs', { query }),
   verify: (id) => api('POST', `/v1/events/webhooks/${enc(id)}/verify`),
   listenSessions: () => api('GET', '/v1/events/listen'),
   endListen: (sessionId) => api('DELETE', `/v1/events/listen/${enc(sessionId)}`),

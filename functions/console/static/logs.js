@@ -2,9 +2,11 @@
 // status class (2xx / 4xx / 5xx) over the returned window, drawn with plain DOM elements.
 
 import { Api, ApiError } from './api.js';
-import { append, emptyState, formatTime, h, httpStatus, notice, replace, setBusy, td, timeEl } from './dom.js';
+import { append, clearErrors, emptyState, field, formatTime, h, httpStatus, notice, replace, setBusy, showError, td, timeEl } from './dom.js';
 
 const LIMITS = [100, 500, 1000];
+const STATUSES = [['', 'Any status'], ['2xx', '2xx'], ['4xx', '4xx'], ['5xx', '5xx']];
+const METHODS = ['', 'GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 const CLASSES = [
   { name: '2xx', tone: 'ok', test: (s) => s < 400 },
   { name: '4xx', tone: 'warn', test: (s) => s >= 400 && s < 500 },
@@ -137,52 +139,137 @@ function table(logs) {
         {},
         h('tr', {}, ['Time', 'Method', 'Endpoint', 'Status', 'Response time'].map((name) => h('th', { scope: 'col', text: name }))),
       ),
-      h(
-        'tbody',
-        {},
-        logs.map((log) =>
-          h(
-            'tr',
-            {},
-            td('Time', timeEl(log.timestamp)),
-            td('Method', h('span', { class: 'method mono', text: log.method })),
-            td('Endpoint', h('span', { class: 'mono endpoint', text: log.endpoint })),
-            td('Status', httpStatus(Number(log.status))),
-            td('Response time', h('span', { class: 'num', text: `${log.responseTime} ms` })),
-          ),
-        ),
-      ),
+      h('tbody', {}, logs.map((log) => row(log))),
     ),
   );
 }
 
+function row(log) {
+  return h(
+    'tr',
+    {},
+    td('Time', timeEl(log.timestamp)),
+    td('Method', h('span', { class: 'method mono', text: log.method })),
+    td('Endpoint', h('span', { class: 'mono endpoint', text: log.endpoint })),
+    td('Status', httpStatus(Number(log.status))),
+    td('Response time', h('span', { class: 'num', text: `${log.responseTime} ms` })),
+  );
+}
+
+/** <input type=datetime-local> (the browser's time zone) → ISO-8601 for the API; '' stays ''. */
+function isoOf(value) {
+  if (!value) return '';
+  const moment = new Date(value);
+  return Number.isNaN(moment.getTime()) ? value : moment.toISOString();
+}
+
+/** The filters form: status (a class or a code), method, endpoint prefix, since and until. */
+function filtersForm() {
+  const status = h('input', { type: 'text', list: 'logs-status-list', placeholder: 'any', autocomplete: 'off', size: 5 });
+  const statusList = h('datalist', { id: 'logs-status-list' }, STATUSES.filter(([v]) => v).map(([v]) => h('option', { value: v })));
+  const method = h('select', {}, METHODS.map((m) => h('option', { value: m, text: m || 'Any method' })));
+  const endpoint = h('input', { type: 'text', placeholder: '/v1/ai', autocomplete: 'off', spellcheck: 'false' });
+  const since = h('input', { type: 'datetime-local' });
+  const until = h('input', { type: 'datetime-local' });
+  const apply = h('button', { type: 'submit', class: 'btn btn-primary', text: 'Apply filters' });
+  const reset = h('button', { type: 'reset', class: 'btn', text: 'Clear' });
+  const form = h(
+    'form',
+    { class: 'card logs-filters', id: 'logs-filters', 'aria-label': 'Filter API calls', novalidate: true },
+    h('p', { class: 'form-error', role: 'alert', hidden: true }),
+    h(
+      'div',
+      { class: 'form-row' },
+      field({ label: 'Status', name: 'status', control: status, hint: 'A code or a class: 404, 5xx' }),
+      statusList,
+      field({ label: 'Method', name: 'method', control: method }),
+      field({ label: 'Endpoint starts with', name: 'endpoint', control: endpoint }),
+      field({ label: 'Since', name: 'since', control: since }),
+      field({ label: 'Until', name: 'until', control: until }),
+      h('div', { class: 'field-submit toolbar' }, apply, reset),
+    ),
+  );
+  const values = () => ({
+    status: status.value.trim(),
+    method: method.value,
+    endpoint: endpoint.value.trim(),
+    since: isoOf(since.value),
+    until: isoOf(until.value),
+  });
+  return { form, values, apply };
+}
+
 export function renderLogs(main) {
   let alive = true;
+  let generation = 0;
+  let cursor = null;
   const limit = h('select', { id: 'logs-limit' }, LIMITS.map((n) => h('option', { value: String(n), text: `Last ${n} calls` })));
   limit.value = '500';
   const refresh = h('button', { type: 'button', class: 'btn', text: 'Refresh' });
+  const filters = filtersForm();
   const body = h('div', {}, h('p', { class: 'loading', text: 'Loading API logs…' }));
+  const more = h('button', { type: 'button', class: 'btn', id: 'logs-more', text: 'Load more', hidden: true });
+  let tbody = null;
 
   async function load() {
+    const mine = ++generation;
     setBusy(refresh, true);
+    clearErrors(filters.form);
     try {
-      const { logs } = await Api.logs(Number(limit.value));
-      if (!alive) return;
+      const { logs, nextCursor } = await Api.logs({ limit: Number(limit.value), ...filters.values() });
+      if (!alive || mine !== generation) return;
+      cursor = nextCursor;
+      more.hidden = !cursor;
       if (!logs.length) {
-        replace(body, emptyState('No API calls yet', 'Every call made with your API keys is logged here, newest first.'));
+        tbody = null;
+        replace(body, emptyState('No API calls found', cursor
+          ? 'None of the calls read so far match; load more to look further back.'
+          : 'Calls made with your API keys to any platform API show here, newest first.'));
         return;
       }
-      replace(body, stats(logs), chart(logs, logs.length < Number(limit.value)), h('h2', { class: 'section-title', text: 'Calls' }), table(logs));
+      const listing = table(logs);
+      tbody = listing.querySelector('tbody');
+      replace(body, stats(logs), chart(logs, !cursor), h('h2', { class: 'section-title', text: 'Calls' }), listing);
     } catch (error) {
       if (!alive || (error instanceof ApiError && error.status === 401)) return;
+      if (error instanceof ApiError && error.status === 400) {
+        showError(filters.form, error);
+        return;
+      }
       replace(body, notice('bad', h('strong', { text: 'Could not load the logs. ' }), error.message));
     } finally {
       setBusy(refresh, false);
     }
   }
 
+  more.addEventListener('click', async () => {
+    const mine = generation;
+    setBusy(more, true, 'Loading…');
+    try {
+      const answer = await Api.logs({ limit: Number(limit.value), ...filters.values(), cursor });
+      if (!alive || mine !== generation) return;
+      if (answer.logs.length && !tbody) {
+        const listing = table([]);
+        tbody = listing.querySelector('tbody');
+        replace(body, h('h2', { class: 'section-title', text: 'Calls' }), listing);
+      }
+      for (const log of answer.logs) tbody.append(row(log));
+      cursor = answer.nextCursor;
+    } catch (error) {
+      replace(body, notice('bad', error.message));
+    } finally {
+      setBusy(more, false);
+      more.hidden = !cursor;
+    }
+  });
+
   limit.addEventListener('change', load);
   refresh.addEventListener('click', load);
+  filters.form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    load();
+  });
+  filters.form.addEventListener('reset', () => setTimeout(load));
   append(
     main,
     h(
@@ -192,7 +279,7 @@ export function renderLogs(main) {
         'div',
         {},
         h('h1', { class: 'page-title', text: 'API logs' }),
-        h('p', { class: 'page-lede', text: 'Calls made with your API keys, newest first.' }),
+        h('p', { class: 'page-lede', text: 'Calls made with your API keys to the platform, newest first.' }),
       ),
       h(
         'div',
@@ -202,7 +289,9 @@ export function renderLogs(main) {
         refresh,
       ),
     ),
+    filters.form,
     body,
+    h('div', { class: 'more' }, more),
   );
   load();
   return () => {

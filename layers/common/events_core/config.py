@@ -71,6 +71,8 @@ class Settings:
     # Behaviour: template parameters.
     event_source: str = _setting("cn.invoratec.platform", "EVENT_SOURCE", "EventSource")
     log_retention_days: int = _setting(30, "LOG_RETENTION_DAYS", "LogRetentionDays", int)
+    # Partitions a developer's API-call logs are written across (each takes 1,000 writes a second).
+    log_shards: int = _setting(8, "LOG_SHARDS", "LogShards", int)
     max_body_bytes: int = _setting(64 * 1024, "MAX_BODY_BYTES", None, int)
     # Local runs admit http:// and loopback receivers; a deployed stack admits neither by default.
     allow_http_urls: bool = _setting(False, "ALLOW_HTTP_URLS", "AllowHttpUrls", _flag)

@@ -18,7 +18,6 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from events_core import jsonsafe
 from events_core.api_keys import Caller
-from events_core.api_logs import record_api_call
 from events_core.config import settings
 from events_core.errors import BadRequest, EventsApiError, Forbidden, PayloadTooLarge, Unauthorized
 from events_core.observability import Handler, entry_point, logger
@@ -148,10 +147,10 @@ def answer_of(route: Callable[[Request], Any], event: dict, context: Any) -> dic
 
 
 def api_handler(route: Callable[[Request], Any]) -> Handler:
-    """The Lambda entry point of an API function: shared stack, call log, then the route."""
+    """The Lambda entry point of an API function: shared stack, then the route. (Its call log is
+    the stage's access-log line, ingested like every platform API's: events_core.access_logs.)"""
 
     @entry_point(correlation_paths.API_GATEWAY_REST)
-    @record_api_call
     def handler(event: dict, context: Any) -> dict:
         return answer_of(route, event, context)
 

@@ -9,7 +9,9 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl
 
 from eventsapi.local.invoke import LocalFunction
@@ -22,6 +24,8 @@ API_ID = "local"
 # `eventsapi --local keys revoke` sends DELETE here, so a revoked key stops at once locally too.
 FLUSH_AUTHORIZER_CACHE_PATH = "/_local/authorizer-cache"
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's own limit
+# (proxy event or None, method, path, status, latency ms): writes one access-log line.
+AccessLogWriter = Callable[[dict | None, str, str, int, int], None]
 
 
 @dataclass
@@ -106,6 +110,7 @@ def _compile(resource: str) -> re.Pattern:
 class LocalGateway:
     def __init__(self, template: Template, functions: dict[str, LocalFunction], api_logical_id: str):
         self.template = template
+        self.api_logical_id = api_logical_id
         self.functions = functions
         props = template.of_type("AWS::Serverless::Api")[api_logical_id]
         self.stage = str(template.resolve(props.get("StageName", "prod")))
@@ -151,6 +156,10 @@ class LocalGateway:
                 )
         self._cache: dict[tuple, tuple[float, dict]] = {}
         self._cache_lock = threading.Lock()
+        # The stage's access log (None: none written), and other APIs' own for their routes.
+        self.access_log: AccessLogWriter | None = None
+        self.access_logs: dict[str, AccessLogWriter] = {}
+        self.log_delivery: Any = None  # eventsapi.local.access_logs.LogDelivery, once wired
 
     def flush_authorizer_cache(self) -> None:
         with self._cache_lock:
@@ -174,6 +183,26 @@ class LocalGateway:
     def handle(
         self, method: str, raw_path: str, headers: list[tuple[str, str]], body: bytes, source_ip: str
     ) -> HttpAnswer:
+        """The answer; then the stage's access-log line (`access_log`, eventsapi.local.access_logs)."""
+        started = time.monotonic()
+        seen: list[tuple[Route, dict]] = []
+        answer = self._handle(method, raw_path, headers, body, source_ip, seen)
+        route, event = seen[0] if seen else (None, None)
+        access_log = self.access_logs.get(route.function if route else "", self.access_log)
+        if access_log is not None:
+            latency = round((time.monotonic() - started) * 1000)
+            access_log(event, method, raw_path.partition("?")[0], answer.status, latency)
+        return answer
+
+    def _handle(
+        self,
+        method: str,
+        raw_path: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        source_ip: str,
+        seen: list[tuple[Route, dict]],
+    ) -> HttpAnswer:
         path, _, query = raw_path.partition("?")
         if method == "DELETE" and path == FLUSH_AUTHORIZER_CACHE_PATH:
             self.flush_authorizer_cache()
@@ -184,6 +213,7 @@ class LocalGateway:
         if route is None:
             return self.gateway_response("MISSING_AUTHENTICATION_TOKEN", 403, "Missing Authentication Token")
         event = self._proxy_event(method, route, path, path_parameters, query, headers, body, source_ip)
+        seen.append((route, event))
         if route.authorizer:
             denied = self._authorize(route, event)
             if denied:

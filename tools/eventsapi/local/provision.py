@@ -21,6 +21,11 @@ _NOT_EMULATED = {
     "AWS::SNS::Topic",
     "AWS::SNS::Subscription",
     "AWS::Logs::LogGroup",
+    # CloudWatch Logs subscriptions are delivered by eventsapi.local.access_logs instead.
+    "AWS::Logs::SubscriptionFilter",
+    "AWS::Logs::Destination",
+    "AWS::Lambda::Permission",
+    "AWS::Kinesis::Stream",
     "AWS::IAM::Role",
     "AWS::ApiGateway::Account",
     "AWS::ApiGateway::UsagePlan",

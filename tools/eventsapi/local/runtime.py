@@ -168,6 +168,7 @@ class LocalRuntime:
         threading.Thread(target=self._http.serve_forever, name="local-api", daemon=True).start()
         if self.pollers:
             self._start_event_sources()
+        self.gateway.log_delivery.start()  # access-log lines reach the ingest in batches, as CloudWatch Logs sends them
         return self
 
     def _start_event_sources(self) -> None:
@@ -179,6 +180,9 @@ class LocalRuntime:
         self._stopping.set()
         for source in self.sources:
             source.stop()
+        gateway = getattr(self, "gateway", None)
+        if gateway is not None and gateway.log_delivery is not None:
+            gateway.log_delivery.stop()
         if self._http:
             self._http.shutdown()
             self._http.server_close()

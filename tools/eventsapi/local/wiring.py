@@ -10,6 +10,7 @@ import boto3
 
 from events_core import aws
 from events_core.config import settings
+from eventsapi.local.access_logs import wire_access_logs
 from eventsapi.local.gateway import LocalGateway
 from eventsapi.local.invoke import LocalFunction
 from eventsapi.local.provision import Provisioner
@@ -76,7 +77,9 @@ def stand_up(template: Template) -> tuple[dict[str, LocalFunction], LocalGateway
     boto3.setup_default_session(region_name=REGION)
     functions = local_functions(template)
     api = next(iter(template.of_type("AWS::Serverless::Api")))
-    return functions, LocalGateway(template, functions, api)
+    gateway = LocalGateway(template, functions, api)
+    wire_access_logs(template, functions, gateway)  # delivered at once until the runtime batches them
+    return functions, gateway
 
 
 def function_environment(template: Template) -> dict[str, str]:
