@@ -195,6 +195,35 @@ def retry_lines(m: Measured, region: str = regions.DEFAULT) -> list[tuple[str, s
     ]
 
 
+def throttle_lines(m: Measured) -> list[tuple[str, str, float]]:
+    """(item, how it is counted, USD per million throttled deliveries): what a post to a
+    rate-limited webhook adds when it has to wait for its slot (opt-in: `rateLimit`)."""
+    memory = _memory_gb("DeliverFunction")
+    return [
+        (
+            "SQS",
+            "1.2 requests: the message sent again, delayed to its slot (once: `bench/throttle.py` counts the "
+            "sends), then received and deleted in batches of 10",
+            MILLION * 1.2 * PRICES["sqs_request"],
+        ),
+        (
+            "Lambda",
+            "a tenth of a delivery invocation more, and up to a second's wait for a near slot shared by the batch",
+            MILLION / BATCH * (PRICES["lambda_request"] + 1.0 * memory * PRICES["lambda_gb_second_arm"]),
+        ),
+        (
+            "DynamoDB",
+            "4 WRU: the slot (2 writes when a queue of slots has formed), the `throttled` record, the post's pacing",
+            MILLION * 4 * PRICES["dynamodb_wru"],
+        ),
+        (
+            "CloudWatch Logs",
+            f"{m.log_bytes_per_delivery:.0f} B: the throttled hop's line",
+            MILLION * m.log_bytes_per_delivery / 1e9 * PRICES["logs_gb"],
+        ),
+    ]
+
+
 # events_core.history.service.RECOVER_CHUNK: recover takes its chunk's tokens in one go.
 RECOVER_CHUNK = 25
 
@@ -465,6 +494,13 @@ A failing post waits for its next attempt as a delayed SQS message, never as a r
 one, so a dead receiver does not fill the delivery queue's in-flight limit; the price is the hops.
 
 {_table(retry_lines(d))}
+## Per million throttled deliveries (opt-in: a webhook's `rateLimit`)
+
+A post to a rate-limited webhook takes its slot once and, when the slot is more than a second
+away, waits for it as the same message sent again with a delay — never as a hop a second. An
+unthrottled post to a limited webhook adds only the slot and pacing writes (2 WRU, $1.25).
+
+{_table(throttle_lines(d))}
 ## Posts a developer asks for, and paged calls (issue 16)
 
 Recover, redeliver and test sends spend a per-developer and per-webhook post budget (token buckets

@@ -39,6 +39,7 @@ def main() -> int:
         ("hostile_bodies", ()),
         ("scaling", ("10000",) if args.quick else ("100000",)),
         ("local_e2e", ("60", "5") if args.quick else ("200", "30")),
+        ("throttle", ("40", "5") if args.quick else ("100", "5")),
         ("listen", ("20",) if args.quick else ("100",)),
         ("api_call_logs", ("10000", "100000")),
         ("schema_validation", ()),

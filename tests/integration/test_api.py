@@ -17,7 +17,9 @@ def test_create_answers_the_reference_shape(stack):
     assert created.status == 201
     hook = created.json
     reference = {"id", "_id", "developerId", "event", "url", "filter", "enabled", "createdAt", "lastTriggered"}
-    assert set(hook) == reference | {"failCount", "description", "updatedAt", "disabledReason", "hasSecret"}
+    ours = {"failCount", "description", "updatedAt", "disabledReason", "hasSecret"}
+    controls = {"rateLimit", "headerNames", "circuit", "throttle", "auth", "asymmetricSignature"}  # issue 21
+    assert set(hook) == reference | ours | controls
     assert (hook["description"], hook["disabledReason"], hook["hasSecret"]) == ("", None, True)
     assert hook["updatedAt"] == hook["createdAt"]
     assert hook["id"] == hook["_id"] and is_id(hook["id"])

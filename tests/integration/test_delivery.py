@@ -209,19 +209,21 @@ def test_410_disables_at_once_and_alerts_the_developer(pipeline, receiver):
     assert len(receiver.at("/gone")) == 1
 
 
-def test_repeated_failure_past_the_threshold_disables_and_alerts_once(make_pipeline, receiver):
+def test_repeated_failure_past_the_threshold_opens_the_circuit_and_alerts_once(make_pipeline, receiver):
     pipeline = make_pipeline(RetrySchedule="0,0,0,0,0", FailureThreshold="3")
     key = pipeline.stack.key()
     hook = pipeline.webhook(key, receiver.behave("/down", status=500))
     pipeline.webhook(key, receiver.url("/alerts"), event="alert.triggered")
     pipeline.publish("user_123", "tool.executed", TOOL_DATA)
     pipeline.pump()
-    assert len(receiver.at("/down")) == 3
-    assert pipeline.listed(key)[hook["id"]]["enabled"] is False
-    assert len(receiver.at("/alerts")) == 1
-    [dead] = pipeline.dead_letters("DeliveryDeadLetterQueue")
-    assert "webhook disabled: 3 consecutive failed deliveries" in dead["reason"]
-    assert pipeline.listed(key)[hook["id"]]["disabledReason"] == "failures"
+    assert len(receiver.at("/down")) == 3  # then held: the next post is a probe, a minute later
+    listed = pipeline.listed(key)[hook["id"]]
+    assert listed["enabled"] is True and listed["circuit"]["state"] == "open"
+    [alert] = receiver.at("/alerts")
+    assert json.loads(alert.body)["data"]["alertType"] == "webhook.circuit_opened"
+    assert pipeline.dead_letters("DeliveryDeadLetterQueue") == []
+    [record] = pipeline.records(hook["id"])
+    assert record["status"] == "held"
 
 
 def test_deleting_a_webhook_stops_deliveries_in_flight(pipeline, receiver):

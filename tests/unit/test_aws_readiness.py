@@ -77,7 +77,11 @@ def test_delivery_may_publish_only_the_alert():
             "kms:Decrypt",
             {"DeliverFunction", "TestWebhookFunction", "NextListenDeliveriesFunction", "VerifyWebhookFunction"},
         ),
-        ("kms:Encrypt", {"CreateWebhookFunction", "RotateSecretFunction", "OpenListenSessionFunction"}),
+        # A PATCH seals what it changes (custom headers, an OAuth2 client secret): issue 21.
+        (
+            "kms:Encrypt",
+            {"CreateWebhookFunction", "RotateSecretFunction", "OpenListenSessionFunction", "UpdateWebhookFunction"},
+        ),
     ],
 )
 def test_only_the_functions_that_need_the_secrets_key_may_use_it(action, allowed):

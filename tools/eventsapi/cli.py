@@ -7,6 +7,7 @@ eventsapi --stack events-api keys list --developer user_123
 eventsapi --local keys revoke --developer user_123 key_0123456789ab
 eventsapi --stack events-api dlq list --queue delivery
 eventsapi --local dlq redrive --queue events
+eventsapi --stack events-api signing-keys rotate --overlap-seconds 604800
 eventsapi invoke CreateWebhookFunction -e events/create_webhook.json
 eventsapi --stack events-api --region ap-southeast-1 preflight --param AlarmEmail=ops@example.org
 eventsapi --stack events-api alarms probe
@@ -32,7 +33,7 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 from events_core.api_keys import PREFIX as KEY_PREFIX
 from events_core.api_keys import SCOPES, ApiKeyStore, hash_key, looks_like_key
 from eventsapi import listen, operator_cli
-from eventsapi.admin import dlq, keys
+from eventsapi.admin import dlq, keys, signing_keys
 from eventsapi.admin.target import Target
 from eventsapi.endpoints import (
     API_URL_HELP,
@@ -170,6 +171,17 @@ def cmd_keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_signing_keys(args: argparse.Namespace) -> int:
+    target = _target(args)
+    if args.signing_command == "rotate":
+        new = signing_keys.rotate(target, args.overlap_seconds)
+        print(f"new signing key {new.kid}; older keys keep verifying for {args.overlap_seconds} s")
+    for key in signing_keys.listed(target):
+        shown = key.public()
+        print(f"{shown['kid']}  {shown['alg']}  created {shown['createdAt']}  expires {shown['expiresAt'] or '-'}")
+    return 0
+
+
 def cmd_dlq(args: argparse.Namespace) -> int:
     target = _target(args)
     if args.dlq_command == "list":
@@ -296,7 +308,12 @@ def cmd_soak(args: argparse.Namespace) -> int:
     hostile = hostile_tenant.HostileTenantPhase(hostile_events=args.hostile_events).run()
     print()
     print(hostile.render())
-    return 0 if report.ok and hostile.ok else 1
+    from eventsapi.harness import controls_soak
+
+    controls = controls_soak.ControlsSoak(events=max(10, args.events // 10)).run(timeout=args.timeout)
+    print()
+    print(controls.render())
+    return 0 if report.ok and hostile.ok and controls.ok else 1
 
 
 def parser() -> argparse.ArgumentParser:
@@ -344,6 +361,13 @@ def parser() -> argparse.ArgumentParser:
     revoke.add_argument("--developer", required=True)
     revoke.add_argument("key", help="the key itself or its key id (key_…)")
     keys_parser.set_defaults(func=cmd_keys)
+
+    signing = commands.add_parser("signing-keys", help="v1a (Ed25519) signing keys: list, rotate")
+    signing_commands = signing.add_subparsers(dest="signing_command", required=True)
+    signing_commands.add_parser("list")
+    rotation = signing_commands.add_parser("rotate", help="a new key signs; older ones verify for the overlap")
+    rotation.add_argument("--overlap-seconds", type=int, default=7 * 86400)
+    signing.set_defaults(func=cmd_signing_keys)
 
     letters = commands.add_parser("dlq", help="dead-letter queues: list, redrive, purge")
     dlq_commands = letters.add_subparsers(dest="dlq_command", required=True)

@@ -30,11 +30,24 @@ import { formCard, testResult, webhookForm } from './webhooks.js';
 
 const PAGE_SIZE = 25;
 const POLL_MS = 3000;
-const STATUSES = ['pending', 'succeeded', 'retrying', 'dead', 'failed'];
+const STATUSES = ['pending', 'succeeded', 'retrying', 'dead', 'failed', 'throttled', 'held'];
 
 function localInputValue(date) {
   const pad = (n) => String(n).padStart(2, '0');
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+/** The circuit breaker's state: closed (posts flow), or open / half-open with its probe times. */
+function circuitState(circuit) {
+  if (!circuit || circuit.state === 'closed') return [badge('Closed', 'ok')];
+  const label = circuit.state === 'open' ? 'Open: deliveries held' : 'Half-open: probing';
+  return [
+    badge(label, 'warn'),
+    circuit.since ? h('span', { class: 'muted small', text: ' since ' }) : null,
+    circuit.since ? timeEl(circuit.since) : null,
+    circuit.nextProbeAt ? h('span', { class: 'muted small', text: ' · next probe ' }) : null,
+    circuit.nextProbeAt ? timeEl(circuit.nextProbeAt) : null,
+  ];
 }
 
 const VERIFICATION = {
@@ -190,6 +203,29 @@ export function renderWebhook(main, { id }) {
             h('span', { class: webhook.failCount ? 'num num-bad' : 'num', text: String(webhook.failCount ?? 0) }),
           ),
           item('Signing secret', webhook.hasSecret ? badge('Set', 'ok') : badge('None: posts are unsigned', 'warn')),
+          item('Circuit', ...circuitState(webhook.circuit)),
+          item(
+            'Rate limit',
+            webhook.rateLimit
+              ? h('span', {
+                  class: 'num',
+                  text: `${webhook.rateLimit.count} per ${webhook.rateLimit.periodSeconds} s · lag ${webhook.throttle?.lagSeconds ?? 0} s`,
+                })
+              : h('span', { class: 'muted', text: 'none' }),
+          ),
+          item(
+            'Custom headers',
+            webhook.headerNames?.length
+              ? h('span', { class: 'mono small', text: webhook.headerNames.join(', ') })
+              : h('span', { class: 'muted', text: 'none' }),
+          ),
+          item(
+            'OAuth2',
+            webhook.auth
+              ? h('span', { class: 'mono small', text: `${webhook.auth.clientId} @ ${webhook.auth.tokenUrl}` })
+              : h('span', { class: 'muted', text: 'none' }),
+          ),
+          item('v1a signature', webhook.asymmetricSignature ? badge('On', 'ok') : h('span', { class: 'muted', text: 'off' })),
           webhook.verification ? item('Ownership', verificationState(webhook.verification)) : null,
           item(
             'Filter',

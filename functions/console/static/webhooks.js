@@ -46,6 +46,25 @@ export function webhookForm({ initial = null, onDone, onCancel }) {
   });
   filter.value = filterText;
   const description = h('input', { type: 'text', autocomplete: 'off', value: initial?.description ?? '' });
+  // Receiver controls: a rate limit, custom headers (write-only), v1a signatures.
+  const rateCount = h('input', { type: 'number', min: '1', max: '10000', inputmode: 'numeric', value: initial?.rateLimit?.count ?? '' });
+  const ratePeriod = h('input', {
+    type: 'number',
+    min: '1',
+    max: '3600',
+    inputmode: 'numeric',
+    value: initial?.rateLimit?.periodSeconds ?? '1',
+  });
+  const headers = h('textarea', {
+    rows: 2,
+    spellcheck: 'false',
+    class: 'mono',
+    placeholder: initial?.headerNames?.length
+      ? `Set: ${initial.headerNames.join(', ')} (values never shown). Empty: unchanged; {} removes them.`
+      : '{"X-Gateway-Key": "…"}',
+  });
+  const asymmetric = h('input', { type: 'checkbox' });
+  asymmetric.checked = Boolean(initial?.asymmetricSignature);
   const submit = h('button', { type: 'submit', class: 'btn btn-primary', text: editing ? 'Save changes' : 'Create webhook' });
   const cancel = h('button', { type: 'button', class: 'btn', text: 'Cancel' });
   cancel.addEventListener('click', () => onCancel?.());
@@ -87,6 +106,28 @@ export function webhookForm({ initial = null, onDone, onCancel }) {
         optional: true,
         hint: 'A note for you, up to 256 characters.',
       }),
+      field({
+        label: 'Rate limit: posts',
+        name: 'rateLimit.count',
+        control: rateCount,
+        optional: true,
+        hint: 'At most this many posts per period to the receiver (retries, tests and probes included). Empty: no limit.',
+      }),
+      field({ label: 'Rate limit: period (seconds)', name: 'rateLimit.periodSeconds', control: ratePeriod, optional: true }),
+      field({
+        label: 'Custom headers',
+        name: 'headers',
+        control: headers,
+        optional: true,
+        hint: 'A JSON object of header names to values, sent on every post. Values are stored encrypted.',
+      }),
+      field({
+        label: 'Asymmetric signature (v1a, Ed25519)',
+        name: 'asymmetricSignature',
+        control: asymmetric,
+        optional: true,
+        hint: 'Also sign with the service’s key; receivers verify with GET /v1/events/signing-keys.',
+      }),
     ),
     h('div', { class: 'form-actions' }, submit, cancel),
   );
@@ -118,6 +159,19 @@ export function webhookForm({ initial = null, onDone, onCancel }) {
         return;
       }
     }
+    let parsedHeaders;
+    const rawHeaders = headers.value.trim();
+    if (rawHeaders) {
+      try {
+        parsedHeaders = JSON.parse(rawHeaders);
+      } catch (error) {
+        showError(form, { field: 'headers', message: `Not valid JSON: ${error.message}` });
+        return;
+      }
+    }
+    const rateLimit = rateCount.value
+      ? { count: Number(rateCount.value), periodSeconds: Number(ratePeriod.value || '1') }
+      : null;
     let body;
     if (editing) {
       body = {};
@@ -126,6 +180,9 @@ export function webhookForm({ initial = null, onDone, onCancel }) {
       const nextFilter = parsedFilter === undefined ? {} : parsedFilter;
       if (JSON.stringify(nextFilter) !== JSON.stringify(initial.filter || {})) body.filter = nextFilter;
       if (description.value !== (initial.description ?? '')) body.description = description.value;
+      if (JSON.stringify(rateLimit) !== JSON.stringify(initial.rateLimit ?? null)) body.rateLimit = rateLimit;
+      if (parsedHeaders !== undefined) body.headers = parsedHeaders;
+      if (asymmetric.checked !== Boolean(initial.asymmetricSignature)) body.asymmetricSignature = asymmetric.checked;
       if (!Object.keys(body).length) {
         showError(form, { message: 'Nothing changed.' });
         return;
@@ -135,6 +192,9 @@ export function webhookForm({ initial = null, onDone, onCancel }) {
       if (secret.value) body.secret = secret.value;
       if (parsedFilter !== undefined) body.filter = parsedFilter;
       if (description.value) body.description = description.value;
+      if (rateLimit) body.rateLimit = rateLimit;
+      if (parsedHeaders !== undefined) body.headers = parsedHeaders;
+      if (asymmetric.checked) body.asymmetricSignature = true;
     }
     setBusy(submit, true, editing ? 'Saving…' : 'Creating…');
     try {

@@ -86,6 +86,8 @@ class Settings:
     retry_delay_scale: float = _setting(1.0, "RETRY_DELAY_SCALE", "RetryDelayScale", float)
     max_retry_after: int = _setting(86400, "MAX_RETRY_AFTER_SECONDS", "MaxRetryAfterSeconds", int)
     failure_threshold: int = _setting(25, "FAILURE_THRESHOLD", "FailureThreshold", int)
+    circuit_probe_seconds: float = _setting(60.0, "CIRCUIT_PROBE_SECONDS", "CircuitProbeSeconds", float)
+    circuit_max_open_seconds: int = _setting(259200, "CIRCUIT_MAX_OPEN_SECONDS", "CircuitMaxOpenSeconds", int)
     connect_timeout: float = _setting(3.0, "DELIVERY_CONNECT_TIMEOUT", "DeliveryConnectTimeout", float)
     total_timeout: float = _setting(10.0, "DELIVERY_TOTAL_TIMEOUT", "DeliveryTotalTimeout", float)
     response_cap_bytes: int = _setting(1024, "DELIVERY_RESPONSE_CAP_BYTES", None, int)

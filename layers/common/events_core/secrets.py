@@ -6,6 +6,7 @@ the function: a KMS call per delivery would cost more than all of SQS.
 """
 
 import base64
+import json
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -32,18 +33,21 @@ class SecretBox:
         return self._client or aws.client("kms")
 
     @staticmethod
-    def _context(developer_id: str, webhook_id: str) -> dict[str, str]:
-        return {"developerId": developer_id, "webhookId": webhook_id}
+    def _context(developer_id: str, webhook_id: str, purpose: str | None = None) -> dict[str, str]:
+        # The signing secret's context has no purpose (stored ciphertexts predate it); anything
+        # else sealed for the webhook names its purpose, so one cannot be opened as the other.
+        context = {"developerId": developer_id, "webhookId": webhook_id}
+        return {**context, "purpose": purpose} if purpose else context
 
-    def seal(self, secret: str, developer_id: str, webhook_id: str) -> str:
+    def seal(self, secret: str, developer_id: str, webhook_id: str, *, purpose: str | None = None) -> str:
         answer = self.kms.encrypt(
             KeyId=self.key_id,
             Plaintext=secret.encode(),
-            EncryptionContext=self._context(developer_id, webhook_id),
+            EncryptionContext=self._context(developer_id, webhook_id, purpose),
         )
         return base64.b64encode(answer["CiphertextBlob"]).decode()
 
-    def open(self, sealed: str, developer_id: str, webhook_id: str) -> str:
+    def open(self, sealed: str, developer_id: str, webhook_id: str, *, purpose: str | None = None) -> str:
         now = time.monotonic()
         with self._lock:
             cached = self._cache.get(sealed)
@@ -52,7 +56,7 @@ class SecretBox:
         answer = self.kms.decrypt(
             KeyId=self.key_id,
             CiphertextBlob=base64.b64decode(sealed),
-            EncryptionContext=self._context(developer_id, webhook_id),
+            EncryptionContext=self._context(developer_id, webhook_id, purpose),
         )
         secret = answer["Plaintext"].decode()
         with self._lock:
@@ -71,6 +75,18 @@ class SecretBox:
             if previous and until and until > now_ms:
                 found.append(self.open(previous, webhook.developer_id, webhook.webhook_id))
         return found
+
+    def seal_headers(self, headers: dict[str, str], developer_id: str, webhook_id: str) -> str | None:
+        if not headers:
+            return None
+        return self.seal(json.dumps(headers), developer_id, webhook_id, purpose="headers")
+
+    def custom_headers(self, webhook: "Webhook") -> dict[str, str]:
+        """The webhook's own headers for every post to it (none when it has none)."""
+        if not webhook.sealed_headers:
+            return {}
+        opened = self.open(webhook.sealed_headers, webhook.developer_id, webhook.webhook_id, purpose="headers")
+        return dict(json.loads(opened))
 
 
 @aws.per_environment

@@ -57,6 +57,7 @@ class Target:
             **{f"{table}Name": name(table) for table in LOCAL_TABLES},
             "EventBusName": LOCAL_BUS,
             **{f"{queue}Url": sqs.get_queue_url(QueueName=name(queue))["QueueUrl"] for queue in LOCAL_QUEUES},
+            "SecretsKeyArn": f"alias/{name('SecretsKey')}",
         }
         return cls(session, endpoint_url, outputs, deployed=False, api_url=api_url)
 

@@ -18,6 +18,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     answered: int | None = None  # the status sent back; None when the connection was reset
+    received_at: float = field(default_factory=time.monotonic)
 
     @property
     def accepted(self) -> bool:

@@ -3,6 +3,7 @@ at once (it checks the condition, then writes). The local runtime serialises mot
 so that, locally too, two concurrent creates at the webhook cap cannot both succeed and two copies
 of one delivery cannot both take its lease — as on AWS."""
 
+import copy
 import functools
 import threading
 from typing import Any
@@ -22,7 +23,10 @@ def make_dynamodb_writes_atomic() -> None:
         @functools.wraps(method)
         def serialised(self: Any, *args: Any, __method: Any = method, **kwargs: Any) -> Any:
             with _lock:
-                return __method(self, *args, **kwargs)
+                # A copy taken under the lock: moto renders ReturnValues (UPDATED_NEW, ALL_NEW) from
+                # the item it returns *after* this call, which another thread may have changed by
+                # then; DynamoDB answers with the values of this very write.
+                return copy.deepcopy(__method(self, *args, **kwargs))
 
         serialised._serialised = True  # type: ignore[attr-defined]
         setattr(DynamoDBBackend, name, serialised)

@@ -27,6 +27,7 @@ from enum import StrEnum
 from events_core import aws
 from events_core.budgets import BudgetExceeded, take_posts
 from events_core.config import Settings
+from events_core.delivery.controls import slot_now
 from events_core.delivery.sender import PostResult, sender
 from events_core.errors import BadRequest, EventsApiError
 from events_core.observability import logger
@@ -166,10 +167,29 @@ class PostBudget(Step):
 
 
 class RateSlotAndCircuit(Step):
-    """Placeholder (issue 21 replaces it): passes every post. It will defer a post until the
-    webhook's rate allows one more, or while its circuit is open, and count outcomes in `after`."""
+    """The receiver's own rate limit and circuit (issue 21; events_core.delivery.controls).
+
+    Queued posts (events, retries, recoveries, redeliveries, redrives, circuit probes, released
+    ones) pass here: the delivery worker settled their slot and circuit before taking the
+    delivery's lease, so a wait is never an attempt, and it counts their outcomes per batch and
+    webhook (one atomic counter, one conditional write opens the circuit). Posts made at once
+    (test sends, verification challenges) take a slot here: waited for when it is near, deferred
+    otherwise. They go whatever the circuit: a developer checking a receiver must reach it."""
 
     name = "rate-slot-and-circuit"
+    IMMEDIATE = frozenset({"test", "verification"})
+
+    def __init__(self, slot_now: Callable[[Webhook], int | None] | None = None):
+        # slot_now(webhook): None when the post may go now (after a short wait), else when it may.
+        self.slot_now = slot_now
+
+    def check(self, context: OutboundContext) -> StepVerdict | None:
+        if self.slot_now is None or context.purpose not in self.IMMEDIATE or context.webhook.rate_limit is None:
+            return None
+        until = self.slot_now(context.webhook)
+        if until is None:
+            return None
+        return StepVerdict.defer(until, "throttled: the webhook's rate limit has no slot free now")
 
 
 class SsrfGuard(Step):
@@ -226,7 +246,7 @@ def _log(context: OutboundContext) -> dict[str, str]:
 
 def standard_steps(config: Settings) -> list[Step]:
     """The gate's steps, in their order."""
-    return [OwnershipVerification(config), PostBudget(config), RateSlotAndCircuit(), SsrfGuard(config)]
+    return [OwnershipVerification(config), PostBudget(config), RateSlotAndCircuit(slot_now), SsrfGuard(config)]
 
 
 def standard_gate(config: Settings, post: Poster) -> Gate:

@@ -9,6 +9,7 @@ from events_core import jsonsafe
 from events_core.clock import iso_ms, now_ms
 from events_core.config import Settings
 from events_core.delivery.gate import OutboundContext, Post, Purpose, StepVerdict, VerdictKind, gate
+from events_core.delivery.oauth import send_authorized, token_client
 from events_core.delivery.sender import PostResult
 from events_core.delivery.signing import delivery_headers
 from events_core.delivery.test_history import TestHistory
@@ -19,6 +20,7 @@ from events_core.records.model import Attempt, DeliveryRecord, DeliveryStatus
 from events_core.records.store import DeliveryStore
 from events_core.schemas import data_for_test_send
 from events_core.secrets import secret_box
+from events_core.signing_keys import signer, with_v1a
 from events_core.webhooks.model import Webhook
 from events_core.webhooks.requests import parse_test
 
@@ -33,14 +35,20 @@ def send_test(webhook: Webhook, body: Any, config: Settings, *, seconds_left: fl
     timestamp = iso_ms(at)
     delivery_id = new_delivery_id(at)
     payload = test_payload_text(event, timestamp, jsonsafe.dumps(data))
-    secrets = secret_box(config).signing_secrets(webhook, at)
+    box = secret_box(config)
+    secrets = box.signing_secrets(webhook, at)
     body_bytes = payload.encode()
     headers = delivery_headers(
         event=event, timestamp=timestamp, delivery_id=delivery_id, body=body_bytes, secrets=secrets
     )
     headers[TEST_HEADER] = "true"
+    headers = {**box.custom_headers(webhook), **headers}  # the service's own names win
+    if webhook.asymmetric_signature:
+        headers = with_v1a(headers, signer(config), delivery_id, body_bytes)
     context = OutboundContext(webhook, webhook.developer_id, Purpose.TEST, delivery_id, at)
-    passage = gate(config).send(context, Post(body_bytes, headers, max(1.0, seconds_left)))
+    passage = send_authorized(
+        gate(config), token_client(config), context, Post(body_bytes, headers, max(1.0, seconds_left))
+    )
     verdict = passage.verdict
     if verdict is not None and verdict.kind != VerdictKind.REFUSE:
         raise _not_sent(verdict)

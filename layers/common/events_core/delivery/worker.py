@@ -27,7 +27,9 @@ from events_core import aws
 from events_core.clock import iso_ms, now_ms, parse_iso
 from events_core.config import Settings, settings
 from events_core.delivery import queues
+from events_core.delivery.controls import ReceiverControls, Throttled, duration
 from events_core.delivery.gate import Gate, OutboundContext, Post, Purpose, VerdictKind, standard_gate
+from events_core.delivery.oauth import TokenClient, send_authorized
 from events_core.delivery.retry import next_delay
 from events_core.delivery.sender import PostResult, Sender
 from events_core.delivery.signing import delivery_headers
@@ -38,7 +40,8 @@ from events_core.records.model import Attempt, DeliveryRecord, DeliveryStatus
 from events_core.records.payloads import RETRY_SPAN_SECONDS, PayloadKey, PayloadStore, StoredPayload
 from events_core.records.store import DeliveryStore, LeaseVerdict
 from events_core.secrets import SecretBox, secret_box
-from events_core.webhooks.model import DisabledReason, Webhook
+from events_core.signing_keys import signer, with_v1a
+from events_core.webhooks.model import CircuitState, DisabledReason, Webhook
 from events_core.webhooks.repository import WebhookRepository
 
 # Seconds kept back from the invocation for the writes after the posts.
@@ -53,6 +56,8 @@ _PURPOSE = {
     Trigger.REDELIVER: Purpose.REDELIVER,
     Trigger.RECOVER: Purpose.RECOVER,
     Trigger.REDRIVE: Purpose.REDRIVE,
+    Trigger.PROBE: Purpose.PROBE,  # the circuit's probe
+    Trigger.RELEASE: Purpose.RETRY,  # held while the circuit was open: its retry, come at last
 }
 
 
@@ -63,6 +68,8 @@ class Outcome(StrEnum):
     DROPPED = "dropped"  # nothing to do: a duplicate, a deleted webhook, a hop to wait longer
     DEFERRED = "deferred"  # given back to the queue for a while (busy elsewhere, or no time left)
     FAILED = "failed"  # not ours to judge (AWS trouble): back after the queue's visibility timeout
+    THROTTLED = "throttled"  # sent again to come back at its rate-limit slot (not an attempt)
+    HELD = "held"  # the webhook's circuit is open: held in the history until a probe gets through
 
     @property
     def done(self) -> bool:
@@ -93,6 +100,9 @@ class _Attempted:
     result: PostResult
     at_ms: int
     dead_reason: str | None = None  # set when this attempt ends the delivery
+    probe: bool = False  # the one post testing an open circuit
+    held: bool = False  # failed while the circuit is open: held, no retry of its own
+    probes_next: bool = False  # failed while the circuit is open: comes back as its next probe
 
 
 @dataclass
@@ -100,6 +110,7 @@ class _Batch:
     verdicts: dict[str, Verdict] = field(default_factory=dict)
     attempted: list[_Attempted] = field(default_factory=list)
     disabled: dict[tuple[str, str], str] = field(default_factory=dict)  # webhook → why
+    healed: list[Webhook] = field(default_factory=list)  # circuits closed: held deliveries to release
 
 
 class Deliverer:
@@ -122,6 +133,8 @@ class Deliverer:
         self.payloads = payloads or PayloadStore()
         self.gate = gate or standard_gate(config, lambda *post, **options: self.sender.post(*post, **options))
         self.pool = ThreadPoolExecutor(max_workers=config.delivery_concurrency, thread_name_prefix="delivery")
+        self.controls = ReceiverControls(config, self.webhooks, self.store)
+        self.tokens = TokenClient(config, self.box)
 
     # -- the batch
     def deliver(self, incoming: list[Incoming], remaining_ms: Callable[[], int]) -> dict[str, Verdict]:
@@ -149,6 +162,7 @@ class Deliverer:
                 batch.verdicts[item.message_id] = result
         self._count_per_webhook(batch)
         self._settle(batch)
+        self._release_held(batch, webhooks.values(), remaining_ms)
         return batch.verdicts
 
     def _parse(self, item: Incoming, batch: _Batch) -> DeliveryMessage | None:
@@ -216,6 +230,15 @@ class Deliverer:
                 return Verdict(Outcome.DROPPED, "webhook deleted")
             if not webhook.enabled:
                 return self._not_sent(message, webhook)
+            waits, probe = self.controls.gate(message, webhook)
+            if waits is not None:
+                return Verdict(Outcome.HELD if waits.startswith("held") else Outcome.DROPPED, waits)
+            slotted = self.controls.take_slot(message, webhook)
+            if slotted is None:
+                return Verdict(Outcome.DROPPED, "webhook deleted")
+            if isinstance(slotted, Throttled):
+                return Verdict(Outcome.THROTTLED, f"throttled until {iso_ms(slotted.slot_ms)}")
+            message = slotted
             payload = message.payload
             if payload is None:
                 found = stored.get((message.developer_id, message.payload_ref or ""))
@@ -233,6 +256,8 @@ class Deliverer:
                 now_ms=now,
                 expires_at=self.settings.expires_at(now),
             )
+            if probe and lease.verdict != LeaseVerdict.TAKEN:
+                self.controls.probe_abandoned(webhook)
             if lease.verdict == LeaseVerdict.STALE:
                 return Verdict(Outcome.DROPPED, "duplicate: this attempt was already made")
             if lease.verdict == LeaseVerdict.BUSY:
@@ -249,9 +274,12 @@ class Deliverer:
                 body=body,
                 secrets=self.box.signing_secrets(webhook, now),
             )
+            headers = {**self.box.custom_headers(webhook), **headers}  # the service's own names win
+            if webhook.asymmetric_signature:
+                headers = with_v1a(headers, signer(self.settings), message.delivery_id, body)
             purpose = _PURPOSE[message.trigger]
             context = OutboundContext(webhook, message.developer_id, purpose, message.delivery_id, now)
-            passage = self.gate.send(context, Post(body, headers, deadline))
+            passage = send_authorized(self.gate, self.tokens, context, Post(body, headers, deadline))
             verdict = passage.verdict
             if verdict is not None and verdict.kind == VerdictKind.DEFER:
                 return Verdict(Outcome.DEFERRED, f"{verdict.step}: {verdict.reason}", verdict.wait_seconds(now_ms()))
@@ -259,7 +287,7 @@ class Deliverer:
                 return Verdict(Outcome.FAILED, f"{verdict.step}: {verdict.reason}")
             # A refusal is this attempt's failure, counted and recorded like a receiver's.
             result = passage.result or PostResult(error=verdict.reason if verdict else "not posted")
-            return _Attempted(item, message, webhook, lease.record, result, now_ms())
+            return _Attempted(item, message, webhook, lease.record, result, now_ms(), probe=probe)
         except Exception:  # noqa: BLE001 - AWS trouble or a bug: the message returns, nothing is lost
             logger.exception("delivery attempt failed unexpectedly", extra=log)
             return Verdict(Outcome.FAILED, "unexpected error")
@@ -286,7 +314,7 @@ class Deliverer:
             by_webhook[(attempted.webhook.developer_id, attempted.webhook.webhook_id)].append(attempted)
         for key, attempts in by_webhook.items():
             try:
-                why = self._count(attempts)
+                why = self._count(attempts, batch)
             except Exception:  # noqa: BLE001 - bookkeeping after the posts must not undo them
                 logger.exception("webhook counters not updated", extra={"webhook_id": key[1]})
                 metrics.add_metric(name="BookkeepingFailed", unit=MetricUnit.Count, value=1)
@@ -294,8 +322,9 @@ class Deliverer:
             if why:
                 batch.disabled[key] = why
 
-    def _count(self, attempts: list[_Attempted]) -> str | None:
-        """Update the webhook's counters for this batch's attempts; why it was disabled, if it was."""
+    def _count(self, attempts: list[_Attempted], batch: _Batch) -> str | None:
+        """Update the webhook's counters for this batch's attempts and its circuit (see
+        delivery/controls.py); why it was disabled, if it was."""
         webhook = attempts[0].webhook
         developer_id, webhook_id = webhook.developer_id, webhook.webhook_id
         at = iso_ms(max(a.at_ms for a in attempts))
@@ -303,14 +332,20 @@ class Deliverer:
         failures = [a for a in attempts if not a.result.ok and not a.result.infrastructure]
         if any(a.result.ok for a in attempts) and (failures or self._stale(webhook)):
             self.webhooks.record_success(developer_id, webhook_id, at)
+        probe = next((a for a in attempts if a.probe), None)
+        if probe is not None and probe.result.ok and self.controls.probe_succeeded(webhook):
+            logger.info("circuit closed: the probe got through", extra={"webhook_id": webhook_id})
+            batch.healed.append(webhook)
         if not failures:
             return None
-        count = self.webhooks.record_failures(developer_id, webhook_id, len(failures), at)
+        count, circuit = self.webhooks.record_failures(developer_id, webhook_id, len(failures), at)
         if any(a.result.status == 410 for a in failures):
             reason, why = DisabledReason.GONE, "the receiver answered 410 Gone"
-        elif count >= self.settings.failure_threshold:
-            reason, why = DisabledReason.FAILURES, f"{count} consecutive failed deliveries"
+        elif probe is not None and not probe.result.ok and not self.controls.probe_failed(webhook):
+            reason = DisabledReason.CIRCUIT
+            why = f"its circuit stayed open (failing) for {duration(self.settings.circuit_max_open_seconds)}"
         else:
+            self._hold(webhook, failures, probe, count, circuit)
             return None
         at_ms = now_ms()
         if self.webhooks.disable(developer_id, webhook_id, reason, at_ms, iso_ms(at_ms)):
@@ -320,7 +355,56 @@ class Deliverer:
                 self._alert(developer_id, webhook_id, webhook.url, why)
             except Exception:  # noqa: BLE001 - alertPending stays set: the next post for this webhook sends it
                 logger.exception("webhook-disabled alert not sent", extra={"webhook_id": webhook_id})
+            self.controls.kill_held(
+                webhook, f"webhook disabled: {why}", skip=frozenset(a.message.delivery_id for a in attempts)
+            )
         return why
+
+    def _hold(
+        self, webhook: Webhook, failures: list[_Attempted], probe: _Attempted | None, count: int, circuit: CircuitState
+    ) -> None:
+        """Failures while the circuit is open are held; the one that opens it, or a failed probe,
+        comes back as the next probe. Nothing is held unless the circuit is known to be open."""
+        if probe is not None and not probe.result.ok:
+            opened = True
+        elif circuit != CircuitState.CLOSED:
+            opened = False
+        elif count >= self.settings.failure_threshold and self.controls.open(webhook):
+            opened = True
+            logger.warning("circuit opened", extra={"webhook_id": webhook.webhook_id, "failures": count})
+            metrics.add_metric(name="CircuitOpened", unit=MetricUnit.Count, value=1)
+            try:
+                self._circuit_alert(webhook, count)
+            except Exception:  # noqa: BLE001 - the circuit works without it; the failure is logged
+                logger.exception("circuit-opened alert not sent", extra={"webhook_id": webhook.webhook_id})
+        else:
+            return  # closed: the failures follow their retry schedules
+        carrier = probe if probe is not None and not probe.result.ok else failures[0] if opened else None
+        for attempted in failures:
+            attempted.probes_next = attempted is carrier
+            attempted.held = attempted is not carrier
+
+    def _circuit_alert(self, webhook: Webhook, count: int) -> None:
+        host = _host(webhook.url)
+        longest = duration(self.settings.circuit_max_open_seconds)
+        queues.publish_event(
+            self.settings.event_bus_name,
+            self.settings.event_source,
+            "alert.triggered",
+            webhook.developer_id,
+            {
+                "alertType": "webhook.circuit_opened",
+                "source": "events-api",
+                "message": (
+                    f"Webhook {webhook.webhook_id} ({host}) failed {count} times in a row: its deliveries are held"
+                    f" and its receiver is probed every {self.controls.probe_seconds()} s; they are sent when it"
+                    f" answers again. Still failing after {longest}, the webhook is disabled."
+                ),
+                "severity": "warning",
+                "webhookId": webhook.webhook_id,
+                "host": host,
+            },
+        )
 
     def _stale(self, webhook: Webhook) -> bool:
         """Whether a success must be written: failures to reset, or lastTriggered getting old."""
@@ -331,7 +415,7 @@ class Deliverer:
     def _alert(self, developer_id: str, webhook_id: str, url: str, why: str) -> None:
         """The developer's `alert.triggered` event. It names the webhook and its host only: a URL
         may carry a token, and the event may reach third-party receivers."""
-        host = url.split("://", 1)[-1].split("/", 1)[0].rpartition("@")[2]
+        host = _host(url)
         queues.publish_event(
             self.settings.event_bus_name,
             self.settings.event_source,
@@ -365,10 +449,10 @@ class Deliverer:
             self._judge(attempted, batch)
             if attempted.result.ok:
                 continue
-            if attempted.dead_reason is None:
-                retries.append(self._retry(attempted))
-            else:
+            if attempted.dead_reason is not None:
                 dead.append(attempted)
+            elif not attempted.held:
+                retries.append(self._retry(attempted))
         failed = {id(outgoing.tag) for outgoing in queues.send_all(self.settings.delivery_queue_url, retries)}
         failed |= {id(outgoing.tag) for outgoing in self._dead_letter_all(dead)}
         settled = []
@@ -390,6 +474,12 @@ class Deliverer:
         if why:
             attempted.dead_reason = f"{result.describe()}; webhook disabled: {why}"
             return
+        if attempted.held:
+            attempted.record.next_attempt_at = None
+            return
+        if attempted.probes_next:
+            attempted.record.next_attempt_at = iso_ms(attempted.at_ms + self.controls.probe_seconds() * 1000)
+            return
         delay = next_delay(message.attempt, self.settings, result.retry_after)
         if delay is None:
             attempted.dead_reason = f"{result.describe()} after {message.attempt} attempts"
@@ -402,7 +492,7 @@ class Deliverer:
         delay = max(0, math.ceil((due - now) / 1000))
         following = attempted.message.next(
             attempted.message.attempt + 1,
-            Trigger.RETRY,
+            Trigger.PROBE if attempted.probes_next else Trigger.RETRY,
             queued_at_ms=now,
             not_before_ms=due if delay > queues.MAX_DELAY_SECONDS else 0,
         )
@@ -427,6 +517,8 @@ class Deliverer:
             return Verdict(Outcome.DELIVERED, attempted.result.describe())
         if attempted.dead_reason is not None:
             return Verdict(Outcome.DEAD, attempted.dead_reason)
+        if attempted.held or attempted.probes_next:
+            return Verdict(Outcome.HELD, f"{attempted.result.describe()}; held: the webhook's circuit is open")
         return Verdict(Outcome.RETRY_SCHEDULED, attempted.result.describe())
 
     def _write_records(self, settled: list[_Attempted]) -> None:
@@ -465,9 +557,24 @@ class Deliverer:
             record.status, record.next_attempt_at = DeliveryStatus.SUCCEEDED, None
         elif attempted.dead_reason is not None:
             record.status, record.next_attempt_at = DeliveryStatus.DEAD, None
+        elif attempted.held or attempted.probes_next:
+            record.status = DeliveryStatus.HELD
         else:
             record.status = DeliveryStatus.RETRYING
         return record
+
+    def _release_held(self, batch: _Batch, webhooks: Iterable[Webhook], remaining_ms: Callable[[], int]) -> None:
+        """Held deliveries of healed webhooks go out again (and those a previous batch had no
+        time left to release)."""
+        healed = {(w.developer_id, w.webhook_id): w for w in batch.healed}
+        for webhook in webhooks:
+            if webhook.held_pending and webhook.enabled and webhook.circuit_state == CircuitState.CLOSED:
+                healed.setdefault((webhook.developer_id, webhook.webhook_id), webhook)
+        for webhook in healed.values():
+            try:
+                self.controls.release(webhook, remaining_ms)
+            except Exception:  # noqa: BLE001 - heldPending stays set: the next batch for this webhook goes on
+                logger.exception("held deliveries not released", extra={"webhook_id": webhook.webhook_id})
 
     def _measure(self, batch: _Batch) -> None:
         for attempted in batch.attempted:
@@ -501,6 +608,10 @@ class Deliverer:
                     "delivery",
                     extra={"message_id": message_id, "outcome": verdict.outcome.value, "reason": verdict.reason},
                 )
+
+
+def _host(url: str) -> str:
+    return url.split("://", 1)[-1].split("/", 1)[0].rpartition("@")[2]
 
 
 def _letter(message: DeliveryMessage, reason: str, *, attempts: int, tag: Any = None) -> queues.Outgoing:

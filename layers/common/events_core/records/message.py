@@ -27,6 +27,8 @@ class Trigger(StrEnum):
     REDELIVER = "redeliver"  # POST …/deliveries/{id}/redeliver
     RECOVER = "recover"  # POST …/recover
     REDRIVE = "redrive"  # an operator moved it back from the dead-letter queue
+    PROBE = "probe"  # the one post that tests a webhook whose circuit is open
+    RELEASE = "release"  # held while the circuit was open, released when a probe got through
 
 
 class MalformedMessage(ValueError):
@@ -75,6 +77,7 @@ class DeliveryMessage:
     trigger: Trigger = Trigger.FIRST
     queued_at_ms: int = 0
     not_before_ms: int = 0  # a retry waiting longer than SQS can delay one message hops until then
+    slot_ms: int = 0  # the rate-limit slot this post was given (it is not given another)
     payload_ref: str | None = None
     version: int = MESSAGE_VERSION
 
@@ -118,6 +121,7 @@ class DeliveryMessage:
                 "trigger": trigger,
                 "queued_at_ms": queued_at_ms,
                 "not_before_ms": not_before_ms,
+                "slot_ms": 0,
                 "version": MESSAGE_VERSION,
             }
         )

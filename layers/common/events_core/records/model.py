@@ -19,6 +19,8 @@ class DeliveryStatus(StrEnum):
     SUCCEEDED = "succeeded"  # the last attempt got a 2xx
     RETRYING = "retrying"  # the last attempt failed; another is scheduled (nextAttemptAt)
     DEAD = "dead"  # failed with no automatic attempt left; `recover` or `redeliver` sends it again
+    THROTTLED = "throttled"  # waiting for its slot under the webhook's rate limit (not a failure)
+    HELD = "held"  # its webhook's circuit is open: released when a probe succeeds (no attempt spent)
     FAILED = "failed"  # a test send that failed: history only, never retried or recovered (redeliver can)
 
 
@@ -139,7 +141,7 @@ class DeliveryRecord:
             "test": True if self.test else None,
             "leaseUntil": self.lease_until_ms,
             # The sparse index of deliveries that need attention: present only while failing.
-            "failedKey": item["webhookKey"] if self.status in (DeliveryStatus.RETRYING, DeliveryStatus.DEAD) else None,
+            "failedKey": item["webhookKey"] if self.status in INDEXED_STATUSES else None,
         }
         item.update({name: value for name, value in optional.items() if value is not None})
         return item
@@ -171,6 +173,10 @@ class DeliveryRecord:
             payload_ref=item.get("payloadRef"),
             version=int(item.get("version", 1)),
         )
+
+
+# The statuses kept in the sparse index FailedByWebhook (held ones are released from it, oldest first).
+INDEXED_STATUSES = (DeliveryStatus.RETRYING, DeliveryStatus.DEAD, DeliveryStatus.HELD)
 
 
 def _status(item: dict[str, Any]) -> DeliveryStatus:

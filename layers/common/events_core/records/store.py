@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from events_core import cursors
 from events_core.aws import LazyTable, conditional_check_failed, conditional_update
 from events_core.records.message import DeliveryMessage, Trigger, delivery_id_floor, is_delivery_id
-from events_core.records.model import DeliveryRecord, DeliveryStatus, webhook_key
+from events_core.records.model import INDEXED_STATUSES, DeliveryRecord, DeliveryStatus, webhook_key
 
 FAILED_INDEX = "FailedByWebhook"
 _DESERIALIZE = TypeDeserializer()
@@ -255,6 +255,102 @@ class DeliveryStore:
             },
         )
 
+    def mark_waiting(
+        self, message: DeliveryMessage, status: DeliveryStatus, *, next_at: str | None, expires_at: int
+    ) -> bool:
+        """A post that waits without an attempt: `throttled` (for its rate-limit slot, at `next_at`)
+        or `held` (its webhook's circuit is open; in the sparse index, payload and all, to be
+        released). False when the message is stale (its attempt was made or is being made)."""
+        carried = "payload" if message.payload is not None else "payloadRef"
+        values: dict[str, Any] = {
+            ":status": status.value,
+            ":payload": message.payload if message.payload is not None else message.payload_ref,
+            ":expires": expires_at,
+            ":previous": message.attempt - 1,
+            ":developer": message.developer_id,
+            ":webhook": message.webhook_id,
+            ":event_id": message.event_id,
+            ":event": message.event,
+            ":created": message.timestamp,
+            ":none": [],
+        }
+        sets = [
+            "#status = :status",
+            # The payload itself, or (stored once for a large event) the name it is stored under.
+            f"{carried} = if_not_exists({carried}, :payload)",
+            "expiresAt = :expires",
+            "#attempt = if_not_exists(#attempt, :previous)",
+            "developerId = :developer",
+            "webhookId = :webhook",
+            "eventId = :event_id",
+            "#event = :event",
+            "createdAt = if_not_exists(createdAt, :created)",
+            "attempts = if_not_exists(attempts, :none)",
+        ]
+        removes = []
+        if status in INDEXED_STATUSES:
+            sets.append("failedKey = :failed")
+            values[":failed"] = webhook_key(message.developer_id, message.webhook_id)
+        else:
+            removes.append("failedKey")
+        if next_at is None:
+            removes.append("nextAttemptAt")
+        else:
+            sets.append("nextAttemptAt = :next")
+            values[":next"] = next_at
+        return conditional_update(
+            self.table,
+            Key=_key(message.developer_id, message.webhook_id, message.delivery_id),
+            UpdateExpression="SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else ""),
+            ConditionExpression=(
+                "attribute_not_exists(deliveryId) OR (#attempt = :previous AND attribute_not_exists(leaseUntil))"
+            ),
+            ExpressionAttributeNames=_NAMES,
+            ExpressionAttributeValues=values,
+        )
+
+    def held(self, developer_id: str, webhook_id: str, *, limit: int, after: str | None = None) -> Page:
+        """Held deliveries of one webhook, oldest first (the sparse index); `next_cursor` is the
+        last delivery id read when more may follow."""
+        key = webhook_key(developer_id, webhook_id)
+        query: dict[str, Any] = {
+            "IndexName": FAILED_INDEX,
+            "KeyConditionExpression": Key("failedKey").eq(key),
+            "FilterExpression": Attr("status").eq(DeliveryStatus.HELD.value),
+            "Limit": limit,
+        }
+        if after is not None:
+            query["ExclusiveStartKey"] = {"failedKey": key, "webhookKey": key, "deliveryId": after}
+        answer = self.table.query(**query)
+        last = answer.get("LastEvaluatedKey")
+        return Page(
+            [DeliveryRecord.from_item(item) for item in answer.get("Items", [])],
+            last["deliveryId"] if last else None,
+        )
+
+    def unhold(self, record: DeliveryRecord, status: DeliveryStatus, *, reason: str | None = None) -> bool:
+        """Move a held delivery on: to `pending` (released; its message is queued next) or `dead`
+        (its webhook was disabled; `recover` sends it later). Once, whoever else tries."""
+        values: dict[str, Any] = {
+            ":status": status.value,
+            ":held": DeliveryStatus.HELD.value,
+            ":attempt": record.attempt,
+        }
+        update = "SET #status = :status"
+        if status == DeliveryStatus.DEAD:
+            update += ", lastError = :reason"
+            values[":reason"] = reason or "webhook disabled"
+        else:
+            update += " REMOVE failedKey, nextAttemptAt"
+        return conditional_update(
+            self.table,
+            Key=_key(record.developer_id, record.webhook_id, record.delivery_id),
+            UpdateExpression=update,
+            ConditionExpression="#status = :held AND #attempt = :attempt",
+            ExpressionAttributeNames={"#status": "status", "#attempt": "attempt"},
+            ExpressionAttributeValues=values,
+        )
+
     # -- the API
     def get(self, developer_id: str, webhook_id: str, delivery_id: str) -> DeliveryRecord | None:
         item = self.table.get_item(Key=_key(developer_id, webhook_id, delivery_id), ConsistentRead=True).get("Item")
@@ -276,7 +372,7 @@ class DeliveryStore:
         `read_budget` items, then hands back a cursor to go on."""
         key = webhook_key(developer_id, webhook_id)
         scope = {"route": "deliveries", "key": key, "status": status and status.value, "since": since_ms}
-        uses_index = status in (DeliveryStatus.RETRYING, DeliveryStatus.DEAD)
+        uses_index = status in INDEXED_STATUSES
         condition = Key("failedKey" if uses_index else "webhookKey").eq(key)
         if since_ms is not None:
             condition = condition & Key("deliveryId").gte(delivery_id_floor(since_ms))

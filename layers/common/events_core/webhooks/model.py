@@ -1,10 +1,11 @@
 """A webhook subscription as stored and as answered."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
+from events_core.clock import iso_ms, now_ms
 from events_core.webhooks.filters import from_stored
 
 
@@ -12,7 +13,14 @@ class DisabledReason(StrEnum):
     MANUAL = "manual"  # paused by its developer (PATCH enabled: false)
     GONE = "gone"  # the receiver answered 410 Gone
     FAILURES = "failures"  # too many consecutive failed attempts
+    CIRCUIT = "circuit"  # its circuit stayed open longer than CircuitMaxOpenSeconds
     UNVERIFIED = "unverified"  # EndpointVerification=required: the URL has not answered its challenge
+
+
+class CircuitState(StrEnum):
+    CLOSED = "closed"  # posts flow (stored as no circuitState at all)
+    OPEN = "open"  # failing: deliveries are held, one probe is queued for nextProbeAt
+    HALF_OPEN = "half-open"  # the probe is being posted
 
 
 @dataclass
@@ -36,6 +44,18 @@ class Webhook:
     sealed_previous_secret: str | None = None
     previous_secret_until_ms: int | None = None
     alert_pending: bool = False
+    # Receiver controls (issue 21); absent on webhooks stored before them: no limit, closed, none.
+    rate_limit: dict[str, int] | None = None  # {"count", "periodSeconds"}
+    rate_tat_ms: int | None = None  # the rate limit's theoretical arrival time (written by delivery)
+    sealed_headers: str | None = None  # custom headers, one sealed JSON object
+    header_names: list[str] = field(default_factory=list)
+    circuit_state: CircuitState = CircuitState.CLOSED
+    circuit_since_ms: int | None = None
+    next_probe_at_ms: int | None = None
+    held_pending: bool = False  # held deliveries wait to be released (closed) or killed (disabled)
+    auth: dict[str, str] | None = None  # OAuth2 client credentials, without the secret
+    sealed_client_secret: str | None = None
+    asymmetric_signature: bool = False  # also sign with the service's Ed25519 key (v1a)
     # Ownership verification (webhooks.verification): None when it never applied to this webhook.
     verification_status: str | None = None  # pending | verified | failed
     verified_at: str | None = None
@@ -68,6 +88,32 @@ class Webhook:
             "disabledReason": self.disabled_reason.value if self.disabled_reason else None,
             "hasSecret": self.has_secret,
             **self._verification(),
+            "rateLimit": dict(self.rate_limit) if self.rate_limit else None,
+            "headerNames": list(self.header_names),
+            "circuit": self.circuit_public(),
+            "throttle": {"lagSeconds": self.throttle_lag_seconds(now_ms())},
+            "auth": {**self.auth, "hasClientSecret": self.sealed_client_secret is not None} if self.auth else None,
+            "asymmetricSignature": self.asymmetric_signature,
+        }
+
+    @property
+    def interval_ms(self) -> int | None:
+        """Milliseconds between two posts under the rate limit; None when unlimited."""
+        if not self.rate_limit:
+            return None
+        return max(1, self.rate_limit["periodSeconds"] * 1000 // self.rate_limit["count"])
+
+    def throttle_lag_seconds(self, at_ms: int) -> float:
+        """How far ahead the rate limit's next free slot is: how long a new post would wait."""
+        if not self.rate_limit or self.rate_tat_ms is None:
+            return 0.0
+        return round(max(0, self.rate_tat_ms - at_ms) / 1000, 3)
+
+    def circuit_public(self) -> dict[str, Any]:
+        return {
+            "state": self.circuit_state.value,
+            "since": iso_ms(self.circuit_since_ms) if self.circuit_since_ms is not None else None,
+            "nextProbeAt": iso_ms(self.next_probe_at_ms) if self.next_probe_at_ms is not None else None,
         }
 
     def _verification(self) -> dict[str, Any]:
@@ -101,6 +147,17 @@ class Webhook:
             "verifyTokenHash": self.verify_token_hash,
             "verifyTokenUntil": self.verify_token_until_ms,
             "activeKey": active_key(self.developer_id, self.event) if self.enabled else None,
+            "rateLimit": dict(self.rate_limit) if self.rate_limit else None,
+            "rateTat": self.rate_tat_ms,
+            "headersEnc": self.sealed_headers,
+            "headerNames": list(self.header_names) or None,
+            "circuitState": None if self.circuit_state == CircuitState.CLOSED else self.circuit_state.value,
+            "circuitSince": self.circuit_since_ms,
+            "nextProbeAt": self.next_probe_at_ms,
+            "heldPending": True if self.held_pending else None,
+            "auth": dict(self.auth) if self.auth else None,
+            "authSecretEnc": self.sealed_client_secret,
+            "asymmetricSignature": True if self.asymmetric_signature else None,
         }
         item.update({name: value for name, value in optional.items() if value is not None})
         return item
@@ -126,11 +183,28 @@ class Webhook:
             sealed_previous_secret=item.get("previousSecretEnc"),
             previous_secret_until_ms=_int_or_none(item.get("previousSecretUntil")),
             alert_pending=bool(item.get("alertPending", False)),
+            rate_limit=_rate_limit(item.get("rateLimit")),
+            rate_tat_ms=_int_or_none(item.get("rateTat")),
+            sealed_headers=item.get("headersEnc"),
+            header_names=[str(name) for name in item.get("headerNames") or []],
+            circuit_state=CircuitState(item.get("circuitState") or CircuitState.CLOSED),
+            circuit_since_ms=_int_or_none(item.get("circuitSince")),
+            next_probe_at_ms=_int_or_none(item.get("nextProbeAt")),
+            held_pending=bool(item.get("heldPending", False)),
+            auth={str(k): str(v) for k, v in item["auth"].items()} if item.get("auth") else None,
+            sealed_client_secret=item.get("authSecretEnc"),
+            asymmetric_signature=bool(item.get("asymmetricSignature", False)),
             verification_status=item.get("verificationStatus"),
             verified_at=item.get("verifiedAt"),
             verify_token_hash=item.get("verifyTokenHash"),
             verify_token_until_ms=_int_or_none(item.get("verifyTokenUntil")),
         )
+
+
+def _rate_limit(value: Any) -> dict[str, int] | None:
+    if not value:
+        return None
+    return {"count": int(value["count"]), "periodSeconds": int(value["periodSeconds"])}
 
 
 def _int_or_none(value: Any) -> int | None:

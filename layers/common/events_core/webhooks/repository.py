@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from events_core.aws import LazyTable, conditional_check_failed, conditional_update
 from events_core.errors import LimitExceeded, Unavailable
-from events_core.webhooks.model import DisabledReason, Webhook, active_key
+from events_core.webhooks.model import CircuitState, DisabledReason, Webhook, active_key
 
 UNPROCESSED_RETRIES = 4
 
@@ -190,17 +190,6 @@ class WebhookRepository:
             ExpressionAttributeValues={":at": at, ":zero": 0},
         )
 
-    def record_failures(self, developer_id: str, webhook_id: str, count: int, at: str) -> int:
-        """Count `count` more consecutive failures; the new total (0 if the webhook is gone)."""
-        answer = self._update(
-            developer_id,
-            webhook_id,
-            UpdateExpression="SET lastTriggered = :at ADD failCount :count",
-            ExpressionAttributeValues={":at": at, ":count": count},
-            ReturnValues="UPDATED_NEW",
-        )
-        return int((answer or {}).get("Attributes", {}).get("failCount", 0))
-
     def disable(self, developer_id: str, webhook_id: str, reason: DisabledReason, at_ms: int, at: str) -> bool:
         """Disable once: True only for the caller that flipped it, who then owes the alert
         (alertPending stays set until the alert is out, so a lost alert is sent again)."""
@@ -227,6 +216,164 @@ class WebhookRepository:
             Key=self._key(developer_id, webhook_id),
             UpdateExpression="REMOVE alertPending",
             ConditionExpression="attribute_exists(alertPending)",
+        )
+
+    # -- receiver controls (what delivery writes)
+    def take_slot(self, developer_id: str, webhook_id: str, interval_ms: int, now_ms: int) -> int | None:
+        """The rate limit's next slot (GCRA on the webhook item's theoretical arrival time,
+        `rateTat`): now when the limit has room, else the end of the queue of slots already given
+        out, which moves on by one interval. One write, two when a queue has formed; None if the
+        webhook is gone."""
+        return self._gcra("rateTat", developer_id, webhook_id, interval_ms, now_ms)
+
+    def pace(self, developer_id: str, webhook_id: str, interval_ms: int, now_ms: int) -> int:
+        """Take the right to post now if the last post was at least one interval ago: 0 when
+        taken, else the milliseconds left to wait. Slots spread the posts over time; this check,
+        made right before the post, keeps them apart at the receiver even when a message comes
+        back late beside one on time."""
+        try:
+            self.table.update_item(
+                Key=self._key(developer_id, webhook_id),
+                UpdateExpression="SET ratePostedAt = :now",
+                ConditionExpression="attribute_not_exists(ratePostedAt) OR ratePostedAt <= :edge",
+                ExpressionAttributeValues={":now": now_ms, ":edge": now_ms - interval_ms},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if not conditional_check_failed(error):
+                raise
+            posted = int((error.response.get("Item") or {}).get("ratePostedAt", {}).get("N", now_ms))
+            return max(1, posted + interval_ms - now_ms)
+        return 0
+
+    def _gcra(self, attribute: str, developer_id: str, webhook_id: str, interval_ms: int, now_ms: int) -> int | None:
+        key = self._key(developer_id, webhook_id)
+        names = {"#tat": attribute}
+        for _ in range(3):
+            if conditional_update(
+                self.table,
+                Key=key,
+                UpdateExpression="SET #tat = :next",
+                ConditionExpression="attribute_exists(webhookId) AND (attribute_not_exists(#tat) OR #tat <= :now)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={":next": now_ms + interval_ms, ":now": now_ms},
+            ):
+                return now_ms
+            try:
+                answer = self.table.update_item(
+                    Key=key,
+                    UpdateExpression="SET #tat = #tat + :interval",
+                    ConditionExpression="attribute_exists(webhookId) AND #tat > :now",
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues={":interval": interval_ms, ":now": now_ms},
+                    ReturnValues="UPDATED_NEW",
+                )
+            except ClientError as error:
+                if not conditional_check_failed(error):
+                    raise
+                if self.get(developer_id, webhook_id) is None:
+                    return None
+                continue  # the queue drained between the two writes: the first one may win now
+            return int(answer["Attributes"][attribute]) - interval_ms
+        raise Unavailable("the rate limit's slot kept moving; retry")
+
+    def record_failures(self, developer_id: str, webhook_id: str, count: int, at: str) -> tuple[int, CircuitState]:
+        """Count `count` more consecutive failures: the new total and the circuit's state then."""
+        answer = self._update(
+            developer_id,
+            webhook_id,
+            UpdateExpression="SET lastTriggered = :at ADD failCount :count",
+            ExpressionAttributeValues={":at": at, ":count": count},
+            ReturnValues="ALL_NEW",
+        )
+        attributes = (answer or {}).get("Attributes", {})
+        return int(attributes.get("failCount", 0)), CircuitState(attributes.get("circuitState") or "closed")
+
+    def open_circuit(self, developer_id: str, webhook_id: str, threshold: int, now_ms: int, probe_at_ms: int) -> bool:
+        """Open a closed circuit once its consecutive failures reach `threshold`: True only for
+        the one caller that opened it (who then queues the probe and owes the alert)."""
+        return conditional_update(
+            self.table,
+            Key=self._key(developer_id, webhook_id),
+            UpdateExpression="SET circuitState = :open, circuitSince = :now, nextProbeAt = :probe",
+            ConditionExpression=(
+                "attribute_exists(webhookId) AND enabled = :true AND attribute_not_exists(circuitState)"
+                " AND failCount >= :threshold"
+            ),
+            ExpressionAttributeValues={
+                ":open": CircuitState.OPEN.value,
+                ":now": now_ms,
+                ":probe": probe_at_ms,
+                ":true": True,
+                ":threshold": threshold,
+            },
+        )
+
+    def claim_probe(self, developer_id: str, webhook_id: str, now_ms: int, until_ms: int) -> bool:
+        """Half-open a circuit whose probe is due: one probe at a time. The claim lasts until
+        `until_ms`, so a probe lost with its invocation is made again by its returning message."""
+        return conditional_update(
+            self.table,
+            Key=self._key(developer_id, webhook_id),
+            UpdateExpression="SET circuitState = :half, nextProbeAt = :until",
+            ConditionExpression="circuitState IN (:open, :half) AND nextProbeAt <= :now AND enabled = :true",
+            ExpressionAttributeValues={
+                ":half": CircuitState.HALF_OPEN.value,
+                ":open": CircuitState.OPEN.value,
+                ":now": now_ms,
+                ":until": until_ms,
+                ":true": True,
+            },
+        )
+
+    def probe_failed(self, developer_id: str, webhook_id: str, probe_at_ms: int) -> bool:
+        return conditional_update(
+            self.table,
+            Key=self._key(developer_id, webhook_id),
+            UpdateExpression="SET circuitState = :open, nextProbeAt = :probe",
+            ConditionExpression="circuitState = :half",
+            ExpressionAttributeValues={
+                ":half": CircuitState.HALF_OPEN.value,
+                ":open": CircuitState.OPEN.value,
+                ":probe": probe_at_ms,
+            },
+        )
+
+    def close_circuit(self, developer_id: str, webhook_id: str) -> bool:
+        """The probe got through: closed, failures forgotten, held deliveries to release."""
+        return conditional_update(
+            self.table,
+            Key=self._key(developer_id, webhook_id),
+            UpdateExpression=(
+                "SET failCount = :zero, heldPending = :true REMOVE circuitState, circuitSince, nextProbeAt"
+            ),
+            ConditionExpression="attribute_exists(circuitState)",
+            ExpressionAttributeValues={":zero": 0, ":true": True},
+        )
+
+    def claim_release(self, developer_id: str, webhook_id: str, now_ms: int, until_ms: int) -> bool:
+        """One releaser at a time (two would interleave their slots): until `until_ms`, or until
+        it lets go (`release_done`)."""
+        return conditional_update(
+            self.table,
+            Key=self._key(developer_id, webhook_id),
+            UpdateExpression="SET releaseUntil = :until",
+            ConditionExpression=(
+                "attribute_exists(heldPending) AND (attribute_not_exists(releaseUntil) OR releaseUntil < :now)"
+            ),
+            ExpressionAttributeValues={":until": until_ms, ":now": now_ms},
+        )
+
+    def release_done(self, developer_id: str, webhook_id: str) -> None:
+        self._update(developer_id, webhook_id, UpdateExpression="REMOVE releaseUntil")
+
+    def held_settled(self, developer_id: str, webhook_id: str) -> bool:
+        """Every held delivery was released (or killed): nothing left pending."""
+        return conditional_update(
+            self.table,
+            Key=self._key(developer_id, webhook_id),
+            UpdateExpression="REMOVE heldPending, releaseUntil",
+            ConditionExpression="attribute_exists(heldPending) AND attribute_not_exists(circuitState)",
         )
 
     def _update(self, developer_id: str, webhook_id: str, **kwargs: Any) -> dict | None:

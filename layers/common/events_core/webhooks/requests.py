@@ -6,14 +6,16 @@ from typing import Any
 from events_core.config import Settings
 from events_core.errors import BadRequest
 from events_core.event_types import EVENT_TYPES
+from events_core.webhooks.controls import parse_auth, parse_headers, parse_rate_limit
 from events_core.webhooks.filters import validate_filter
 from events_core.webhooks.urls import check_webhook_url
 
 MAX_SECRET_LENGTH = 256
 MAX_DESCRIPTION_LENGTH = 256
 MAX_OVERLAP_SECONDS = 7 * 86400
-CREATE_FIELDS = ("event", "url", "secret", "filter", "description")
-CHANGE_FIELDS = ("url", "event", "filter", "enabled", "description")
+CONTROL_FIELDS = ("rateLimit", "headers", "auth", "asymmetricSignature")  # the receiver's (issue 21)
+CREATE_FIELDS = ("event", "url", "secret", "filter", "description", *CONTROL_FIELDS)
+CHANGE_FIELDS = ("url", "event", "filter", "enabled", "description", *CONTROL_FIELDS)
 ROTATE_FIELDS = ("secret", "overlapSeconds")
 TEST_FIELDS = ("event", "data")
 
@@ -25,6 +27,10 @@ class Registration:
     secret: str | None
     filter: dict
     description: str
+    rate_limit: dict[str, int] | None = None
+    headers: dict[str, str] | None = None
+    auth: dict[str, str] | None = None
+    asymmetric_signature: bool = False
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,10 @@ def parse_registration(body: Any, settings: Settings) -> Registration:
         secret=_secret(_string(body, "secret")) or None,
         filter=validate_filter(body.get("filter")),
         description=_description(_string(body, "description")) or "",
+        rate_limit=parse_rate_limit(body.get("rateLimit")),
+        headers=parse_headers(body.get("headers"), oauth=body.get("auth") is not None),
+        auth=parse_auth(body.get("auth"), settings),
+        asymmetric_signature=_flag(body, "asymmetricSignature") or False,
     )
 
 
@@ -133,7 +143,22 @@ def parse_changes(body: Any, settings: Settings) -> dict[str, Any]:
         if body["description"] is None:
             raise BadRequest("description: must be a string", field="description")
         changes["description"] = _description(_string(body, "description"))
+    if "rateLimit" in body:
+        changes["rateLimit"] = parse_rate_limit(body["rateLimit"])
+    if "headers" in body:
+        changes["headers"] = parse_headers(body["headers"])
+    if "auth" in body:
+        changes["auth"] = parse_auth(body["auth"], settings)
+    if "asymmetricSignature" in body:
+        changes["asymmetricSignature"] = _flag(body, "asymmetricSignature")
     return changes
+
+
+def _flag(body: dict, name: str) -> bool | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, bool):
+        raise BadRequest(f"{name}: must be true or false", field=name)
+    return value
 
 
 def parse_rotation(body: Any) -> Rotation:

@@ -8,13 +8,15 @@ import dataclasses
 import secrets as random_secrets
 from typing import Any
 
+from events_core import signing_keys
 from events_core.clock import is_id, iso_ms, new_id, now_ms, parse_iso
 from events_core.config import settings
 from events_core.errors import NotFound, Unavailable
 from events_core.secrets import secret_box
 from events_core.webhooks import verification
+from events_core.webhooks.controls import check_no_authorization_header
 from events_core.webhooks.filters import to_stored
-from events_core.webhooks.model import DisabledReason, Webhook
+from events_core.webhooks.model import CircuitState, DisabledReason, Webhook
 from events_core.webhooks.repository import WebhookRepository
 from events_core.webhooks.requests import parse_changes, parse_registration, parse_rotation
 
@@ -41,6 +43,19 @@ def register(developer_id: str, body: Any, repository: WebhookRepository | None 
     )
     if registration.secret:
         webhook.sealed_secret = secret_box(config).seal(registration.secret, developer_id, webhook.webhook_id)
+    webhook.rate_limit = registration.rate_limit
+    webhook.asymmetric_signature = registration.asymmetric_signature
+    if webhook.asymmetric_signature:
+        signing_keys.ensure_key(secret_box(config), signing_keys.SigningKeyStore())
+    if registration.auth:
+        secret = registration.auth.pop("clientSecret")
+        webhook.auth = registration.auth
+        webhook.sealed_client_secret = secret_box(config).seal(
+            secret, developer_id, webhook.webhook_id, purpose="oauth2"
+        )
+    if registration.headers:
+        webhook.sealed_headers = secret_box(config).seal_headers(registration.headers, developer_id, webhook.webhook_id)
+        webhook.header_names = sorted(registration.headers)
     verification.on_register(webhook, config)  # pending (and disabled under `required`) until it verifies
     (repository or WebhookRepository()).add(webhook, cap=config.max_webhooks_per_developer)
     return webhook
@@ -78,10 +93,27 @@ def _apply(webhook: Webhook, changes: dict[str, Any], at_ms: int) -> tuple[Webho
     if "description" in changes:
         updated.description = changes["description"]
         names.add("description")
+    if "rateLimit" in changes:
+        # A new limit starts from now; posts already given a slot keep it.
+        updated.rate_limit, updated.rate_tat_ms = changes["rateLimit"], None
+        names |= {"rateLimit", "rateTat"}
+    if "sealedHeaders" in changes:
+        updated.sealed_headers, updated.header_names = changes["sealedHeaders"], changes["headerNames"]
+        names |= {"headersEnc", "headerNames"}
+    if "auth" in changes:
+        updated.auth, updated.sealed_client_secret = changes["auth"], changes["sealedClientSecret"]
+        names |= {"auth", "authSecretEnc"}
+    if changes.get("asymmetricSignature") is not None:
+        updated.asymmetric_signature = changes["asymmetricSignature"]
+        names.add("asymmetricSignature")
+    check_no_authorization_header(updated.header_names, updated.auth is not None)
     if changes.get("enabled") is True:
         updated.enabled, updated.fail_count = True, 0
         updated.disabled_reason, updated.disabled_at_ms, updated.alert_pending = None, None, False
         names |= {"enabled", "failCount", "disabledReason", "disabledAt", "alertPending", "activeKey"}
+        if not webhook.enabled:  # switched on again: a fresh circuit
+            updated.circuit_state, updated.circuit_since_ms, updated.next_probe_at_ms = CircuitState.CLOSED, None, None
+            names |= {"circuitState", "circuitSince", "nextProbeAt"}
     elif changes.get("enabled") is False:
         if updated.enabled:
             updated.disabled_at_ms = at_ms
@@ -99,6 +131,17 @@ def _ms_of(webhook: Webhook) -> int:
 
 def change(developer_id: str, webhook_id: str, body: Any, repository: WebhookRepository | None = None) -> Webhook:
     changes = parse_changes(body, settings())
+    if "headers" in changes:  # sealed once, whatever the tries
+        headers = changes.pop("headers")
+        changes["sealedHeaders"] = secret_box(settings()).seal_headers(headers, developer_id, webhook_id)
+        changes["headerNames"] = sorted(headers)
+    if changes.get("auth"):
+        secret = changes["auth"].pop("clientSecret")
+        changes["sealedClientSecret"] = secret_box(settings()).seal(secret, developer_id, webhook_id, purpose="oauth2")
+    elif "auth" in changes:
+        changes["sealedClientSecret"] = None
+    if changes.get("asymmetricSignature"):
+        signing_keys.ensure_key(secret_box(settings()), signing_keys.SigningKeyStore())
     repository = repository or WebhookRepository()
     for _ in range(_SAVE_TRIES):
         current = get(developer_id, webhook_id, repository)

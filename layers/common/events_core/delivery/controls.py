@@ -1,0 +1,303 @@
+"""What a receiver controls about how it is called: its rate limit and its circuit breaker.
+
+Rate limit (GCRA): each post takes the next slot of the webhook's schedule once, with one
+conditional write on the webhook item (two when a queue of slots has formed). A slot within a
+second is waited for in-process; a later one sends the same message again, delayed to its slot,
+and its delivery reads `throttled` meanwhile. A message that carries its slot never takes another
+(no pushing back without end), and waiting is never an attempt, a failure or a dead letter.
+
+Circuit breaker: once `FailureThreshold` consecutive posts failed (counted atomically, opened by
+exactly one conditional write), the circuit is open: the webhook's deliveries are `held` in the
+sparse index instead of following their retry schedules (no attempt spent), and one message,
+the probe, comes back every `CircuitProbeSeconds`. The probe that gets through closes the circuit
+and releases the held deliveries, oldest first, through the rate limit. A circuit open longer
+than `CircuitMaxOpenSeconds` disables the webhook; its held deliveries become dead (recoverable).
+"""
+
+import dataclasses
+import math
+import random
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from events_core.clock import iso_ms, now_ms
+from events_core.config import Settings
+from events_core.delivery import queues
+from events_core.observability import logger
+from events_core.records.message import DeliveryMessage, Trigger
+from events_core.records.model import DeliveryRecord, DeliveryStatus
+from events_core.records.store import DeliveryStore
+from events_core.webhooks.model import CircuitState, Webhook
+from events_core.webhooks.repository import WebhookRepository
+
+NEAR_SLOT_MS = 1000  # a slot this close is waited for in-process, not through the queue
+RELEASE_SPACING_MS = 50  # held deliveries of a webhook without a rate limit go out 20 a second
+MAX_SLEEP_MS = 1500  # a message back this long before its slot (early) waits in the queue again
+RELEASE_PAGE = 100
+
+
+@dataclasses.dataclass(frozen=True)
+class Throttled:
+    """The message left the queue to come back at its slot."""
+
+    slot_ms: int
+
+
+def release_message(record: DeliveryRecord, trigger: Trigger) -> DeliveryMessage:
+    """The next attempt of a stored delivery (released, or probed)."""
+    return DeliveryMessage(
+        delivery_id=record.delivery_id,
+        webhook_id=record.webhook_id,
+        developer_id=record.developer_id,
+        event_id=record.event_id,
+        event=record.event,
+        timestamp=record.created_at,
+        payload=record.payload or None,
+        payload_ref=None if record.payload else record.payload_ref,
+        attempt=record.attempt + 1,
+        trigger=trigger,
+        queued_at_ms=now_ms(),
+    )
+
+
+class ReceiverControls:
+    def __init__(self, config: Settings, webhooks: WebhookRepository, store: DeliveryStore):
+        self.settings = config
+        self.webhooks = webhooks
+        self.store = store
+
+    # -- the rate limit
+    def take_slot(self, message: DeliveryMessage, webhook: Webhook) -> DeliveryMessage | Throttled | None:
+        """The message, holding its slot (waited for when near), or Throttled when it was sent
+        again to come back at its slot; None when the webhook is gone."""
+        interval = webhook.interval_ms
+        if interval is None and not message.slot_ms:
+            return message
+        if interval is not None and not message.slot_ms:
+            now = now_ms()
+            slot = self.webhooks.take_slot(webhook.developer_id, webhook.webhook_id, interval, now)
+            if slot is None:
+                return None
+            message = dataclasses.replace(message, slot_ms=slot)
+            if slot - now > NEAR_SLOT_MS:
+                self._send_to_slot(message, now)
+                return Throttled(slot)
+        now = now_ms()
+        wait_ms = message.slot_ms - now
+        if wait_ms > MAX_SLEEP_MS:  # back too early (a hop): wait again in the queue, same slot
+            self._send_to_slot(message, now, mark=False)
+            return Throttled(message.slot_ms)
+        if wait_ms > 0:
+            time.sleep(wait_ms / 1000)
+        return message if interval is None else self._paced(message, webhook, interval)
+
+    def _paced(self, message: DeliveryMessage, webhook: Webhook, interval: int) -> DeliveryMessage | Throttled:
+        """At most one post per interval at the receiver: a message late for its slot beside one
+        on time waits the difference (in-process), or goes back to the queue past MAX_SLEEP_MS."""
+        waited = 0
+        while wait_ms := self.webhooks.pace(webhook.developer_id, webhook.webhook_id, interval, now_ms()):
+            # A little jitter: several late messages do not all try again at the same moment.
+            wait_ms += random.randint(0, max(1, interval // 10))  # noqa: S311 - jitter, not cryptography
+            if waited + wait_ms > MAX_SLEEP_MS:
+                now = now_ms()
+                self._send_to_slot(dataclasses.replace(message, slot_ms=now + wait_ms + NEAR_SLOT_MS), now)
+                return Throttled(now + wait_ms)
+            time.sleep(wait_ms / 1000)
+            waited += wait_ms
+        return message
+
+    def _send_to_slot(self, message: DeliveryMessage, now: int, *, mark: bool = True) -> None:
+        """Once per throttled message: its record says `throttled`, and the message comes back
+        within the second before its slot (hopping when that is past SQS's longest delay)."""
+        if mark:
+            self.store.mark_waiting(
+                message,
+                DeliveryStatus.THROTTLED,
+                next_at=iso_ms(message.slot_ms),
+                expires_at=self.settings.expires_at(now),
+            )
+        back_at = message.slot_ms - NEAR_SLOT_MS
+        delay = max(0, math.ceil((back_at - now) / 1000))
+        if delay > queues.MAX_DELAY_SECONDS:
+            message = dataclasses.replace(message, not_before_ms=back_at)
+        queues.send_one(
+            self.settings.delivery_queue_url, queues.Outgoing(message.to_json(), message.developer_id, delay=delay)
+        )
+
+    # -- the circuit, before a post
+    def probe_seconds(self) -> int:
+        return max(1, math.ceil(self.settings.circuit_probe_seconds))
+
+    def gate(self, message: DeliveryMessage, webhook: Webhook) -> tuple[str | None, bool]:
+        """(why this message does not post now, or None; whether its post is the probe)."""
+        if webhook.circuit_state == CircuitState.CLOSED:
+            return None, False
+        now = now_ms()
+        if message.trigger == Trigger.PROBE:
+            claim_until = now + int((self.probe_seconds() + self.settings.total_timeout + 15) * 1000)
+            if self.webhooks.claim_probe(webhook.developer_id, webhook.webhook_id, now, claim_until):
+                return None, True
+            # Not due yet, or another probe is out: come back when the next one is due.
+            due = max(webhook.next_probe_at_ms or 0, now + 1000)
+            self._requeue(message, math.ceil((due - now) / 1000))
+            return "probe not due: queued again", False
+        expires = self.settings.expires_at(now)
+        if not self.store.mark_waiting(message, DeliveryStatus.HELD, next_at=None, expires_at=expires):
+            return "duplicate: this post was already settled", False
+        return "held: the webhook's circuit is open", False
+
+    def probe_abandoned(self, webhook: Webhook) -> None:
+        """A claimed probe that could not post (a duplicate message): the next one may go."""
+        self.webhooks.probe_failed(webhook.developer_id, webhook.webhook_id, now_ms())
+
+    def _requeue(self, message: DeliveryMessage, delay: int) -> None:
+        hops = delay > queues.MAX_DELAY_SECONDS
+        again = dataclasses.replace(message, not_before_ms=now_ms() + delay * 1000 if hops else 0)
+        queues.send_one(
+            self.settings.delivery_queue_url, queues.Outgoing(again.to_json(), message.developer_id, delay=delay)
+        )
+
+    # -- the circuit, after the posts
+    def open(self, webhook: Webhook) -> bool:
+        """Open the circuit if this caller is the one whose failures reached the threshold."""
+        now = now_ms()
+        return self.webhooks.open_circuit(
+            webhook.developer_id,
+            webhook.webhook_id,
+            self.settings.failure_threshold,
+            now,
+            now + self.probe_seconds() * 1000,
+        )
+
+    def probe_failed(self, webhook: Webhook) -> bool:
+        """Back to open until the next probe; False when the circuit has been open too long."""
+        now = now_ms()
+        since = webhook.circuit_since_ms or now
+        if now - since >= self.settings.circuit_max_open_seconds * 1000:
+            return False
+        self.webhooks.probe_failed(webhook.developer_id, webhook.webhook_id, now + self.probe_seconds() * 1000)
+        return True
+
+    def probe_succeeded(self, webhook: Webhook) -> bool:
+        return self.webhooks.close_circuit(webhook.developer_id, webhook.webhook_id)
+
+    def release(self, webhook: Webhook, remaining_ms: Callable[[], int]) -> int:
+        """Queue the held deliveries again, oldest first, in pages, while time allows; what is
+        left stays held (heldPending) and the next batch for this webhook goes on."""
+        now = now_ms()
+        if not self.webhooks.claim_release(webhook.developer_id, webhook.webhook_id, now, now + remaining_ms()):
+            return 0  # another invocation is releasing them
+        try:
+            released = self._release(webhook, remaining_ms)
+        finally:
+            self.webhooks.release_done(webhook.developer_id, webhook.webhook_id)
+        logger.info("held deliveries released", extra={"webhook_id": webhook.webhook_id, "count": released})
+        return released
+
+    def _release(self, webhook: Webhook, remaining_ms: Callable[[], int]) -> int:
+        released = 0
+        after: str | None = None
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            while remaining_ms() > 10_000:
+                page = self.store.held(webhook.developer_id, webhook.webhook_id, limit=RELEASE_PAGE, after=after)
+                ready = [record for record in page.records if record.payload or record.payload_ref]
+                marked = list(pool.map(lambda r: self.store.unhold(r, DeliveryStatus.PENDING), ready))
+                claimed = [record for record, ok in zip(ready, marked, strict=True) if ok]
+                outgoing = [
+                    queues.Outgoing(message.to_json(), message.developer_id, delay=delay, tag=record)
+                    for record, message, delay in self._in_order(webhook, claimed)
+                ]
+                for refused in queues.send_all(self.settings.delivery_queue_url, outgoing):
+                    self.store.unqueue(refused.tag)  # held again, for the next release
+                    released -= 1
+                released += len(claimed)
+                if page.next_cursor is None:
+                    self.webhooks.held_settled(webhook.developer_id, webhook.webhook_id)
+                    break
+                after = page.next_cursor
+        return released
+
+    def _in_order(
+        self, webhook: Webhook, records: list[DeliveryRecord]
+    ) -> list[tuple[DeliveryRecord, DeliveryMessage, int]]:
+        """Released messages with their slots taken in one write, oldest first: they reach the
+        receiver in that order, at its rate limit (RELEASE_SPACING_MS apart when it has none)."""
+        if not records:
+            return []
+        now = now_ms()
+        spacing = webhook.interval_ms or RELEASE_SPACING_MS
+        first: int | None = now
+        if webhook.interval_ms is not None:
+            first = self.webhooks.take_slot(webhook.developer_id, webhook.webhook_id, spacing * len(records), now)
+        start = now if first is None else first
+        released = []
+        for n, record in enumerate(records):
+            slot = start + n * spacing
+            message = dataclasses.replace(release_message(record, Trigger.RELEASE), slot_ms=slot)
+            released.append((record, message, max(0, math.ceil((slot - NEAR_SLOT_MS - now) / 1000))))
+        return released
+
+    def kill_held(self, webhook: Webhook, reason: str, *, skip: frozenset[str] = frozenset()) -> int:
+        """The webhook was disabled: its held deliveries become dead (recover sends them later).
+        `skip`: deliveries the caller settles itself (this batch's)."""
+        killed = 0
+        after: str | None = None
+        while True:
+            page = self.store.held(webhook.developer_id, webhook.webhook_id, limit=RELEASE_PAGE, after=after)
+            dead = [
+                record
+                for record in page.records
+                if record.delivery_id not in skip and self.store.unhold(record, DeliveryStatus.DEAD, reason=reason)
+            ]
+            letters = [
+                queues.Outgoing(
+                    release_message(r, Trigger.REDRIVE).to_json(),
+                    r.developer_id,
+                    attributes={
+                        "reason": reason,
+                        "attempts": str(r.attempt),
+                        "deliveryId": r.delivery_id,
+                        "developerId": r.developer_id,
+                        "webhookId": r.webhook_id,
+                    },
+                )
+                for r in dead
+            ]
+            if queues.send_all(self.settings.delivery_dlq_url, letters):
+                logger.error("held deliveries not dead-lettered (their records say dead)")
+            killed += len(dead)
+            if page.next_cursor is None:
+                return killed
+            after = page.next_cursor
+
+
+def duration(seconds: float) -> str:
+    """72 hours, 90 minutes, 5 seconds: how long, in the unit that reads best."""
+    for unit, size in (("hours", 3600), ("minutes", 60)):
+        if seconds >= size * 2:
+            return f"{seconds / size:g} {unit}"
+    return f"{seconds:g} seconds"
+
+
+def slot_now(webhook: Webhook, repository: WebhookRepository | None = None) -> int | None:
+    """A slot for a post made at once (a test send, a challenge): None when it may go now (after
+    waiting up to MAX_SLEEP_MS), else the moment its slot comes (the caller sends nothing)."""
+    interval = webhook.interval_ms
+    if interval is None:
+        return None
+    webhooks = repository or WebhookRepository()
+    now = now_ms()
+    slot = webhooks.take_slot(webhook.developer_id, webhook.webhook_id, interval, now)
+    if slot is None:
+        return None
+    if slot - now > MAX_SLEEP_MS:
+        return slot
+    time.sleep(max(0, slot - now) / 1000)
+    waited = 0
+    while wait_ms := webhooks.pace(webhook.developer_id, webhook.webhook_id, interval, now_ms()):
+        if waited + wait_ms > MAX_SLEEP_MS:
+            return now_ms() + wait_ms
+        time.sleep(wait_ms / 1000)
+        waited += wait_ms
+    return None

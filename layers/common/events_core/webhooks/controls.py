@@ -1,0 +1,146 @@
+"""Validation of the receiver controls a webhook may carry: a rate limit and custom headers.
+
+Custom header names must not take over anything the service owns or HTTP reserves: the
+service's own headers (X-Webhook-*, webhook-*, Content-Type, User-Agent, Authorization when
+OAuth2 is set), the framing and hop-by-hop headers, and the cloud prefixes proxies act on.
+"""
+
+import re
+from typing import Any
+
+from events_core.config import Settings
+from events_core.errors import BadRequest
+from events_core.webhooks.urls import check_webhook_url
+
+MAX_HEADERS = 10
+MAX_HEADER_VALUE_BYTES = 4096
+MAX_HEADERS_BYTES = 8192
+MAX_RATE_COUNT = 10_000
+MAX_RATE_PERIOD_SECONDS = 3600
+MAX_RATE_PER_SECOND = 500  # one DynamoDB item takes the slots: about 1,000 writes a second
+
+_TOKEN = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$")  # RFC 9110 token
+FORBIDDEN_HEADERS = frozenset(
+    {
+        "host",
+        "content-type",
+        "content-length",
+        "content-encoding",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "upgrade",
+        "te",
+        "trailer",
+        "expect",
+        "proxy-authorization",
+        "proxy-connection",
+        "user-agent",
+        "cookie",
+        "date",
+        "via",
+        "forwarded",
+    }
+)
+FORBIDDEN_PREFIXES = ("x-webhook-", "webhook-", "x-amz-", "x-amzn-", "proxy-", "sec-")
+
+
+def parse_rate_limit(value: Any) -> dict[str, int] | None:
+    """`{count, periodSeconds}` or null (unlimited)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) != {"count", "periodSeconds"}:
+        raise BadRequest("rateLimit: must be null or {count, periodSeconds}", field="rateLimit")
+    count, period = value["count"], value["periodSeconds"]
+    if not _integer(count) or not 1 <= count <= MAX_RATE_COUNT:
+        raise BadRequest(f"rateLimit.count: must be an integer from 1 to {MAX_RATE_COUNT}", field="rateLimit.count")
+    if not _integer(period) or not 1 <= period <= MAX_RATE_PERIOD_SECONDS:
+        raise BadRequest(
+            f"rateLimit.periodSeconds: must be an integer from 1 to {MAX_RATE_PERIOD_SECONDS}",
+            field="rateLimit.periodSeconds",
+        )
+    if count / period > MAX_RATE_PER_SECOND:
+        raise BadRequest(f"rateLimit: at most {MAX_RATE_PER_SECOND} posts a second", field="rateLimit")
+    return {"count": int(count), "periodSeconds": int(period)}
+
+
+def _integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def parse_headers(value: Any, *, oauth: bool = False) -> dict[str, str]:
+    """`{name: value}`: at most MAX_HEADERS, names tokens the service does not own, values free
+    of control characters (no CR or LF: no header injection). `{}` or null removes them all."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise BadRequest("headers: must be an object of header names to values", field="headers")
+    if len(value) > MAX_HEADERS:
+        raise BadRequest(f"headers: at most {MAX_HEADERS} headers", field="headers")
+    seen: set[str] = set()
+    total = 0
+    for name, text in value.items():
+        shown = f"headers.{name[:64]}"
+        if not _TOKEN.match(name):
+            raise BadRequest(f"{shown}: a header name is 1 to 64 token characters", field=shown)
+        lower = name.lower()
+        if lower in seen:
+            raise BadRequest(f"{shown}: given twice (header names ignore case)", field=shown)
+        seen.add(lower)
+        if lower in FORBIDDEN_HEADERS or lower.startswith(FORBIDDEN_PREFIXES) or (oauth and lower == "authorization"):
+            raise BadRequest(f"{shown}: this header is set by the service and cannot be given", field=shown)
+        if not isinstance(text, str) or not text:
+            raise BadRequest(f"{shown}: the value must be a non-empty string", field=shown)
+        if any(not (0x20 <= ord(c) <= 0x7E or c == "\t") for c in text):
+            raise BadRequest(
+                f"{shown}: the value must be printable ASCII (no CR, LF or other control characters)", field=shown
+            )
+        size = len(text.encode())
+        if size > MAX_HEADER_VALUE_BYTES:
+            raise BadRequest(f"{shown}: the value is over {MAX_HEADER_VALUE_BYTES} bytes", field=shown)
+        total += size + len(name)
+    if total > MAX_HEADERS_BYTES:
+        raise BadRequest(f"headers: over {MAX_HEADERS_BYTES} bytes in all", field="headers")
+    return {str(name): str(text) for name, text in value.items()}
+
+
+AUTH_FIELDS = ("type", "tokenUrl", "clientId", "clientSecret", "scope", "audience")
+MAX_AUTH_TEXT = 1024
+
+
+def parse_auth(value: Any, settings: Settings) -> dict[str, str] | None:
+    """`{type: "oauth2", tokenUrl, clientId, clientSecret, scope?, audience?}` or null (none).
+    The token URL passes the same checks as a webhook URL (it is called the same way)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise BadRequest("auth: must be null or an object", field="auth")
+    unknown = sorted(set(value) - set(AUTH_FIELDS))
+    if unknown:
+        raise BadRequest(f"auth.{unknown[0][:64]}: unknown; allowed: {', '.join(AUTH_FIELDS)}", field="auth")
+    if value.get("type") != "oauth2":
+        raise BadRequest('auth.type: must be "oauth2" (client credentials)', field="auth.type")
+    found: dict[str, str] = {"type": "oauth2"}
+    for name in AUTH_FIELDS[1:]:
+        text = value.get(name)
+        required = name in ("tokenUrl", "clientId", "clientSecret")
+        if text is None and not required:
+            continue
+        if not isinstance(text, str) or not text or len(text) > MAX_AUTH_TEXT:
+            raise BadRequest(f"auth.{name}: must be a string of 1 to {MAX_AUTH_TEXT} characters", field=f"auth.{name}")
+        if any(not 0x20 <= ord(c) <= 0x7E for c in text):
+            raise BadRequest(f"auth.{name}: must be printable ASCII", field=f"auth.{name}")
+        found[name] = text
+    try:
+        check_webhook_url(found["tokenUrl"], settings)
+    except BadRequest as refused:
+        raise BadRequest(f"auth.tokenUrl: {refused.message.removeprefix('url: ')}", field="auth.tokenUrl") from None
+    return found
+
+
+def check_no_authorization_header(header_names: list[str], has_auth: bool) -> None:
+    if has_auth and any(name.lower() == "authorization" for name in header_names):
+        raise BadRequest(
+            "headers.Authorization: the service sets it from auth (OAuth2); remove one of them",
+            field="headers.Authorization",
+        )
