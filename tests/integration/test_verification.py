@@ -177,3 +177,62 @@ def test_a_forged_or_malformed_link_is_410_never_a_5xx(make_pipeline):
     ]
     for token in forged:
         assert pipeline.stack.call("GET", f"/v1/events/verify?token={token}").status == 410, token
+
+
+class GuardedReceiver:
+    """A receiver that answers only posts carrying its tenant header and a bearer token the token
+    server issued (401 otherwise), echoing the challenge: what a locked-down endpoint looks like."""
+
+    def __init__(self, issued: list[str]):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.seen: list[dict[str, str]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                server.seen.append(dict(self.headers))
+                allowed = self.headers.get("X-Tenant") == "acme" and self.headers.get("Authorization") in {
+                    f"Bearer {token}" for token in issued
+                }
+                answer = echo(body) if allowed else b"unauthorized"
+                self.send_response(200 if allowed else 401)
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/guarded"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_the_challenge_carries_the_webhooks_custom_headers_and_oauth2_token(make_pipeline):
+    """Issue 20: the challenge is posted "carrying the webhook's custom headers and credentials";
+    a receiver that refuses posts without them must still be able to prove it owns its URL."""
+    from tests.integration.test_receiver_controls import TokenServer
+
+    tokens = TokenServer()
+    guarded = GuardedReceiver(tokens.issued)
+    try:
+        pipeline = make_pipeline(EndpointVerification="required")
+        key = pipeline.stack.key()
+        auth = {"type": "oauth2", "tokenUrl": tokens.url, "clientId": "events-client", "clientSecret": "s3cret"}
+        hook = pipeline.webhook(key, guarded.url, auth=auth, headers={"X-Tenant": "acme"})
+        answer = verify_now(pipeline, key, hook["id"]).json
+        assert answer["verified"] is True, answer
+        [challenge] = guarded.seen
+        assert challenge["X-Webhook-Event"] == "webhook.verification"
+        assert challenge["X-Tenant"] == "acme" and challenge["Authorization"] == f"Bearer {tokens.issued[0]}"
+        assert tokens.requests[0]["basic"] == "events-client:s3cret"
+    finally:
+        guarded.close()
+        tokens.close()

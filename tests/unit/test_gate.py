@@ -217,7 +217,7 @@ def test_the_ssrf_guard_lets_a_public_host_name_through_to_the_post():
 
 
 def test_purposes_a_developer_asks_for_are_the_ones_budgets_count():
-    assert {p for p in Purpose if p.asked_for} == {Purpose.RECOVER, Purpose.REDELIVER, Purpose.TEST, Purpose.PROBE}
+    assert {p for p in Purpose if p.asked_for} == {Purpose.RECOVER, Purpose.REDELIVER, Purpose.TEST}
 
 
 def _spent(developer_id, webhook_id, wanted, config):
@@ -226,11 +226,18 @@ def _spent(developer_id, webhook_id, wanted, config):
 
 @pytest.mark.parametrize("purpose", list(Purpose))
 def test_the_post_budget_charges_only_posts_made_from_the_api_call(purpose):
-    """Review N4: test sends and probes pay here; recover and redeliver paid when queued."""
+    """Test sends pay here; recover and redeliver paid when queued; the platform's own posts never."""
     taken = []
     step = PostBudget(Settings(), take=lambda *args: taken.append(args) or 1)
     assert step.check(context(purpose=purpose)) is None
-    assert bool(taken) == (purpose in (Purpose.TEST, Purpose.PROBE))
+    assert bool(taken) == (purpose == Purpose.TEST)
+
+
+@pytest.mark.parametrize("purpose", [Purpose.PROBE, Purpose.VERIFICATION, Purpose.EVENT, Purpose.RETRY])
+def test_a_spent_post_budget_never_stops_the_platforms_own_posts(purpose):
+    """A circuit's probe is not a post the developer asked for (issue 16's budget counts recover,
+    redeliver and test sends): a spent budget must not keep a broken circuit from closing."""
+    assert PostBudget(Settings(), take=_spent).check(context(purpose=purpose)) is None
 
 
 def test_a_spent_post_budget_defers_a_test_send_with_a_429_for_its_caller():

@@ -1,15 +1,19 @@
 """The ownership challenge's POST (events_core.webhooks.verification): signed like a delivery, with
-X-Webhook-Event: webhook.verification, through the outbound gate as purpose `verification`."""
+X-Webhook-Event: webhook.verification, through the outbound gate as purpose `verification`. It
+carries the webhook's custom headers and OAuth2 bearer token like every other post (issue 20:
+a receiver that demands its credentials must be able to answer its challenge)."""
 
 from events_core import jsonsafe
 from events_core.clock import iso_ms, now_ms
 from events_core.config import Settings
 from events_core.delivery.envelope import payload_text
 from events_core.delivery.gate import OutboundContext, Post, Purpose, gate
+from events_core.delivery.oauth import send_authorized, token_client
 from events_core.delivery.sender import PostResult
 from events_core.delivery.signing import delivery_headers
 from events_core.records.message import new_delivery_id
 from events_core.secrets import secret_box
+from events_core.signing_keys import signer, with_v1a
 from events_core.webhooks.model import Webhook
 
 EVENT = "webhook.verification"
@@ -23,15 +27,19 @@ def post_challenge(
     delivery_id = new_delivery_id(at)
     data = {"challenge": challenge, "webhookId": webhook.webhook_id, "verifyUrl": verify_url}
     body = payload_text(EVENT, timestamp, jsonsafe.dumps(data)).encode()
+    box = secret_box(config)
     headers = delivery_headers(
         event=EVENT,
         timestamp=timestamp,
         delivery_id=delivery_id,
         body=body,
-        secrets=secret_box(config).signing_secrets(webhook, at),
+        secrets=box.signing_secrets(webhook, at),
     )
+    headers = {**box.custom_headers(webhook), **headers}  # the service's own names win
+    if webhook.asymmetric_signature:
+        headers = with_v1a(headers, signer(config), delivery_id, body)
     context = OutboundContext(webhook, webhook.developer_id, Purpose.VERIFICATION, delivery_id, at)
-    passage = gate(config).send(context, Post(body, headers, deadline_seconds))
+    passage = send_authorized(gate(config), token_client(config), context, Post(body, headers, deadline_seconds))
     if passage.result is not None:
         return passage.result
     verdict = passage.verdict

@@ -50,8 +50,9 @@ class Purpose(StrEnum):
 
     @property
     def asked_for(self) -> bool:
-        """Posts a developer's API call caused, one by one (what post budgets count)."""
-        return self in (Purpose.RECOVER, Purpose.REDELIVER, Purpose.TEST, Purpose.PROBE)
+        """Posts a developer's API call caused, one by one (what post budgets count). A circuit's
+        probe is the platform's own post, never the developer's: it spends no budget."""
+        return self in (Purpose.RECOVER, Purpose.REDELIVER, Purpose.TEST)
 
 
 class VerdictKind(StrEnum):
@@ -145,8 +146,9 @@ class OwnershipVerification(Step):
 
 class PostBudget(Step):
     """The posts a developer asks for spend tokens of the developer's and the webhook's buckets
-    (events_core.budgets). Test sends and probes post from the API call itself: this step takes
-    their token, and a spent budget defers them with a 429 budget_exceeded for the caller.
+    (events_core.budgets). Test sends post from the API call itself: this step takes their token,
+    and a spent budget defers them with a 429 budget_exceeded for the caller. Circuit probes and
+    verification challenges are the platform's own posts: they spend nothing.
     Recovered and redelivered posts took theirs when the API call queued them (so the call can
     answer 429 itself); the worker's later post of them passes here without paying twice."""
 
@@ -157,7 +159,7 @@ class PostBudget(Step):
         self._take = take
 
     def check(self, context: OutboundContext) -> StepVerdict | None:
-        if context.purpose not in (Purpose.TEST, Purpose.PROBE):
+        if context.purpose != Purpose.TEST:  # recover/redeliver paid when queued; the rest is not asked for
             return None
         try:
             self._take(context.developer_id, context.webhook.webhook_id, 1, self.config)
