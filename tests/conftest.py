@@ -67,7 +67,7 @@ class Stack:
         if payload:
             sent.setdefault("Content-Type", "application/json")
         answer = self.gateway.handle(method, path, list(sent.items()), payload, "127.0.0.1")
-        contract.check(method, path, answer.status, answer.body)  # every answer, against openapi.yaml
+        contract.check(method, path, answer.status, answer.body, answer.headers)  # every answer, against openapi.yaml
         return Answer(answer.status, answer.headers, answer.body)
 
     def invoke(self, logical_id: str, event: dict) -> Any:

@@ -133,3 +133,27 @@ def test_reserved_names_are_refused_as_the_document_describes(url):
     with pytest.raises(BadRequest, match="local or internal"):
         check_webhook_url(url, PRODUCTION)
     assert "internal" in contract.document()["components"]["schemas"]["Url"]["description"]
+
+
+def _resolved(response: dict) -> dict:
+    if "$ref" in response:
+        return contract.document()["components"]["responses"][response["$ref"].rsplit("/", 1)[-1]]
+    return response
+
+
+def test_every_429_documents_a_required_retry_after():
+    """Rate limit, budget_exceeded and the verify limit all answer 429: each tells when to come back."""
+    for path, item in contract.document()["paths"].items():
+        for method, operation in item.items():
+            if method in METHODS and "429" in operation["responses"]:
+                headers = _resolved(operation["responses"]["429"]).get("headers", {})
+                assert headers.get("Retry-After", {}).get("required") is True, f"{method} {path}"
+
+
+def test_the_oracle_refuses_a_429_without_retry_after():
+    body = b'{"error": {"code": "budget_exceeded", "message": "spent"}}'
+    path = "/v1/events/webhooks/665f1a2b3c4d5e6f7a8b9c0d/test"
+    contract.check("POST", path, 429, body, {"retry-after": "3", "Content-Type": "application/json"})
+    contract.check("POST", path, 429, body)  # no headers given: only status and body are checked
+    with pytest.raises(contract.ContractBroken, match="Retry-After"):
+        contract.check("POST", path, 429, body, {"Content-Type": "application/json"})

@@ -53,8 +53,9 @@ def _validate(instance: Any, pointer: str, what: str) -> None:
         raise ContractBroken(f"{what}: {errors[0].message} at {list(errors[0].path)}")
 
 
-def check(method: str, path: str, status: int, body: bytes) -> None:
-    """Raise ContractBroken unless openapi.yaml documents this answer."""
+def check(method: str, path: str, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+    """Raise ContractBroken unless openapi.yaml documents this answer (and, when `headers` are
+    given, the answer carries every header its response marks required, e.g. a 429's Retry-After)."""
     path = path.partition("?")[0]
     if path.startswith(NOT_THE_API):
         return
@@ -76,6 +77,11 @@ def check(method: str, path: str, status: int, body: bytes) -> None:
     schema = response.get("content", {}).get("application/json", {}).get("schema")
     if schema is not None:
         _validate(json.loads(body), pointer + "/content/application~1json/schema", what)
+    if headers is not None:
+        present = {name.lower() for name in headers}
+        for name, header in response.get("headers", {}).items():
+            if header.get("required") and name.lower() not in present:
+                raise ContractBroken(f"{what}: the documented header {name} is missing")
 
 
 def catalogue_webhooks() -> dict[str, Any]:
