@@ -406,3 +406,42 @@ def test_the_circuit_opens_exactly_once_and_slots_are_distinct_under_concurrency
     assert answer["failCount"] == 40 and answer["circuit"]["state"] == "open"
     assert len(set(slots)) == 30  # no two posts share a slot
     assert max(slots) - min(slots) >= 29 * 100 - 50
+
+
+def test_held_and_throttled_deliveries_are_never_queued_again_by_redeliver_or_recover(make_pipeline, receiver):
+    """Issue 21: no path re-queues a held or throttled delivery — a redeliver would post it past
+    the open circuit or beside its slot (twice). It answers 409 delivery_waiting; recover skips it."""
+    pipeline = make_pipeline(RetrySchedule="0,0,0,0,0", FailureThreshold="2", CircuitProbeSeconds="600")
+    key = pipeline.stack.key()
+    down = Switch()
+    broken = pipeline.webhook(key, receiver.behave("/down", down))
+    pipeline.publish("user_123", "tool.executed", {**TOOL_DATA, "n": 0})
+    pipeline.pump()
+    assert pipeline.stack.call("GET", f"/v1/events/webhooks/{broken['id']}", key=key).json["circuit"]["state"] == "open"
+    pipeline.publish("user_123", "tool.executed", {**TOOL_DATA, "n": 1})
+    pipeline.pump()
+    held = [r for r in pipeline.records(broken["id"]) if r["status"] == "held"][-1]  # the one never posted
+    posted = len(receiver.at("/down"))
+
+    limited = pipeline.webhook(key, receiver.url("/slow"), rateLimit={"count": 1, "periodSeconds": 600})
+    for n in range(3):
+        pipeline.publish("user_123", "tool.executed", {**TOOL_DATA, "n": 10 + n})
+    while pipeline.source("FanoutFunction").poll_once():
+        pass
+    pipeline.source("DeliverFunction").poll_once()
+    throttled = [r for r in pipeline.records(limited["id"]) if r["status"] == "throttled"]
+    assert throttled
+
+    for hook, record in ((broken, held), (limited, throttled[0])):
+        path = f"/v1/events/webhooks/{hook['id']}/deliveries/{record['deliveryId']}/redeliver"
+        answer = pipeline.stack.call("POST", path, key=key)
+        assert (answer.status, answer.error["code"]) == (409, "delivery_waiting"), answer.json
+        [after] = [r for r in pipeline.records(hook["id"]) if r["deliveryId"] == record["deliveryId"]]
+        assert after["status"] == record["status"] and after["attempt"] == record["attempt"]
+    window = {"since": "2020-01-01T00:00:00Z"}
+    for hook in (broken, limited):
+        recovered = pipeline.stack.call("POST", f"/v1/events/webhooks/{hook['id']}/recover", key=key, body=window)
+        assert recovered.status == 202 and recovered.json["queued"] == 0
+    pipeline.source("DeliverFunction").poll_once()
+    assert len(receiver.at("/down")) == posted  # nothing went past the open circuit
+    assert len(receiver.at("/slow")) == 1  # nor past the rate limit

@@ -46,6 +46,13 @@ class PayloadExpired(Conflict):
     code = "payload_expired"
 
 
+class DeliveryWaiting(Conflict):
+    """A redeliver of a delivery that is `held` (its webhook's circuit is open) or `throttled`
+    (waiting for its rate-limit slot): it is already on its way; a second post would bypass both."""
+
+    code = "delivery_waiting"
+
+
 class Unverified(Conflict):
     """EndpointVerification is required and the webhook's URL has not proven it wants the posts."""
 

@@ -13,7 +13,7 @@ from events_core.budgets import BudgetExceeded, take_posts
 from events_core.clock import iso_ms, now_ms, parse_iso
 from events_core.config import settings
 from events_core.delivery import queues
-from events_core.errors import BadRequest, Conflict, NotFound, PayloadExpired, Unavailable
+from events_core.errors import BadRequest, Conflict, DeliveryWaiting, NotFound, PayloadExpired, Unavailable
 from events_core.http import query_limit
 from events_core.records.message import LAST_ENCODABLE_MS, DeliveryMessage, Trigger, is_delivery_id
 from events_core.records.model import DeliveryRecord, DeliveryStatus, webhook_key
@@ -30,6 +30,9 @@ RECOVER_BATCH = 1000  # posts one recover call queues at most
 RECOVER_CHUNK = 25  # read, queued and marked together: what one step holds in memory
 RECOVER_BYTES = 8 * 1024 * 1024  # payload bytes one call queues at most (large payloads: fewer)
 RECOVER_MARGIN_SECONDS = 5.0  # stop a step this long before the function's timeout
+# On their way already (issue 21): nothing here queues them again, or a post would skip the
+# circuit or its rate-limit slot. Recover takes only dead ones; redeliver answers 409.
+WAITING = frozenset({DeliveryStatus.HELD, DeliveryStatus.THROTTLED})
 
 
 @dataclass(frozen=True)
@@ -121,18 +124,36 @@ def _enabled(webhook: Webhook) -> None:
         raise Conflict("the webhook is disabled; enable it (PATCH enabled: true) before sending to it again")
 
 
+def _waiting(record: DeliveryRecord) -> DeliveryWaiting:
+    if record.status == DeliveryStatus.HELD:
+        return DeliveryWaiting(
+            "this delivery is held while its webhook's circuit is open; it is posted when a probe "
+            "succeeds (a redeliver now would bypass the circuit)"
+        )
+    return DeliveryWaiting(
+        "this delivery is throttled: it is queued for its slot under the webhook's rate limit "
+        "(a redeliver now would post it twice)"
+    )
+
+
 def redeliver(developer_id: str, webhook_id: str, delivery_id: str) -> dict[str, Any]:
-    """One more post of the stored payload, whatever the delivery's status: the same delivery id,
-    fresh timestamp and signatures with the webhook's current secret(s)."""
+    """One more post of the stored payload, whatever the delivery's status except `held` and
+    `throttled` (409 delivery_waiting: already on its way, through the circuit or at its slot):
+    the same delivery id, fresh timestamp and signatures with the webhook's current secret(s)."""
     webhook = _owned(developer_id, webhook_id)
     record = _record(developer_id, webhook_id, delivery_id)
     _enabled(webhook)
+    if record.status in WAITING:
+        raise _waiting(record)
     message = _message(record, Trigger.REDELIVER)
     store = DeliveryStore()
     if record.lease_until_ms is not None and record.lease_until_ms >= now_ms():
         raise Conflict("this delivery is being attempted right now; try again in a moment")
     take_posts(developer_id, webhook_id, 1, settings())
     if not store.requeued(record, only_if_dead=False, now_ms=now_ms()):
+        now = store.get(developer_id, webhook_id, delivery_id)
+        if now is not None and now.status in WAITING:
+            raise _waiting(now)  # it began waiting since it was read
         raise Conflict("this delivery is being attempted right now; try again in a moment")
     try:
         queues.send_one(settings().delivery_queue_url, queues.Outgoing(message.to_json(), developer_id))

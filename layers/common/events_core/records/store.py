@@ -453,9 +453,10 @@ class DeliveryStore:
     def requeued(self, record: DeliveryRecord, *, only_if_dead: bool, now_ms: int = 0) -> bool:
         """Mark a record pending (redeliver: before its message is queued; recover: after), if its
         attempt has not moved on since it was read and nobody is posting it right now; for recover,
-        only if it is still dead — so a second call in a row finds nothing left to queue."""
+        only if it is still dead — so a second call in a row finds nothing left to queue. Never a
+        `held` or `throttled` one: it is on its way already (through the circuit, at its slot)."""
         condition = "#attempt = :attempt AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)" + (
-            " AND #status = :dead" if only_if_dead else ""
+            " AND #status = :dead" if only_if_dead else " AND #status <> :held AND #status <> :throttled"
         )
         values: dict[str, Any] = {
             ":pending": DeliveryStatus.PENDING.value,
@@ -464,6 +465,9 @@ class DeliveryStore:
         }
         if only_if_dead:
             values[":dead"] = DeliveryStatus.DEAD.value
+        else:
+            values[":held"] = DeliveryStatus.HELD.value
+            values[":throttled"] = DeliveryStatus.THROTTLED.value
         return conditional_update(
             self.table,
             Key=_key(record.developer_id, record.webhook_id, record.delivery_id),
