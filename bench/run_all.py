@@ -31,6 +31,10 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="bounded sizes (CI)")
     parser.add_argument("--cost-out", type=Path, default=ROOT / "docs" / "cost.md", help="where the cost model goes")
     parser.add_argument("--scale-out", type=Path, default=ROOT / "docs" / "scale.md", help="where the scale model goes")
+    parser.add_argument("--results-out", type=Path, help="also keep every benchmark's figures here (JSON)")
+    parser.add_argument(
+        "--from-results", type=Path, help="run nothing: rebuild the table and the models from figures kept earlier"
+    )
     args = parser.parse_args()
     plan = [
         ("delivery_batch", ()),
@@ -46,11 +50,17 @@ def main() -> int:
     ]
     results: dict[str, dict] = {}
     rows: list[tuple[str, str]] = []
+    if args.from_results:
+        kept = json.loads(args.from_results.read_text())
+        results, rows = kept["results"], [tuple(row) for row in kept["rows"]]
+        plan = []
     for step, (module, module_args) in enumerate(plan, start=1):
         progress(f"bench {step}/{len(plan)}: {module} {' '.join(module_args)}".rstrip())
         answer = run(module, *module_args)
         results[module] = answer["results"]
         rows.extend(answer["rows"])
+    if args.results_out:
+        args.results_out.write_text(json.dumps({"results": results, "rows": rows}, indent=1))
     rows.append(schema_validation.share_row(results["schema_validation"], results["delivery_batch"]["fanout_batch"]))
     progress("bench: cost and scale models")
     measured = cost_model.measured_from(results)
