@@ -95,8 +95,9 @@ def cost_section(results: dict[str, Any]) -> str:
 
 What logging a platform API's calls adds (`bench/api_call_logs.py`, `bench/api_call_logs_model.py`):
 the stage's access-log line, its share of an ingest invocation, and the entry's write. This stack's
-own calls were logged by a write of their own before; they now take this path, so the API call's
-line above already counts the WRU and the access-log line. Reading is per page, not per call: a
+own calls were logged by a write of their own before; they now take this path, and the API call's
+table above counts it once: its "API-call log" line (the entry's write, the ingest's share, the
+entry's storage) and its CloudWatch Logs line (the access-log line). Reading is per page, not per call: a
 page of 100 reads about 130 entries unfiltered (one Query per shard, about 9 read units).
 Cross-account stages (`LogSourceAccounts`) add Kinesis on-demand: about $0.08 per GB in and out
 plus $0.04 an hour for the stream, on a line of its own.

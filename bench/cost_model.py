@@ -19,6 +19,7 @@ TARGET_EVENTS = 3.50  # USD per million events delivered
 TARGET_API = 5.00  # USD per million API calls
 LAMBDA_TRACED = 0.05  # Lambda's own sampling of invocations no traced caller started (beyond 1/s)
 ACCESS_LOG_BYTES = 400  # one API Gateway access-log line (template.yaml's format, filled in)
+INGEST_LOG_BYTES = 400  # the ingest function's metrics line an invocation (system log level WARN: no REPORT)
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Measured:
     calls_per_event: dict[str, float]  # the fan-out's, per event
     log_bytes_per_delivery: float
     log_bytes_per_event: float
+    log_ingest_per_line: float = 0.00205  # seconds of the ingest function per access-log line
 
 
 def measured_from(results: dict[str, dict]) -> Measured:
@@ -44,6 +46,7 @@ def measured_from(results: dict[str, dict]) -> Measured:
         calls_per_event=batch["calls_per_event"],
         log_bytes_per_delivery=batch["log_bytes_per_delivery"],
         log_bytes_per_event=batch["log_bytes_per_event"],
+        log_ingest_per_line=results["api_call_logs"]["ingest"]["seconds"] / 1000,  # 1,000 lines an invocation
     )
 
 
@@ -127,10 +130,46 @@ def lines(m: Measured, region: str = regions.DEFAULT) -> list[tuple[str, str, fl
     ]
 
 
+def rate_limit_batch() -> int:
+    """k: the calls an execution environment counts before one write, at the template's defaults."""
+    from events_core.config import Settings
+    from events_core.rate_limit import batch
+
+    p = template().parameters
+    rate, burst = float(p["DeveloperRateLimit"]), int(p["DeveloperBurstLimit"])
+    return batch(Settings(developer_rate_limit=rate, developer_burst_limit=burst))
+
+
+def call_log_line(m: Measured, region: str = regions.DEFAULT) -> tuple[str, str, float]:
+    """The call's API-call log entry: written by the ingest function from the access-log line (the
+    line itself is the API's CloudWatch Logs line), no longer by the handler."""
+    from bench.api_call_logs_model import ENTRY_BYTES, LINES_PER_INVOCATION, STORAGE_GB_MONTH
+
+    prices = regions.prices(region)
+    memory = _memory_gb("IngestApiLogsFunction")
+    retention = float(template().parameters["LogRetentionDays"])
+    usd = (
+        prices["dynamodb_wru"]
+        + prices["lambda_request"] / LINES_PER_INVOCATION
+        + m.log_ingest_per_line * memory * prices["lambda_gb_second_arm"]
+        + INGEST_LOG_BYTES / LINES_PER_INVOCATION / 1e9 * prices["logs_gb"]
+        + ENTRY_BYTES / 1e9 * STORAGE_GB_MONTH * retention / 30
+    )
+    return (
+        "API-call log (access-log ingest)",
+        f"1 WRU (the entry, about {ENTRY_BYTES} B, written by the ingest function) + 1/{LINES_PER_INVOCATION} "
+        f"ingest invocation + {m.log_ingest_per_line * 1000:.2f} ms × {memory:.2f} GB (emulator) + its metrics "
+        f"line, about {INGEST_LOG_BYTES} B an invocation + the entry's storage for `LogRetentionDays` "
+        f"({retention:g} days)",
+        MILLION * usd,
+    )
+
+
 def api_lines(m: Measured, region: str = regions.DEFAULT) -> list[tuple[str, str, float]]:
     prices = regions.prices(region)
     gbs = MILLION * _billed(m.api_call) * _memory_gb("ListEventTypesFunction")
     rate = float(template().parameters["TracingSampleRate"])
+    k = rate_limit_batch()
     return [
         ("API Gateway REST", "1 call", MILLION * prices["api_gateway_rest_call"]),
         (
@@ -140,13 +179,15 @@ def api_lines(m: Measured, region: str = regions.DEFAULT) -> list[tuple[str, str
         ),
         (
             "DynamoDB",
-            "1 WRU (the call log) + about 1 RRU (the call's own read)",
-            MILLION * (prices["dynamodb_wru"] + prices["dynamodb_rru"]),
+            "about 1 RRU (the call's own read; the handler writes no log entry)",
+            MILLION * prices["dynamodb_rru"],
         ),
+        call_log_line(m, region),
         (
-            "Per-developer rate limit",
-            "1 WRU: the developer's window counter, one conditional UpdateItem (events_core.rate_limit)",
-            MILLION * prices["dynamodb_wru"],
+            RATE_LIMIT_LINE,
+            f"at most 1 WRU per {k} calls: each execution environment adds a developer's calls to the window's "
+            f"counter every {k} calls (events_core.rate_limit); refused calls and quiet developers write nothing",
+            MILLION * prices["dynamodb_wru"] / k,
         ),
         (
             "X-Ray",
@@ -363,7 +404,21 @@ RATE_LIMIT_LINE = "Per-developer rate limit"
 # The per-developer limit's options, per million calls at us-east-1 prices, and the developers each
 # reaches in one account and region (README "Limits" gives the reasoning).
 RATE_LIMIT_OPTIONS = [
-    ("DynamoDB counter per developer and window (chosen)", "+1 WRU", 0.625, "none", "exact per window"),
+    (
+        "DynamoDB counter per developer and window, written every k = 5 calls per environment (chosen)",
+        "+0.2 WRU at most",
+        0.125,
+        "none",
+        "exact in one environment; at most E × (k − 1) calls over per window across E environments",
+    ),
+    ("the same counter written on every call (before)", "+1 WRU", 0.625, "none", "exact per window"),
+    (
+        "counts from the access-log ingest, a cached 'blocked until' read by the API",
+        "+0.5 RRU + 1 WRU per developer and ingest batch",
+        0.07,
+        "none",
+        "lags by the log subscription's delivery (seconds or more): cannot hold a 2 s window",
+    ),
     ("API Gateway usage-plan key per developer (before)", "free", 0.0, "10,000 keys, not adjustable", "best effort"),
     (
         "WAF rate-based rule keyed on X-API-Key",
@@ -426,7 +481,10 @@ def rows(m: Measured) -> list[tuple[str, str]]:
     limiter = next(usd for item, _, usd in api_lines(m) if item == RATE_LIMIT_LINE)
     singapore_events, singapore_api = totals(m, "ap-southeast-1")
     return [
-        ("rate limit: DynamoDB counter, per million API calls", f"${limiter:.3f}  (included in the API total)"),
+        (
+            "rate limit: DynamoDB counter, per million API calls",
+            f"${limiter:.3f} at most (1 write per {rate_limit_batch()} calls; included in the API total)",
+        ),
         ("rate limit: modelled developer ceiling", developer_ceiling()),
         (
             "cost: ap-southeast-1 (samconfig's region), events / API calls per million",
@@ -485,7 +543,12 @@ section names another region (`bench/regions.py`, with sources); on-demand every
 
 One API Gateway key per developer stops at 10,000 developers per account and region (not
 adjustable) and usage-plan throttling is best effort, so each developer's calls are counted in a
-DynamoDB item per developer and window instead (README "Limits"):
+DynamoDB item per developer and window instead, each execution environment adding its calls every
+k = {rate_limit_batch()} calls (README "Limits"). Written on every call it cost a write unit a call
+and took the API over $5.00; batched, a developer below k calls a window in an environment writes
+nothing, and a developer's calls over the allowance are refused without a write. The price of the
+batch: across E environments serving one developer at once, up to E × (k − 1) calls over the
+allowance in a window; one environment alone (and the local stack) is exact.
 
 {_options()}
 ## Per million retries

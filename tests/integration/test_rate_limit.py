@@ -1,6 +1,7 @@
 """Each developer's rate, counted in the template's RateCountersTable by the API functions (deploy
 review N7): no API Gateway key per developer, a 429 in our error shape with Retry-After, the same
-code locally as on AWS, so the local 429s are the deployed ones."""
+code locally as on AWS, so the local 429s are the deployed ones. Counts are written in batches of
+k calls per execution environment (rate_limit.batch); these small allowances have k = 1."""
 
 import pytest
 
@@ -57,7 +58,7 @@ def test_a_counter_that_cannot_be_written_lets_the_call_through(make_stack, monk
     def refuse(*_, **__):
         raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "UpdateItem")
 
-    monkeypatch.setattr(rate_limit, "conditional_update", refuse)
+    monkeypatch.setattr(rate_limit, "add_calls", refuse)
     assert [stack.call("GET", "/v1/events/types", key=key).status for _ in range(3)] == [200, 200, 200]
 
 
@@ -68,3 +69,19 @@ def test_the_window_is_burst_over_rate_and_never_under_a_second(rate, burst, win
     """A burst below the rate still allows the rate: never a limit stricter than both parameters."""
     config = Settings(developer_rate_limit=rate, developer_burst_limit=burst)
     assert (rate_limit.window_ms(config), rate_limit.allowance(config)) == (window, calls)
+
+
+def test_default_limits_write_once_per_five_calls_and_still_answer_429(make_stack, frozen, monkeypatch):
+    """The production defaults (20 calls per 2 s): 4 writes for 20 calls, our 429 on the 21st, and
+    no write for a refused call (a counter write per call priced the API over $5.00 a million)."""
+    stack = make_stack()
+    key = stack.key("dev_at_default_limits")
+    writes = []
+    real_add = rate_limit.add_calls
+    monkeypatch.setattr(rate_limit, "add_calls", lambda *a: writes.append(a[2]) or real_add(*a))
+    answers = [stack.call("GET", "/v1/events/types", key=key) for _ in range(25)]
+    assert [a.status for a in answers] == [200] * 20 + [429] * 5
+    assert answers[20].headers["Retry-After"] == "2"
+    assert writes == [5, 5, 5, 5]
+    frozen["ms"] += 2_000
+    assert stack.call("GET", "/v1/events/types", key=key).status == 200
