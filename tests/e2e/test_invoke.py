@@ -5,29 +5,16 @@ from pathlib import Path
 
 import pytest
 
+from eventsapi.local.template import load_yaml
 from tests.e2e.conftest import ROOT
 
+# Which function a sample event belongs to comes from the template (the source of truth): a
+# sample is named after its function's code folder (`events/<folder>[.variant].json` for
+# `CodeUri: functions/<folder>`), so a new function's sample needs no hand-kept list here.
 FUNCTION_OF_EVENT = {
-    "authorizer": "AuthorizerFunction",
-    "create_webhook": "CreateWebhookFunction",
-    "list_webhooks": "ListWebhooksFunction",
-    "delete_webhook": "DeleteWebhookFunction",
-    "list_event_types": "ListEventTypesFunction",
-    "get_event_type": "GetEventTypeFunction",
-    "validate_event_data": "ValidateEventDataFunction",
-    "list_logs": "ListLogsFunction",
-    "fanout": "FanoutFunction",
-    "deliver": "DeliverFunction",
-    "get_webhook": "GetWebhookFunction",
-    "update_webhook": "UpdateWebhookFunction",
-    "test_webhook": "TestWebhookFunction",
-    "rotate_secret": "RotateSecretFunction",
-    "list_deliveries": "ListDeliveriesFunction",
-    "get_delivery": "GetDeliveryFunction",
-    "redeliver": "RedeliverFunction",
-    "recover": "RecoverFunction",
-    "console": "ConsoleFunction",
-    "ingest_api_logs": "IngestApiLogsFunction",
+    Path(resource["Properties"]["CodeUri"]).name: logical_id
+    for logical_id, resource in load_yaml(ROOT / "template.yaml")["Resources"].items()
+    if resource["Type"] == "AWS::Serverless::Function"
 }
 
 

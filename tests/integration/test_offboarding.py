@@ -4,6 +4,7 @@ Queries of their own partitions (the fixture refuses Scan), and nobody else lose
 import boto3
 
 from events_core.api_keys import ApiKeyStore
+from events_core.api_logs import shard_key
 from eventsapi.admin import developers
 from eventsapi.admin.target import Target
 from eventsapi.local.wiring import REGION
@@ -40,3 +41,19 @@ def test_removing_twice_or_an_unknown_developer_removes_nothing(stack):
     assert developers.remove(target, "nobody").api_keys == 0
     assert developers.remove(target, "someone").api_keys == 1
     assert developers.remove(target, "someone").api_keys == 0
+
+
+def test_api_call_logs_are_removed_from_every_write_shard(stack):
+    """Entries are write-sharded ("developer", "developer#1", …): each shard is emptied, up to the
+    LogShards maximum, and a developer whose own id looks like a shard key keeps theirs."""
+    assert stack.template.raw["Parameters"]["LogShards"]["MaxValue"] == developers.MAX_LOG_SHARDS
+    target = Target.of_template(stack.template, boto3.Session(region_name=REGION))
+    logs = target.table("ApiLogsTableName")
+    for n, shard in enumerate((0, 1, 7, 63)):
+        logs.put_item(
+            Item={"userId": shard_key("leaving_dev", shard), "logId": f"{n:024x}", "developerId": "leaving_dev"}
+        )
+    decoy = {"userId": "leaving_dev#1", "logId": f"{9:024x}", "developerId": "leaving_dev#1"}
+    logs.put_item(Item=decoy)
+    assert developers.remove(target, "leaving_dev").api_logs == 4
+    assert [{k: item[k] for k in decoy} for item in stack.items("ApiLogsTable")] == [decoy]

@@ -16,9 +16,12 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 
 from events_core.api_keys import BY_DEVELOPER_INDEX
+from events_core.api_logs import shard_key
 from events_core.records.model import webhook_key
 from eventsapi.admin import keys
 from eventsapi.admin.target import Target
+
+MAX_LOG_SHARDS = 64  # the template's LogShards MaxValue
 
 
 @dataclass
@@ -48,6 +51,21 @@ def _delete(table: Any, key_names: tuple[str, ...], items: Iterator[dict[str, An
             batch.delete_item(Key={name: item[name] for name in key_names})
             count += 1
     return count
+
+
+def _api_log_items(logs: Any, developer_id: str) -> Iterator[dict[str, Any]]:
+    """The developer's API-call log entries in every write shard (events_core.api_logs: shard 0 is the
+    plain id, shard n "developer#n"). Every shard the LogShards parameter allows is read, not only
+    today's count: entries written under a larger count stay where they were. An item of another
+    developer whose own id looks like a shard key ("developer#3") is left alone (its developerId)."""
+    for shard in range(MAX_LOG_SHARDS):
+        for item in _pages(
+            logs,
+            KeyConditionExpression=Key("userId").eq(shard_key(developer_id, shard)),
+            ProjectionExpression="userId, logId, developerId",
+        ):
+            if item.get("developerId", developer_id) == developer_id:
+                yield item
 
 
 def remove(target: Target, developer_id: str) -> Removed:
@@ -97,11 +115,7 @@ def remove(target: Target, developer_id: str) -> Removed:
         )
 
     logs = target.table("ApiLogsTableName")
-    removed.api_logs = _delete(
-        logs,
-        ("userId", "logId"),
-        _pages(logs, KeyConditionExpression=Key("userId").eq(developer_id), ProjectionExpression="userId, logId"),
-    )
+    removed.api_logs = _delete(logs, ("userId", "logId"), _api_log_items(logs, developer_id))
     removed.notes.append(
         "left to expire: rate counters (seconds), idempotency claims (24 hours), dead letters (14 days),"
         " function logs and the records of"
