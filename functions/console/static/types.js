@@ -6,6 +6,8 @@ import { Api, ApiError, eventTypes } from './api.js';
 import { append, badge, emptyState, h, notice, prettyJson, replace, setBusy, td, uid } from './dom.js';
 import { testResult } from './webhooks.js';
 
+const DETAIL_CONCURRENCY = 3;
+
 function typeOf(schema) {
   if (Array.isArray(schema.type)) return schema.type.join(' or ');
   if (schema.enum) return `one of ${schema.enum.join(', ')}`;
@@ -117,13 +119,24 @@ export function renderTypes(main) {
   (async () => {
     try {
       const [names, listed] = await Promise.all([eventTypes(), Api.webhooks()]);
-      const declared = await Promise.all(names.map((name) => Api.eventType(name)));
       if (!alive) return;
-      if (!declared.length) {
+      if (!names.length) {
         replace(listSlot, emptyState('No event types', 'The service declares none.'));
         return;
       }
-      replace(listSlot, declared.map((one) => typeCard(one, listed.webhooks || [])));
+      // One card per type, in the catalogue's order, each filled in as its details arrive: at most
+      // DETAIL_CONCURRENCY requests in flight (api.js paces them below the per-developer limit).
+      const slots = names.map((name) => h('p', { class: 'loading type-slot', text: `Loading ${name}…` }));
+      replace(listSlot, slots);
+      let next = 0;
+      const worker = async () => {
+        while (alive && next < names.length) {
+          const index = next++;
+          const declared = await Api.eventType(names[index]);
+          if (alive) slots[index].replaceWith(typeCard(declared, listed.webhooks || []));
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(DETAIL_CONCURRENCY, names.length) }, worker));
     } catch (error) {
       if (!alive || (error instanceof ApiError && error.status === 401)) return;
       replace(listSlot, notice('bad', h('strong', { text: 'Could not load the event types. ' }), error.message));
