@@ -91,7 +91,7 @@ class ControlsReport:
         ]
         width = max(len(name) for name, _ in rows)
         lines = ["receiver controls soak"] + [f"{name.ljust(width)}  {value}" for name, value in rows]
-        ratio = "ok" if self.ok else "BROKEN"
+        ratio = "HOLDS" if self.ok else "BROKEN"  # worded like the other phases' invariants
         lines.append(
             f"invariant (lost 0; ordinary p99 ≤ 2× alone, floor 0.5 s, + one near-slot wait of "
             f"{NEAR_SLOT_WAIT_SECONDS:.1f} s = {self.ordinary_limit:.2f} s): {ratio}"

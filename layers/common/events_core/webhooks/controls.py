@@ -65,6 +65,9 @@ def parse_rate_limit(value: Any) -> dict[str, int] | None:
 
 
 def _integer(value: Any) -> bool:
+    """An integer, written as one or as a whole number with a fraction part (300.0 is JSON's 300)."""
+    if isinstance(value, float):
+        return value.is_integer()
     return isinstance(value, int) and not isinstance(value, bool)
 
 
