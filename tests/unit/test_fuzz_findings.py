@@ -25,3 +25,11 @@ def test_a_listen_result_needs_a_status_or_an_error():
     with pytest.raises(BadRequest):
         parse_answer({"status": None, "error": None, "body": "ok"})
     assert parse_answer({"status": None, "error": "connection refused"}).error == "connection refused"
+
+
+def test_custom_headers_too_large_to_seal_are_a_400_not_a_500():
+    from events_core.webhooks.controls import parse_headers
+
+    with pytest.raises(BadRequest, match="4096 bytes in all"):
+        parse_headers({"0": "0" * 4096})
+    assert parse_headers({"X-Tenant": "a" * 1000}) == {"X-Tenant": "a" * 1000}
