@@ -10,9 +10,9 @@ MAX_TOKEN = 512
 
 
 def verify_link(request: Request) -> Answer:
-    token = request.query.get("token") or ""
-    if not token:  # not a link this API handed out at all: the request is malformed
+    if request.query.get("token") is None:  # no token at all: the request is malformed (an empty one: 410)
         return Answer(error_body("invalid_request", "token: the verification link's token is missing"), 400)
+    token = request.query.get("token") or ""
     webhook = Verifier(settings()).redeem(token) if 0 < len(token) <= MAX_TOKEN else None
     if webhook is None:
         message = "this verification link was used already, has expired, or is not one this API handed out"
