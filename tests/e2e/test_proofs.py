@@ -57,7 +57,14 @@ def test_the_benchmarks_run_and_reads_follow_the_answer(tmp_path):
     )
     print(done.stdout)
     assert done.returncode == 0, done.stderr[-5000:]
-    assert "bench 4/4: local_e2e" in done.stderr  # long runs say where they are (issue 17)
+    # Long runs say where they are (issue 17): one "bench N/M: <module>" line per step of the plan, the
+    # local end-to-end step among them. The plan grows as benchmarks are added, so match the shape, not a count.
+    steps = re.findall(r"bench (\d+)/(\d+): (\w+)", done.stderr)
+    assert steps, done.stderr
+    total = int(steps[0][1])
+    assert [int(n) for n, _, _ in steps] == list(range(1, total + 1)), done.stderr
+    assert {int(m) for _, m, _ in steps} == {total}, done.stderr
+    assert "local_e2e" in {name for _, _, name in steps}, done.stderr
     figures = dict(re.findall(r"^(.+?)\s{2,}(\S.*)$", done.stdout, re.MULTILINE))
     # A page of 100 reads one chunk per shard and merges: a few more than 100, the same at any size.
     assert figures["scaling: GET logs, 100 logs in table (items read)"] == "100"  # all of them

@@ -59,8 +59,10 @@ def _integer(value: Any, field: str, low: int, high: int) -> int:
 def parse_opening(body: Any) -> Opening:
     body = _object(body)
     known_fields(body, ("events", "filter"))
-    events = body.get("events") or []
-    if not isinstance(events, list):
+    events = body.get("events")
+    if events is None:
+        events = []
+    if not isinstance(events, list):  # an empty object is not an empty list
         raise BadRequest("events: must be a list of event types", field="events")
     chosen = tuple(dict.fromkeys(_event(event, "events") for event in events))
     return Opening(events=chosen, filter=validate_filter(body.get("filter")))

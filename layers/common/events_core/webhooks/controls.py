@@ -5,6 +5,7 @@ service's own headers (X-Webhook-*, webhook-*, Content-Type, User-Agent, Authori
 OAuth2 is set), the framing and hop-by-hop headers, and the cloud prefixes proxies act on.
 """
 
+import json
 import re
 from typing import Any
 
@@ -15,6 +16,7 @@ from events_core.webhooks.urls import check_webhook_url
 MAX_HEADERS = 10
 MAX_HEADER_VALUE_BYTES = 4096
 MAX_HEADERS_BYTES = 8192
+MAX_SEALED_HEADERS_BYTES = 4096  # KMS Encrypt's largest plaintext
 MAX_RATE_COUNT = 10_000
 MAX_RATE_PERIOD_SECONDS = 3600
 MAX_RATE_PER_SECOND = 500  # one DynamoDB item takes the slots: about 1,000 writes a second
@@ -65,6 +67,9 @@ def parse_rate_limit(value: Any) -> dict[str, int] | None:
 
 
 def _integer(value: Any) -> bool:
+    """An integer, written as one or as a whole number with a fraction part (300.0 is JSON's 300)."""
+    if isinstance(value, float):
+        return value.is_integer()
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -101,7 +106,11 @@ def parse_headers(value: Any, *, oauth: bool = False) -> dict[str, str]:
         total += size + len(name)
     if total > MAX_HEADERS_BYTES:
         raise BadRequest(f"headers: over {MAX_HEADERS_BYTES} bytes in all", field="headers")
-    return {str(name): str(text) for name, text in value.items()}
+    found = {str(name): str(text) for name, text in value.items()}
+    # They are sealed in one KMS Encrypt call, whose plaintext is at most 4096 bytes (a 500 before).
+    if len(json.dumps(found).encode()) > MAX_SEALED_HEADERS_BYTES:
+        raise BadRequest(f"headers: over {MAX_SEALED_HEADERS_BYTES} bytes in all, as JSON", field="headers")
+    return found
 
 
 AUTH_FIELDS = ("type", "tokenUrl", "clientId", "clientSecret", "scope", "audience")
