@@ -211,6 +211,9 @@ def fuzz(stack: LocalRuntime, *, examples: int, seed: int | None, timeout: int =
             "--max-examples",
             str(examples),
             "--no-color",
+            # A listen session's long poll may wait 20 s (`?wait=`) before it answers 204.
+            "--request-timeout",
+            "30",
         ]
         if seed is not None:
             command += ["--seed", str(seed)]
