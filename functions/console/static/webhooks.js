@@ -175,7 +175,8 @@ export function webhookForm({ initial = null, onDone, onCancel }) {
     let body;
     if (editing) {
       body = {};
-      if (event.value !== initial.event) body.event = event.value;
+      // The type list loads after the form opens: an empty choice means the type was not changed.
+      if (event.value && event.value !== initial.event) body.event = event.value;
       if (url.value.trim() !== initial.url) body.url = url.value.trim();
       const nextFilter = parsedFilter === undefined ? {} : parsedFilter;
       if (JSON.stringify(nextFilter) !== JSON.stringify(initial.filter || {})) body.filter = nextFilter;
