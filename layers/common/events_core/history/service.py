@@ -13,6 +13,7 @@ from events_core.budgets import BudgetExceeded, take_posts
 from events_core.clock import iso_ms, now_ms, parse_iso
 from events_core.config import settings
 from events_core.delivery import queues
+from events_core.delivery.controls import release_message
 from events_core.errors import BadRequest, Conflict, DeliveryWaiting, NotFound, PayloadExpired, Unavailable
 from events_core.http import query_limit
 from events_core.records.message import LAST_ENCODABLE_MS, DeliveryMessage, Trigger, is_delivery_id
@@ -103,19 +104,7 @@ def _record(developer_id: str, webhook_id: str, delivery_id: str) -> DeliveryRec
 def _message(record: DeliveryRecord, trigger: Trigger) -> DeliveryMessage:
     if not record.payload and not record.payload_ref:
         raise PayloadExpired("this delivery's payload is no longer stored; it cannot be sent again")
-    return DeliveryMessage(
-        delivery_id=record.delivery_id,
-        webhook_id=record.webhook_id,
-        developer_id=record.developer_id,
-        event_id=record.event_id,
-        event=record.event,
-        timestamp=record.created_at,
-        payload=record.payload or None,
-        payload_ref=None if record.payload else record.payload_ref,
-        attempt=record.attempt + 1,
-        trigger=trigger,
-        queued_at_ms=now_ms(),
-    )
+    return release_message(record, trigger)
 
 
 def _enabled(webhook: Webhook) -> None:
