@@ -182,12 +182,13 @@ def test_the_template_wires_enforcement_claims_and_the_routes():
     claims = resources["IdempotencyTable"]["Properties"]
     assert claims["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
     assert claims["KeySchema"] == [{"AttributeName": "claimKey", "KeyType": "HASH"}]
-    statements = resources["FanoutFunction"]["Properties"]["Policies"][0]["Statement"]
+    policies = resources["FanoutFunctionRole"]["Properties"]["Policies"]  # the role SAM makes for it
+    statements = [statement for policy in policies for statement in policy["PolicyDocument"]["Statement"]]
     claim_grants = [s["Action"] for s in statements if "IdempotencyTable" in str(s["Resource"])]
     assert claim_grants == [["dynamodb:PutItem"]], "the fan-out may only put claims"
     routes = {
-        (event["Properties"]["Method"], event["Properties"]["Path"])
-        for name in ("GetEventTypeFunction", "ValidateEventDataFunction")
-        for event in resources[name]["Properties"]["Events"].values()
+        (route.method, route.path)
+        for route in template.api_routes("EventsApi")
+        if route.function in ("GetEventTypeFunction", "ValidateEventDataFunction")
     }
-    assert routes == {("get", "/v1/events/types/{name}"), ("post", "/v1/events/types/{name}/validate")}
+    assert routes == {("GET", "/v1/events/types/{name}"), ("POST", "/v1/events/types/{name}/validate")}

@@ -21,10 +21,10 @@ METHODS = {"get", "post", "put", "patch", "delete", "head", "options"}  # any th
 def template_routes() -> set[tuple[str, str]]:
     template = Template(TEMPLATE, stack_name=STACK_NAME, region=REGION)
     return {
-        (event["Properties"]["Method"].upper(), event["Properties"]["Path"])
-        for logical_id in template.function_logical_ids()
-        for event in template.function(logical_id).events.values()
-        if event.get("Type") == "Api" and not event["Properties"]["Path"].startswith(NOT_THE_API)
+        (route.method, route.path)
+        for api in template.rest_api_logical_ids()
+        for route in template.api_routes(api)
+        if not route.path.startswith(NOT_THE_API)
     }
 
 

@@ -48,7 +48,7 @@ from eventsapi.endpoints import (
 )
 from eventsapi.local.provision import Provisioner
 from eventsapi.local.runtime import LocalRuntime
-from eventsapi.local.template import Template
+from eventsapi.local.template import Template, TemplateRejected
 from eventsapi.local.wiring import (
     REGION,
     STACK_NAME,
@@ -66,8 +66,8 @@ class UsageError(Exception):
     """A mistake at the command line: one line on stderr, exit 2 (as argparse does)."""
 
 
-def _parameters(pairs: list[str]) -> dict[str, str]:
-    declared = Template(TEMPLATE, stack_name=STACK_NAME, region=REGION).parameters
+def _parameters(pairs: list[str], template: Path = TEMPLATE) -> dict[str, str]:
+    declared = Template(template, stack_name=STACK_NAME, region=REGION).parameters
     parsed = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
@@ -84,7 +84,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if chosen_key is not None and not looks_like_key(chosen_key):
         print(f"LOCAL_API_KEY: a key is {KEY_PREFIX} followed by at least 32 characters", file=sys.stderr)
         return 2
-    parameters = _parameters(args.param)
+    parameters = _parameters(args.param, args.template)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s  %(message)s", datefmt="%H:%M:%S")
     stopped = threading.Event()
     emulator_lost: list[str] = []
@@ -98,6 +98,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         api_port=args.port,
         moto_port=args.moto_port,
         parameters=parameters,
+        template_path=args.template,
         on_emulator_exit=on_emulator_exit,
     )
     try:
@@ -348,6 +349,12 @@ def parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="override a template.yaml parameter (repeatable)",
     )
+    run.add_argument(
+        "--template",
+        type=Path,
+        default=TEMPLATE,
+        help="the SAM template to serve, read through the SAM transform as AWS reads it (default: the repository's)",
+    )
     run.set_defaults(func=cmd_run)
 
     keys_parser = commands.add_parser("keys", help="API keys: create, list, revoke")
@@ -436,6 +443,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except UsageError as error:
+        print(error, file=sys.stderr)
+        return 2
+    except TemplateRejected as error:  # what CloudFormation would refuse is not run here either
         print(error, file=sys.stderr)
         return 2
     except EndpointConnectionError:

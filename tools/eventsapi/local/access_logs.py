@@ -155,10 +155,10 @@ class StageAccessLogLine:
     @classmethod
     def of(cls, template: Template, api_logical_id: str, delivery: LogDelivery) -> "StageAccessLogLine":
         """As the template declares the API's AccessLogSetting."""
-        props = template.of_type("AWS::Serverless::Api")[api_logical_id]
-        setting = props.get("AccessLogSetting") or {}
+        props = template.api_stage(api_logical_id)
+        setting = template.resolve(props.get("AccessLogSetting") or {})
         destination = setting.get("DestinationArn")
-        log_group = str(template.physical[template.logical_id_of(destination)].ref) if destination else ""
+        log_group = _log_group_of(str(destination)) if destination else ""
         stage = str(template.resolve(props.get("StageName", "prod")))
         return cls(str(setting.get("Format", "")), stage, log_group, delivery)
 
@@ -167,6 +167,11 @@ class StageAccessLogLine:
             return
         context = request_context(event, method, path, status, latency_ms, self.stage)
         self.delivery.write(self.log_group, render(self.format, context), int(context["requestTimeEpoch"]))
+
+
+def _log_group_of(arn: str) -> str:
+    """arn:aws:logs:region:account:log-group:NAME[:*] → NAME."""
+    return arn.split(":log-group:", 1)[-1].removesuffix(":*")
 
 
 def wire_access_logs(template: Template, functions: dict[str, LocalFunction], gateway: Any) -> LogDelivery:

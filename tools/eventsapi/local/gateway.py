@@ -94,6 +94,21 @@ def printable(text: str, limit: int = SHOWN_CHARS) -> str:
     return shown if len(text) <= limit else f"{shown}…(+{len(text) - limit} chars)"
 
 
+def _gateway_response(spec: dict) -> dict:
+    """An OpenAPI x-amazon-apigateway-gateway-responses entry as the gateway reads it: status,
+    JSON template, and static headers (gatewayresponse.header.Name: 'value')."""
+    headers = {
+        name.removeprefix("gatewayresponse.header."): value
+        for name, value in spec.get("responseParameters", {}).items()
+        if name.startswith("gatewayresponse.header.")
+    }
+    return {
+        **({"StatusCode": spec["statusCode"]} if "statusCode" in spec else {}),
+        "ResponseTemplates": spec.get("responseTemplates", {}),
+        "ResponseParameters": {"Headers": headers},
+    }
+
+
 def _compile(resource: str) -> re.Pattern:
     parts = re.split(r"(\{[^}]+\})", resource)
     regex = "".join(
@@ -112,20 +127,14 @@ class LocalGateway:
         self.template = template
         self.api_logical_id = api_logical_id
         self.functions = functions
-        props = template.of_type("AWS::Serverless::Api")[api_logical_id]
-        self.stage = str(template.resolve(props.get("StageName", "prod")))
-        self.responses: dict[str, dict] = props.get("GatewayResponses", {})
-        auth = props.get("Auth", {})
-        self.authorizers = {
-            name: Authorizer(
-                function=template.logical_id_of(spec["FunctionArn"]),
-                headers=spec.get("Identity", {}).get("Headers", []),
-                ttl=int(template.resolve(spec.get("Identity", {}).get("ReauthorizeEvery", 300))),
-            )
-            for name, spec in auth.get("Authorizers", {}).items()
+        self.stage = str(template.resolve(template.api_stage(api_logical_id).get("StageName", "prod")))
+        self.responses = {
+            kind: _gateway_response(spec) for kind, spec in template.gateway_responses(api_logical_id).items()
         }
-        default_authorizer = auth.get("DefaultAuthorizer")
-        default_key_required = bool(auth.get("ApiKeyRequired", False))
+        self.authorizers = {
+            name: Authorizer(function=spec.function, headers=list(spec.headers), ttl=spec.ttl)
+            for name, spec in template.api_authorizers(api_logical_id).items()
+        }
         # Usage plans of this API: per usage-key throttling, as API Gateway applies it.
         self.usage_throttle: tuple[float, float] | None = None
         for plan in template.of_type("AWS::ApiGateway::UsagePlan").values():
@@ -134,26 +143,17 @@ class LocalGateway:
                 if throttle:
                     self.usage_throttle = (float(throttle["RateLimit"]), float(throttle["BurstLimit"]))
         self._buckets: dict[str, TokenBucket] = {}
-        self.routes: list[Route] = []
-        for logical_id in template.function_logical_ids():
-            for event in template.function(logical_id).events.values():
-                if event.get("Type") != "Api":
-                    continue
-                event_props = event["Properties"]
-                if template.logical_id_of(event_props.get("RestApiId", api_logical_id)) != api_logical_id:
-                    continue
-                route_auth = event_props.get("Auth", {})
-                chosen = route_auth.get("Authorizer", default_authorizer)
-                self.routes.append(
-                    Route(
-                        method=event_props["Method"].upper(),
-                        resource=event_props["Path"],
-                        function=logical_id,
-                        authorizer=None if chosen in (None, "NONE") else chosen,
-                        pattern=_compile(event_props["Path"]),
-                        api_key_required=bool(route_auth.get("ApiKeyRequired", default_key_required)),
-                    )
-                )
+        self.routes = [
+            Route(
+                method=route.method,
+                resource=route.path,
+                function=route.function,
+                authorizer=route.authorizer,
+                pattern=_compile(route.path),
+                api_key_required=route.api_key_required,
+            )
+            for route in template.api_routes(api_logical_id)
+        ]
         self._cache: dict[tuple, tuple[float, dict]] = {}
         self._cache_lock = threading.Lock()
         # The stage's access log (None: none written), and other APIs' own for their routes.

@@ -8,6 +8,7 @@ from typing import Any
 
 import boto3
 
+from eventsapi.local.cloudformation import NAMING_PROPERTIES, answer
 from eventsapi.local.template import Physical, Template, Unresolved
 
 log = logging.getLogger("eventsapi.local.provision")
@@ -32,8 +33,12 @@ _NOT_EMULATED = {
     "AWS::ApiGateway::UsagePlan",
     "AWS::XRay::SamplingRule",
     "AWS::Lambda::EventSourceMapping",
-    "AWS::Serverless::Api",
-    "AWS::Serverless::LayerVersion",
+    "AWS::Lambda::EventInvokeConfig",
+    # The local gateway serves the RestApi's OpenAPI body and its stage; the layer's code is installed.
+    "AWS::ApiGateway::RestApi",
+    "AWS::ApiGateway::Deployment",
+    "AWS::ApiGateway::Stage",
+    "AWS::Lambda::LayerVersion",
 }
 
 
@@ -54,7 +59,7 @@ class Provisioner:
             "AWS::SQS::Queue": self._queue,
             "AWS::Events::EventBus": self._bus,
             "AWS::Events::Rule": self._rule,
-            "AWS::Serverless::Function": self._function,
+            "AWS::Lambda::Function": self._function,
             "AWS::KMS::Key": self._kms_key,
         }
         pending = dict(self.template.resources)
@@ -68,7 +73,7 @@ class Provisioner:
                     physical = (
                         creator(logical_id, resource.get("Properties", {}))
                         if creator
-                        else Physical(ref=self.template.physical_name(logical_id))
+                        else self._inert(logical_id, resource["Type"], resource.get("Properties", {}))
                     )
                 except Unresolved:
                     continue
@@ -80,6 +85,11 @@ class Provisioner:
             if not progressed:
                 raise RuntimeError(f"cannot resolve references among: {', '.join(sorted(pending))}")
         return self.template.physical
+
+    def _inert(self, logical_id: str, kind: str, props: dict) -> Physical:
+        """Not created locally, but answering Ref and GetAtt as AWS would (an access log's ARN, say)."""
+        naming = {key: self.template.resolve(props[key]) for key in NAMING_PROPERTIES if key in props}
+        return answer(self.template, logical_id, kind, naming, name=self.template.physical_name(logical_id))
 
     def _table(self, logical_id: str, props: dict) -> Physical:
         props = self.template.resolve(props)
@@ -142,8 +152,8 @@ class Provisioner:
             ref=name if bus == "default" else f"{bus}|{name}",
             attributes={"Arn": self.template.arn("events", f"rule/{bus}/{name}")},
         )
-        if not self.create:
-            return physical
+        if not self.create or "ScheduleExpression" in props:
+            return physical  # a schedule's timer is the local runtime's (eventsapi.local.schedules)
         self._ensure_bus(bus)
         self.events.put_rule(
             Name=name,

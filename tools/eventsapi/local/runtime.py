@@ -16,6 +16,7 @@ from pathlib import Path
 import boto3
 
 from eventsapi.local.gateway import LocalGateway, printable
+from eventsapi.local.schedules import Schedule, schedules
 from eventsapi.local.sqs_source import SqsEventSource
 from eventsapi.local.template import Template
 from eventsapi.local.wiring import (
@@ -88,6 +89,7 @@ class LocalRuntime:
         self.template_path = template_path
         self.parameters = local_parameters(template_path, parameters)
         self.sources: list[SqsEventSource] = []
+        self.schedules: list[Schedule] = []
         self._moto: subprocess.Popen | None = None
         self._http: ThreadingHTTPServer | None = None
         self._stopping = threading.Event()
@@ -175,11 +177,16 @@ class LocalRuntime:
         self.sources = event_sources(self.template, self.functions, boto3.client("sqs", region_name=REGION))
         for source in self.sources:
             source.start()
+        self.schedules = schedules(self.template, self.functions)
+        for schedule in self.schedules:
+            schedule.start()
 
     def stop(self) -> None:
         self._stopping.set()
         for source in self.sources:
             source.stop()
+        for schedule in self.schedules:
+            schedule.stop()
         gateway = getattr(self, "gateway", None)
         if gateway is not None and gateway.log_delivery is not None:
             gateway.log_delivery.stop()

@@ -1,5 +1,8 @@
-"""Reads template.yaml the way CloudFormation and SAM would, enough to run it locally:
-short-form intrinsics, parameters, SAM Globals, and Ref/GetAtt/Sub resolution."""
+"""Reads template.yaml as AWS does: through the SAM transform CloudFormation runs
+(eventsapi.deploy.transform), then the transformed template's conditions, rules and intrinsics
+(Ref/GetAtt/Sub/If/...). What runs locally — functions, handlers, environment, routes and their
+authorizers, event sources — is what the transformed template declares, so a template AWS would
+refuse, or wire differently, cannot run here either."""
 
 import functools
 import re
@@ -7,32 +10,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from eventsapi.deploy.transform import DEFAULT_REGION, TransformRejected, load_yaml, transform
 
 ACCOUNT_ID = "123456789012"
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """YAML with CloudFormation's short forms: !Ref X → {"Ref": X}, !GetAtt A.B → {"Fn::GetAtt": [A, B]}."""
+__all__ = ["load_yaml"]  # read by tools that want the SAM source as written
 
 
-def _intrinsic(loader: _CfnLoader, suffix: str, node: yaml.Node) -> dict:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-        if suffix == "GetAtt":
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {"Ref" if suffix == "Ref" else f"Fn::{suffix}": value}
-
-
-_CfnLoader.add_multi_constructor("!", _intrinsic)
-
-
-def load_yaml(path: Path) -> dict:
-    return yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+class TemplateRejected(Exception):
+    """The SAM transform refuses the template; the message is the translator's, on one line."""
 
 
 class Unresolved(Exception):
@@ -55,7 +42,6 @@ class FunctionSpec:
     timeout: int
     memory_size: int
     environment: dict[str, Any]  # as written: resolve with Template.resolve once provisioned
-    events: dict[str, dict]
 
     @property
     def module_path(self) -> Path:
@@ -65,6 +51,25 @@ class FunctionSpec:
     @property
     def attribute(self) -> str:
         return self.handler.rpartition(".")[2]
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    """One method of a REST API's OpenAPI body: what API Gateway routes, to which function, behind
+    which authorizer (None: no authorizer), and whether it asks for an API key."""
+
+    method: str
+    path: str
+    function: str
+    authorizer: str | None
+    api_key_required: bool
+
+
+@dataclass(frozen=True)
+class ApiAuthorizer:
+    function: str
+    headers: tuple[str, ...]
+    ttl: int
 
 
 class _NoValue:
@@ -83,16 +88,20 @@ class Template:
     def __init__(self, path: Path, *, stack_name: str, region: str, overrides: dict[str, str] | None = None):
         self.path = path
         self.root = path.parent
-        self.raw = load_yaml(path)
+        self.sam = load_yaml(path)  # the source as written; everything else reads the transformed template
         self.stack_name = stack_name
         self.region = region
         self.parameters = {
             name: str((overrides or {}).get(name, spec.get("Default", "")))
-            for name, spec in self.raw.get("Parameters", {}).items()
+            for name, spec in self.sam.get("Parameters", {}).items()
         }
         unknown = set(overrides or {}) - set(self.parameters)
         if unknown:
             raise ValueError(f"unknown template parameter(s): {', '.join(sorted(unknown))}")
+        try:
+            self.raw = transform(self.sam, self.parameters, region or DEFAULT_REGION)
+        except TransformRejected as error:
+            raise TemplateRejected(f"{path.name}: the SAM transform refuses it: {error}") from None
         self.physical: dict[str, Physical] = {}
         self._conditions: dict[str, bool] = {}
 
@@ -181,6 +190,8 @@ class Template:
                 return str(self.resolve(arg[1])).split(str(arg[0]))
             if key == "Fn::Select":
                 return self.resolve(arg[1])[int(self.resolve(arg[0]))]
+            if key == "Fn::Base64":
+                return self.resolve(arg)
             if key == "Fn::FindInMap":
                 mapping, top, second = (str(self.resolve(part)) for part in arg)
                 return self.raw["Mappings"][mapping][top][second]
@@ -203,8 +214,6 @@ class Template:
         pseudo = self._pseudo(name)
         if pseudo is not None:
             return pseudo
-        if name.endswith(".Stage"):  # SAM: an AWS::Serverless::Api's stage, by its name
-            return str(self.resolve(self.raw["Resources"][name[: -len(".Stage")]]["Properties"]["StageName"]))
         if name in self.physical:
             return self.physical[name].ref
         if name in self.resources:
@@ -231,32 +240,111 @@ class Template:
 
         return re.sub(r"\$\{([^}!]+)\}", replace, text)
 
-    # -- SAM
-    def globals_environment(self) -> dict[str, str]:
-        """The environment SAM's Globals give every function, resolved."""
-        variables = self.raw.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
-        return {name: str(self.resolve(value)) for name, value in variables.items()}
-
+    # -- functions (AWS::Lambda::Function, with SAM's Globals already merged by the transform)
     def function_logical_ids(self) -> list[str]:
-        return list(self.of_type("AWS::Serverless::Function"))
+        return list(self.of_type("AWS::Lambda::Function"))
 
     def function(self, logical_id: str) -> FunctionSpec:
-        """A function with SAM's Globals applied."""
-        props = self.of_type("AWS::Serverless::Function")[logical_id]
-        defaults = self.raw.get("Globals", {}).get("Function", {})
-        variables = {
-            **defaults.get("Environment", {}).get("Variables", {}),
-            **props.get("Environment", {}).get("Variables", {}),
-        }
+        props = self.of_type("AWS::Lambda::Function")[logical_id]
+        code = props.get("Code", {})
+        if "S3Key" not in code:
+            raise ValueError(f"{logical_id}: no packaged code (Code: {sorted(code)}) to map back to a directory")
         return FunctionSpec(
             logical_id=logical_id,
-            code_uri=self.root / props.get("CodeUri", defaults.get("CodeUri", ".")),
-            handler=props.get("Handler", defaults.get("Handler", "")),
-            timeout=int(props.get("Timeout", defaults.get("Timeout", 3))),
-            memory_size=int(props.get("MemorySize", defaults.get("MemorySize", 128))),
-            environment=variables,
-            events=props.get("Events", {}),
+            code_uri=self.root / str(code["S3Key"]),  # the package step keys code by its local path
+            handler=str(props.get("Handler", "")),
+            timeout=int(self.resolve(props.get("Timeout", 3))),
+            memory_size=int(self.resolve(props.get("MemorySize", 128))),
+            environment=props.get("Environment", {}).get("Variables", {}),
         )
+
+    def function_of(self, reference: Any) -> str:
+        """The function behind an invocation ARN as API Gateway writes it:
+        arn:…:functions/${Fn.Arn}/invocations, or Fn::Sub with a variable that is !GetAtt Fn.Arn."""
+        text, variables = (reference, {}) if isinstance(reference, str) else _sub_parts(reference)
+        for name in re.findall(r"\$\{([^}!]+)\}", text):
+            target = variables.get(name, {"Fn::GetAtt": name.split(".", 1)} if "." in name else {"Ref": name})
+            logical_id = self.logical_id_of(target)
+            if logical_id in self.of_type("AWS::Lambda::Function"):
+                return logical_id
+        raise ValueError(f"no function in the integration URI {reference!r}")
+
+    # -- REST APIs (AWS::ApiGateway::RestApi with an OpenAPI Body, as the transform writes them)
+    def rest_api_logical_ids(self) -> list[str]:
+        return list(self.of_type("AWS::ApiGateway::RestApi"))
+
+    def api_body(self, api_logical_id: str) -> dict:
+        return self.of_type("AWS::ApiGateway::RestApi")[api_logical_id].get("Body", {})
+
+    def api_stage(self, api_logical_id: str) -> dict:
+        """The properties of the API's stage (resolved later by the caller)."""
+        for props in self.of_type("AWS::ApiGateway::Stage").values():
+            if self.logical_id_of(props.get("RestApiId")) == api_logical_id:
+                return props
+        raise ValueError(f"{api_logical_id}: no AWS::ApiGateway::Stage")
+
+    def api_authorizers(self, api_logical_id: str) -> dict[str, ApiAuthorizer]:
+        body = self.api_body(api_logical_id)
+        schemes = body.get("components", {}).get("securitySchemes") or body.get("securityDefinitions") or {}
+        authorizers = {}
+        for name, scheme in schemes.items():
+            spec = scheme.get("x-amazon-apigateway-authorizer")
+            if spec is None:
+                continue
+            sources = str(self.resolve(spec.get("identitySource", ""))) or f"method.request.header.{scheme['name']}"
+            headers = tuple(
+                source.strip().removeprefix("method.request.header.")
+                for source in sources.split(",")
+                if source.strip().startswith("method.request.header.")
+            )
+            authorizers[name] = ApiAuthorizer(
+                function=self.function_of(spec["authorizerUri"]),
+                headers=headers,
+                ttl=int(self.resolve(spec.get("authorizerResultTtlInSeconds", 300))),
+            )
+        return authorizers
+
+    def api_routes(self, api_logical_id: str) -> list[ApiRoute]:
+        body = self.api_body(api_logical_id)
+        authorizers = self.api_authorizers(api_logical_id)
+        default_security = body.get("security", [])
+        routes = []
+        for path, item in body.get("paths", {}).items():
+            for method, operation in item.items():
+                integration = operation.get("x-amazon-apigateway-integration") if isinstance(operation, dict) else None
+                if integration is None:
+                    continue
+                if integration.get("type") != "aws_proxy":
+                    kind = integration.get("type")
+                    raise ValueError(f"{method.upper()} {path}: integration {kind!r} is not run locally")
+                names = [name for requirement in operation.get("security", default_security) for name in requirement]
+                routes.append(
+                    ApiRoute(
+                        method="ANY" if method == "x-amazon-apigateway-any-method" else method.upper(),
+                        path=path,
+                        function=self.function_of(integration["uri"]),
+                        authorizer=next((name for name in names if name in authorizers), None),
+                        api_key_required="api_key" in names,
+                    )
+                )
+        return routes
+
+    def gateway_responses(self, api_logical_id: str) -> dict[str, dict]:
+        return self.api_body(api_logical_id).get("x-amazon-apigateway-gateway-responses", {})
+
+    # -- scheduled rules (a function invoked on a timer)
+    def schedules(self) -> list[tuple[str, str, str]]:
+        """(rule, schedule expression, function) for every enabled scheduled rule that invokes one of
+        the template's functions."""
+        found = []
+        for logical_id, props in self.of_type("AWS::Events::Rule").items():
+            if "ScheduleExpression" not in props or props.get("State", "ENABLED") != "ENABLED":
+                continue
+            for target in props.get("Targets", []):
+                function = self.logical_id_of(target["Arn"])
+                if function in self.of_type("AWS::Lambda::Function"):
+                    found.append((logical_id, str(self.resolve(props["ScheduleExpression"])), function))
+        return found
 
     def logical_id_of(self, reference: Any) -> str:
         """The logical id behind !Ref X, !GetAtt X.Arn or a plain name."""
@@ -264,3 +352,10 @@ class Template:
             ((key, arg),) = reference.items()
             return arg if key == "Ref" else arg[0]
         return str(reference)
+
+
+def _sub_parts(reference: dict) -> tuple[str, dict]:
+    ((key, arg),) = reference.items()
+    if key != "Fn::Sub":
+        raise ValueError(f"not an Fn::Sub: {reference!r}")
+    return (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])

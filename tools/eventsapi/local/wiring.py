@@ -78,7 +78,7 @@ def stand_up(template: Template) -> tuple[dict[str, LocalFunction], LocalGateway
     aws.reset()
     boto3.setup_default_session(region_name=REGION)
     functions = local_functions(template)
-    api = next(iter(template.of_type("AWS::Serverless::Api")))
+    api = next(iter(template.rest_api_logical_ids()))
     gateway = LocalGateway(template, functions, api)
     wire_access_logs(template, functions, gateway)  # delivered at once until the runtime batches them
     return functions, gateway
