@@ -283,6 +283,43 @@ class Deployment:
         """The created resources of one type: logical id → Properties (unresolved)."""
         return {name: spec.get("Properties", {}) for name, spec in self.resources.items() if spec["Type"] == kind}
 
+    def functions(self) -> dict[str, dict]:
+        return self.of_type("AWS::Lambda::Function")
+
+    def environment(self, function: str) -> dict[str, Any]:
+        """A function's environment variables, resolved."""
+        variables = self.functions()[function].get("Environment", {}).get("Variables", {})
+        return {name: value for name, value in self.resolve(variables).items() if value is not NO_VALUE}
+
+    def role_of(self, function: str) -> str:
+        return self.logical_id_of(self.functions()[function]["Role"])
+
+    def statements(self, function: str) -> list[dict]:
+        """Every statement of the inline policies of the function's role, and of the stack's
+        AWS::IAM::Policy resources attached to it (unresolved)."""
+        role = self.role_of(function)
+        documents = [p["PolicyDocument"] for p in self.resources[role]["Properties"].get("Policies", [])]
+        documents += [
+            policy["PolicyDocument"]
+            for policy in self.of_type("AWS::IAM::Policy").values()
+            if {"Ref": role} in policy.get("Roles", [])
+        ]
+        return [statement for document in documents for statement in document["Statement"]]
+
+    def routes(self) -> dict[tuple[str, str], tuple[str, str | None]]:
+        """(path, METHOD) → (function logical id, authorizer or None), from each RestApi's Body: what
+        API Gateway imports, integration URIs and security included."""
+        found: dict[tuple[str, str], tuple[str, str | None]] = {}
+        for api in self.of_type("AWS::ApiGateway::RestApi").values():
+            for path, methods in api.get("Body", {}).get("paths", {}).items():
+                for method, operation in methods.items():
+                    uri = operation["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+                    function = re.search(r"\$\{(\w+)\.Arn\}", uri if isinstance(uri, str) else uri[0])
+                    schemes = [name for entry in operation.get("security", []) for name in entry]
+                    authorizer = next((name for name in schemes if name != "NONE"), None)
+                    found[(path, method.upper())] = (function.group(1) if function else "", authorizer)
+        return found
+
     def logical_id_of(self, reference: Any) -> str:
         """The resource a Ref or GetAtt names."""
         if isinstance(reference, dict) and "Ref" in reference:

@@ -57,13 +57,18 @@ def lint(paths: list[Path]) -> list[str]:
 
     with ThreadPoolExecutor(len(chunks)) as pool:
         results = list(pool.map(run, chunks))
-    errors = []
+    errors, notes = [], {}
     for result in results:
         if result.returncode & 1:  # cfn-lint itself failed (a template it could not read)
             errors.append(result.stderr.strip() or result.stdout.strip())
         for line in result.stdout.splitlines():
-            rule = line.split(":")[5] if line.count(":") >= 5 else ""
-            (errors.append(line) if rule.startswith("E") else print(f"  note: {line}"))
+            parts = line.split(":", 6)
+            if len(parts) == 7 and parts[5].startswith("E"):
+                errors.append(line)
+            elif len(parts) == 7:  # a warning: once, however many templates say it
+                notes[f"{parts[5]} {parts[6]}"] = notes.get(f"{parts[5]} {parts[6]}", 0) + 1
+    for note, count in notes.items():
+        print(f"validate: cfn-lint note ({count} templates): {note}")
     return errors
 
 
