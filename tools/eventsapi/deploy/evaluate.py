@@ -271,6 +271,8 @@ class Deployment:
         if kind == "AWS::Logs::Destination":
             destination = self.resolve(props["DestinationName"])
             return {"Ref": destination, "Arn": arn.format("logs", f"destination:{destination}")}
+        if kind == "AWS::ApiGateway::Stage":
+            return {"Ref": self.resolve(props["StageName"])}
         if kind == "AWS::ApiGateway::RestApi":
             return {"Ref": "a1b2c3d4e5", "RootResourceId": "r00t1d"}
         if kind == "AWS::Lambda::LayerVersion":
@@ -331,4 +333,9 @@ class Deployment:
 
 
 def _plain(value: Any) -> Any:
-    return value if not isinstance(value, list) else [str(item) for item in value]
+    """As CloudFormation compares values: as strings (a Number parameter's "-1" equals -1)."""
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
