@@ -45,7 +45,8 @@ def test_each_developer_is_throttled_apart_by_a_counter_not_an_api_gateway_key()
     assert not d.of_type("AWS::ApiGateway::UsagePlan") and not d.of_type("AWS::ApiGateway::ApiKey")
     [api] = d.of_type("AWS::ApiGateway::RestApi").values()
     schemes = api["Body"]["components"]["securitySchemes"]
-    assert set(schemes) == {"ApiKeyAuthorizer"} and schemes["ApiKeyAuthorizer"]["x-amazon-apigateway-authtype"] == "custom"
+    assert set(schemes) == {"ApiKeyAuthorizer"}
+    assert schemes["ApiKeyAuthorizer"]["x-amazon-apigateway-authtype"] == "custom"
     for function in d.functions():
         assert d.environment(function)["RATE_COUNTERS_TABLE"] == d.ref("RateCountersTable"), function
     [stage] = d.of_type("AWS::ApiGateway::Stage").values()
@@ -109,9 +110,7 @@ def test_delivery_may_publish_only_the_alert():
 def test_only_the_functions_that_need_the_secrets_key_may_use_it(action, allowed):
     d = deployed()
     users = {
-        fn
-        for fn in d.functions()
-        if any(action in s["Action"] and s["Effect"] == "Allow" for s in statements(d, fn))
+        fn for fn in d.functions() if any(action in s["Action"] and s["Effect"] == "Allow" for s in statements(d, fn))
     }
     assert users == allowed
 

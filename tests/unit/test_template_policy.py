@@ -460,7 +460,8 @@ def test_every_local_only_parameter_is_in_the_rule():
 def test_readme_quotes_the_cost_figures_docs_cost_prints():
     cost = (ROOT / "docs/cost.md").read_text()
     readme = (ROOT / "README.md").read_text()
-    totals = dict(re.findall(r"## ([a-z]+-[a-z]+-\d)\n\nTotals: \*\*\$[\d.]+\*\* per million events delivered, \*\*\$([\d.]+)\*\*", cost))
+    heading = r"## ([a-z]+-[a-z]+-\d)\n\nTotals: "
+    totals = dict(re.findall(heading + r"\*\*\$[\d.]+\*\* per million events delivered, \*\*\$([\d.]+)\*\*", cost))
     assert set(totals) >= {"us-east-1", "ap-southeast-1"}
     assert f"**${totals['us-east-1']} at us-east-1" in readme
     assert f"At ap-southeast-1 prices the same lines come to ${totals['ap-southeast-1']}." in readme

@@ -37,9 +37,9 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 from events_core.api_keys import PREFIX as KEY_PREFIX
 from events_core.api_keys import SCOPES, ApiKeyStore, hash_key, looks_like_key
 from eventsapi import listen, operator_cli
-from eventsapi.deploy import cli as deploy_cli
 from eventsapi.admin import dlq, keys, signing_keys
 from eventsapi.admin.target import Target
+from eventsapi.deploy import cli as deploy_cli
 from eventsapi.endpoints import (
     API_URL_HELP,
     DEFAULT_API_PORT,

@@ -31,7 +31,7 @@ STATEFUL_TYPES = {
     "AWS::Logs::LogGroup",
 }
 TEMPLATE_KEY = "templates/packaged-transformed.json"
-_FAKE_CREDENTIALS = {"aws_access_key_id": "rehearsal", "aws_secret_access_key": "rehearsal"}  # noqa: S105
+_FAKE_CREDENTIALS = {"aws_access_key_id": "rehearsal", "aws_secret_access_key": "rehearsal"}
 
 
 @dataclass
@@ -81,13 +81,15 @@ def _emulator_fixes() -> None:
         if validator._policy_json.get("Version", "2008-10-17") not in ("2008-10-17", "2012-10-17"):
             raise ValueError("unknown policy version")
 
-    BaseIAMPolicyValidator._validate_version = version  # type: ignore[method-assign]
+    BaseIAMPolicyValidator._validate_version = version  # type: ignore[method-assign,assignment]
 
     create_api = RestAPI.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
     if getattr(create_api, "imports_body", False):
         return
 
-    def create_with_body(cls: type, name: str, cloudformation_json: dict, account_id: str, region_name: str, **kw: Any):
+    def create_with_body(
+        cls: type, name: str, cloudformation_json: dict, account_id: str, region_name: str, **kw: Any
+    ) -> Any:
         # AWS imports a RestApi's Body (its routes); moto's CloudFormation ignores it, and then
         # refuses the Deployment of an API without methods.
         api = create_api(cls, name, cloudformation_json, account_id, region_name, **kw)
@@ -170,7 +172,11 @@ def rehearse(
         keys = sorted(set(_artifact_keys(sam_transform.package(sam))))
         for key in keys:
             s3.put_object(Bucket=sam_transform.ARTIFACT_BUCKET, Key=key, Body=_zip(root / key))
-        s3.put_object(Bucket=sam_transform.ARTIFACT_BUCKET, Key=TEMPLATE_KEY, Body=json.dumps(_for_the_emulator(deployment)).encode())
+        s3.put_object(
+            Bucket=sam_transform.ARTIFACT_BUCKET,
+            Key=TEMPLATE_KEY,
+            Body=json.dumps(_for_the_emulator(deployment)).encode(),
+        )
         cloudformation.create_stack(
             StackName=stack_name,
             TemplateURL=f"https://{sam_transform.ARTIFACT_BUCKET}.s3.amazonaws.com/{TEMPLATE_KEY}",

@@ -57,7 +57,8 @@ def lint(paths: list[Path]) -> list[str]:
 
     with ThreadPoolExecutor(len(chunks)) as pool:
         results = list(pool.map(run, chunks))
-    errors, notes = [], {}
+    errors: list[str] = []
+    notes: dict[str, int] = {}
     for result in results:
         if result.returncode & 1:  # cfn-lint itself failed (a template it could not read)
             errors.append(result.stderr.strip() or result.stdout.strip())
@@ -88,7 +89,8 @@ def validate(root: Path, *, run_lint: bool = True, check_upgrade: bool = True) -
             errors = lint([path for _, path in written])
             if errors:
                 raise ValidationFailed("cfn-lint on the transformed templates: " + " | ".join(errors))
-            done.append(f"cfn-lint: no error in the {len(written)} transformed templates ({time.monotonic() - started:.1f} s)")
+            seconds = time.monotonic() - started
+            done.append(f"cfn-lint: no error in the {len(written)} transformed templates ({seconds:.1f} s)")
     if check_upgrade:
         refused = upgrade.check(root)
         if refused:
