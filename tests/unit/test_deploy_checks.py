@@ -37,6 +37,7 @@ def test_validate_fails_with_the_translators_message_when_an_event_says_api_key_
     message = str(failed.value)
     assert "Unable to set ApiKeyRequired [False] on API method [get] for path [/console]" in message
     assert "\n" not in message and "(defaults)" in message
+    assert validate.main(["--root", str(tmp_path), "--no-lint"]) == 1  # what make validate runs
 
 
 def test_the_transform_accepts_every_conditional_parameter_set(tmp_path):

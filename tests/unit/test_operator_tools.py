@@ -145,3 +145,18 @@ def test_preflight_counts_the_26_functions_that_reserve_api_concurrency(target):
     assert preflight.api_functions(cfn) == 26
     [blocking] = [f for f in preflight.concurrency(made, template(ApiReservedConcurrency="35"), cfn) if f.blocking]
     assert "reserving 910" in blocking.message
+
+
+def test_purge_legacy_deletes_only_the_removed_usage_plans_keys(target):
+    """deploy review M6: the per-developer API Gateway keys older releases made stay behind."""
+    from eventsapi.admin import keys
+
+    made, stub = target
+    legacy = {"id": "k1", "name": "plan123:user_123", "description": keys.LEGACY_KEY_DESCRIPTION, "enabled": True}
+    other = {"id": "k2", "name": "someone-elses-key", "description": "another service", "enabled": True}
+    listing = {"items": [legacy, other]}
+    stub["apigateway"].add_response("get_api_keys", listing, {"includeValues": False})
+    assert keys.purge_legacy(made, delete=False) == [legacy]  # a dry run deletes nothing
+    stub["apigateway"].add_response("get_api_keys", listing, {"includeValues": False})
+    stub["apigateway"].add_response("delete_api_key", {}, {"apiKey": "k1"})
+    assert [key["id"] for key in keys.purge_legacy(made, delete=True)] == ["k1"]
