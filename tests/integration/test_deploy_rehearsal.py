@@ -79,3 +79,11 @@ def test_the_command_prints_the_refusal(capsys):
 def test_the_template_has_stateful_resources_of_every_kind_the_rehearsal_checks():
     kinds = {spec["Type"] for spec in load_yaml(ROOT / "template.yaml")["Resources"].values()}
     assert kinds >= rehearse.STATEFUL_TYPES
+
+
+def test_the_emulator_fixes_last_only_as_long_as_the_rehearsal(rehearsal):
+    from moto.events.models import EventBus
+    from moto.iam.policy_validation import BaseIAMPolicyValidator
+
+    assert not hasattr(EventBus, "physical_resource_id")
+    assert BaseIAMPolicyValidator._validate_version.__module__ == "moto.iam.policy_validation"

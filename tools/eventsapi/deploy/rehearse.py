@@ -67,40 +67,48 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _emulator_fixes() -> None:
-    """Where moto's CloudFormation answers Ref differently from AWS: fixed on moto's side (the server
-    runs in this process), so the template it creates is the one AWS would get."""
+@contextmanager
+def _emulator_fixes() -> Iterator[None]:
+    """Where moto's CloudFormation creates differently from AWS: fixed on moto's side (the server
+    runs in this process) for the rehearsal only, so the template it creates is the one AWS gets."""
     from moto.apigateway.models import RestAPI, apigateway_backends
     from moto.events.models import EventBus
     from moto.iam.policy_validation import BaseIAMPolicyValidator
-
-    if not hasattr(EventBus, "physical_resource_id"):  # Ref of a bus is its name
-        EventBus.physical_resource_id = property(lambda bus: bus.name)  # type: ignore[attr-defined]
 
     def version(validator: BaseIAMPolicyValidator) -> None:
         # IAM takes a document without Version as 2008-10-17; moto insists on the element.
         if validator._policy_json.get("Version", "2008-10-17") not in ("2008-10-17", "2012-10-17"):
             raise ValueError("unknown policy version")
 
-    BaseIAMPolicyValidator._validate_version = version  # type: ignore[method-assign,assignment]
-
-    create_api = RestAPI.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
-    if getattr(create_api, "imports_body", False):
-        return
+    create_api = RestAPI.__dict__["create_from_cloudformation_json"]
 
     def create_with_body(
         cls: type, name: str, cloudformation_json: dict, account_id: str, region_name: str, **kw: Any
     ) -> Any:
         # AWS imports a RestApi's Body (its routes); moto's CloudFormation ignores it, and then
         # refuses the Deployment of an API without methods.
-        api = create_api(cls, name, cloudformation_json, account_id, region_name, **kw)
+        api = create_api.__func__(cls, name, cloudformation_json, account_id, region_name, **kw)
         body = cloudformation_json["Properties"].get("Body")
         if body:
             apigateway_backends[account_id][region_name].put_rest_api(api.id, body, fail_on_warnings=False)
         return api
 
-    create_with_body.imports_body = True  # type: ignore[attr-defined]
-    RestAPI.create_from_cloudformation_json = classmethod(create_with_body)  # type: ignore[method-assign,assignment]
+    patches = [
+        (EventBus, "physical_resource_id", property(lambda bus: bus.name)),  # Ref of a bus is its name
+        (BaseIAMPolicyValidator, "_validate_version", version),
+        (RestAPI, "create_from_cloudformation_json", classmethod(create_with_body)),
+    ]
+    saved = [(owner, name, owner.__dict__.get(name)) for owner, name, _ in patches]
+    for owner, name, value in patches:
+        setattr(owner, name, value)
+    try:
+        yield
+    finally:
+        for owner, name, value in saved:
+            if value is None:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, value)
 
 
 @contextmanager
@@ -114,14 +122,14 @@ def own_emulator() -> Iterator[str]:
     # moto says each type it skips twice (a log line, a warning); report() lists them once, by name.
     logging.getLogger("moto").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message="Tried to parse AWS::", category=UserWarning)
-    _emulator_fixes()
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+    with _emulator_fixes():
+        server.start()
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.stop()
 
 
 def _zip(directory: Path) -> bytes:
