@@ -208,13 +208,14 @@ def emitted_metrics() -> set[str]:
 
 
 def test_the_stack_creates_a_topic_when_none_is_given():
-    assert "AlarmTopic" in template().resources
-    assert "AlarmTopic" not in template(AlarmTopicArn="arn:aws:sns:us-east-1:1:x").resources
-    assert "AlarmEmailSubscription" in template(AlarmEmail="ops@example.com").resources
+    assert "AlarmTopic" in deployed().resources
+    assert "AlarmTopic" not in deployed(AlarmTopicArn="arn:aws:sns:us-east-1:1:x").resources
+    assert "AlarmEmailSubscription" in deployed(AlarmEmail="ops@example.com").resources
 
 
 def test_the_dashboard_shows_the_delivery_metrics_the_code_emits():
-    body = template().raw["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][0]
+    d = deployed()
+    body = d.resolve(d.of_type("AWS::CloudWatch::Dashboard")["Dashboard"]["DashboardBody"])
     shown = set(re.findall(r'\["EventsApi", "(\w+)"', body))
     assert {"Delivered", "DeliveryFailed", "DeadLettered", "WebhookDisabled", "PostLatency"} <= shown
     assert shown <= emitted_metrics()
@@ -230,10 +231,11 @@ def _parsed_default(spec: dict, parse) -> object:
 @pytest.mark.parametrize("field", [name for name, (source, _) in Settings.sources().items() if source.parameter])
 def test_code_defaults_are_the_template_defaults(field):
     source, default = Settings.sources()[field]
-    spec = template().raw["Parameters"][source.parameter]
+    d = deployed()
+    spec = d.template["Parameters"][source.parameter]
     assert _parsed_default(spec, source.parse) == default, f"{source.parameter} vs Settings.{field}"
-    variables = template().raw["Globals"]["Function"]["Environment"]["Variables"]
-    assert variables[source.env] == {"Ref": source.parameter}
+    for function, props in d.functions().items():  # what Lambda is given, every function
+        assert props["Environment"]["Variables"][source.env] == {"Ref": source.parameter}, function
 
 
 def test_the_default_comparison_notices_a_drift():
