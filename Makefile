@@ -35,6 +35,8 @@ help:
 	@echo "make typecheck    mypy on events_core, tools/eventsapi and every functions/*/app.py"
 	@echo "make validate     the real SAM transform (defaults + every conditional parameter set), cfn-lint on each"
 	@echo "                  transformed template, the upgrade check against deploy/released/ (eventsapi validate)"
+	@echo "                  a deploy rehearsed on an emulator of its own: .venv/bin/eventsapi deploy rehearse --param AlarmEmail=<you>"
+	@echo "                  at a release: .venv/bin/eventsapi deploy release (commit deploy/released/template.json)"
 	@echo "make pytest       every test tier with coverage (what make test runs after the checks)"
 	@echo "make lock         re-pin requirements/dev.txt from requirements/dev.in"
 	@echo "make clean        remove .venv, .venv-sam, .aws-sam and the caches"
