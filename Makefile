@@ -33,7 +33,10 @@ help:
 	@echo "make bench        every benchmark, one table; writes docs/cost.md and docs/scale.md"
 	@echo "make lint         ruff check and ruff format --check"
 	@echo "make typecheck    mypy on events_core, tools/eventsapi and every functions/*/app.py"
-	@echo "make validate     sam validate --lint and cfn-lint on template.yaml"
+	@echo "make validate     the real SAM transform (defaults + every conditional parameter set), cfn-lint on each"
+	@echo "                  transformed template, the upgrade check against deploy/released/ (eventsapi validate)"
+	@echo "                  a deploy rehearsed on an emulator of its own: .venv/bin/eventsapi deploy rehearse --param AlarmEmail=<you>"
+	@echo "                  at a release: .venv/bin/eventsapi deploy release (commit deploy/released/template.json)"
 	@echo "make pytest       every test tier with coverage (what make test runs after the checks)"
 	@echo "make lock         re-pin requirements/dev.txt from requirements/dev.in"
 	@echo "make clean        remove .venv, .venv-sam, .aws-sam and the caches"
@@ -69,9 +72,10 @@ typecheck: $(VENV)/.installed
 	@for handler in functions/*/app.py; do $(VENV)/bin/mypy --no-error-summary "$$handler" || exit 1; done
 	@echo "mypy: functions/*/app.py clean"
 
-validate: $(SAM_VENV)/.installed
-	$(SAM_VENV)/bin/sam validate --lint
-	$(SAM_VENV)/bin/cfn-lint --include-checks I -- template.yaml
+# sam validate --lint only runs cfn-lint on the SAM source (cfn-lint 1.x no longer runs the transform):
+# the real check is the transform CloudFormation runs, done by eventsapi validate.
+validate: $(VENV)/.installed
+	$(VENV)/bin/eventsapi validate
 
 pytest: $(VENV)/.installed $(CHROMIUM)
 	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(COVERED)

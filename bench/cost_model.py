@@ -459,14 +459,34 @@ def fixed_monthly(region: str = regions.DEFAULT) -> list[tuple[str, str, float]]
                 }
     functions = len(t.function_logical_ids())
     metrics = len(emitted) + functions  # each business metric once, ColdStart once per function
-    alarms = len(t.of_type("AWS::CloudWatch::Alarm"))
+    alarms = t.of_type("AWS::CloudWatch::Alarm")
+    # CloudWatch prices an alarm per metric it reads: a metric-math alarm costs each of its metrics.
+    alarm_metrics = sum(
+        max(1, sum(1 for m in alarm.get("Metrics", []) if "MetricStat" in m)) for alarm in alarms.values()
+    )
+    # API Gateway's detailed metrics (MetricsEnabled) publish 5 series per method.
+    detailed = 5 * sum(
+        1
+        for api in t.of_type("AWS::Serverless::Api").values()
+        for setting in api.get("MethodSettings", [])
+        if setting.get("MetricsEnabled") and setting.get("HttpMethod") != "*"
+    )
     return [
         (
             "CloudWatch custom metrics",
             f"{metrics}: {len(emitted)} business metrics (dimension service) + ColdStart × {functions} functions",
             metrics * prices["custom_metric_month"],
         ),
-        ("CloudWatch alarms", f"{alarms} standard-resolution alarms", alarms * prices["alarm_month"]),
+        (
+            "API Gateway detailed metrics",
+            f"{detailed}: the listen long poll's own method (ApiLatencyAlarm leaves it out)",
+            detailed * prices["custom_metric_month"],
+        ),
+        (
+            "CloudWatch alarms",
+            f"{len(alarms)} standard-resolution alarms reading {alarm_metrics} metrics",
+            alarm_metrics * prices["alarm_month"],
+        ),
         ("CloudWatch dashboard", "1", prices["dashboard_month"]),
         (
             "KMS key",

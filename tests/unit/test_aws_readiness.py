@@ -10,23 +10,30 @@ from pathlib import Path
 import pytest
 
 from events_core.config import Settings
+from eventsapi.deploy.evaluate import Deployment
+from eventsapi.deploy.transform import transform_file
 from eventsapi.local.template import Template
 from eventsapi.local.wiring import REGION, STACK_NAME, TEMPLATE
 
 ROOT = TEMPLATE.parent
+API_KEY = {"AlarmEmail": "ops@invoratec.example"}
 
 
 def template(**parameters: str) -> Template:
     return Template(TEMPLATE, stack_name=STACK_NAME, region=REGION, overrides=parameters)
 
 
+def deployed(**parameters: str) -> Deployment:
+    """What AWS creates: the packaged template through the real SAM transform, with these parameters."""
+    return Deployment(transform_file(TEMPLATE, parameters), parameters, region=REGION)
+
+
 def resources(of: Template, kind: str) -> dict[str, dict]:
     return {name: spec for name, spec in of.resources.items() if spec["Type"] == kind}
 
 
-def statements(of: Template, logical_id: str) -> list[dict]:
-    props = of.of_type("AWS::Serverless::Function")[logical_id]
-    return [s for policy in props.get("Policies", []) for s in policy["Statement"]]
+def statements(of: Deployment, function: str) -> list[dict]:
+    return of.statements(function)
 
 
 # -- tenant limits and fairness
@@ -34,38 +41,54 @@ def statements(of: Template, logical_id: str) -> list[dict]:
 
 def test_each_developer_is_throttled_apart_by_a_counter_not_an_api_gateway_key():
     """deploy review N7: API Gateway keys stop at 10,000 per account and region."""
-    t = template()
-    api = t.raw["Resources"]["EventsApi"]["Properties"]
-    assert api["Auth"]["ApiKeyRequired"] is False and not t.of_type("AWS::ApiGateway::UsagePlan")
-    variables = t.raw["Globals"]["Function"]["Environment"]["Variables"]
-    assert variables["RATE_COUNTERS_TABLE"] == {"Ref": "RateCountersTable"}
-    assert api["MethodSettings"][0]["ThrottlingRateLimit"] == {"Ref": "ThrottlingRateLimit"}  # the outer bound stays
+    d = deployed()
+    assert not d.of_type("AWS::ApiGateway::UsagePlan") and not d.of_type("AWS::ApiGateway::ApiKey")
+    [api] = d.of_type("AWS::ApiGateway::RestApi").values()
+    schemes = api["Body"]["components"]["securitySchemes"]
+    assert set(schemes) == {"ApiKeyAuthorizer"}
+    assert schemes["ApiKeyAuthorizer"]["x-amazon-apigateway-authtype"] == "custom"
+    for function in d.functions():
+        assert d.environment(function)["RATE_COUNTERS_TABLE"] == d.ref("RateCountersTable"), function
+    [stage] = d.of_type("AWS::ApiGateway::Stage").values()
+    assert stage["MethodSettings"][0]["ThrottlingRateLimit"] == {"Ref": "ThrottlingRateLimit"}  # the outer bound stays
     for kind in ("THROTTLED", "QUOTA_EXCEEDED", "INVALID_API_KEY"):
-        body = api["GatewayResponses"][kind]["ResponseTemplates"]["application/json"]
+        body = api["Body"]["x-amazon-apigateway-gateway-responses"][kind]["responseTemplates"]["application/json"]
         assert body.startswith('{"error": {"code": ')
 
 
-def test_the_console_needs_no_key_and_no_usage_plan():
-    for event in template().function("ConsoleFunction").events.values():
-        assert event["Properties"]["Auth"] == {"Authorizer": "NONE", "ApiKeyRequired": False}
+def test_no_route_asks_api_gateway_for_a_key_and_the_unauthenticated_ones_have_no_authorizer():
+    """deploy review B1: what the transform makes of the API's and the events' Auth (the events'
+    ApiKeyRequired: false is what the translator refused)."""
+    d = deployed()
+    [api] = d.of_type("AWS::ApiGateway::RestApi").values()
+    for path, methods in api["Body"]["paths"].items():
+        for method, operation in methods.items():
+            assert all("api_key" not in entry for entry in operation.get("security", [])), (path, method)
+    open_routes = {route: function for route, (function, authorizer) in d.routes().items() if authorizer is None}
+    assert open_routes == {
+        ("/console", "GET"): "ConsoleFunction",
+        ("/console/{asset+}", "GET"): "ConsoleFunction",
+        ("/v1/events/verify", "GET"): "VerifyLinkFunction",
+    }
 
 
 def test_both_event_sources_cap_their_concurrency_with_parameters():
-    mappings = template().of_type("AWS::Lambda::EventSourceMapping")
-    caps = {m["ScalingConfig"]["MaximumConcurrency"]["Ref"] for m in mappings.values()}
+    mappings = deployed().of_type("AWS::Lambda::EventSourceMapping")
+    caps = {m["ScalingConfig"]["MaximumConcurrency"]["Ref"] for m in mappings.values() if "ScalingConfig" in m}
     assert caps == {"FanoutMaxConcurrency", "DeliveryMaxConcurrency"}
 
 
 def test_no_function_takes_the_managed_sqs_policy_on_every_queue():
-    t = template()
-    for logical_id in t.function_logical_ids():
-        assert all(event.get("Type") != "SQS" for event in t.function(logical_id).events.values()), logical_id
-        for statement in statements(t, logical_id):
-            assert statement.get("Resource") != "*", f"{logical_id}: {statement}"
+    d = deployed()
+    for function in d.functions():
+        role = d.resources[d.role_of(function)]["Properties"]
+        assert not any("SQS" in str(arn) for arn in role.get("ManagedPolicyArns", [])), function
+        for statement in statements(d, function):
+            assert statement.get("Resource") != "*", f"{function}: {statement}"
 
 
 def test_delivery_may_publish_only_the_alert():
-    [publish] = [s for s in statements(template(), "DeliverFunction") if s["Action"] == ["events:PutEvents"]]
+    [publish] = [s for s in statements(deployed(), "DeliverFunction") if s["Action"] == ["events:PutEvents"]]
     assert publish["Condition"]["StringEquals"]["events:detail-type"] == "alert.triggered"
     assert publish["Condition"]["StringEquals"]["events:source"] == {"Ref": "EventSource"}
 
@@ -85,78 +108,84 @@ def test_delivery_may_publish_only_the_alert():
     ],
 )
 def test_only_the_functions_that_need_the_secrets_key_may_use_it(action, allowed):
-    t = template()
-    users = {fn for fn in t.function_logical_ids() if any(action in s["Action"] for s in statements(t, fn))}
+    d = deployed()
+    users = {
+        fn for fn in d.functions() if any(action in s["Action"] and s["Effect"] == "Allow" for s in statements(d, fn))
+    }
     assert users == allowed
 
 
 def test_secrets_are_encrypted_with_a_retained_key_of_the_stack():
-    t = template()
-    key = t.raw["Resources"]["SecretsKey"]
+    d = deployed()
+    key = d.resources["SecretsKey"]
     assert (
         key["Type"] == "AWS::KMS::Key" and key["DeletionPolicy"] == "Retain" and key["Properties"]["EnableKeyRotation"]
     )
-    secrets_key = t.raw["Globals"]["Function"]["Environment"]["Variables"]["SECRETS_KEY_ID"]
-    assert secrets_key["Fn::If"][:2] == ["NewSecretsKey", {"Fn::GetAtt": ["SecretsKey", "Arn"]}]
-    adopted = template(ExistingSecretsKeyArn="arn:aws:kms:us-east-1:123456789012:key/old")
+    assert d.environment("DeliverFunction")["SECRETS_KEY_ID"] == d.attribute("SecretsKey", "Arn")
+    adopted = deployed(ExistingSecretsKeyArn="arn:aws:kms:us-east-1:123456789012:key/old")
     assert "SecretsKey" not in adopted.resources
-    assert adopted.resolve(secrets_key) == "arn:aws:kms:us-east-1:123456789012:key/old"
+    assert adopted.environment("DeliverFunction")["SECRETS_KEY_ID"] == "arn:aws:kms:us-east-1:123456789012:key/old"
 
 
 # -- the platform's bus
 
 
 def test_by_default_the_stack_creates_the_bus_and_keeps_it_when_deleted():
-    t = template()
-    bus = t.raw["Resources"]["PlatformEventBus"]
-    assert bus["DeletionPolicy"] == "Retain" and "PlatformEventBus" in t.resources
-    assert t.raw["Resources"]["PlatformEventsRule"]["Properties"]["EventBusName"] == {
-        "Fn::If": ["CreateEventBus", {"Ref": "PlatformEventBus"}, {"Ref": "ExistingEventBusName"}]
-    }
+    d = deployed()
+    bus = d.resources["PlatformEventBus"]
+    assert bus["DeletionPolicy"] == "Retain"
+    assert d.resolve(d.of_type("AWS::Events::Rule")["PlatformEventsRule"]["EventBusName"]) == "platform-events"
 
 
 def test_an_existing_bus_is_used_by_name_and_no_bus_is_created():
-    t = template(ExistingEventBusName="the-platform")
-    assert "PlatformEventBus" not in t.resources
-    assert t.resolve(t.raw["Resources"]["PlatformEventsRule"]["Properties"]["EventBusName"]) == "the-platform"
-    assert t.resolve(t.raw["Globals"]["Function"]["Environment"]["Variables"]["EVENT_BUS_NAME"]) == "the-platform"
-    [publish] = [s for s in statements(t, "DeliverFunction") if s["Action"] == ["events:PutEvents"]]
-    assert t.resolve(publish["Resource"]).endswith(":event-bus/the-platform")
+    d = deployed(ExistingEventBusName="the-platform")
+    assert "PlatformEventBus" not in d.resources
+    assert d.resolve(d.of_type("AWS::Events::Rule")["PlatformEventsRule"]["EventBusName"]) == "the-platform"
+    assert d.environment("DeliverFunction")["EVENT_BUS_NAME"] == "the-platform"
+    [publish] = [s for s in statements(d, "DeliverFunction") if s["Action"] == ["events:PutEvents"]]
+    assert d.resolve(publish["Resource"]).endswith(":event-bus/the-platform")
+
+
+def test_the_default_bus_is_refused_before_anything_is_created():
+    """deploy review L3: on the default bus the rule alarms' RuleName split has no index 1."""
+    d = deployed(**API_KEY, ExistingEventBusName="default")
+    assert [rule.split(":")[0] for rule in d.broken_rules()] == ["PlatformBusIsCustom"]
 
 
 # -- regions
 
 
 def test_the_api_is_regional():
-    assert template().raw["Resources"]["EventsApi"]["Properties"]["EndpointConfiguration"] == {"Type": "REGIONAL"}
+    [api] = deployed().of_type("AWS::ApiGateway::RestApi").values()
+    assert api["EndpointConfiguration"] == {"Types": ["REGIONAL"]}
 
 
 # -- logs and data lifetime
 
 
 def test_every_function_logs_json_to_a_group_of_its_own_with_retention():
-    t = template()
-    assert t.raw["Globals"]["Function"]["LoggingConfig"]["LogFormat"] == "JSON"
-    groups = t.of_type("AWS::Logs::LogGroup")
+    d = deployed()
+    groups = d.of_type("AWS::Logs::LogGroup")
     seen = set()
-    for logical_id in t.function_logical_ids():
-        group = t.raw["Resources"][logical_id]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+    for function, props in d.functions().items():
+        assert props["LoggingConfig"]["LogFormat"] == "JSON", function
+        group = d.logical_id_of(props["LoggingConfig"]["LogGroup"])
         assert groups[group]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
         seen.add(group)
-    assert len(seen) == len(t.function_logical_ids())
+    assert len(seen) == len(d.functions())
 
 
 def test_api_access_logs_go_to_a_retained_group():
-    t = template()
-    api = t.raw["Resources"]["EventsApi"]["Properties"]
-    assert api["AccessLogSetting"]["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogs", "Arn"]}
-    assert t.raw["Resources"]["ApiAccessLogs"]["DeletionPolicy"] == "Retain"
+    d = deployed()
+    [stage] = d.of_type("AWS::ApiGateway::Stage").values()
+    assert stage["AccessLogSetting"]["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogs", "Arn"]}
+    assert d.resources["ApiAccessLogs"]["DeletionPolicy"] == "Retain"
 
 
 def test_users_data_and_dead_letters_outlive_the_stack():
-    t = template()
+    d = deployed()
     ephemeral = {"RateCountersTable"}  # a count lives one window (seconds)
-    for name, spec in t.raw["Resources"].items():
+    for name, spec in d.resources.items():
         if name in ephemeral:
             continue
         if spec["Type"] == "AWS::DynamoDB::Table" or name.endswith(("DeadLetterQueue", "FaultQueue")):
@@ -179,13 +208,14 @@ def emitted_metrics() -> set[str]:
 
 
 def test_the_stack_creates_a_topic_when_none_is_given():
-    assert "AlarmTopic" in template().resources
-    assert "AlarmTopic" not in template(AlarmTopicArn="arn:aws:sns:us-east-1:1:x").resources
-    assert "AlarmEmailSubscription" in template(AlarmEmail="ops@example.com").resources
+    assert "AlarmTopic" in deployed().resources
+    assert "AlarmTopic" not in deployed(AlarmTopicArn="arn:aws:sns:us-east-1:1:x").resources
+    assert "AlarmEmailSubscription" in deployed(AlarmEmail="ops@example.com").resources
 
 
 def test_the_dashboard_shows_the_delivery_metrics_the_code_emits():
-    body = template().raw["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][0]
+    d = deployed()
+    body = d.resolve(d.of_type("AWS::CloudWatch::Dashboard")["Dashboard"]["DashboardBody"])
     shown = set(re.findall(r'\["EventsApi", "(\w+)"', body))
     assert {"Delivered", "DeliveryFailed", "DeadLettered", "WebhookDisabled", "PostLatency"} <= shown
     assert shown <= emitted_metrics()
@@ -201,10 +231,11 @@ def _parsed_default(spec: dict, parse) -> object:
 @pytest.mark.parametrize("field", [name for name, (source, _) in Settings.sources().items() if source.parameter])
 def test_code_defaults_are_the_template_defaults(field):
     source, default = Settings.sources()[field]
-    spec = template().raw["Parameters"][source.parameter]
+    d = deployed()
+    spec = d.template["Parameters"][source.parameter]
     assert _parsed_default(spec, source.parse) == default, f"{source.parameter} vs Settings.{field}"
-    variables = template().raw["Globals"]["Function"]["Environment"]["Variables"]
-    assert variables[source.env] == {"Ref": source.parameter}
+    for function, props in d.functions().items():  # what Lambda is given, every function
+        assert props["Environment"]["Variables"][source.env] == {"Ref": source.parameter}, function
 
 
 def test_the_default_comparison_notices_a_drift():
@@ -263,3 +294,20 @@ def test_samconfig_has_a_ci_environment_that_never_waits_for_a_human():
     config = tomllib.loads((ROOT / "samconfig.toml").read_text())
     assert config["ci"]["deploy"]["parameters"]["confirm_changeset"] is False
     assert config["default"]["deploy"]["parameters"]["confirm_changeset"] is True
+
+
+def test_samconfigs_prod_environment_pins_all_but_the_operators_decisions():
+    """deploy review L6: `sam deploy --guided --config-env prod` offers a value for everything that
+    is not the operator's to decide; the alarm destination is refused until it is replaced."""
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    prod = config["prod"]["deploy"]["parameters"]
+    assert prod["confirm_changeset"] is True and prod["capabilities"] == "CAPABILITY_IAM" and prod["resolve_s3"]
+    given = {name: value.strip('"') for name, value in (p.split("=", 1) for p in prod["parameter_overrides"].split())}
+    declared = deployed().template["Parameters"]
+    assert set(given) <= set(declared)
+    local_only = {"DeployTarget": "aws", "AllowHttpUrls": "false", "AllowedPrivateNetworks": "", "RetryDelayScale": "1"}
+    assert {name: given[name] for name in local_only} == local_only
+    [refusal] = Deployment(deployed().template, given).refusals()
+    assert refusal.startswith("Parameter AlarmEmail failed to satisfy constraint")
+    replaced = {**given, "AlarmEmail": "ops@invoratec.example"}
+    assert Deployment(deployed().template, replaced).refusals() == []

@@ -18,7 +18,7 @@ def target():
     session = boto3.Session(region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
     made = Target(session, None, {}, deployed=True)
     stubbers = {}
-    for service in ("cloudformation", "cloudwatch", "events", "lambda"):
+    for service in ("cloudformation", "cloudwatch", "events", "lambda", "apigateway"):
         client = session.client(service)
         made._clients[service] = client
         stubbers[service] = Stubber(client)
@@ -114,3 +114,49 @@ def test_preflight_reports_the_rules_a_deploy_would_break(target):
         "AlarmsReachSomeone",
         "LocalOnlyParametersStayLocal",
     ]
+
+
+def test_preflight_refuses_what_the_sam_transform_refuses(target, monkeypatch):
+    made, stub = target
+    stub["events"].add_client_error("describe_event_bus", "ResourceNotFoundException")
+
+    def refuse(*args, **kwargs):
+        raise preflight.sam_transform.TransformRejected("Unable to set ApiKeyRequired [False] on API method [get]")
+
+    monkeypatch.setattr(preflight.sam_transform, "transform_file", refuse)
+    [finding] = preflight.check(made, template(AlarmEmail="ops@invoratec.example"), STACK)
+    assert finding.blocking and finding.message.startswith("the SAM transform refuses the template: Unable to set")
+
+
+def test_preflight_checks_the_api_gateway_account_role_when_told_it_exists(target):
+    made, stub = target
+    stub["apigateway"].add_response("get_account", {"throttleSettings": {"burstLimit": 5000}}, {})
+    finding = preflight.gateway_account_role(made, template(ApiGatewayAccountRole="existing"))
+    assert finding is not None and finding.blocking and "ApiGatewayAccountRole=create" in finding.message
+    stub["apigateway"].add_response("get_account", {"cloudwatchRoleArn": "arn:aws:iam::123456789012:role/x"}, {})
+    assert preflight.gateway_account_role(made, template(ApiGatewayAccountRole="existing")) is None
+    assert preflight.gateway_account_role(made, template()) is None  # the stack sets it
+
+
+def test_preflight_counts_the_26_functions_that_reserve_api_concurrency(target):
+    made, stub = target
+    stub["lambda"].add_response("get_account_settings", {"AccountLimit": {"ConcurrentExecutions": 1000}}, {})
+    cfn = preflight.sam_transform.transform_file(TEMPLATE)
+    assert preflight.api_functions(cfn) == 26
+    [blocking] = [f for f in preflight.concurrency(made, template(ApiReservedConcurrency="35"), cfn) if f.blocking]
+    assert "reserving 910" in blocking.message
+
+
+def test_purge_legacy_deletes_only_the_removed_usage_plans_keys(target):
+    """deploy review M6: the per-developer API Gateway keys older releases made stay behind."""
+    from eventsapi.admin import keys
+
+    made, stub = target
+    legacy = {"id": "k1", "name": "plan123:user_123", "description": keys.LEGACY_KEY_DESCRIPTION, "enabled": True}
+    other = {"id": "k2", "name": "someone-elses-key", "description": "another service", "enabled": True}
+    listing = {"items": [legacy, other]}
+    stub["apigateway"].add_response("get_api_keys", listing, {"includeValues": False})
+    assert keys.purge_legacy(made, delete=False) == [legacy]  # a dry run deletes nothing
+    stub["apigateway"].add_response("get_api_keys", listing, {"includeValues": False})
+    stub["apigateway"].add_response("delete_api_key", {}, {"apiKey": "k1"})
+    assert [key["id"] for key in keys.purge_legacy(made, delete=True)] == ["k1"]

@@ -11,6 +11,10 @@ eventsapi --stack events-api signing-keys rotate --overlap-seconds 604800
 eventsapi invoke CreateWebhookFunction -e events/create_webhook.json
 eventsapi --stack events-api --region ap-southeast-1 preflight --param AlarmEmail=ops@example.org
 eventsapi --stack events-api alarms probe
+eventsapi validate                                # what make validate runs: the SAM transform, cfn-lint, upgrade
+eventsapi deploy rehearse --param AlarmEmail=ops@example.org   # create the stack on an emulator of its own
+eventsapi deploy release                          # at a release: record its template (deploy/released/)
+eventsapi --stack events-api keys purge-legacy --yes   # the removed usage plan's API Gateway keys
 eventsapi --stack events-api developers remove --developer user_123 --yes
 eventsapi listen --forward-to http://127.0.0.1:8000/hooks    # a developer's live deliveries, locally
 eventsapi trigger tool.executed                              # a test event to your sessions and webhooks
@@ -35,6 +39,7 @@ from events_core.api_keys import SCOPES, ApiKeyStore, hash_key, looks_like_key
 from eventsapi import listen, operator_cli
 from eventsapi.admin import dlq, keys, signing_keys
 from eventsapi.admin.target import Target
+from eventsapi.deploy import cli as deploy_cli
 from eventsapi.endpoints import (
     API_URL_HELP,
     DEFAULT_API_PORT,
@@ -156,6 +161,14 @@ def cmd_keys(args: argparse.Namespace) -> int:
         for item in keys.list_keys(target, args.developer):
             granted = ",".join(item.get("scopes", []))
             print(f"{item['keyId']}  {item.get('keyPrefix', '')}…  {granted}  {item.get('createdAt', '')}")
+    elif args.keys_command == "purge-legacy":
+        if not target.deployed:
+            raise SystemExit("keys purge-legacy acts on a deployed stack's account: --stack NAME")
+        found = keys.purge_legacy(target, delete=args.yes)
+        for key in found:
+            print(f"{key['id']}  {key.get('name', '')}")
+        verb = "deleted" if args.yes else "found (add --yes to delete them)"
+        print(f"{len(found)} legacy usage-plan key(s) {verb}")
     elif args.keys_command == "revoke":
         revoked, flushed = keys.revoke(target, args.developer, args.key)
         if not revoked:
@@ -367,6 +380,10 @@ def parser() -> argparse.ArgumentParser:
     revoke = key_commands.add_parser("revoke")
     revoke.add_argument("--developer", required=True)
     revoke.add_argument("key", help="the key itself or its key id (key_…)")
+    legacy = key_commands.add_parser(
+        "purge-legacy", help="delete the API Gateway keys of the removed usage plan (README: Upgrading)"
+    )
+    legacy.add_argument("--yes", action="store_true", help="delete them (without it: list only)")
     keys_parser.set_defaults(func=cmd_keys)
 
     signing = commands.add_parser("signing-keys", help="v1a (Ed25519) signing keys: list, rotate")
@@ -428,6 +445,7 @@ def parser() -> argparse.ArgumentParser:
     soak.set_defaults(func=cmd_soak)
 
     operator_cli.add_commands(commands, _target)
+    deploy_cli.add_commands(commands)
 
     invoke = commands.add_parser("invoke", help="run one template function on a sample event (local stack)")
     invoke.add_argument("logical_id")

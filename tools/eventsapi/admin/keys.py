@@ -54,3 +54,30 @@ def _flush_local(api_url: str | None) -> bool:
             return bool(answer.status == 204)
     except (urllib.error.URLError, OSError):
         return False
+
+
+# Releases before the per-developer counter gave each developer an API Gateway key in the stack's
+# usage plan, named "<usage plan id>:<developer id>"; removing the plan left the keys behind.
+LEGACY_KEY_DESCRIPTION = "Events API developer"
+
+
+def legacy_gateway_keys(target: Target) -> list[dict[str, Any]]:
+    """The API Gateway keys older `eventsapi keys create` made (they still count toward the account's
+    10,000 keys and authorize nothing now)."""
+    apigateway = target.client("apigateway")
+    found = []
+    for page in apigateway.get_paginator("get_api_keys").paginate(includeValues=False):
+        for key in page.get("items", []):
+            if key.get("description") == LEGACY_KEY_DESCRIPTION and ":" in key.get("name", ""):
+                found.append(key)
+    return found
+
+
+def purge_legacy(target: Target, *, delete: bool) -> list[dict[str, Any]]:
+    """The legacy keys, deleted when asked (a dry run lists them)."""
+    found = legacy_gateway_keys(target)
+    if delete:
+        apigateway = target.client("apigateway")
+        for key in found:
+            apigateway.delete_api_key(apiKey=key["id"])
+    return found

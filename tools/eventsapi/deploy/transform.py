@@ -35,7 +35,8 @@ _SAMPLES_BY_SUFFIX = {
 
 
 class _CfnLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]  # libyaml: 10x faster
-    """YAML with CloudFormation's short forms: !Ref X → {"Ref": X}, !GetAtt A.B → {"Fn::GetAtt": [A, B]}."""
+    """YAML with CloudFormation's short forms: !Ref X → {"Ref": X}, !Condition C → {"Condition": C},
+    !GetAtt A.B → {"Fn::GetAtt": [A, B]}."""
 
 
 def _intrinsic(loader: _CfnLoader, suffix: str, node: yaml.Node) -> dict:
@@ -47,7 +48,8 @@ def _intrinsic(loader: _CfnLoader, suffix: str, node: yaml.Node) -> dict:
         value = loader.construct_sequence(node, deep=True)
     else:
         value = loader.construct_mapping(node, deep=True)
-    return {"Ref" if suffix == "Ref" else f"Fn::{suffix}": value}
+    # !Ref and !Condition are the two short forms whose long form has no "Fn::".
+    return {suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}": value}
 
 
 _CfnLoader.add_multi_constructor("!", _intrinsic)
