@@ -284,7 +284,7 @@ def test_the_layer_lock_is_the_whole_tree_of_what_the_code_needs():
 
 
 def test_the_layer_is_built_by_its_makefile_for_arm64():
-    layer = template().raw["Resources"]["CommonLayer"]
+    layer = template().sam["Resources"]["CommonLayer"]  # the SAM source: build metadata is sam build's
     assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
     makefile = (ROOT / "layers/common/Makefile").read_text()
     assert "build-CommonLayer:" in makefile and "--no-deps" in makefile and "manylinux2014_aarch64" in makefile

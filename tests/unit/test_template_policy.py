@@ -519,7 +519,7 @@ def unguarded_references(raw: dict) -> list[str]:
 
 
 def test_every_reference_to_an_adoptable_resource_says_what_to_use_when_it_is_adopted():
-    raw = Template(TEMPLATE, stack_name=STACK_NAME, region=REGION).raw  # the SAM source: where a guard is written
+    raw = Template(TEMPLATE, stack_name=STACK_NAME, region=REGION).sam  # the SAM source: where a guard is written
     assert unguarded_references(raw) == []
     assert {"NewSecretsKey", "NewWebhooksTable", "NewApiLogsTable", "NewApiKeysTable", "NewDeliveriesTable"} <= {
         spec.get("Condition") for spec in raw["Resources"].values()
@@ -527,7 +527,7 @@ def test_every_reference_to_an_adoptable_resource_says_what_to_use_when_it_is_ad
 
 
 def test_the_reference_check_finds_a_policy_that_assumes_the_table_exists():
-    raw = json.loads(json.dumps(Template(TEMPLATE, stack_name=STACK_NAME, region=REGION).raw))
+    raw = json.loads(json.dumps(Template(TEMPLATE, stack_name=STACK_NAME, region=REGION).sam))
     raw["Resources"]["ListLogsFunction"]["Properties"]["Policies"][0]["Statement"][0]["Resource"] = {
         "Fn::GetAtt": ["ApiLogsTable", "Arn"]
     }
