@@ -41,18 +41,18 @@ class CountingKms:
     def __init__(self) -> None:
         self.calls: Counter = Counter()
 
-    def encrypt(self, KeyId: str, Plaintext: bytes, EncryptionContext: dict) -> dict:  # noqa: N803 - boto3's names
+    def encrypt(self, KeyId: str, Plaintext: bytes, EncryptionContext: dict) -> dict:
         self.calls["Encrypt"] += 1
         return {"CiphertextBlob": json.dumps([EncryptionContext, base64.b64encode(Plaintext).decode()]).encode()}
 
-    def decrypt(self, KeyId: str, CiphertextBlob: bytes, EncryptionContext: dict) -> dict:  # noqa: N803
+    def decrypt(self, KeyId: str, CiphertextBlob: bytes, EncryptionContext: dict) -> dict:
         self.calls["Decrypt"] += 1
         context, plain = json.loads(CiphertextBlob)
         if context != EncryptionContext:
             raise ClientError({"Error": {"Code": "InvalidCiphertextException", "Message": ""}}, "Decrypt")
         return {"Plaintext": base64.b64decode(plain)}
 
-    def generate_data_key(self, KeyId: str, KeySpec: str, EncryptionContext: dict) -> dict:  # noqa: N803
+    def generate_data_key(self, KeyId: str, KeySpec: str, EncryptionContext: dict) -> dict:
         self.calls["GenerateDataKey"] += 1
         plain = os.urandom(32)
         return {"Plaintext": plain, "CiphertextBlob": self.encrypt(KeyId, plain, EncryptionContext)["CiphertextBlob"]}
@@ -62,11 +62,11 @@ class MemoryControlTable:
     def __init__(self) -> None:
         self.items: dict[str, dict] = {}
 
-    def get_item(self, Key: dict, ConsistentRead: bool = False) -> dict:  # noqa: N803
+    def get_item(self, Key: dict, ConsistentRead: bool = False) -> dict:
         found = self.items.get(Key["controlKey"])
         return {"Item": found} if found else {}
 
-    def put_item(self, Item: dict, ConditionExpression: str | None = None) -> None:  # noqa: N803
+    def put_item(self, Item: dict, ConditionExpression: str | None = None) -> None:
         if ConditionExpression and Item["controlKey"] in self.items:
             raise ClientError({"Error": {"Code": "ConditionalCheckFailedException", "Message": ""}}, "PutItem")
         self.items[Item["controlKey"]] = Item

@@ -142,7 +142,9 @@ def test_a_trigger_is_marked_like_a_test_send_and_charged_to_the_post_budget(mak
     key = pipeline.stack.key()
     sessions = [open_session(pipeline, key)["sessionId"] for _ in range(2)]
     data = {"toolName": "erp", "input": {}, "result": {"total": 1}, "elapsed_ms": 5}
-    answer = pipeline.stack.call("POST", "/v1/events/listen/trigger", key=key, body={"event": "tool.executed", "data": data})
+    answer = pipeline.stack.call(
+        "POST", "/v1/events/listen/trigger", key=key, body={"event": "tool.executed", "data": data}
+    )
     assert answer.status == 200 and len(answer.json["queued"]) == 2
     [delivery] = poll(pipeline, key, sessions[0]).json["deliveries"]
     body = json.loads(delivery["body"])
@@ -151,6 +153,13 @@ def test_a_trigger_is_marked_like_a_test_send_and_charged_to_the_post_budget(mak
     assert len(pipeline.stack.items("PayloadsTable")) == 1  # one copy for both sessions
 
     # 2 of 3 posts spent: the next trigger gets the last one, the one after is refused.
-    assert len(pipeline.stack.call("POST", "/v1/events/listen/trigger", key=key, body={"event": "tool.executed"}).json["queued"]) == 1
+    assert (
+        len(
+            pipeline.stack.call("POST", "/v1/events/listen/trigger", key=key, body={"event": "tool.executed"}).json[
+                "queued"
+            ]
+        )
+        == 1
+    )
     spent = pipeline.stack.call("POST", "/v1/events/listen/trigger", key=key, body={"event": "tool.executed"})
     assert spent.status == 429 and spent.error["code"] == "budget_exceeded" and spent.headers["Retry-After"]

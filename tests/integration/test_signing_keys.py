@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from events_core.clock import now_ms
+from events_core.config import settings
 from events_core.secrets import secret_box
 from events_core.signing_keys import SigningKeyStore, generate, retire_stack_keys, rotate
-from events_core.config import settings
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 TOOL_DATA = {"toolName": "erp_get_inventory", "input": {}, "result": {"total": 42}, "elapsed_ms": 230}

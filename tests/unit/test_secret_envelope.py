@@ -25,19 +25,19 @@ class FakeKms:
         if self.throttle:
             raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "rate"}}, name)
 
-    def encrypt(self, KeyId: str, Plaintext: bytes, EncryptionContext: dict) -> dict:  # noqa: N803 - boto3's names
+    def encrypt(self, KeyId: str, Plaintext: bytes, EncryptionContext: dict) -> dict:
         self._check("Encrypt")
         blob = json.dumps({"c": EncryptionContext, "p": base64.b64encode(Plaintext).decode()}).encode()
         return {"CiphertextBlob": blob}
 
-    def decrypt(self, KeyId: str, CiphertextBlob: bytes, EncryptionContext: dict) -> dict:  # noqa: N803
+    def decrypt(self, KeyId: str, CiphertextBlob: bytes, EncryptionContext: dict) -> dict:
         self._check("Decrypt")
         blob = json.loads(CiphertextBlob)
         if blob["c"] != EncryptionContext:
             raise ClientError({"Error": {"Code": "InvalidCiphertextException", "Message": "context"}}, "Decrypt")
         return {"Plaintext": base64.b64decode(blob["p"])}
 
-    def generate_data_key(self, KeyId: str, KeySpec: str, EncryptionContext: dict) -> dict:  # noqa: N803
+    def generate_data_key(self, KeyId: str, KeySpec: str, EncryptionContext: dict) -> dict:
         self._check("GenerateDataKey")
         plain = os.urandom(32)
         blob = json.dumps({"c": EncryptionContext, "p": base64.b64encode(plain).decode()}).encode()
@@ -48,11 +48,11 @@ class FakeTable:
     def __init__(self) -> None:
         self.items: dict[str, dict] = {}
 
-    def get_item(self, Key: dict, ConsistentRead: bool = False) -> dict:  # noqa: N803
+    def get_item(self, Key: dict, ConsistentRead: bool = False) -> dict:
         item = self.items.get(Key["controlKey"])
         return {"Item": dict(item)} if item else {}
 
-    def put_item(self, Item: dict, ConditionExpression: str | None = None) -> None:  # noqa: N803
+    def put_item(self, Item: dict, ConditionExpression: str | None = None) -> None:
         if ConditionExpression and Item["controlKey"] in self.items:
             raise ClientError({"Error": {"Code": "ConditionalCheckFailedException", "Message": "x"}}, "PutItem")
         self.items[Item["controlKey"]] = dict(Item)
@@ -72,9 +72,7 @@ def test_a_new_environment_opens_every_secret_with_one_kms_request():
 
     kms.calls.clear()
     fresh = box(kms, table)  # another execution environment
-    assert [fresh.open(value, "dev", f"wh{n}") for n, value in enumerate(sealed)] == [
-        f"secret-{n}" for n in range(500)
-    ]
+    assert [fresh.open(value, "dev", f"wh{n}") for n, value in enumerate(sealed)] == [f"secret-{n}" for n in range(500)]
     assert kms.calls == ["Decrypt"]
 
 

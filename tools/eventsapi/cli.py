@@ -380,8 +380,9 @@ def parser() -> argparse.ArgumentParser:
     listing_keys = signing_commands.add_parser("list", help="a developer's keys, or without --developer the stack's")
     listing_keys.add_argument("--developer")
     rotation = signing_commands.add_parser(
-        "rotate", help="a new key for one developer (--developer) or every one signing v1a (--all, which also "
-        "gives the stack-wide key of before its expiry); older keys keep signing for the overlap"
+        "rotate",
+        help="a new key for one developer (--developer) or every one signing v1a (--all, which also "
+        "gives the stack-wide key of before its expiry); older keys keep signing for the overlap",
     )
     rotation.add_argument("--developer")
     rotation.add_argument("--all", action="store_true")

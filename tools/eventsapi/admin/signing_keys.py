@@ -41,7 +41,9 @@ def developers_with_v1a(target: Target) -> list[str]:
 
     found = set()
     condition = Attr("webhookId").begins_with(signing_keys.KEY_PREFIX) | Attr("asymmetricSignature").eq(True)
-    for item in _scan(target.table("WebhooksTableName"), FilterExpression=condition, ProjectionExpression="developerId"):
+    for item in _scan(
+        target.table("WebhooksTableName"), FilterExpression=condition, ProjectionExpression="developerId"
+    ):
         if not str(item["developerId"]).startswith("~"):
             found.add(str(item["developerId"]))
     return sorted(found)

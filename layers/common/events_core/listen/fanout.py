@@ -57,7 +57,12 @@ def _cache(config: Settings) -> SessionCache:
 
 
 def to_sessions(
-    event: PlatformEvent, body: str, config: Settings, cache: SessionCache | None = None, *, payload_stored: bool = False
+    event: PlatformEvent,
+    body: str,
+    config: Settings,
+    cache: SessionCache | None = None,
+    *,
+    payload_stored: bool = False,
 ) -> int:
     """Put `event` in the matching live sessions of its developer; how many took it. A re-run of
     the same event finds it already there and adds nothing. The payload is stored once for all of

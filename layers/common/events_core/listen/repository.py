@@ -229,7 +229,13 @@ class ListenStore:
         for sk in slots:
             try:
                 self.table.put_item(
-                    Item={"pk": developer_id, "sk": sk, "token": token, "untilMs": until_ms, "expiresAt": until_ms // 1000 + 60},
+                    Item={
+                        "pk": developer_id,
+                        "sk": sk,
+                        "token": token,
+                        "untilMs": until_ms,
+                        "expiresAt": until_ms // 1000 + 60,
+                    },
                     ConditionExpression="attribute_not_exists(sk) OR untilMs < :now",
                     ExpressionAttributeValues={":now": now_ms},
                 )
@@ -289,7 +295,9 @@ class ListenStore:
         )
         evicted = (held.get("Attributes") or {}).get(slot)
         if evicted and evicted != delivery_id:
-            self.deliveries.delete_item(Key={"webhookKey": webhook_key(developer_id, session_id), "deliveryId": evicted})
+            self.deliveries.delete_item(
+                Key={"webhookKey": webhook_key(developer_id, session_id), "deliveryId": evicted}
+            )
         return evicted
 
     def complete(self, developer_id: str, session_id: str, delivery_id: str, attempt: Attempt) -> bool:
