@@ -337,9 +337,11 @@ def listen_lines() -> list[tuple[str, str, float]]:
         ),
         (
             "DynamoDB",
-            f"{polls * (queries + 1):.0f} RRU (the session, then a Query every {POLL_EVERY_SECONDS} s of each poll); "
-            f"{polls + renewals:.0f} WRU (the API-call log line, the session's renewal at most once a minute)",
-            polls * (queries + 1) * PRICES["dynamodb_rru"] + (polls + renewals) * PRICES["dynamodb_wru"],
+            f"{polls * (0.5 * queries + 2):.0f} RRU (the session and the poll slots' Query, then a Query of the "
+            f"ReadyByTime index, eventually consistent, every {POLL_EVERY_SECONDS} s of each poll: leased items are "
+            f"not read); {polls * 5 + renewals:.0f} WRU (the API-call log line, 2 poll slots taken and given back, "
+            "the session's renewal at most once a minute)",
+            polls * (0.5 * queries + 2) * PRICES["dynamodb_rru"] + (polls * 5 + renewals) * PRICES["dynamodb_wru"],
         ),
     ]
 
