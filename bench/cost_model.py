@@ -484,7 +484,7 @@ def fixed_monthly(region: str = regions.DEFAULT) -> list[tuple[str, str, float]]
         ("CloudWatch dashboard", "1", prices["dashboard_month"]),
         (
             "KMS key",
-            "the webhook secrets' key; Decrypt answers are cached per execution environment",
+            'the secrets\' key (envelope encryption: its requests are the per-million "KMS requests" line)',
             prices["kms_key_month"],
         ),
     ]
@@ -595,9 +595,10 @@ KMS call per page). Per million paged API calls (on top of the API call line abo
 
 A developer's CLI long-polls its session; nothing else runs for it. Priced per hour of an idle
 session (the floor), in USD to four places. Each delivery forwarded adds two DynamoDB
-transactions (put in the session with its history record, then answered: about 8 WRU) and one
-result call; developers who are not listening pay nothing (the fan-out learns it from the index
-it already reads).
+transactions (put in the session with its history record, then answered: about 8 WRU), the
+session's record ring (2 WRU) and one result call; the event's payload is stored once however many
+sessions take it; developers who are not listening pay nothing (the fan-out learns it from the
+index it already reads).
 
 {_table4(listen_lines())}
 

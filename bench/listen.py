@@ -11,7 +11,6 @@ import statistics
 import sys
 import threading
 import time
-
 import uuid
 from typing import Any
 
