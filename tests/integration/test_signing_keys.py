@@ -102,3 +102,48 @@ def test_a_developers_rotation_signs_with_both_of_their_keys_during_its_overlap(
     pipeline.pump()
     [post] = receiver.at("/a")
     assert verify(post.body, post.headers, [old]) and verify(post.body, post.headers, [listed[0]])
+
+
+def test_secrets_sealed_by_kms_before_still_open_and_reseal_moves_them_to_the_data_key(pipeline, receiver):
+    """A stack upgraded in place: its secrets were sealed by KMS itself (format 1). They still sign
+    posts; `eventsapi secrets reseal` moves them to v2, after which a post makes no KMS request."""
+    import base64
+
+    import boto3
+
+    from events_core import aws
+    from eventsapi.admin import secrets as sealed_secrets
+    from eventsapi.admin.target import Target
+    from eventsapi.local.wiring import REGION
+    from tests.reference.verify import verify
+
+    key_a = pipeline.stack.key("user_a")
+    hook = pipeline.webhook(key_a, receiver.url("/a"), secret="s3cret", asymmetricSignature=True)
+    table = pipeline.stack.table("WebhooksTable")
+    legacy = aws.client("kms").encrypt(
+        KeyId=settings().secrets_key_id,
+        Plaintext=b"s3cret",
+        EncryptionContext={"developerId": "user_a", "webhookId": hook["id"]},
+    )["CiphertextBlob"]
+    table.update_item(
+        Key={"developerId": "user_a", "webhookId": hook["id"]},
+        UpdateExpression="SET secretEnc = :v1",
+        ExpressionAttributeValues={":v1": base64.b64encode(legacy).decode()},
+    )
+    pipeline.publish("user_a", "tool.executed", TOOL_DATA)
+    pipeline.pump()
+    [post] = receiver.at("/a")
+    assert verify(post.body, post.headers["X-Webhook-Signature"], "s3cret")  # v1 still opens
+
+    done = sealed_secrets.reseal(Target.of_template(pipeline.stack.template, boto3.Session(region_name=REGION)))
+    assert done.resealed == 1 and done.already >= 1  # the secret; the v1a key was v2 already
+    item = table.get_item(Key={"developerId": "user_a", "webhookId": hook["id"]})["Item"]
+    assert item["secretEnc"].startswith("v2:")
+    assert (
+        sealed_secrets.reseal(Target.of_template(pipeline.stack.template, boto3.Session(region_name=REGION))).resealed
+        == 0
+    )
+    pipeline.publish("user_a", "tool.executed", {**TOOL_DATA, "n": 2})
+    pipeline.pump()
+    post = receiver.at("/a")[-1]
+    assert verify(post.body, post.headers["X-Webhook-Signature"], "s3cret")

@@ -34,6 +34,7 @@ from events_core.api_keys import PREFIX as KEY_PREFIX
 from events_core.api_keys import SCOPES, ApiKeyStore, hash_key, looks_like_key
 from eventsapi import listen, operator_cli
 from eventsapi.admin import dlq, keys, signing_keys
+from eventsapi.admin import secrets as sealed_secrets
 from eventsapi.admin.target import Target
 from eventsapi.endpoints import (
     API_URL_HELP,
@@ -192,6 +193,15 @@ def cmd_signing_keys(args: argparse.Namespace) -> int:
     for key in signing_keys.listed(target, developer):
         shown = key.public()
         print(f"{shown['kid']}  {shown['alg']}  created {shown['createdAt']}  expires {shown['expiresAt'] or '-'}")
+    return 0
+
+
+def cmd_secrets(args: argparse.Namespace) -> int:
+    done = sealed_secrets.reseal(_target(args))
+    print(
+        f"resealed {done.resealed} secrets with the stack's data key; {done.already} were already; "
+        f"{done.changed_meanwhile} changed meanwhile (sealed anew by their change)"
+    )
     return 0
 
 
@@ -388,6 +398,11 @@ def parser() -> argparse.ArgumentParser:
     rotation.add_argument("--all", action="store_true")
     rotation.add_argument("--overlap-seconds", type=int, default=7 * 86400)
     signing.set_defaults(func=cmd_signing_keys)
+
+    sealing = commands.add_parser("secrets", help="secrets at rest: reseal those KMS sealed itself with the data key")
+    sealing_commands = sealing.add_subparsers(dest="secrets_command", required=True)
+    sealing_commands.add_parser("reseal", help="every v1 (KMS-sealed) secret → v2 (the data key); safe to repeat")
+    sealing.set_defaults(func=cmd_secrets)
 
     letters = commands.add_parser("dlq", help="dead-letter queues: list, redrive, purge")
     dlq_commands = letters.add_subparsers(dest="dlq_command", required=True)

@@ -232,6 +232,8 @@ class Signer:
                 self._loaded.move_to_end(partition)
                 return loaded[1]
         opened = [(key, self._open(key)) for key in load()]
+        if not opened:
+            return opened  # none yet: a key made a moment from now signs at once, not CACHE_SECONDS later
         with self._lock:
             self._loaded[partition] = (time.monotonic() + CACHE_SECONDS, opened)
             self._loaded.move_to_end(partition)
