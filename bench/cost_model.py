@@ -136,7 +136,8 @@ def lines(m: Measured, region: str = regions.DEFAULT) -> list[tuple[str, str, fl
             f"{m.kms_per_1000_posts:.3f} per 1,000 posts, counted at a fixed spread (`bench/kms_spread.py`: 10,000 "
             "webhooks, Zipf(1.1) rates, 1 M posts a day, 20 environments living 4 h): one Decrypt of the data key "
             f"per environment. Secrets still sealed by KMS itself (v1) cost {m.kms_per_1000_posts_v1:.0f} per 1,000 "
-            f"(+${m.kms_per_1000_posts_v1 * 1000 * prices['kms_request']:.2f}) until they are sealed again",
+            f"(+${m.kms_per_1000_posts_v1 * 1000 * prices['kms_request']:.2f}) "
+            "until resealed (`eventsapi secrets reseal`)",
             m.kms_per_1000_posts * 1000 * prices["kms_request"],
         ),
     ]
