@@ -34,6 +34,8 @@ class Measured:
     log_bytes_per_delivery: float
     log_bytes_per_event: float
     log_ingest_per_line: float = 0.00205  # seconds of the ingest function per access-log line
+    kms_per_1000_posts: float = 0.0  # KMS requests at the fixed spread (bench.kms_spread), data-key format
+    kms_per_1000_posts_v1: float = 0.0  # the same with every secret still sealed by KMS itself
 
 
 def measured_from(results: dict[str, dict]) -> Measured:
@@ -47,6 +49,8 @@ def measured_from(results: dict[str, dict]) -> Measured:
         log_bytes_per_delivery=batch["log_bytes_per_delivery"],
         log_bytes_per_event=batch["log_bytes_per_event"],
         log_ingest_per_line=results["api_call_logs"]["ingest"]["seconds"] / 1000,  # 1,000 lines an invocation
+        kms_per_1000_posts=batch["kms"]["v2"]["per_1000_posts"],
+        kms_per_1000_posts_v1=batch["kms"]["v1"]["per_1000_posts"],
     )
 
 
@@ -126,6 +130,15 @@ def lines(m: Measured, region: str = regions.DEFAULT) -> list[tuple[str, str, fl
             f"{m.log_bytes_per_delivery:.0f} B per delivery + {m.log_bytes_per_event:.0f} B per event at INFO, "
             "measured (one line per post, metrics included)",
             log_gb * prices["logs_gb"],
+        ),
+        (
+            "KMS requests",
+            f"{m.kms_per_1000_posts:.3f} per 1,000 posts, counted at a fixed spread (`bench/kms_spread.py`: 10,000 "
+            "webhooks, Zipf(1.1) rates, 1 M posts a day, 20 environments living 4 h): one Decrypt of the data key "
+            f"per environment. Secrets still sealed by KMS itself (v1) cost {m.kms_per_1000_posts_v1:.0f} per 1,000 "
+            f"(+${m.kms_per_1000_posts_v1 * 1000 * prices['kms_request']:.2f}) "
+            "until resealed (`eventsapi secrets reseal`)",
+            m.kms_per_1000_posts * 1000 * prices["kms_request"],
         ),
     ]
 
@@ -325,9 +338,11 @@ def listen_lines() -> list[tuple[str, str, float]]:
         ),
         (
             "DynamoDB",
-            f"{polls * (queries + 1):.0f} RRU (the session, then a Query every {POLL_EVERY_SECONDS} s of each poll); "
-            f"{polls + renewals:.0f} WRU (the API-call log line, the session's renewal at most once a minute)",
-            polls * (queries + 1) * PRICES["dynamodb_rru"] + (polls + renewals) * PRICES["dynamodb_wru"],
+            f"{polls * (0.5 * queries + 2):.0f} RRU (the session and the poll slots' Query, then a Query of the "
+            f"ReadyByTime index, eventually consistent, every {POLL_EVERY_SECONDS} s of each poll: leased items are "
+            f"not read); {polls * 5 + renewals:.0f} WRU (the API-call log line, 2 poll slots taken and given back, "
+            "the session's renewal at most once a minute)",
+            polls * (0.5 * queries + 2) * PRICES["dynamodb_rru"] + (polls * 5 + renewals) * PRICES["dynamodb_wru"],
         ),
     ]
 
@@ -467,7 +482,7 @@ def fixed_monthly(region: str = regions.DEFAULT) -> list[tuple[str, str, float]]
     # API Gateway's detailed metrics (MetricsEnabled) publish 5 series per method.
     detailed = 5 * sum(
         1
-        for api in t.of_type("AWS::Serverless::Api").values()
+        for api in t.of_type("AWS::ApiGateway::Stage").values()
         for setting in api.get("MethodSettings", [])
         if setting.get("MetricsEnabled") and setting.get("HttpMethod") != "*"
     )
@@ -490,7 +505,7 @@ def fixed_monthly(region: str = regions.DEFAULT) -> list[tuple[str, str, float]]
         ("CloudWatch dashboard", "1", prices["dashboard_month"]),
         (
             "KMS key",
-            "the webhook secrets' key; Decrypt answers are cached per execution environment",
+            'the secrets\' key (envelope encryption: its requests are the per-million "KMS requests" line)',
             prices["kms_key_month"],
         ),
     ]
@@ -511,7 +526,7 @@ def rows(m: Measured) -> list[tuple[str, str]]:
             f"${singapore_events:.2f} / ${singapore_api:.2f}  (some prices recalled: bench/regions.py)",
         ),
         (
-            "cost: per million events delivered",
+            "cost: per million events delivered (KMS requests included)",
             f"${events:.2f}  (target ≤ ${TARGET_EVENTS:.2f}: {'ok' if events <= TARGET_EVENTS else 'OVER'})",
         ),
         (
@@ -601,9 +616,10 @@ KMS call per page). Per million paged API calls (on top of the API call line abo
 
 A developer's CLI long-polls its session; nothing else runs for it. Priced per hour of an idle
 session (the floor), in USD to four places. Each delivery forwarded adds two DynamoDB
-transactions (put in the session with its history record, then answered: about 8 WRU) and one
-result call; developers who are not listening pay nothing (the fan-out learns it from the index
-it already reads).
+transactions (put in the session with its history record, then answered: about 8 WRU), the
+session's record ring (2 WRU) and one result call; the event's payload is stored once however many
+sessions take it; developers who are not listening pay nothing (the fan-out learns it from the
+index it already reads).
 
 {_table4(listen_lines())}
 

@@ -1,6 +1,8 @@
 """The delivery function on a batch of 10 posts to a receiver that answers after 200 ms, against a
 single post and against the same 10 posts one after another; the fan-out on a batch of 10 events;
 and what one delivery costs in AWS calls (counted, by operation). Medians, side by side in one run.
+Then the KMS requests a day of posts makes at a fixed spread of traffic (`bench.kms_spread`: every
+KMS call the real secret code makes, per 1,000 posts), which the cost model prices.
 
 The functions, the emulator (in-process moto) and the receiver share this interpreter, so the
 emulator's work for each DynamoDB call (about 1-3 ms of CPU) is serialised by the GIL: of what a
@@ -21,6 +23,7 @@ from typing import Any
 
 import boto3
 
+from bench import kms_spread
 from bench.common import READS, WRITES, in_process_stack, sqs_event
 from events_core import aws
 from events_core.api_keys import ApiKeyStore
@@ -201,9 +204,11 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str]]:
             "log bytes at INFO, per delivery / per event fanned out",
             f"{results['log_bytes_per_delivery']:.0f} B / {results['log_bytes_per_event']:.0f} B",
         ),
+        *kms_spread.rows(results["kms"]),
     ]
 
 
 if __name__ == "__main__":
     measured = measure()
+    measured["kms"] = kms_spread.measure()
     print(json.dumps({"rows": rows(measured), "results": measured}))

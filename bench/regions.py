@@ -59,6 +59,7 @@ _US_EAST_1_PRICES = {
     "alarm_month": _same(0.10, "cw-pricing"),
     "dashboard_month": _same(3.00, "cw-pricing"),
     "kms_key_month": _same(1.00, "kms-pricing"),
+    "kms_request": _same(0.03 / 10_000, "kms-pricing"),  # symmetric Decrypt, GenerateDataKey, Encrypt
 }
 
 REGIONS = {

@@ -204,7 +204,14 @@ def _components(i: Inputs, c: dict[str, float]) -> str:
             f"{int(p['LogShards']) * PARTITION_WCU:,} logged calls/s per developer; {TABLE_ON_DEMAND:,} in total",
             "raise `LogShards`; the table quota (see API-call logs below)",
         ),
-        ("KMS (webhook secrets)", "Decrypt answers are cached per execution environment", "not binding", "—"),
+        (
+            "KMS (secrets)",
+            "one Decrypt of the data key per execution environment (envelope encryption); secrets still sealed by "
+            "KMS itself (v1) one per webhook per 5 min per environment",
+            "not binding at any concurrency for v2 (1,000 cold environments = 1,000 requests against 20,000/s "
+            "shared per account); v1 at high concurrency: alarm `KmsThrottled`",
+            "—",
+        ),
         (
             "Developers",
             "no per-developer AWS resource: keys, webhooks and rate counters are table items (one counter item "

@@ -70,7 +70,7 @@ def test_a_handed_out_delivery_is_leased_and_comes_back_when_unanswered(pipeline
     [waiting] = [item for item in pipeline.stack.items("ListenTable") if item["sk"].startswith("msg_")]
     table.update_item(
         Key={"pk": waiting["pk"], "sk": waiting["sk"]},
-        UpdateExpression="SET leaseUntil = :past",
+        UpdateExpression="SET leaseUntil = :past, readyAt = :past",  # the lease lapsed
         ExpressionAttributeValues={":past": 1},
     )
     again = poll(pipeline, key, session["sessionId"])
@@ -195,7 +195,7 @@ def test_not_listening_costs_the_fanout_no_read_and_ending_removes_the_markers(p
 
     called = []
     real = fanout_module.to_sessions
-    monkeypatch.setattr(fanout_module, "to_sessions", lambda *args: called.append(args) or real(*args))
+    monkeypatch.setattr(fanout_module, "to_sessions", lambda *args, **kw: called.append(args) or real(*args, **kw))
     key = pipeline.stack.key()
     pipeline.publish("user_123", "tool.executed", TOOL_DATA)
     pipeline.pump()

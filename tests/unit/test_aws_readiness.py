@@ -93,18 +93,18 @@ def test_delivery_may_publish_only_the_alert():
     assert publish["Condition"]["StringEquals"]["events:source"] == {"Ref": "EventSource"}
 
 
+SEALERS = {"CreateWebhookFunction", "RotateSecretFunction", "OpenListenSessionFunction", "UpdateWebhookFunction"}
+OPENERS = {"DeliverFunction", "TestWebhookFunction", "NextListenDeliveriesFunction", "VerifyWebhookFunction"}
+
+
 @pytest.mark.parametrize(
     ("action", "allowed"),
     [
-        (
-            "kms:Decrypt",
-            {"DeliverFunction", "TestWebhookFunction", "NextListenDeliveriesFunction", "VerifyWebhookFunction"},
-        ),
-        # A PATCH seals what it changes (custom headers, an OAuth2 client secret): issue 21.
-        (
-            "kms:Encrypt",
-            {"CreateWebhookFunction", "RotateSecretFunction", "OpenListenSessionFunction", "UpdateWebhookFunction"},
-        ),
+        # Envelope encryption: everyone who seals or opens unwraps the stack's data key (Decrypt);
+        # only a sealer may make the first one; no function encrypts with KMS itself any more.
+        ("kms:Decrypt", SEALERS | OPENERS),
+        ("kms:GenerateDataKey", SEALERS),
+        ("kms:Encrypt", set()),
     ],
 )
 def test_only_the_functions_that_need_the_secrets_key_may_use_it(action, allowed):

@@ -38,6 +38,7 @@ from events_core.api_keys import PREFIX as KEY_PREFIX
 from events_core.api_keys import SCOPES, ApiKeyStore, hash_key, looks_like_key
 from eventsapi import listen, operator_cli
 from eventsapi.admin import dlq, keys, signing_keys
+from eventsapi.admin import secrets as sealed_secrets
 from eventsapi.admin.target import Target
 from eventsapi.deploy import cli as deploy_cli
 from eventsapi.endpoints import (
@@ -187,12 +188,34 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 def cmd_signing_keys(args: argparse.Namespace) -> int:
     target = _target(args)
+    developer = getattr(args, "developer", None)
     if args.signing_command == "rotate":
-        new = signing_keys.rotate(target, args.overlap_seconds)
-        print(f"new signing key {new.kid}; older keys keep verifying for {args.overlap_seconds} s")
-    for key in signing_keys.listed(target):
+        if args.all == bool(developer):
+            print("rotate: name one --developer, or --all", file=sys.stderr)
+            return 2
+        if developer:
+            new = signing_keys.rotate(target, developer, args.overlap_seconds)
+            print(f"{developer}: new signing key {new.kid}; their older keys keep signing for {args.overlap_seconds} s")
+        else:
+            rotated, retired = signing_keys.rotate_all(target, args.overlap_seconds)
+            for who, new in rotated:
+                print(f"{who}: new signing key {new.kid}")
+            for key in retired:
+                print(f"stack-wide key {key.kid} co-signs until {key.public()['expiresAt']}, then nothing")
+            print(f"{len(rotated)} developers rotated; older keys keep signing for {args.overlap_seconds} s")
+    print(f"keys of {developer or 'the stack (the key of before every developer had their own)'}:")
+    for key in signing_keys.listed(target, developer):
         shown = key.public()
         print(f"{shown['kid']}  {shown['alg']}  created {shown['createdAt']}  expires {shown['expiresAt'] or '-'}")
+    return 0
+
+
+def cmd_secrets(args: argparse.Namespace) -> int:
+    done = sealed_secrets.reseal(_target(args))
+    print(
+        f"resealed {done.resealed} secrets with the stack's data key; {done.already} were already; "
+        f"{done.changed_meanwhile} changed meanwhile (sealed anew by their change)"
+    )
     return 0
 
 
@@ -388,10 +411,22 @@ def parser() -> argparse.ArgumentParser:
 
     signing = commands.add_parser("signing-keys", help="v1a (Ed25519) signing keys: list, rotate")
     signing_commands = signing.add_subparsers(dest="signing_command", required=True)
-    signing_commands.add_parser("list")
-    rotation = signing_commands.add_parser("rotate", help="a new key signs; older ones verify for the overlap")
+    listing_keys = signing_commands.add_parser("list", help="a developer's keys, or without --developer the stack's")
+    listing_keys.add_argument("--developer")
+    rotation = signing_commands.add_parser(
+        "rotate",
+        help="a new key for one developer (--developer) or every one signing v1a (--all, which also "
+        "gives the stack-wide key of before its expiry); older keys keep signing for the overlap",
+    )
+    rotation.add_argument("--developer")
+    rotation.add_argument("--all", action="store_true")
     rotation.add_argument("--overlap-seconds", type=int, default=7 * 86400)
     signing.set_defaults(func=cmd_signing_keys)
+
+    sealing = commands.add_parser("secrets", help="secrets at rest: reseal those KMS sealed itself with the data key")
+    sealing_commands = sealing.add_subparsers(dest="secrets_command", required=True)
+    sealing_commands.add_parser("reseal", help="every v1 (KMS-sealed) secret → v2 (the data key); safe to repeat")
+    sealing.set_defaults(func=cmd_secrets)
 
     letters = commands.add_parser("dlq", help="dead-letter queues: list, redrive, purge")
     dlq_commands = letters.add_subparsers(dest="dlq_command", required=True)

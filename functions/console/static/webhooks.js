@@ -126,7 +126,7 @@ export function webhookForm({ initial = null, onDone, onCancel }) {
         name: 'asymmetricSignature',
         control: asymmetric,
         optional: true,
-        hint: 'Also sign with the service’s key; receivers verify with GET /v1/events/signing-keys.',
+        hint: 'Also sign with your own Ed25519 key; receivers verify with the keys GET /v1/events/signing-keys answers you.',
       }),
     ),
     h('div', { class: 'form-actions' }, submit, cancel),

@@ -1,20 +1,32 @@
-"""The service's Ed25519 keys for asymmetric signatures (Standard Webhooks `v1a`).
+"""Ed25519 keys for asymmetric signatures (Standard Webhooks `v1a`), one set per developer.
 
-Receivers verify with a public key from `GET /v1/events/signing-keys`, holding no secret. The
-newest key signs; a rotation (`eventsapi signing-keys rotate`) adds a key and gives the older ones
-an expiry, so during the overlap a receiver holding either public key verifies. Each private key
-is sealed with the stack's KMS key (context: purpose signing-key and its kid) and opened once per
-function instance, then used in-process: no KMS call per post.
+A developer's receivers verify with the public keys `GET /v1/events/signing-keys` answers *them*,
+holding no secret. A post for a developer is signed with that developer's live keys only, so a
+post captured by one developer never verifies at another's receiver (security review M2: the
+signed bytes name no tenant, the key does).
 
-Stored in the webhooks table under one partition of their own (developerId "~signing-keys", which
-no API key can carry: developer ids never start with "~"). `cryptography` is imported only when a
-key is generated or used, so functions whose webhooks never ask for v1a never load it.
+Stored once, in the webhooks table under the developer's own partition: developerId = the
+developer, webhookId = `~signing-key#<kid>` (after the webhook counter `~count`, so never listed
+as a webhook), the private key sealed (events_core.secrets; context developer, that webhookId,
+purpose signing-key). Off-boarding a developer's partition removes them with it.
+
+The stack-wide key of before (partition `~signing-keys`, which no API key can carry) is kept only
+as an overlap: while it is live (no `expiresAt`, or one still ahead) every v1a post also carries
+its signature, so a receiver that pinned it keeps verifying; `eventsapi signing-keys rotate --all`
+gives it its `expiresAt` (now + the overlap) and it signs nothing after. Standard Webhooks allows
+several space-separated signatures; a receiver accepts a post when any of them verifies.
+
+A developer's rotation (`eventsapi signing-keys rotate --developer D`) adds a key and gives the
+older ones an expiry; until then posts carry a signature by each live key of theirs. Private keys
+are opened once per function instance for CACHE_SECONDS. `cryptography` is imported only when a
+key is generated or used.
 """
 
 import base64
 import threading
 import time
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, replace
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
@@ -25,9 +37,11 @@ from events_core.clock import iso_ms, new_id, now_ms
 from events_core.config import Settings
 from events_core.secrets import SecretBox
 
-PARTITION = "~signing-keys"
+STACK_PARTITION = "~signing-keys"  # the stack-wide key of before: co-signs until its expiresAt
+KEY_PREFIX = "~signing-key#"  # a developer's key: webhookId in the developer's own partition
 ALGORITHM = "Ed25519"
 CACHE_SECONDS = 300.0
+MAX_CACHED_DEVELOPERS = 1024
 DEFAULT_OVERLAP_SECONDS = 7 * 86400
 
 
@@ -38,6 +52,7 @@ class SigningKey:
     sealed_private_key: str
     created_at_ms: int
     expires_at_ms: int | None = None
+    developer_id: str | None = None  # None: the stack-wide key of before
 
     def public(self) -> dict[str, Any]:
         return {
@@ -48,10 +63,18 @@ class SigningKey:
             "expiresAt": iso_ms(self.expires_at_ms) if self.expires_at_ms is not None else None,
         }
 
+    @property
+    def partition(self) -> str:
+        return self.developer_id if self.developer_id is not None else STACK_PARTITION
+
+    @property
+    def sort_key(self) -> str:
+        return self.kid if self.developer_id is None else KEY_PREFIX + self.kid
+
     def to_item(self) -> dict[str, Any]:
         item: dict[str, Any] = {
-            "developerId": PARTITION,
-            "webhookId": self.kid,
+            "developerId": self.partition,
+            "webhookId": self.sort_key,
             "alg": ALGORITHM,
             "publicKey": self.public_key,
             "privateKeyEnc": self.sealed_private_key,
@@ -64,16 +87,22 @@ class SigningKey:
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> "SigningKey":
         expires = item.get("expiresAt")
+        partition, sort_key = str(item["developerId"]), str(item["webhookId"])
+        stack = partition == STACK_PARTITION
         return cls(
-            kid=item["webhookId"],
+            kid=sort_key if stack else sort_key.removeprefix(KEY_PREFIX),
             public_key=item["publicKey"],
             sealed_private_key=item["privateKeyEnc"],
             created_at_ms=int(item["createdAt"]),
             expires_at_ms=None if expires is None else int(expires),
+            developer_id=None if stack else partition,
         )
 
     def live(self, at_ms: int) -> bool:
         return self.expires_at_ms is None or self.expires_at_ms > at_ms
+
+    def seal_context(self) -> tuple[str, str]:
+        return self.partition, self.sort_key
 
 
 class SigningKeyStore:
@@ -83,21 +112,27 @@ class SigningKeyStore:
         if table is not None:
             self.table = table
 
-    def all_keys(self) -> list[SigningKey]:
-        """Every stored key, newest first (a handful: one per rotation kept)."""
-        answer = self.table.query(KeyConditionExpression=Key("developerId").eq(PARTITION), ConsistentRead=True)
+    def _query(self, partition: str, prefix: str | None) -> list[SigningKey]:
+        condition = Key("developerId").eq(partition)
+        if prefix:
+            condition = condition & Key("webhookId").begins_with(prefix)
+        answer = self.table.query(KeyConditionExpression=condition, ConsistentRead=True)
         found = [SigningKey.from_item(item) for item in answer.get("Items", [])]
         return sorted(found, key=lambda key: (key.created_at_ms, key.kid), reverse=True)
+
+    def keys_of(self, developer_id: str) -> list[SigningKey]:
+        """The developer's keys, newest first (a handful: one per rotation kept)."""
+        return self._query(developer_id, KEY_PREFIX)
+
+    def stack_keys(self) -> list[SigningKey]:
+        """The stack-wide keys of before, newest first (none on a stack that never had them)."""
+        return self._query(STACK_PARTITION, None)
 
     def put(self, key: SigningKey) -> None:
         self.table.put_item(Item=key.to_item())
 
 
-def _seal_context(kid: str) -> tuple[str, str]:
-    return PARTITION, kid
-
-
-def generate(box: SecretBox, at_ms: int) -> SigningKey:
+def generate(box: SecretBox, at_ms: int, developer_id: str | None) -> SigningKey:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -106,47 +141,64 @@ def generate(box: SecretBox, at_ms: int) -> SigningKey:
         serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
     )
     raw_public = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    kid = f"whk_{new_id(at_ms)}"
-    sealed = box.seal(base64.b64encode(raw_private).decode(), *_seal_context(kid), purpose="signing-key")
-    return SigningKey(kid, base64.b64encode(raw_public).decode(), sealed, at_ms)
+    unsealed = SigningKey(f"whk_{new_id(at_ms)}", base64.b64encode(raw_public).decode(), "", at_ms, None, developer_id)
+    sealed = box.seal(base64.b64encode(raw_private).decode(), *unsealed.seal_context(), purpose="signing-key")
+    return replace(unsealed, sealed_private_key=sealed)
 
 
-def rotate(box: SecretBox, store: SigningKeyStore, overlap_seconds: int = DEFAULT_OVERLAP_SECONDS) -> SigningKey:
-    """A new signing key; the keys still live keep verifying for `overlap_seconds`, then expire."""
+def rotate(
+    box: SecretBox, store: SigningKeyStore, developer_id: str, overlap_seconds: int = DEFAULT_OVERLAP_SECONDS
+) -> SigningKey:
+    """A new key for the developer; their keys still live keep signing and verifying for
+    `overlap_seconds`, then expire."""
     at = now_ms()
-    new = generate(box, at)
+    new = generate(box, at, developer_id)
     store.put(new)
-    for key in store.all_keys():
+    for key in store.keys_of(developer_id):
         if key.kid != new.kid and key.live(at):
-            until = at + overlap_seconds * 1000
-            store.put(SigningKey(key.kid, key.public_key, key.sealed_private_key, key.created_at_ms, until))
+            store.put(replace(key, expires_at_ms=at + overlap_seconds * 1000))
     return new
 
 
-def ensure_key(box: SecretBox, store: SigningKeyStore) -> None:
-    """The first key, when a webhook asks for v1a before any rotation made one (two racing
-    creations leave two keys, both published and valid: harmless)."""
-    if not any(key.live(now_ms()) for key in store.all_keys()):
-        store.put(generate(box, now_ms()))
-
-
-def published(store: SigningKeyStore) -> list[dict[str, Any]]:
-    """The keys a receiver may meet: the live ones, newest first."""
+def retire_stack_keys(store: SigningKeyStore, overlap_seconds: int) -> list[SigningKey]:
+    """Give the stack-wide keys still live without an expiry one: now + the overlap. They co-sign
+    until then (receivers that pinned them move to their own keys meanwhile)."""
     at = now_ms()
-    return [key.public() for key in store.all_keys() if key.live(at)]
+    retired = []
+    for key in store.stack_keys():
+        if key.expires_at_ms is None:
+            retired.append(replace(key, expires_at_ms=at + overlap_seconds * 1000))
+            store.put(retired[-1])
+    return retired
 
 
-def with_v1a(headers: dict[str, str], signer: "Signer", delivery_id: str, body: bytes) -> dict[str, str]:
-    """The post's headers with a `v1a` signature added to webhook-signature (beside the `v1` ones
-    when the webhook has a secret; X-Webhook-Signature is left as it is)."""
+def ensure_key(box: SecretBox, store: SigningKeyStore, developer_id: str) -> None:
+    """The developer's first key, when a webhook of theirs asks for v1a (two racing creations
+    leave two keys, both published and signing: harmless)."""
+    if not any(key.live(now_ms()) for key in store.keys_of(developer_id)):
+        store.put(generate(box, now_ms(), developer_id))
+
+
+def published(store: SigningKeyStore, developer_id: str) -> list[dict[str, Any]]:
+    """The keys the developer's receivers may meet: their own live ones, newest first. Never the
+    stack-wide key nor anyone else's: a verifier holding these rejects posts made for others."""
+    at = now_ms()
+    return [key.public() for key in store.keys_of(developer_id) if key.live(at)]
+
+
+def with_v1a(
+    headers: dict[str, str], signer: "Signer", developer_id: str, delivery_id: str, body: bytes
+) -> dict[str, str]:
+    """The post's headers with the developer's `v1a` signatures added to webhook-signature (beside
+    the `v1` ones when the webhook has a secret; X-Webhook-Signature is left as it is)."""
     timestamp = headers.get("webhook-timestamp") or str(int(time.time()))
-    signature = signer.sign(delivery_id, timestamp, body)
+    signatures = " ".join(signer.sign(developer_id, delivery_id, timestamp, body))
     existing = headers.get("webhook-signature")
     return {
         **headers,
         "webhook-id": delivery_id,
         "webhook-timestamp": timestamp,
-        "webhook-signature": f"{existing} {signature}" if existing else signature,
+        "webhook-signature": f"{existing} {signatures}" if existing else signatures,
     }
 
 
@@ -158,31 +210,48 @@ def signer(config: Settings) -> "Signer":
 
 
 class Signer:
-    """Signs with the newest live key, opened once and kept for CACHE_SECONDS."""
+    """Signs a developer's post with each of their live keys, then the stack-wide key while it is
+    live; the opened keys are kept CACHE_SECONDS (a bounded number of developers)."""
 
     def __init__(self, box: SecretBox, store: SigningKeyStore):
         self.box = box
         self.store = store
         self._lock = threading.Lock()
-        self._loaded: tuple[float, Any] | None = None
+        self._loaded: OrderedDict[str, tuple[float, list[tuple[SigningKey, Any]]]] = OrderedDict()
 
-    def _private_key(self) -> Any:
-        with self._lock:
-            if self._loaded and self._loaded[0] > time.monotonic():
-                return self._loaded[1]
+    def _open(self, key: SigningKey) -> Any:
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-        at = now_ms()
-        key = next((key for key in self.store.all_keys() if key.live(at)), None)
-        if key is None:
-            raise LookupError("no signing key: an operator runs `eventsapi signing-keys rotate`")
-        raw = self.box.open(key.sealed_private_key, *_seal_context(key.kid), purpose="signing-key")
-        private = Ed25519PrivateKey.from_private_bytes(base64.b64decode(raw))
-        with self._lock:
-            self._loaded = (time.monotonic() + CACHE_SECONDS, private)
-        return private
+        raw = self.box.open(key.sealed_private_key, *key.seal_context(), purpose="signing-key")
+        return Ed25519PrivateKey.from_private_bytes(base64.b64decode(raw))
 
-    def sign(self, delivery_id: str, timestamp: str, body: bytes) -> str:
-        """`v1a,<base64 Ed25519 signature of "id.timestamp.body">`."""
-        signature = self._private_key().sign(f"{delivery_id}.{timestamp}.".encode() + body)
-        return "v1a," + base64.b64encode(signature).decode()
+    def _keys(self, partition: str, load: Any) -> list[tuple[SigningKey, Any]]:
+        with self._lock:
+            loaded = self._loaded.get(partition)
+            if loaded and loaded[0] > time.monotonic():
+                self._loaded.move_to_end(partition)
+                return loaded[1]
+        opened = [(key, self._open(key)) for key in load()]
+        if not opened:
+            return opened  # none yet: a key made a moment from now signs at once, not CACHE_SECONDS later
+        with self._lock:
+            self._loaded[partition] = (time.monotonic() + CACHE_SECONDS, opened)
+            self._loaded.move_to_end(partition)
+            while len(self._loaded) > MAX_CACHED_DEVELOPERS:
+                self._loaded.popitem(last=False)
+        return opened
+
+    def _live(self, developer_id: str, at: int) -> list[tuple[SigningKey, Any]]:
+        own = self._keys(developer_id, lambda: [k for k in self.store.keys_of(developer_id) if k.live(at)])
+        stack = self._keys(STACK_PARTITION, lambda: [k for k in self.store.stack_keys() if k.live(at)][:1])
+        return [(key, private) for key, private in [*own, *stack] if key.live(at)]
+
+    def sign(self, developer_id: str, delivery_id: str, timestamp: str, body: bytes) -> list[str]:
+        """`v1a,<base64 Ed25519 signature of "id.timestamp.body">`, one per live key."""
+        keys = self._live(developer_id, now_ms())
+        if not keys:
+            raise LookupError(
+                f"no signing key for developer {developer_id}: an operator runs `eventsapi signing-keys rotate --all`"
+            )
+        signed = f"{delivery_id}.{timestamp}.".encode() + body
+        return ["v1a," + base64.b64encode(private.sign(signed)).decode() for _, private in keys]

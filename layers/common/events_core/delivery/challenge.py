@@ -37,7 +37,7 @@ def post_challenge(
     )
     headers = {**box.custom_headers(webhook), **headers}  # the service's own names win
     if webhook.asymmetric_signature:
-        headers = with_v1a(headers, signer(config), delivery_id, body)
+        headers = with_v1a(headers, signer(config), webhook.developer_id, delivery_id, body)
     context = OutboundContext(webhook, webhook.developer_id, Purpose.VERIFICATION, delivery_id, at)
     passage = send_authorized(gate(config), token_client(config), context, Post(body, headers, deadline_seconds))
     if passage.result is not None:

@@ -194,7 +194,7 @@ def handle(
             record_id,
         )
     if listening:  # a listen session's marker was in the index: the developer's `eventsapi listen` sessions
-        to_sessions(event, body, config)
+        to_sessions(event, body, config, payload_stored=by_reference)
     logger.debug(  # at INFO the delivery's own line is the one per post: logs are billed by the byte
         "event fanned out",
         extra={

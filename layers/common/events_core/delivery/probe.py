@@ -44,7 +44,7 @@ def send_test(webhook: Webhook, body: Any, config: Settings, *, seconds_left: fl
     headers[TEST_HEADER] = "true"
     headers = {**box.custom_headers(webhook), **headers}  # the service's own names win
     if webhook.asymmetric_signature:
-        headers = with_v1a(headers, signer(config), delivery_id, body_bytes)
+        headers = with_v1a(headers, signer(config), webhook.developer_id, delivery_id, body_bytes)
     context = OutboundContext(webhook, webhook.developer_id, Purpose.TEST, delivery_id, at)
     passage = send_authorized(
         gate(config), token_client(config), context, Post(body_bytes, headers, max(1.0, seconds_left))

@@ -276,7 +276,7 @@ class Deliverer:
             )
             headers = {**self.box.custom_headers(webhook), **headers}  # the service's own names win
             if webhook.asymmetric_signature:
-                headers = with_v1a(headers, signer(self.settings), message.delivery_id, body)
+                headers = with_v1a(headers, signer(self.settings), webhook.developer_id, message.delivery_id, body)
             purpose = _PURPOSE[message.trigger]
             context = OutboundContext(webhook, message.developer_id, purpose, message.delivery_id, now)
             passage = send_authorized(self.gate, self.tokens, context, Post(body, headers, deadline))

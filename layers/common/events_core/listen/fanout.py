@@ -13,7 +13,7 @@ from events_core.delivery import queues
 from events_core.delivery.envelope import PlatformEvent
 from events_core.listen.model import Session, is_marker
 from events_core.listen.repository import ListenStore
-from events_core.listen.service import waiting_for
+from events_core.listen.service import enqueue, store_payload, waiting_for
 from events_core.observability import logger
 from events_core.records.message import delivery_id
 from events_core.webhooks.filters import PAIR_BUDGET, Budget, FilterBudgetExceeded, compiled
@@ -56,15 +56,23 @@ def _cache(config: Settings) -> SessionCache:
     return SessionCache(config.fanout_cache_seconds)
 
 
-def to_sessions(event: PlatformEvent, body: str, config: Settings, cache: SessionCache | None = None) -> int:
+def to_sessions(
+    event: PlatformEvent,
+    body: str,
+    config: Settings,
+    cache: SessionCache | None = None,
+    *,
+    payload_stored: bool = False,
+) -> int:
     """Put `event` in the matching live sessions of its developer; how many took it. A re-run of
-    the same event finds it already there and adds nothing."""
+    the same event finds it already there and adds nothing. The payload is stored once for all of
+    them (`payload_stored`: the webhooks' copy, kept longer, is already there)."""
     at = now_ms()
     cache = cache or _cache(config)
     sessions = [s for s in cache.of(event.developer_id) if s.live(at) and s.takes(event.event_type)]
     if not sessions:
         return 0
-    payload, taken = event.payload, 0
+    taken = 0
     for session in sessions:
         try:
             if not compiled(session.filter_json).matches(event.data, Budget(PAIR_BUDGET)):
@@ -75,17 +83,18 @@ def to_sessions(event: PlatformEvent, body: str, config: Settings, cache: Sessio
                 config.events_dlq_url, body, reason, webhookId=session.session_id, developerId=event.developer_id
             )
             continue
+        if not payload_stored:
+            store_payload(event.developer_id, event.event_id, event.payload, at)
+            payload_stored = True
         waiting, record = waiting_for(
             session,
             event.event_id,
             event.event_type,
             event.timestamp,
-            payload,
             delivery_id(event.event_id, session.session_id, event.timestamp_ms),
-            config=config,
             at_ms=at,
         )
-        if cache.store.enqueue(waiting, record):
+        if enqueue(cache.store, waiting, record):
             taken += 1
     logger.debug("event put in listen sessions", extra={"event_id": event.event_id, "sessions": taken})
     return taken

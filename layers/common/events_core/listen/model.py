@@ -9,7 +9,14 @@ Table (ListenTable): pk + sk, TTL on expiresAt.
   (webhookId "~listen#<slot>#<type>"), so the fan-out's one Query per event shows whether anyone
   listens: a developer who does not costs no read for sessions.
 - A delivery waiting to be forwarded: pk = "developer#session", sk = delivery id (time-ordered), with
-  lease fields. It is deleted once the CLI reports its answer, so a poll's Query reads only what waits.
+  lease fields and `readyAt` (ms: when it may be handed out, its lease's end once leased). A poll
+  queries the index ReadyByTime (pk, readyAt ≤ now), so leased items are never read until their
+  lease lapses. It names its payload (`payloadRef`, the payloads table: one copy per event however
+  many sessions take it) and is deleted once the CLI reports its answer. Items written before
+  (format 1: `payload` inline, no `readyAt`) are still read, by a session of format 1.
+- Poll slots: pk = developer, sk = "poll#s#<session>#<n>" (POLLS_PER_SESSION) and "poll#d#<n>"
+  (POLLS_PER_DEVELOPER), each held by one running poll until it ends (or lapses, after a crash).
+- The session's ring of its last LISTEN_KEPT delivery records: pk = developer, sk = "ring#<session>".
 """
 
 import re
@@ -24,6 +31,12 @@ SESSION_SLOTS = 5
 SESSION_IDLE_MS = 2 * 3600 * 1000  # a session expires after 2 h without a poll
 SESSION_ID = re.compile(r"^ls_[0-9][0-9a-f]{20}$")
 SESSION_PREFIX = "session#"
+FORMAT = 2  # sessions and waiting deliveries written now; 1: before the ReadyByTime index
+READY_INDEX = "ReadyByTime"
+POLLS_PER_SESSION = 2
+POLLS_PER_DEVELOPER = 5
+POLL_PREFIX = "poll#"
+LISTEN_KEPT = 100  # a session keeps the delivery records of its last 100 deliveries (24 h at most)
 
 
 def session_id_for(slot: int) -> str:
@@ -67,6 +80,7 @@ class Session:
     created_at_ms: int
     expires_at_ms: int
     last_poll_ms: int | None = None
+    format: int = FORMAT
 
     @property
     def slot(self) -> int:
@@ -99,6 +113,7 @@ class Session:
             "createdAt": self.created_at_ms,
             "expiresAtMs": self.expires_at_ms,
             "expiresAt": self.expires_at_ms // 1000 + 60,  # TTL: moto never expires, so reads check expiresAtMs
+            "format": self.format,
         }
         if self.last_poll_ms is not None:
             item["lastPollAt"] = self.last_poll_ms
@@ -116,12 +131,13 @@ class Session:
             created_at_ms=int(item["createdAt"]),
             expires_at_ms=int(item["expiresAtMs"]),
             last_poll_ms=None if last_poll is None else int(last_poll),
+            format=int(item.get("format", 1)),
         )
 
 
 @dataclass
 class Waiting:
-    """A delivery waiting in a session: the exact body a webhook would get, and its lease."""
+    """A delivery waiting in a session: what names the exact body a webhook would get, and its lease."""
 
     developer_id: str
     session_id: str
@@ -129,10 +145,13 @@ class Waiting:
     event_id: str
     event: str
     timestamp: str
-    payload: str
+    payload: str | None  # inline: format 1 only
     expires_at: int
     lease_until_ms: int | None = None
     handed_out: int = 0
+    payload_ref: str | None = None  # the payloads table's event id (this developer's)
+    test: bool = False  # a trigger: marked like a test send (X-Webhook-Test: true)
+    ready_at_ms: int = 0
 
     def to_item(self) -> dict[str, Any]:
         item: dict[str, Any] = {
@@ -143,10 +162,17 @@ class Waiting:
             "eventId": self.event_id,
             "event": self.event,
             "timestamp": self.timestamp,
-            "payload": self.payload,
             "handedOut": self.handed_out,
             "expiresAt": self.expires_at,
+            "readyAt": self.lease_until_ms if self.lease_until_ms is not None else self.ready_at_ms,
+            "format": FORMAT,
         }
+        if self.payload_ref is not None:
+            item["payloadRef"] = self.payload_ref
+        else:
+            item["payload"] = self.payload
+        if self.test:
+            item["test"] = True
         if self.lease_until_ms is not None:
             item["leaseUntil"] = self.lease_until_ms
         return item
@@ -161,8 +187,11 @@ class Waiting:
             event_id=item.get("eventId", ""),
             event=item["event"],
             timestamp=item["timestamp"],
-            payload=item["payload"],
+            payload=item.get("payload"),
             expires_at=int(item.get("expiresAt", 0)),
             lease_until_ms=None if lease is None else int(lease),
             handed_out=int(item.get("handedOut", 0)),
+            payload_ref=item.get("payloadRef"),
+            test=bool(item.get("test", False)),
+            ready_at_ms=int(item.get("readyAt", 0)),
         )

@@ -8,9 +8,22 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
-from events_core.aws import LazyTable, conditional_update
+from events_core.aws import LazyTable, conditional_check_failed, conditional_update
 from events_core.event_types import EVENT_TYPES
-from events_core.listen.model import SESSION_PREFIX, Session, Waiting, marker_id, session_sk, slot_of, waiting_pk
+from events_core.listen.model import (
+    LISTEN_KEPT,
+    POLL_PREFIX,
+    POLLS_PER_DEVELOPER,
+    POLLS_PER_SESSION,
+    READY_INDEX,
+    SESSION_PREFIX,
+    Session,
+    Waiting,
+    marker_id,
+    session_sk,
+    slot_of,
+    waiting_pk,
+)
 from events_core.records.model import Attempt, DeliveryRecord, DeliveryStatus, webhook_key
 from events_core.webhooks.model import active_key
 
@@ -160,10 +173,22 @@ class ListenStore:
         return True
 
     def ready(self, developer_id: str, session_id: str, now_ms: int, limit: int) -> list[Waiting]:
-        """Up to `limit` waiting deliveries nobody holds a lease on, oldest first."""
+        """Up to `limit` waiting deliveries nobody holds a lease on, oldest first: the ReadyByTime
+        index, whose key (readyAt, the lease's end once leased) leaves leased items out of the read."""
+        answer = self.table.query(
+            IndexName=READY_INDEX,
+            KeyConditionExpression=Key("pk").eq(waiting_pk(developer_id, session_id)) & Key("readyAt").lte(now_ms),
+            Limit=limit,
+        )
+        found = [Waiting.from_item(item) for item in answer.get("Items", [])]
+        return sorted(found, key=lambda waiting: waiting.delivery_id)[:limit]
+
+    def ready_format_1(self, developer_id: str, session_id: str, now_ms: int, limit: int) -> list[Waiting]:
+        """Deliveries written before the index (no readyAt): only a session opened before it has any."""
         query: dict[str, Any] = {
             "KeyConditionExpression": Key("pk").eq(waiting_pk(developer_id, session_id)),
-            "FilterExpression": Attr("leaseUntil").not_exists() | Attr("leaseUntil").lt(now_ms),
+            "FilterExpression": Attr("readyAt").not_exists()
+            & (Attr("leaseUntil").not_exists() | Attr("leaseUntil").lt(now_ms)),
             "ConsistentRead": True,
         }
         found: list[Waiting] = []
@@ -176,14 +201,104 @@ class ListenStore:
         return found[:limit]
 
     def lease(self, waiting: Waiting, now_ms: int, until_ms: int) -> bool:
-        """Hand one delivery out: only if it still waits and nobody holds it (two CLIs on one session)."""
+        """Hand one delivery out: only if it still waits and nobody holds it (two CLIs on one session).
+        Its readyAt moves to the lease's end, so the index leaves it out until then."""
         return conditional_update(
             self.table,
             Key={"pk": waiting_pk(waiting.developer_id, waiting.session_id), "sk": waiting.delivery_id},
-            UpdateExpression="SET leaseUntil = :until ADD handedOut :one",
+            UpdateExpression="SET leaseUntil = :until, readyAt = :until ADD handedOut :one",
             ConditionExpression="attribute_exists(sk) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)",
             ExpressionAttributeValues={":until": until_ms, ":now": now_ms, ":one": 1},
         )
+
+    # -- concurrent polls: POLLS_PER_SESSION a session, POLLS_PER_DEVELOPER a developer
+    def take_poll(self, developer_id: str, session_id: str, token: str, now_ms: int, until_ms: int) -> bool:
+        """Hold a session slot and a developer slot for one poll until `until_ms` (a crashed poll's
+        slots lapse then). False when either kind is full."""
+        session_slots = [f"{POLL_PREFIX}s#{session_id}#{n}" for n in range(POLLS_PER_SESSION)]
+        developer_slots = [f"{POLL_PREFIX}d#{n}" for n in range(POLLS_PER_DEVELOPER)]
+        held = self._take_one(developer_id, session_slots, token, now_ms, until_ms)
+        if held is None:
+            return False
+        if self._take_one(developer_id, developer_slots, token, now_ms, until_ms) is None:
+            self._free(developer_id, held, token)
+            return False
+        return True
+
+    def _take_one(self, developer_id: str, slots: list[str], token: str, now_ms: int, until_ms: int) -> str | None:
+        for sk in slots:
+            try:
+                self.table.put_item(
+                    Item={
+                        "pk": developer_id,
+                        "sk": sk,
+                        "token": token,
+                        "untilMs": until_ms,
+                        "expiresAt": until_ms // 1000 + 60,
+                    },
+                    ConditionExpression="attribute_not_exists(sk) OR untilMs < :now",
+                    ExpressionAttributeValues={":now": now_ms},
+                )
+            except ClientError as error:
+                if conditional_check_failed(error):
+                    continue
+                raise
+            return sk
+        return None
+
+    def _free(self, developer_id: str, sk: str, token: str) -> None:
+        try:
+            self.table.delete_item(
+                Key={"pk": developer_id, "sk": sk},
+                ConditionExpression="#token = :token",
+                ExpressionAttributeNames={"#token": "token"},
+                ExpressionAttributeValues={":token": token},
+            )
+        except ClientError as error:
+            if not conditional_check_failed(error):
+                raise
+
+    def release_poll(self, developer_id: str, session_id: str, token: str) -> None:
+        """Give back whatever slots this poll holds (only its own: the token is checked)."""
+        for sk in self._poll_slots(developer_id):
+            if sk["token"] == token:
+                self._free(developer_id, str(sk["sk"]), token)
+
+    def _poll_slots(self, developer_id: str) -> list[dict[str, Any]]:
+        answer = self.table.query(
+            KeyConditionExpression=Key("pk").eq(developer_id) & Key("sk").begins_with(POLL_PREFIX), ConsistentRead=True
+        )
+        return list(answer.get("Items", []))
+
+    def next_free_poll_ms(self, developer_id: str, now_ms: int) -> int:
+        """When the earliest held slot lapses at the latest (the Retry-After of a refused poll)."""
+        held = [int(item["untilMs"]) for item in self._poll_slots(developer_id) if int(item["untilMs"]) >= now_ms]
+        return min(held) if held else now_ms
+
+    # -- each session keeps the records of its last LISTEN_KEPT deliveries
+    def keep_in_ring(self, developer_id: str, session_id: str, delivery_id: str, *, expires_at: int) -> str | None:
+        """Remember the newest delivery record; delete and return the one it pushed out, if any."""
+        key = {"pk": developer_id, "sk": f"ring#{session_id}"}
+        counted = self.table.update_item(
+            Key=key,
+            UpdateExpression="ADD seq :one SET expiresAt = :expires",
+            ExpressionAttributeValues={":one": 1, ":expires": expires_at},
+            ReturnValues="UPDATED_NEW",
+        )
+        slot = f"slot{int(counted['Attributes']['seq']) % LISTEN_KEPT}"
+        held = self.table.update_item(
+            Key=key,
+            UpdateExpression="SET #slot = :id",
+            ExpressionAttributeNames={"#slot": slot},
+            ExpressionAttributeValues={":id": delivery_id},
+            ReturnValues="UPDATED_OLD",
+        )
+        evicted = (held.get("Attributes") or {}).get(slot)
+        if evicted and evicted != delivery_id:
+            self.deliveries.delete_item(
+                Key={"webhookKey": webhook_key(developer_id, session_id), "deliveryId": evicted}
+            )
+        return evicted
 
     def complete(self, developer_id: str, session_id: str, delivery_id: str, attempt: Attempt) -> bool:
         """Record the forwarded answer as the delivery's attempt and stop it waiting, together.

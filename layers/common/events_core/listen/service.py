@@ -1,8 +1,18 @@
 """Listen sessions behind the API, each scoped to the calling developer: open, list, poll (long),
 answer, end; and test triggers into a developer's sessions.
 
-Another developer's session id answers exactly like an unknown one (404)."""
+Another developer's session id answers exactly like an unknown one (404).
 
+A session costs what a webhook costs: its deliveries name the event's payload, stored once in the
+payloads table however many sessions take it; it keeps the records of its last LISTEN_KEPT
+deliveries for a day; a poll reads only what it may hand out (the ReadyByTime index), holds one of
+POLLS_PER_SESSION and POLLS_PER_DEVELOPER slots while it runs (else 429 with Retry-After), and
+leases only what fits in one answer below Lambda's 6 MB response limit. Triggers take the post
+budget and are marked like test sends (`"test": true` signed in the body, X-Webhook-Test: true).
+"""
+
+import json
+import math
 import secrets as random_secrets
 import time
 from collections.abc import Callable
@@ -10,11 +20,18 @@ from typing import Any
 
 from events_core import jsonsafe
 from events_core.clock import iso_ms, now_ms
-from events_core.config import Settings, settings
-from events_core.delivery.envelope import payload_text
-from events_core.errors import LimitExceeded, NotFound
+from events_core.config import settings
+from events_core.errors import LimitExceeded, NotFound, RateLimited
 from events_core.listen import examples
-from events_core.listen.model import SESSION_IDLE_MS, SESSION_SLOTS, Session, Waiting, session_id_for
+from events_core.listen.model import (
+    POLLS_PER_DEVELOPER,
+    POLLS_PER_SESSION,
+    SESSION_IDLE_MS,
+    SESSION_SLOTS,
+    Session,
+    Waiting,
+    session_id_for,
+)
 from events_core.listen.repository import ListenStore
 from events_core.listen.requests import parse_answer, parse_opening, parse_trigger
 from events_core.records.message import is_delivery_id, new_delivery_id
@@ -25,7 +42,11 @@ from events_core.webhooks.filters import to_stored
 LEASE_MS = 30_000  # a delivery handed out and not answered comes back after this
 POLL_EVERY_SECONDS = 0.3
 RENEW_EVERY_MS = 60_000  # a poll renews the session's 2 h at most this often (one write)
-WAITING_TTL_SECONDS = 86_400
+WAITING_TTL_SECONDS = 86_400  # a waiting delivery, and a session's delivery records, last a day
+MAX_ANSWER_BYTES = 5_000_000  # a poll's answer as Lambda returns it, below its 6 MB response limit
+ANSWER_ENVELOPE_BYTES = 4_096  # the proxy answer's status, headers and `{"deliveries":[]}`
+TEST_HEADER = "X-Webhook-Test"  # as a webhook's test send (events_core.delivery.probe)
+TRIGGER_BUDGET_KEY = "~listen"  # the per-"webhook" post bucket every listen trigger draws on
 
 
 def _not_found(session_id: str) -> NotFound:
@@ -73,14 +94,57 @@ def end_session(developer_id: str, session_id: str, store: ListenStore | None = 
         raise _not_found(session_id)
 
 
-def _handed_out(session: Session, waiting: Waiting, secret: str) -> dict[str, Any]:
+def _handed_out(waiting: Waiting, payload: str, secret: str) -> dict[str, Any]:
     from events_core.delivery.signing import delivery_headers  # only the polling function signs
 
-    body = waiting.payload.encode()
+    body = payload.encode()
     headers = delivery_headers(
         event=waiting.event, timestamp=waiting.timestamp, delivery_id=waiting.delivery_id, body=body, secrets=[secret]
     )
-    return {"deliveryId": waiting.delivery_id, "event": waiting.event, "headers": headers, "body": waiting.payload}
+    if waiting.test:
+        headers[TEST_HEADER] = "true"
+    return {"deliveryId": waiting.delivery_id, "event": waiting.event, "headers": headers, "body": payload}
+
+
+def wire_bytes(entry: dict[str, Any]) -> int:
+    """An entry's bytes in the function's answer as Lambda returns it: the API's JSON, then that
+    text JSON-escaped once more as the proxy answer's body (both with ASCII escapes, the worst case)."""
+    return len(json.dumps(json.dumps(entry, separators=(",", ":")))) + 1
+
+
+def _payloads(found: list[Waiting]) -> dict[str, str]:
+    from events_core.records.payloads import PayloadStore
+
+    inline = {w.delivery_id: w.payload for w in found if w.payload is not None}
+    named = [w for w in found if w.payload is None and w.payload_ref]
+    if named:
+        stored = PayloadStore().get_many((w.developer_id, str(w.payload_ref)) for w in named)
+        for waiting in named:
+            text = stored.get((waiting.developer_id, str(waiting.payload_ref)))
+            if text is not None:
+                inline[waiting.delivery_id] = text.text
+    return inline
+
+
+def _lease_what_fits(
+    found: list[Waiting], secret: str, store: ListenStore, at: int, budget_bytes: int
+) -> list[dict[str, Any]]:
+    """Lease, oldest first, only the deliveries whose entries fit in the answer; never one it cannot send."""
+    texts = _payloads(found)
+    handed: list[dict[str, Any]] = []
+    used = ANSWER_ENVELOPE_BYTES
+    for waiting in found:
+        payload = texts.get(waiting.delivery_id)
+        if payload is None:
+            continue  # its payload expired with it: the item goes by TTL
+        entry = _handed_out(waiting, payload, secret)
+        size = wire_bytes(entry)
+        if used + size > budget_bytes:
+            break
+        if store.lease(waiting, at, at + LEASE_MS):
+            handed.append(entry)
+            used += size
+    return handed
 
 
 def next_deliveries(
@@ -91,20 +155,51 @@ def next_deliveries(
     limit: int,
     store: ListenStore | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    answer_bytes: int = MAX_ANSWER_BYTES,
 ) -> list[dict[str, Any]]:
     """What waits in the session, leased to this caller, as soon as there is any; [] after `wait`."""
     store = store or ListenStore()
     at = now_ms()
     session = live_session(developer_id, session_id, store, at)
+    token = random_secrets.token_hex(8)
+    if not store.take_poll(developer_id, session_id, token, at, at + int((wait_seconds + 10) * 1000)):
+        retry = max(1, math.ceil((store.next_free_poll_ms(developer_id, at) - at) / 1000))
+        raise RateLimited(
+            f"at most {POLLS_PER_SESSION} polls of a session and {POLLS_PER_DEVELOPER} of a developer at once; "
+            f"retry in {retry} s",
+            retry_after=retry,
+        )
+    try:
+        return _poll(session, store, wait_seconds, limit, sleep, answer_bytes)
+    finally:
+        store.release_poll(developer_id, session_id, token)
+
+
+def _poll(
+    session: Session,
+    store: ListenStore,
+    wait_seconds: float,
+    limit: int,
+    sleep: Callable[[float], None],
+    answer_bytes: int,
+) -> list[dict[str, Any]]:
+    developer_id, session_id = session.developer_id, session.session_id
+    at = now_ms()
     if session.last_poll_ms is None or at - session.last_poll_ms >= RENEW_EVERY_MS:
         store.renew(session, at, at + SESSION_IDLE_MS)
     deadline = time.monotonic() + max(0.0, wait_seconds)
+    secret: str | None = None
     while True:
         at = now_ms()
-        leased = [w for w in store.ready(developer_id, session_id, at, limit) if store.lease(w, at, at + LEASE_MS)]
-        if leased:
-            secret = secret_box(settings()).open(session.sealed_secret, developer_id, session_id)
-            return [_handed_out(session, waiting, secret) for waiting in leased]
+        found = store.ready(developer_id, session_id, at, limit)
+        if not found and session.format < 2:
+            found = store.ready_format_1(developer_id, session_id, at, limit)
+        if found:
+            if secret is None:
+                secret = secret_box(settings()).open(session.sealed_secret, developer_id, session_id)
+            leased = _lease_what_fits(found, secret, store, at, answer_bytes)
+            if leased:
+                return leased
         if time.monotonic() + POLL_EVERY_SECONDS > deadline:
             return []
         sleep(POLL_EVERY_SECONDS)
@@ -144,13 +239,14 @@ def waiting_for(
     event_id: str,
     event: str,
     timestamp: str,
-    payload: str,
     delivery_id: str,
     *,
-    config: Settings,
     at_ms: int,
     test: bool = False,
 ) -> tuple[Waiting, DeliveryRecord]:
+    """A delivery waiting in `session` and its history record, both naming the event's payload
+    (stored once, by the caller, in the payloads table under (developer, event id))."""
+    expires = at_ms // 1000 + WAITING_TTL_SECONDS
     waiting = Waiting(
         developer_id=session.developer_id,
         session_id=session.session_id,
@@ -158,8 +254,11 @@ def waiting_for(
         event_id=event_id,
         event=event,
         timestamp=timestamp,
-        payload=payload,
-        expires_at=at_ms // 1000 + WAITING_TTL_SECONDS,
+        payload=None,
+        payload_ref=event_id,
+        expires_at=expires,
+        test=test,
+        ready_at_ms=at_ms,
     )
     record = DeliveryRecord(
         developer_id=session.developer_id,
@@ -169,37 +268,52 @@ def waiting_for(
         event=event,
         status=DeliveryStatus.PENDING,
         created_at=timestamp,
-        payload=payload,
+        payload=None,
+        payload_ref=event_id,
         test=test,
-        expires_at=config.expires_at(at_ms),
+        expires_at=expires,
     )
     return waiting, record
 
 
+def store_payload(developer_id: str, event_id: str, payload: str, at_ms: int) -> None:
+    """The event's one copy for every session that takes it (kept as long as their records)."""
+    from events_core.records.payloads import PayloadStore
+
+    PayloadStore().keep(developer_id, event_id, payload, expires_at=at_ms // 1000 + WAITING_TTL_SECONDS)
+
+
+def enqueue(store: ListenStore, waiting: Waiting, record: DeliveryRecord) -> bool:
+    """Put the delivery in its session with its record, and keep the session's history bounded."""
+    if not store.enqueue(waiting, record):
+        return False
+    store.keep_in_ring(waiting.developer_id, waiting.session_id, waiting.delivery_id, expires_at=waiting.expires_at)
+    return True
+
+
 def trigger(developer_id: str, body: Any, store: ListenStore | None = None) -> dict[str, Any]:
-    """A test event (the type's example, or the data given) into every live session taking its type."""
+    """A test event (the type's example, or the data given) into every live session taking its
+    type: one post of the post budget per session, marked exactly like a webhook's test send."""
+    from events_core.budgets import PostBudgets
+    from events_core.delivery.probe import test_payload_text
+
     request = parse_trigger(body)
     data = examples.data_for_trigger(request.event, request.data)
     store = store or ListenStore()
     config = settings()
     at = now_ms()
     timestamp = iso_ms(at)
-    payload = payload_text(request.event, timestamp, jsonsafe.dumps(data))
-    queued = []
-    for session in store.sessions_of(developer_id, consistent=True):
-        if session.live(at) and session.takes(request.event):
-            delivery_id = new_delivery_id(at)
-            waiting, record = waiting_for(
-                session,
-                f"test_{delivery_id[4:]}",
-                request.event,
-                timestamp,
-                payload,
-                delivery_id,
-                config=config,
-                at_ms=at,
-                test=True,
-            )
-            if store.enqueue(waiting, record):
-                queued.append({"sessionId": session.session_id, "deliveryId": delivery_id})
+    sessions = [s for s in store.sessions_of(developer_id, consistent=True) if s.live(at) and s.takes(request.event)]
+    queued: list[dict[str, Any]] = []
+    if not sessions:
+        return {"event": request.event, "queued": queued}
+    granted = PostBudgets(config).take(developer_id, TRIGGER_BUDGET_KEY, len(sessions))
+    payload = test_payload_text(request.event, timestamp, jsonsafe.dumps(data))
+    event_id = f"test_{new_delivery_id(at)[4:]}"
+    store_payload(developer_id, event_id, payload, at)
+    for session in sessions[:granted]:
+        delivery_id = new_delivery_id(at)
+        waiting, record = waiting_for(session, event_id, request.event, timestamp, delivery_id, at_ms=at, test=True)
+        if enqueue(store, waiting, record):
+            queued.append({"sessionId": session.session_id, "deliveryId": delivery_id})
     return {"event": request.event, "queued": queued}

@@ -17,7 +17,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from events_core.aws import LazyTable, conditional_update
+from botocore.exceptions import ClientError
+
+from events_core.aws import LazyTable, conditional_check_failed, conditional_update
 from events_core.errors import Unavailable
 
 INLINE_PAYLOAD_BYTES = 4096
@@ -54,6 +56,20 @@ class PayloadStore:
                 "expiresAt": expires_at + RETRY_SPAN_SECONDS,
             }
         )
+
+    def keep(self, developer_id: str, event_id: str, payload: str, *, expires_at: int) -> None:
+        """Like `put`, but never shortens the life of a copy already there (the listen sessions'
+        copy of an event that webhooks also received keeps the webhooks' retention)."""
+        until = expires_at + RETRY_SPAN_SECONDS
+        try:
+            self.table.put_item(
+                Item={"developerId": developer_id, "eventId": event_id, "payload": payload, "expiresAt": until},
+                ConditionExpression="attribute_not_exists(eventId) OR expiresAt < :until",
+                ExpressionAttributeValues={":until": until},
+            )
+        except ClientError as error:
+            if not conditional_check_failed(error):
+                raise
 
     def get(self, developer_id: str, event_id: str) -> StoredPayload | None:
         item = self.table.get_item(Key={"developerId": developer_id, "eventId": event_id}, ConsistentRead=True).get(

@@ -46,7 +46,7 @@ def register(developer_id: str, body: Any, repository: WebhookRepository | None 
     webhook.rate_limit = registration.rate_limit
     webhook.asymmetric_signature = registration.asymmetric_signature
     if webhook.asymmetric_signature:
-        signing_keys.ensure_key(secret_box(config), signing_keys.SigningKeyStore())
+        signing_keys.ensure_key(secret_box(config), signing_keys.SigningKeyStore(), developer_id)
     if registration.auth:
         secret = registration.auth.pop("clientSecret")
         webhook.auth = registration.auth
@@ -141,7 +141,7 @@ def change(developer_id: str, webhook_id: str, body: Any, repository: WebhookRep
     elif "auth" in changes:
         changes["sealedClientSecret"] = None
     if changes.get("asymmetricSignature"):
-        signing_keys.ensure_key(secret_box(settings()), signing_keys.SigningKeyStore())
+        signing_keys.ensure_key(secret_box(settings()), signing_keys.SigningKeyStore(), developer_id)
     repository = repository or WebhookRepository()
     for _ in range(_SAVE_TRIES):
         current = get(developer_id, webhook_id, repository)
