@@ -27,7 +27,7 @@ help:
 	@echo "make browser      tests/browser      the console in headless Chromium"
 	@echo "make deployed STACK=name [REGION=r] [RECEIVER_URL=https://…]   tests/deployed against a real stack"
 	@echo "make build        sam build (deploy with: sam deploy --guided)"
-	@echo "make wheel        dist/eventsapi_publisher-*.whl, the producers' publishing package"
+	@echo "make wheel        dist/eventsapi_publisher-*.whl and dist/eventsapi_client-*.whl: the producers' and developers' packages"
 	@echo "make fuzz         schemathesis and hostile shapes against the local stack, every kind of API key"
 	@echo "make soak         no-loss soak under faults and hostile receivers, then recovery through the API"
 	@echo "make bench        every benchmark, one table; writes docs/cost.md and docs/scale.md"
@@ -100,6 +100,9 @@ wheel: $(VENV)/.installed
 	rm -rf publisher/build publisher/*.egg-info
 	$(VENV)/bin/pip wheel $(PIP_QUIET) --no-deps --no-build-isolation -w dist ./publisher
 	rm -rf publisher/build publisher/*.egg-info
+	rm -rf clients/eventsapi_client/build clients/eventsapi_client/*.egg-info
+	$(VENV)/bin/pip wheel $(PIP_QUIET) --no-deps --no-build-isolation -w dist ./clients/eventsapi_client
+	rm -rf clients/eventsapi_client/build clients/eventsapi_client/*.egg-info
 
 fuzz: $(VENV)/.installed
 	$(VENV)/bin/eventsapi fuzz --examples 100
