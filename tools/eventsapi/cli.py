@@ -16,6 +16,14 @@ eventsapi listen --forward-to http://127.0.0.1:8000/hooks    # a developer's liv
 eventsapi trigger tool.executed                              # a test event to your sessions and webhooks
 eventsapi events validate tool.executed --data '{"toolName": "x", "input": {}, "result": {}, "elapsed_ms": 1}'
 eventsapi events send tool.executed --developer user_123 --data @event.json --idempotency-key run-1
+
+A developer's commands take an API key (--api-key or EVENTS_API_KEY), never AWS credentials:
+eventsapi webhooks create --event workflow.completed --url https://example.org/hooks --secret s3cret
+eventsapi webhooks list|get|update|delete|pause|enable|test|rotate|verify|signing-keys
+eventsapi deliveries list WEBHOOK_ID --status dead; eventsapi deliveries get|redeliver WEBHOOK_ID DELIVERY_ID
+eventsapi recover WEBHOOK_ID --since 2h;  eventsapi types [NAME];  eventsapi logs --status 5xx --follow
+The operator's commands (AWS credentials) are under `eventsapi admin …`; their old spellings above
+(`eventsapi --local keys …`) stay for a release. Global flags go before or after the subcommand.
 """
 
 import argparse
@@ -27,12 +35,13 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
 from events_core.api_keys import PREFIX as KEY_PREFIX
 from events_core.api_keys import SCOPES, ApiKeyStore, hash_key, looks_like_key
-from eventsapi import listen, operator_cli
+from eventsapi import developer_cli, global_flags, listen, operator_cli
 from eventsapi.admin import dlq, keys, signing_keys
 from eventsapi.admin.target import Target
 from eventsapi.endpoints import (
@@ -326,6 +335,8 @@ def parser() -> argparse.ArgumentParser:
     root.add_argument("--region", help="AWS region of --stack")
     root.add_argument("--endpoint-url", help=EMULATOR_URL_HELP)
     root.add_argument("--api-url", help=API_URL_HELP)
+    root.add_argument("--api-key", help="your API key, for the developer's commands (default: $EVENTS_API_KEY)")
+    root.add_argument("--json", action="store_true", help="the developer's commands print JSON, for scripts")
     commands = root.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser(
@@ -350,6 +361,58 @@ def parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(func=cmd_run)
 
+    admin = commands.add_parser(
+        "admin", help="operator commands (AWS credentials): keys, signing keys, dead letters, webhooks, off-boarding…"
+    )
+    _operator_commands(admin.add_subparsers(dest="admin_command", required=True, metavar="COMMAND"), operator=True)
+    before = len(commands._choices_actions)
+    _operator_commands(commands, operator=False)  # today's spellings (`eventsapi keys …`), kept for a release
+    for old_spelling in commands._choices_actions[before:]:
+        old_spelling.help = f"(old spelling of `admin {old_spelling.dest}`, kept for a release) {old_spelling.help}"
+
+    published = commands.add_parser("events", help="platform events: validate data, send (publish) one")
+    event_commands = published.add_subparsers(dest="events_command", required=True)
+    checking = event_commands.add_parser("validate", help="check data against the type's schema (the catalogue)")
+    sending = event_commands.add_parser("send", help="publish one event on the bus (local stack unless --stack)")
+    for command in (checking, sending):
+        command.add_argument("type", help="the event type, e.g. tool.executed")
+        command.add_argument("--data", help="the data: JSON, @file or - (stdin); default: the type's example")
+    sending.add_argument("--developer", required=True, help="the developer whose webhooks receive it")
+    sending.add_argument("--idempotency-key", help="the same key (per developer, 24 h) is delivered once")
+    sending.add_argument("--bus", help="the bus name (default: the stack's EventBusName)")
+    published.set_defaults(func=cmd_events)
+
+    fuzz = commands.add_parser(
+        "fuzz", help="schemathesis against a fresh local stack of its own (free ports), per API-key kind"
+    )
+    fuzz.add_argument("--examples", type=int, default=100, help="hypothesis examples per operation")
+    fuzz.add_argument("--seed", type=int, help="fix the seed for a reproducible run")
+    fuzz.set_defaults(func=cmd_fuzz)
+
+    soak = commands.add_parser(
+        "soak", help="no-loss soak under receiver failures and crashes, on a fresh local stack of its own (free ports)"
+    )
+    soak.add_argument("--events", type=int, default=300)
+    soak.add_argument("--seed", type=int, default=7)
+    soak.add_argument("--timeout", type=float, default=600, help="seconds to wait for the queues to drain")
+    soak.add_argument("--hostile-events", type=int, default=10, help="the hostile developer's events")
+    soak.set_defaults(func=cmd_soak)
+
+    invoke = commands.add_parser("invoke", help="run one template function on a sample event (local stack)")
+    invoke.add_argument("logical_id")
+    invoke.add_argument("-e", "--event", required=True)
+    invoke.set_defaults(func=cmd_invoke)
+
+    listen.register(commands)  # eventsapi listen, eventsapi trigger (a developer's commands: API URL + key)
+    developer_cli.register(commands, require_verification=cmd_webhooks)
+    global_flags.accept_anywhere(root)
+    return root
+
+
+def _operator_commands(commands: Any, *, operator: bool) -> None:
+    """The operator's commands (AWS credentials): under `admin`, and (operator=False) at the top
+    level under their old names for a release; there `webhooks` is the developer's group, which
+    keeps `require-verification` as an alias."""
     keys_parser = commands.add_parser("keys", help="API keys: create, list, revoke")
     key_commands = keys_parser.add_subparsers(dest="keys_command", required=True)
     create = key_commands.add_parser("create")
@@ -384,51 +447,15 @@ def parser() -> argparse.ArgumentParser:
             command.add_argument("--yes", action="store_true", help="do not ask")
     letters.set_defaults(func=cmd_dlq)
 
-    hooks = commands.add_parser("webhooks", help="operator actions on webhooks")
-    hook_commands = hooks.add_subparsers(dest="webhooks_command", required=True)
-    require = hook_commands.add_parser(
-        "require-verification", help="mark webhooks pending ownership verification (EndpointVerification=required)"
-    )
-    require.add_argument("--developer", help="only this developer's webhooks (default: every webhook)")
-    hooks.set_defaults(func=cmd_webhooks)
-
-    published = commands.add_parser("events", help="platform events: validate data, send (publish) one")
-    event_commands = published.add_subparsers(dest="events_command", required=True)
-    checking = event_commands.add_parser("validate", help="check data against the type's schema (the catalogue)")
-    sending = event_commands.add_parser("send", help="publish one event on the bus (local stack unless --stack)")
-    for command in (checking, sending):
-        command.add_argument("type", help="the event type, e.g. tool.executed")
-        command.add_argument("--data", help="the data: JSON, @file or - (stdin); default: the type's example")
-    sending.add_argument("--developer", required=True, help="the developer whose webhooks receive it")
-    sending.add_argument("--idempotency-key", help="the same key (per developer, 24 h) is delivered once")
-    sending.add_argument("--bus", help="the bus name (default: the stack's EventBusName)")
-    published.set_defaults(func=cmd_events)
-
-    fuzz = commands.add_parser(
-        "fuzz", help="schemathesis against a fresh local stack of its own (free ports), per API-key kind"
-    )
-    fuzz.add_argument("--examples", type=int, default=100, help="hypothesis examples per operation")
-    fuzz.add_argument("--seed", type=int, help="fix the seed for a reproducible run")
-    fuzz.set_defaults(func=cmd_fuzz)
-
-    soak = commands.add_parser(
-        "soak", help="no-loss soak under receiver failures and crashes, on a fresh local stack of its own (free ports)"
-    )
-    soak.add_argument("--events", type=int, default=300)
-    soak.add_argument("--seed", type=int, default=7)
-    soak.add_argument("--timeout", type=float, default=600, help="seconds to wait for the queues to drain")
-    soak.add_argument("--hostile-events", type=int, default=10, help="the hostile developer's events")
-    soak.set_defaults(func=cmd_soak)
-
+    if operator:
+        hooks = commands.add_parser("webhooks", help="operator actions on webhooks")
+        hook_commands = hooks.add_subparsers(dest="webhooks_command", required=True)
+        require = hook_commands.add_parser(
+            "require-verification", help="mark webhooks pending ownership verification (EndpointVerification=required)"
+        )
+        require.add_argument("--developer", help="only this developer's webhooks (default: every webhook)")
+        hooks.set_defaults(func=cmd_webhooks)
     operator_cli.add_commands(commands, _target)
-
-    invoke = commands.add_parser("invoke", help="run one template function on a sample event (local stack)")
-    invoke.add_argument("logical_id")
-    invoke.add_argument("-e", "--event", required=True)
-    invoke.set_defaults(func=cmd_invoke)
-
-    listen.register(commands)  # eventsapi listen, eventsapi trigger (a developer's commands: API URL + key)
-    return root
 
 
 def main(argv: list[str] | None = None) -> int:
