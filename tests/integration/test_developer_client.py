@@ -99,7 +99,9 @@ def test_pause_enable_test_rotate_update_delete(cli, receiver):
     assert json.loads(receiver.at("/h")[0].body)["test"] is True
     code, out, _ = cli("webhooks", "rotate", hook_id)
     assert code == 0 and "shown only this once" in out
-    code, out, _ = cli("webhooks", "update", hook_id, "--description", "from the CLI", "--set", 'filter={"toolName": "a"}')
+    code, out, _ = cli(
+        "webhooks", "update", hook_id, "--description", "from the CLI", "--set", 'filter={"toolName": "a"}'
+    )
     assert code == 0
     code, out, _ = cli("webhooks", "get", hook_id, "--json")
     assert json.loads(out)["description"] == "from the CLI" and json.loads(out)["filter"] == {"toolName": "a"}

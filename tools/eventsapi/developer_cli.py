@@ -6,6 +6,7 @@ eventsapi recover WEBHOOK_ID --since 2h
 eventsapi types [NAME] [--validate DATA]
 eventsapi logs [--status 5xx] [--method POST] [--endpoint /v1/ai] [--since 1h] [--follow]
 eventsapi sessions                                   # live listen sessions
+eventsapi mcp                                        # an MCP server for agents, on stdio
 
 The API and key: --api-url / --api-key, else EVENTS_API_URL / EVENTS_API_KEY, else the local stack
 (http://127.0.0.1:3000). Tables by default, --json for scripts; global flags go before or after
@@ -25,7 +26,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from eventsapi_client import ApiError, Client, NoAnswer, NoApiKey, Throttled
+from eventsapi_client import ApiError, Client, NoAnswer, NoApiKey, Throttled, mcp_server
 from eventsapi_client.settings import BadApiUrl
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_NO_ANSWER = 0, 1, 2, 3
@@ -578,6 +579,12 @@ def register(commands: Any, require_verification: Callable[[argparse.Namespace],
     logged.add_argument("--follow", action="store_true", help="keep printing new calls until Ctrl-C")
 
     _leaf(commands, "sessions", "your live listen sessions", sessions, "listListenSessions")
+
+    agents = commands.add_parser(
+        "mcp",
+        help="an MCP server for agents on stdio: the developer operations as tools (the key's scope decides which)",
+    )
+    agents.set_defaults(func=lambda args: mcp_server.serve(args.api_url, args.api_key) or EXIT_OK)
 
     # What `listen` and `trigger` (listen.py) call, so the coverage test sees every developer operation.
     listen_operations = ("openListenSession", "nextListenDeliveries", "reportListenResult", "endListenSession")

@@ -14,7 +14,7 @@ from typing import Any, TypedDict, TypeVar, cast
 from urllib.parse import quote, urlencode
 
 from eventsapi_client import settings
-from eventsapi_client.errors import NoAnswer, Throttled, error_for
+from eventsapi_client.errors import BadRequest, Forbidden, NoAnswer, NotFound, Throttled, error_for
 
 USER_AGENT = "eventsapi-client/0.1"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -191,6 +191,17 @@ class Client:
     def update_webhook(self, webhook_id: str, **changes: Any) -> Webhook:
         """Any of url, event, filter, enabled, description… as keywords."""
         return cast(Webhook, self.request("PATCH", f"/v1/events/webhooks/{_path(webhook_id)}", changes))
+
+    def can_write(self) -> bool:
+        """Whether the key has the write scope, asked without changing anything: an empty change
+        of a webhook no one has is refused for the scope (403) before it is looked up (404)."""
+        try:
+            self.update_webhook("scope-probe")
+        except Forbidden:
+            return False
+        except (NotFound, BadRequest):
+            return True
+        return True
 
     def pause_webhook(self, webhook_id: str) -> Webhook:
         return self.update_webhook(webhook_id, enabled=False)
