@@ -65,7 +65,7 @@ lint: $(VENV)/.installed
 
 # Every handler module is called app.py, as Lambda wants: one mypy run each, sharing the cache.
 typecheck: $(VENV)/.installed
-	$(VENV)/bin/mypy layers/common/events_core tools/eventsapi
+	$(VENV)/bin/mypy layers/common/events_core tools/eventsapi clients/eventsapi_client/eventsapi_client
 	@for handler in functions/*/app.py; do $(VENV)/bin/mypy --no-error-summary "$$handler" || exit 1; done
 	@echo "mypy: functions/*/app.py clean"
 

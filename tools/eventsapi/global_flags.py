@@ -10,7 +10,7 @@ import copy
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
-    found = []
+    found: list[argparse.ArgumentParser] = []
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             found.extend(dict.fromkeys(action.choices.values()))  # an alias names the same parser
@@ -34,7 +34,6 @@ def accept_anywhere(root: argparse.ArgumentParser) -> None:
             if not taken.intersection(flag.option_strings):
                 clone = copy.copy(flag)
                 clone.default = argparse.SUPPRESS
-                clone.container = parser
                 parser._add_action(clone)
         for child in _subcommands(parser):
             extend(child)

@@ -68,7 +68,7 @@ def verify(
     raw = body.encode() if isinstance(body, str) else body
     lowered = {name.lower(): value for name, value in headers.items()}
     given: list[SecretOrKey] = (
-        [secret_or_keys] if isinstance(secret_or_keys, str | bytes | Mapping) else list(secret_or_keys)  # type: ignore[arg-type]
+        [secret_or_keys] if isinstance(secret_or_keys, str | bytes | Mapping) else list(secret_or_keys)
     )
     secrets = [_secret_bytes(item) for item in given if isinstance(item, str)]
     keys = [k for k in (_public_key(item) for item in given if not isinstance(item, str)) if k is not None]
