@@ -185,13 +185,19 @@ def cmd_signing_keys(args: argparse.Namespace) -> int:
     if args.signing_command == "rotate":
         new = signing_keys.rotate(target, args.overlap_seconds)
         print(f"new signing key {new.kid}; older keys keep verifying for {args.overlap_seconds} s")
-    for key in signing_keys.listed(target):
+    live = signing_keys.listed(target)
+    if not live:
+        print("no signing keys yet: the first webhook with asymmetricSignature makes one, or `signing-keys rotate`")
+    for key in live:
         shown = key.public()
         print(f"{shown['kid']}  {shown['alg']}  created {shown['createdAt']}  expires {shown['expiresAt'] or '-'}")
     return 0
 
 
 def cmd_dlq(args: argparse.Namespace) -> int:
+    if args.dlq_command == "purge" and not args.yes and not sys.stdin.isatty():
+        print("no terminal to confirm on: pass --yes", file=sys.stderr)
+        return 2
     target = _target(args)
     if args.dlq_command == "list":
         letters = dlq.peek(target, args.queue, args.limit)
@@ -415,19 +421,19 @@ def _operator_commands(commands: Any, *, operator: bool) -> None:
     keeps `require-verification` as an alias."""
     keys_parser = commands.add_parser("keys", help="API keys: create, list, revoke")
     key_commands = keys_parser.add_subparsers(dest="keys_command", required=True)
-    create = key_commands.add_parser("create")
+    create = key_commands.add_parser("create", help="issue a key; it is shown once")
     create.add_argument("--developer", required=True)
     create.add_argument("--scopes", default="read,write", help="comma-separated: read, write")
-    listing = key_commands.add_parser("list")
+    listing = key_commands.add_parser("list", help="a developer's keys: id, prefix, scopes, created")
     listing.add_argument("--developer", required=True)
-    revoke = key_commands.add_parser("revoke")
+    revoke = key_commands.add_parser("revoke", help="revoke a key (the key itself or its id)")
     revoke.add_argument("--developer", required=True)
     revoke.add_argument("key", help="the key itself or its key id (key_…)")
     keys_parser.set_defaults(func=cmd_keys)
 
     signing = commands.add_parser("signing-keys", help="v1a (Ed25519) signing keys: list, rotate")
     signing_commands = signing.add_subparsers(dest="signing_command", required=True)
-    signing_commands.add_parser("list")
+    signing_commands.add_parser("list", help="the live keys, newest first")
     rotation = signing_commands.add_parser("rotate", help="a new key signs; older ones verify for the overlap")
     rotation.add_argument("--overlap-seconds", type=int, default=7 * 86400)
     signing.set_defaults(func=cmd_signing_keys)
