@@ -5,11 +5,16 @@ receiver's `verify` for the reference header, Standard Webhooks and v1a."""
 import base64
 import copy
 import json
+import shutil
+import subprocess
+import sys
 import threading
 import time
+import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -282,3 +287,36 @@ def test_the_pure_python_ed25519_agrees_with_cryptography():
     assert not ed25519._pure_verify(public, b"message", signature[:32] + bytes(32))
     other = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     assert not ed25519._pure_verify(other, b"message", signature)
+
+
+# -- the wheel ----------------------------------------------------------------------------------
+
+
+def test_the_wheel_needs_nothing_but_the_standard_library(tmp_path):
+    root = Path(__file__).resolve().parents[2]
+    source = tmp_path / "src"
+    shutil.copytree(root / "clients/eventsapi_client", source, ignore=shutil.ignore_patterns("build", "*.egg-info"))
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(tmp_path),
+         str(source)],
+        capture_output=True, text=True, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    [wheel] = tmp_path.glob("eventsapi_client-*.whl")
+    unpacked = tmp_path / "unpacked"
+    zipfile.ZipFile(wheel).extractall(unpacked)
+    signer = Ed25519PrivateKey.generate()
+    headers = v1a_headers(signer)
+    script = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]);"
+        "import eventsapi_client, eventsapi_client.mcp_server;"
+        "from eventsapi_client import verify;"
+        "print(verify(sys.argv[2].encode(), json.loads(sys.argv[3]), [json.loads(sys.argv[4])]))"
+    )
+    # -S -I: no site-packages at all, so a third-party import (cryptography included) would fail
+    checked = subprocess.run(
+        [sys.executable, "-S", "-I", "-c", script, str(unpacked), BODY.decode(), json.dumps(headers),
+         json.dumps(public_entry(signer))],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert (checked.returncode, checked.stdout.strip()) == (0, "True"), checked.stderr
