@@ -402,7 +402,8 @@ def logs(api: Client, args: argparse.Namespace) -> int:
     try:
         while True:
             time.sleep(FOLLOW_INTERVAL_SECONDS)
-            fresh = [entry for entry in api.logs(since=newest, page_size=100, **filters) if entry["_id"] not in seen]
+            polled = list(api.logs(since=newest, page_size=100, **filters))
+            fresh = [entry for entry in polled if entry["_id"] not in seen]
             for entry in reversed(fresh):
                 seen.add(entry["_id"])
                 newest = max(newest or entry["timestamp"], entry["timestamp"])
@@ -410,6 +411,8 @@ def logs(api: Client, args: argparse.Namespace) -> int:
                     json.dumps(entry, ensure_ascii=False) if args.json else "  ".join(map(shown, log_row(entry))),
                     flush=True,
                 )
+            # `since` is inclusive: only calls at the newest instant can come back, so only they are remembered
+            seen = {entry["_id"] for entry in polled if entry["timestamp"] == newest} or seen
     except KeyboardInterrupt:
         return EXIT_OK
 
