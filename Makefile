@@ -9,7 +9,7 @@ PIP_QUIET := --quiet --disable-pip-version-check
 CHROMIUM := /usr/bin/chromium
 # pytest runs on both cores by default; tests of one file share a worker (their module fixtures).
 PYTEST_WORKERS ?= 2
-COVERED := --cov=layers/common/events_core --cov=functions --cov=tools/eventsapi --cov-report=
+COVERED := --cov=layers/common/events_core --cov=functions --cov=tools/eventsapi --cov=clients/eventsapi_client/eventsapi_client --cov-report=
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
@@ -75,7 +75,7 @@ validate: $(SAM_VENV)/.installed
 
 pytest: $(VENV)/.installed $(CHROMIUM)
 	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(COVERED)
-	@echo "coverage of events_core, functions and tools (unit, integration and in-process e2e): $$($(VENV)/bin/coverage report --format=total)%"
+	@echo "coverage of events_core, functions, tools and the client (unit, integration and in-process e2e): $$($(VENV)/bin/coverage report --format=total)%"
 
 test: lint typecheck validate build pytest
 
