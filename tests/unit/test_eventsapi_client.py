@@ -231,6 +231,7 @@ def signed(*secrets: str, now: datetime | None = None) -> dict[str, str]:
 def test_the_reference_header_verifies_with_the_secret_and_nothing_else():
     headers = signed("s3cret")
     assert verify(BODY, headers, "s3cret")
+    assert verify(BODY, headers, b"s3cret")  # the secret's bytes work as well as its text
     assert not verify(BODY, headers, "wrong")
     assert not verify(BODY + b" ", headers, "s3cret")
     reference_only = {"X-Webhook-Signature": headers["X-Webhook-Signature"]}

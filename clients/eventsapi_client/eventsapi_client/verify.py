@@ -1,10 +1,10 @@
 """The receiver's side: `verify(body, headers, secret_or_keys)` checks a delivery's signature.
 
-- A secret (str; `whsec_…` base64 is accepted too) verifies the reference's header,
+- A secret (str or bytes; `whsec_…` base64 is accepted too) verifies the reference's header,
   `X-Webhook-Signature: sha256=<hex HMAC-SHA256(secret, raw body)>` (or, during a rotation's overlap,
   `X-Webhook-Signature-Previous`), and Standard Webhooks `webhook-signature` `v1,` entries
   (HMAC-SHA256 over "id.timestamp.body", base64) whose `webhook-timestamp` is fresh.
-- Public keys (`Client.signing_keys()`'s dicts, or raw 32-byte keys) verify `v1a,` entries
+- Public keys (`Client.signing_keys()`'s dicts: `{"publicKey": <base64 of 32 bytes>, …}`) verify `v1a,` entries
   (Ed25519 over "id.timestamp.body") whose timestamp is fresh.
 - A list may mix them: several secrets during a rotation, or a secret and the keys.
 
@@ -25,7 +25,9 @@ DEFAULT_TOLERANCE_SECONDS = 300
 SecretOrKey = str | bytes | Mapping[str, Any]
 
 
-def _secret_bytes(secret: str) -> bytes:
+def _secret_bytes(secret: str | bytes) -> bytes:
+    if isinstance(secret, bytes):
+        return secret
     if secret.startswith("whsec_"):
         try:
             return base64.b64decode(secret.removeprefix("whsec_"), validate=True)
@@ -34,9 +36,7 @@ def _secret_bytes(secret: str) -> bytes:
     return secret.encode()
 
 
-def _public_key(key: bytes | Mapping[str, Any]) -> bytes | None:
-    if isinstance(key, bytes):
-        return key
+def _public_key(key: Mapping[str, Any]) -> bytes | None:
     try:
         return base64.b64decode(str(key.get("publicKey", "")), validate=True)
     except (binascii.Error, ValueError):
@@ -70,8 +70,8 @@ def verify(
     given: list[SecretOrKey] = (
         [secret_or_keys] if isinstance(secret_or_keys, str | bytes | Mapping) else list(secret_or_keys)
     )
-    secrets = [_secret_bytes(item) for item in given if isinstance(item, str)]
-    keys = [k for k in (_public_key(item) for item in given if not isinstance(item, str)) if k is not None]
+    secrets = [_secret_bytes(item) for item in given if isinstance(item, str | bytes)]
+    keys = [k for k in (_public_key(item) for item in given if isinstance(item, Mapping)) if k is not None]
 
     for secret in secrets:
         expected = "sha256=" + hmac.new(secret, raw, hashlib.sha256).hexdigest()
