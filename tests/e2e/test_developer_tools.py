@@ -4,6 +4,7 @@ creates a webhook, sends a test and reads the delivery's attempts; with a read-o
 no tool that writes."""
 
 import json
+import subprocess
 import time
 
 from eventsapi.harness.receiver import Receiver
@@ -71,3 +72,12 @@ def test_an_agent_with_a_read_only_key_sees_no_tool_that_writes(running_stack):
         agent.close()
     assert "list_deliveries" in names
     assert names.isdisjoint({tool.name for tool in mcp_server.TOOLS if tool.writes})
+
+
+def test_a_purge_with_no_terminal_to_ask_on_says_to_pass_yes(running_stack):
+    asked = subprocess.run(
+        [*running_stack.eventsapi_command(), "--local", "dlq", "purge", "--queue", "events"],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert asked.returncode == 2 and asked.stderr.strip() == "no terminal to confirm on: pass --yes"
+    assert "Traceback" not in asked.stderr

@@ -2,11 +2,9 @@
 --local …` was refused as an unrecognized argument), and a command's own copy of a global flag no
 longer resets the value given before the subcommand (`eventsapi --api-url X listen …` lost X)."""
 
-import io
-
 import pytest
 
-from eventsapi.cli import main, parser
+from eventsapi.cli import parser
 
 GLOBALS = ("local", "stack", "region", "endpoint_url", "api_url", "api_key", "json")
 
@@ -47,9 +45,3 @@ def test_the_old_spellings_are_the_admin_commands():
     for old in ("keys list --developer u", "dlq redrive --queue events", "webhooks require-verification"):
         then, now = parser().parse_args(old.split()).func, parser().parse_args(["admin", *old.split()]).func
         assert then.__qualname__ == now.__qualname__
-
-
-def test_a_purge_with_no_terminal_to_ask_on_says_to_pass_yes(monkeypatch, capsys):
-    monkeypatch.setattr("sys.stdin", io.StringIO(""))
-    assert main(["dlq", "purge", "--queue", "events", "--local"]) == 2
-    assert capsys.readouterr().err.strip() == "no terminal to confirm on: pass --yes"

@@ -195,9 +195,6 @@ def cmd_signing_keys(args: argparse.Namespace) -> int:
 
 
 def cmd_dlq(args: argparse.Namespace) -> int:
-    if args.dlq_command == "purge" and not args.yes and not sys.stdin.isatty():
-        print("no terminal to confirm on: pass --yes", file=sys.stderr)
-        return 2
     target = _target(args)
     if args.dlq_command == "list":
         letters = dlq.peek(target, args.queue, args.limit)
@@ -218,7 +215,11 @@ def cmd_dlq(args: argparse.Namespace) -> int:
         print(dlq.redrive(target, args.queue).summary(args.queue))
     elif args.dlq_command == "purge":
         if not args.yes:
-            answer = input(f"Delete every message in the {args.queue} dead-letter queue for good? [y/N] ")
+            try:
+                answer = input(f"Delete every message in the {args.queue} dead-letter queue for good? [y/N] ")
+            except EOFError:  # no terminal and nothing piped in: no one to ask
+                print("\nno terminal to confirm on: pass --yes", file=sys.stderr)
+                return 2
             if answer.strip().lower() not in ("y", "yes"):
                 print("nothing deleted")
                 return 1
