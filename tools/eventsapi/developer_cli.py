@@ -30,6 +30,10 @@ from eventsapi_client import ApiError, Client, NoAnswer, NoApiKey, Throttled, mc
 from eventsapi_client.settings import BadApiUrl
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_NO_ANSWER = 0, 1, 2, 3
+EXIT_CODES = (
+    "exit codes: 0 done; 1 the API refused (its message as it is), a test send or ownership check did not "
+    "pass, or data is invalid; 2 a usage mistake; 3 the API did not answer"
+)
 FOLLOW_INTERVAL_SECONDS = 2.0
 RELATIVE = re.compile(r"^(\d+)([smhd])$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -478,7 +482,7 @@ def run(handler: Handler) -> Callable[[argparse.Namespace], int]:
 
 
 def _leaf(group: Any, name: str, text: str, handler: Handler, *operations: str) -> argparse.ArgumentParser:
-    leaf: argparse.ArgumentParser = group.add_parser(name, help=text, description=text)
+    leaf: argparse.ArgumentParser = group.add_parser(name, help=text, description=text, epilog=EXIT_CODES)
     leaf.set_defaults(func=run(handler), operations=operations)
     return leaf
 
@@ -499,7 +503,9 @@ def _webhook_fields(leaf: argparse.ArgumentParser, *, creating: bool) -> None:
 def register(commands: Any, require_verification: Callable[[argparse.Namespace], int]) -> None:
     """Add the developer's commands. `require_verification` is the operator's command that lived
     under `webhooks` before `admin` existed; it stays there, as an alias, for a release."""
-    hooks = commands.add_parser("webhooks", help="your webhooks: list, create, change, pause, test, rotate…")
+    hooks = commands.add_parser(
+        "webhooks", help="your webhooks: list, create, change, pause, test, rotate…", epilog=EXIT_CODES
+    )
     group = hooks.add_subparsers(dest="webhooks_command", required=True, metavar="COMMAND")
     _leaf(group, "list", "your webhooks, as a table", webhooks_list, "listWebhooks")
     for name, text, handler, operation in (
@@ -541,7 +547,9 @@ def register(commands: Any, require_verification: Callable[[argparse.Namespace],
     legacy.add_argument("--developer", help="only this developer's webhooks (default: every webhook)")
     legacy.set_defaults(func=require_verification)
 
-    deliveries = commands.add_parser("deliveries", help="a webhook's deliveries: list, get (with attempts), redeliver")
+    deliveries = commands.add_parser(
+        "deliveries", help="a webhook's deliveries: list, get (with attempts), redeliver", epilog=EXIT_CODES
+    )
     group = deliveries.add_subparsers(dest="deliveries_command", required=True, metavar="COMMAND")
     listing = _leaf(group, "list", "a webhook's deliveries, newest first", deliveries_list, "listDeliveries")
     listing.add_argument("webhook_id")
