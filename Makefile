@@ -9,7 +9,7 @@ PIP_QUIET := --quiet --disable-pip-version-check
 CHROMIUM := /usr/bin/chromium
 # pytest runs on both cores by default; tests of one file share a worker (their module fixtures).
 PYTEST_WORKERS ?= 2
-COVERED := --cov=layers/common/events_core --cov=functions --cov=tools/eventsapi --cov-report=
+COVERED := --cov=layers/common/events_core --cov=functions --cov=tools/eventsapi --cov=clients/eventsapi_client/eventsapi_client --cov-report=
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
@@ -27,7 +27,7 @@ help:
 	@echo "make browser      tests/browser      the console in headless Chromium"
 	@echo "make deployed STACK=name [REGION=r] [RECEIVER_URL=https://…]   tests/deployed against a real stack"
 	@echo "make build        sam build (deploy with: sam deploy --guided)"
-	@echo "make wheel        dist/eventsapi_publisher-*.whl, the producers' publishing package"
+	@echo "make wheel        dist/eventsapi_publisher-*.whl and dist/eventsapi_client-*.whl: the producers' and developers' packages"
 	@echo "make fuzz         schemathesis and hostile shapes against the local stack, every kind of API key"
 	@echo "make soak         no-loss soak under faults and hostile receivers, then recovery through the API"
 	@echo "make bench        every benchmark, one table; writes docs/cost.md and docs/scale.md"
@@ -68,7 +68,7 @@ lint: $(VENV)/.installed
 
 # Every handler module is called app.py, as Lambda wants: one mypy run each, sharing the cache.
 typecheck: $(VENV)/.installed
-	$(VENV)/bin/mypy layers/common/events_core tools/eventsapi
+	$(VENV)/bin/mypy layers/common/events_core tools/eventsapi clients/eventsapi_client/eventsapi_client
 	@for handler in functions/*/app.py; do $(VENV)/bin/mypy --no-error-summary "$$handler" || exit 1; done
 	@echo "mypy: functions/*/app.py clean"
 
@@ -79,7 +79,7 @@ validate: $(VENV)/.installed
 
 pytest: $(VENV)/.installed $(CHROMIUM)
 	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(COVERED)
-	@echo "coverage of events_core, functions and tools (unit, integration and in-process e2e): $$($(VENV)/bin/coverage report --format=total)%"
+	@echo "coverage of events_core, functions, tools and the client (unit, integration and in-process e2e): $$($(VENV)/bin/coverage report --format=total)%"
 
 test: lint typecheck validate build pytest
 
@@ -104,6 +104,9 @@ wheel: $(VENV)/.installed
 	rm -rf publisher/build publisher/*.egg-info
 	$(VENV)/bin/pip wheel $(PIP_QUIET) --no-deps --no-build-isolation -w dist ./publisher
 	rm -rf publisher/build publisher/*.egg-info
+	rm -rf clients/eventsapi_client/build clients/eventsapi_client/*.egg-info
+	$(VENV)/bin/pip wheel $(PIP_QUIET) --no-deps --no-build-isolation -w dist ./clients/eventsapi_client
+	rm -rf clients/eventsapi_client/build clients/eventsapi_client/*.egg-info
 
 fuzz: $(VENV)/.installed
 	$(VENV)/bin/eventsapi fuzz --examples 100

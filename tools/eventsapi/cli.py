@@ -7,7 +7,7 @@ eventsapi --stack events-api keys list --developer user_123
 eventsapi --local keys revoke --developer user_123 key_0123456789ab
 eventsapi --stack events-api dlq list --queue delivery
 eventsapi --local dlq redrive --queue events
-eventsapi --stack events-api signing-keys rotate --overlap-seconds 604800
+eventsapi --stack events-api signing-keys rotate --all --overlap-seconds 604800
 eventsapi invoke CreateWebhookFunction -e events/create_webhook.json
 eventsapi --stack events-api --region ap-southeast-1 preflight --param AlarmEmail=ops@example.org
 eventsapi --stack events-api alarms probe
@@ -20,6 +20,14 @@ eventsapi listen --forward-to http://127.0.0.1:8000/hooks    # a developer's liv
 eventsapi trigger tool.executed                              # a test event to your sessions and webhooks
 eventsapi events validate tool.executed --data '{"toolName": "x", "input": {}, "result": {}, "elapsed_ms": 1}'
 eventsapi events send tool.executed --developer user_123 --data @event.json --idempotency-key run-1
+
+A developer's commands take an API key (--api-key or EVENTS_API_KEY), never AWS credentials:
+eventsapi webhooks create --event workflow.completed --url https://example.org/hooks --secret s3cret
+eventsapi webhooks list|get|update|delete|pause|enable|test|rotate|verify|signing-keys
+eventsapi deliveries list WEBHOOK_ID --status dead; eventsapi deliveries get|redeliver WEBHOOK_ID DELIVERY_ID
+eventsapi recover WEBHOOK_ID --since 2h;  eventsapi types [NAME];  eventsapi logs --status 5xx --follow
+The operator's commands (AWS credentials) are under `eventsapi admin …`; their old spellings above
+(`eventsapi --local keys …`) stay for a release. Global flags go before or after the subcommand.
 """
 
 import argparse
@@ -31,12 +39,13 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
 from events_core.api_keys import PREFIX as KEY_PREFIX
 from events_core.api_keys import SCOPES, ApiKeyStore, hash_key, looks_like_key
-from eventsapi import listen, operator_cli
+from eventsapi import developer_cli, global_flags, listen, operator_cli
 from eventsapi.admin import dlq, keys, signing_keys
 from eventsapi.admin import secrets as sealed_secrets
 from eventsapi.admin.target import Target
@@ -203,8 +212,12 @@ def cmd_signing_keys(args: argparse.Namespace) -> int:
             for key in retired:
                 print(f"stack-wide key {key.kid} co-signs until {key.public()['expiresAt']}, then nothing")
             print(f"{len(rotated)} developers rotated; older keys keep signing for {args.overlap_seconds} s")
-    print(f"keys of {developer or 'the stack (the key of before every developer had their own)'}:")
-    for key in signing_keys.listed(target, developer):
+    live = signing_keys.listed(target, developer)
+    if not live:
+        print("no signing keys yet: the first webhook with asymmetricSignature makes one, or `signing-keys rotate`")
+    else:
+        print(f"keys of {developer or 'the stack (the key of before every developer had their own)'}:")
+    for key in live:
         shown = key.public()
         print(f"{shown['kid']}  {shown['alg']}  created {shown['createdAt']}  expires {shown['expiresAt'] or '-'}")
     return 0
@@ -240,7 +253,11 @@ def cmd_dlq(args: argparse.Namespace) -> int:
         print(dlq.redrive(target, args.queue).summary(args.queue))
     elif args.dlq_command == "purge":
         if not args.yes:
-            answer = input(f"Delete every message in the {args.queue} dead-letter queue for good? [y/N] ")
+            try:
+                answer = input(f"Delete every message in the {args.queue} dead-letter queue for good? [y/N] ")
+            except EOFError:  # no terminal and nothing piped in: no one to ask
+                print("\nno terminal to confirm on: pass --yes", file=sys.stderr)
+                return 2
             if answer.strip().lower() not in ("y", "yes"):
                 print("nothing deleted")
                 return 1
@@ -363,6 +380,8 @@ def parser() -> argparse.ArgumentParser:
     root.add_argument("--region", help="AWS region of --stack")
     root.add_argument("--endpoint-url", help=EMULATOR_URL_HELP)
     root.add_argument("--api-url", help=API_URL_HELP)
+    root.add_argument("--api-key", help="your API key, for the developer's commands (default: $EVENTS_API_KEY)")
+    root.add_argument("--json", action="store_true", help="the developer's commands print JSON, for scripts")
     commands = root.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser(
@@ -393,14 +412,68 @@ def parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(func=cmd_run)
 
+    admin = commands.add_parser(
+        "admin", help="operator commands (AWS credentials): keys, signing keys, dead letters, webhooks, off-boarding…"
+    )
+    _operator_commands(admin.add_subparsers(dest="admin_command", required=True, metavar="COMMAND"), operator=True)
+    before = len(commands._choices_actions)
+    _operator_commands(commands, operator=False)  # today's spellings (`eventsapi keys …`), kept for a release
+    for old_spelling in commands._choices_actions[before:]:
+        old_spelling.help = f"(old spelling of `admin {old_spelling.dest}`, kept for a release) {old_spelling.help}"
+
+    published = commands.add_parser("events", help="platform events: validate data, send (publish) one")
+    event_commands = published.add_subparsers(dest="events_command", required=True)
+    checking = event_commands.add_parser("validate", help="check data against the type's schema (the catalogue)")
+    sending = event_commands.add_parser("send", help="publish one event on the bus (local stack unless --stack)")
+    for command in (checking, sending):
+        command.add_argument("type", help="the event type, e.g. tool.executed")
+        command.add_argument("--data", help="the data: JSON, @file or - (stdin); default: the type's example")
+    sending.add_argument("--developer", required=True, help="the developer whose webhooks receive it")
+    sending.add_argument("--idempotency-key", help="the same key (per developer, 24 h) is delivered once")
+    sending.add_argument("--bus", help="the bus name (default: the stack's EventBusName)")
+    published.set_defaults(func=cmd_events)
+
+    fuzz = commands.add_parser(
+        "fuzz", help="schemathesis against a fresh local stack of its own (free ports), per API-key kind"
+    )
+    fuzz.add_argument("--examples", type=int, default=100, help="hypothesis examples per operation")
+    fuzz.add_argument("--seed", type=int, help="fix the seed for a reproducible run")
+    fuzz.set_defaults(func=cmd_fuzz)
+
+    soak = commands.add_parser(
+        "soak", help="no-loss soak under receiver failures and crashes, on a fresh local stack of its own (free ports)"
+    )
+    soak.add_argument("--events", type=int, default=300)
+    soak.add_argument("--seed", type=int, default=7)
+    soak.add_argument("--timeout", type=float, default=600, help="seconds to wait for the queues to drain")
+    soak.add_argument("--hostile-events", type=int, default=10, help="the hostile developer's events")
+    soak.set_defaults(func=cmd_soak)
+
+    deploy_cli.add_commands(commands)
+
+    invoke = commands.add_parser("invoke", help="run one template function on a sample event (local stack)")
+    invoke.add_argument("logical_id")
+    invoke.add_argument("-e", "--event", required=True)
+    invoke.set_defaults(func=cmd_invoke)
+
+    listen.register(commands)  # eventsapi listen, eventsapi trigger (a developer's commands: API URL + key)
+    developer_cli.register(commands, require_verification=cmd_webhooks)
+    global_flags.accept_anywhere(root)
+    return root
+
+
+def _operator_commands(commands: Any, *, operator: bool) -> None:
+    """The operator's commands (AWS credentials): under `admin`, and (operator=False) at the top
+    level under their old names for a release; there `webhooks` is the developer's group, which
+    keeps `require-verification` as an alias."""
     keys_parser = commands.add_parser("keys", help="API keys: create, list, revoke")
     key_commands = keys_parser.add_subparsers(dest="keys_command", required=True)
-    create = key_commands.add_parser("create")
+    create = key_commands.add_parser("create", help="issue a key; it is shown once")
     create.add_argument("--developer", required=True)
     create.add_argument("--scopes", default="read,write", help="comma-separated: read, write")
-    listing = key_commands.add_parser("list")
+    listing = key_commands.add_parser("list", help="a developer's keys: id, prefix, scopes, created")
     listing.add_argument("--developer", required=True)
-    revoke = key_commands.add_parser("revoke")
+    revoke = key_commands.add_parser("revoke", help="revoke a key (the key itself or its id)")
     revoke.add_argument("--developer", required=True)
     revoke.add_argument("key", help="the key itself or its key id (key_…)")
     legacy = key_commands.add_parser(
@@ -443,52 +516,15 @@ def parser() -> argparse.ArgumentParser:
             command.add_argument("--yes", action="store_true", help="do not ask")
     letters.set_defaults(func=cmd_dlq)
 
-    hooks = commands.add_parser("webhooks", help="operator actions on webhooks")
-    hook_commands = hooks.add_subparsers(dest="webhooks_command", required=True)
-    require = hook_commands.add_parser(
-        "require-verification", help="mark webhooks pending ownership verification (EndpointVerification=required)"
-    )
-    require.add_argument("--developer", help="only this developer's webhooks (default: every webhook)")
-    hooks.set_defaults(func=cmd_webhooks)
-
-    published = commands.add_parser("events", help="platform events: validate data, send (publish) one")
-    event_commands = published.add_subparsers(dest="events_command", required=True)
-    checking = event_commands.add_parser("validate", help="check data against the type's schema (the catalogue)")
-    sending = event_commands.add_parser("send", help="publish one event on the bus (local stack unless --stack)")
-    for command in (checking, sending):
-        command.add_argument("type", help="the event type, e.g. tool.executed")
-        command.add_argument("--data", help="the data: JSON, @file or - (stdin); default: the type's example")
-    sending.add_argument("--developer", required=True, help="the developer whose webhooks receive it")
-    sending.add_argument("--idempotency-key", help="the same key (per developer, 24 h) is delivered once")
-    sending.add_argument("--bus", help="the bus name (default: the stack's EventBusName)")
-    published.set_defaults(func=cmd_events)
-
-    fuzz = commands.add_parser(
-        "fuzz", help="schemathesis against a fresh local stack of its own (free ports), per API-key kind"
-    )
-    fuzz.add_argument("--examples", type=int, default=100, help="hypothesis examples per operation")
-    fuzz.add_argument("--seed", type=int, help="fix the seed for a reproducible run")
-    fuzz.set_defaults(func=cmd_fuzz)
-
-    soak = commands.add_parser(
-        "soak", help="no-loss soak under receiver failures and crashes, on a fresh local stack of its own (free ports)"
-    )
-    soak.add_argument("--events", type=int, default=300)
-    soak.add_argument("--seed", type=int, default=7)
-    soak.add_argument("--timeout", type=float, default=600, help="seconds to wait for the queues to drain")
-    soak.add_argument("--hostile-events", type=int, default=10, help="the hostile developer's events")
-    soak.set_defaults(func=cmd_soak)
-
+    if operator:
+        hooks = commands.add_parser("webhooks", help="operator actions on webhooks")
+        hook_commands = hooks.add_subparsers(dest="webhooks_command", required=True)
+        require = hook_commands.add_parser(
+            "require-verification", help="mark webhooks pending ownership verification (EndpointVerification=required)"
+        )
+        require.add_argument("--developer", help="only this developer's webhooks (default: every webhook)")
+        hooks.set_defaults(func=cmd_webhooks)
     operator_cli.add_commands(commands, _target)
-    deploy_cli.add_commands(commands)
-
-    invoke = commands.add_parser("invoke", help="run one template function on a sample event (local stack)")
-    invoke.add_argument("logical_id")
-    invoke.add_argument("-e", "--event", required=True)
-    invoke.set_defaults(func=cmd_invoke)
-
-    listen.register(commands)  # eventsapi listen, eventsapi trigger (a developer's commands: API URL + key)
-    return root
 
 
 def main(argv: list[str] | None = None) -> int:

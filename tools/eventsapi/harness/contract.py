@@ -92,6 +92,7 @@ def catalogue_webhooks() -> dict[str, Any]:
     return {
         declared.name: {
             "post": {
+                "x-audience": "receiver",  # what a receiver is sent
                 "summary": declared.description,
                 "description": f"Schema version {declared.version}; headers as on every delivery.",
                 "requestBody": {
