@@ -73,6 +73,50 @@ def add_commands(commands: Any, target_of: Callable[[argparse.Namespace], Target
     probe.add_argument("--alarm", default="BookkeepingAlarm", help="its logical id (default %(default)s)")
     alarm.set_defaults(func=cmd_alarms)
 
+    def cmd_tables(args: argparse.Namespace) -> int:
+        from eventsapi.admin import tables
+        from eventsapi.local.template import Template
+        from eventsapi.local.wiring import REGION, STACK_NAME, TEMPLATE
+
+        template = Template(
+            TEMPLATE, stack_name=args.stack or STACK_NAME, region=args.region or REGION, overrides=_pairs(args.param)
+        )
+        if not tables.adopted(template):
+            print("no adopted tables: name them as given to sam deploy (--param ExistingListenTableName=…)")
+            return 0
+        dynamodb = target_of(args).client("dynamodb")
+        if args.tables_command == "check":
+            found = tables.gaps(dynamodb, template)
+            for gap in found:
+                print(f"missing  {gap}")
+            print(
+                f"{len(found)} gap(s) in the adopted tables"
+                + (": run `tables upgrade` with the same --param" if found else "")
+            )
+            return 1 if found else 0
+        try:
+            done = tables.upgrade(dynamodb, template)
+        except LookupError as error:
+            raise SystemExit(str(error)) from None
+        for gap in done:
+            print(f"added    {gap}")
+        print(f"{len(done)} change(s); the adopted tables now have what the template declares")
+        return 0
+
+    adoption = commands.add_parser(
+        "tables", help="adopted tables (Existing…TableName): what they lack of the template, and add it"
+    )
+    adoption_commands = adoption.add_subparsers(dest="tables_command", required=True)
+    for name, text in (
+        ("check", "list the indexes, TTL and point-in-time recovery an adopted table lacks (exit 1 if any)"),
+        ("upgrade", "add them (one index at a time, each waited for); safe to repeat"),
+    ):
+        command = adoption_commands.add_parser(name, help=text)
+        command.add_argument(
+            "--param", action="append", default=[], metavar="NAME=VALUE", help="as given to sam deploy"
+        )
+    adoption.set_defaults(func=cmd_tables)
+
     check = commands.add_parser("preflight", help="before sam deploy: Rules, a retained bus, concurrency quota")
     check.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="as given to sam deploy")
     check.set_defaults(func=cmd_preflight)

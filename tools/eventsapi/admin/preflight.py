@@ -2,7 +2,8 @@
 the account first — the SAM transform CloudFormation runs (a template it refuses, in its words),
 the parameters' constraints and the template's Rules on the chosen parameters, a bus retained by
 an earlier stack under the name this one would create, an account without API Gateway's CloudWatch
-role when the stack is told one exists, and a Lambda concurrency quota too small for the event
+role when the stack is told one exists, an adopted table without the indexes, TTL or point-in-time
+recovery the template declares, and a Lambda concurrency quota too small for the event
 sources and reservations asked for (new accounts start below 1,000)."""
 
 from dataclasses import dataclass
@@ -127,11 +128,23 @@ def concurrency(target: Target, template: Template, cfn: dict | None = None) -> 
     return findings
 
 
+def adopted_tables(target: Target, template: Template, stack_name: str) -> list[Finding]:
+    """An adopted table lacking an index, TTL or point-in-time recovery the template declares: the
+    code that needs it would fail on it (CloudFormation changes nothing of an adopted table)."""
+    from eventsapi.admin import tables
+
+    return [
+        Finding(True, f"adopted {gap}: `eventsapi --stack {stack_name} admin tables upgrade` with these --param")
+        for gap in tables.gaps(target.client("dynamodb"), template)
+    ]
+
+
 def check(target: Target, template: Template, stack_name: str) -> list[Finding]:
     cfn, findings = transformed(template)
     for found in (retained_bus(target, template, stack_name), gateway_account_role(target, template)):
         if found:
             findings.append(found)
+    findings += adopted_tables(target, template, stack_name)
     if cfn is None:
         return findings
     return findings + concurrency(target, template, cfn)
