@@ -84,6 +84,7 @@ def to_sessions(event: PlatformEvent, body: str, config: Settings, cache: Sessio
             delivery_id(event.event_id, session.session_id, event.timestamp_ms),
             config=config,
             at_ms=at,
+            trace=event.trace,
         )
         if cache.store.enqueue(waiting, record):
             taken += 1

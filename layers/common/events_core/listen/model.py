@@ -133,6 +133,8 @@ class Waiting:
     expires_at: int
     lease_until_ms: int | None = None
     handed_out: int = 0
+    traceparent: str | None = None  # the event's trace (its fan-out span); each hand-out is a span under it
+    tracestate: str | None = None
 
     def to_item(self) -> dict[str, Any]:
         item: dict[str, Any] = {
@@ -149,6 +151,7 @@ class Waiting:
         }
         if self.lease_until_ms is not None:
             item["leaseUntil"] = self.lease_until_ms
+        item.update({name: value for name, value in (("traceparent", self.traceparent), ("tracestate", self.tracestate)) if value})
         return item
 
     @classmethod
@@ -165,4 +168,6 @@ class Waiting:
             expires_at=int(item.get("expiresAt", 0)),
             lease_until_ms=None if lease is None else int(lease),
             handed_out=int(item.get("handedOut", 0)),
+            traceparent=item.get("traceparent"),
+            tracestate=item.get("tracestate"),
         )

@@ -20,6 +20,7 @@ from events_core.listen.requests import parse_answer, parse_opening, parse_trigg
 from events_core.records.message import is_delivery_id, new_delivery_id
 from events_core.records.model import Attempt, DeliveryRecord, DeliveryStatus
 from events_core.secrets import secret_box
+from events_core.tracing import TraceContext, handout_trace, new_trace
 from events_core.webhooks.filters import to_stored
 
 LEASE_MS = 30_000  # a delivery handed out and not answered comes back after this
@@ -80,6 +81,7 @@ def _handed_out(session: Session, waiting: Waiting, secret: str) -> dict[str, An
     headers = delivery_headers(
         event=waiting.event, timestamp=waiting.timestamp, delivery_id=waiting.delivery_id, body=body, secrets=[secret]
     )
+    headers.update(handout_trace(waiting.traceparent, waiting.tracestate).headers())
     return {"deliveryId": waiting.delivery_id, "event": waiting.event, "headers": headers, "body": waiting.payload}
 
 
@@ -150,7 +152,9 @@ def waiting_for(
     config: Settings,
     at_ms: int,
     test: bool = False,
+    trace: TraceContext | None = None,
 ) -> tuple[Waiting, DeliveryRecord]:
+    trace = trace or new_trace()  # a trigger's test event starts a trace of its own
     waiting = Waiting(
         developer_id=session.developer_id,
         session_id=session.session_id,
@@ -160,6 +164,8 @@ def waiting_for(
         timestamp=timestamp,
         payload=payload,
         expires_at=at_ms // 1000 + WAITING_TTL_SECONDS,
+        traceparent=trace.traceparent,
+        tracestate=trace.state,
     )
     record = DeliveryRecord(
         developer_id=session.developer_id,
@@ -172,6 +178,8 @@ def waiting_for(
         payload=payload,
         test=test,
         expires_at=config.expires_at(at_ms),
+        traceparent=trace.traceparent,
+        tracestate=trace.state,
     )
     return waiting, record
 

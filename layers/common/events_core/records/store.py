@@ -181,6 +181,8 @@ class DeliveryStore:
             attempt=1,
             lease_until_ms=until_ms,
             expires_at=expires_at,
+            traceparent=message.traceparent,
+            tracestate=message.tracestate,
         )
         try:
             self.table.put_item(Item=record.to_item(), ConditionExpression=Attr("deliveryId").not_exists())
