@@ -91,6 +91,7 @@ _LISTED_FIELDS = [
     "test",
     "leaseUntil",
     "expiresAt",
+    "traceparent",  # answered as traceId
 ]
 _LISTED = {
     "ProjectionExpression": ", ".join(f"#p{n}" for n in range(len(_LISTED_FIELDS))),
