@@ -477,7 +477,8 @@ def fixed_monthly(region: str = regions.DEFAULT) -> list[tuple[str, str, float]]
             "X-Ray reservoir",
             f"the stage's sampling rule records the first request each second (ReservoirSize 1) whatever "
             f"TracingSampleRate says: up to {RESERVOIR_TRACES_MONTH / 1e6:.1f} M traces a month on a busy stage, "
-            "before X-Ray's free 100,000 (a quiet stage, below about 1 call a second, traces every call instead: its calls' X-Ray line is 100 %)",
+            "before X-Ray's free 100,000 (a quiet stage, below about 1 call a second, traces every call "
+            "instead: its calls' X-Ray line is 100 %)",
             RESERVOIR_TRACES_MONTH * prices["xray_trace"],
         ),
     ]

@@ -168,7 +168,11 @@ def test_unknown_detail_keys_are_ignored_and_never_delivered(pipeline, receiver)
     )
     pipeline.pump()
     [post] = receiver.at("/hook")
-    assert json.loads(post.body) == {"event": "tool.executed", "timestamp": json.loads(post.body)["timestamp"], "data": DATA}
+    assert json.loads(post.body) == {
+        "event": "tool.executed",
+        "timestamp": json.loads(post.body)["timestamp"],
+        "data": DATA,
+    }
     assert _contexts([post])  # an invalid traceparent is ignored: the event starts a trace of its own
 
 

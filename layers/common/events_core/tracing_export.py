@@ -204,7 +204,7 @@ def instrument(events: Any) -> None:
 def _before_call(model: Any = None, context: Any = None, **_: Any) -> None:
     if context is None or not trace.get_current_span().get_span_context().is_valid:
         return
-    tracer, _ = _provider()
+    tracer = _provider()[0]
     service = model.service_model.service_name if model is not None else "aws"
     operation = model.name if model is not None else "call"
     context[_SPAN_KEY] = tracer.start_span(

@@ -55,6 +55,8 @@ def send_test(webhook: Webhook, body: Any, config: Settings, *, seconds_left: fl
     if verdict is not None and verdict.kind != VerdictKind.REFUSE:
         raise _not_sent(verdict)
     result = passage.result or PostResult(error=verdict.reason if verdict else "not posted")
+    attempt = Attempt(1, iso_ms(now_ms()), result.status, result.latency_ms, result.error, result.excerpt, "test")
+    attempt.span_id = trace.span_id
     record = DeliveryRecord(
         developer_id=webhook.developer_id,
         webhook_id=webhook.webhook_id,
@@ -64,11 +66,7 @@ def send_test(webhook: Webhook, body: Any, config: Settings, *, seconds_left: fl
         status=DeliveryStatus.SUCCEEDED if result.ok else DeliveryStatus.FAILED,
         created_at=timestamp,
         attempt=1,
-        attempts=[
-            Attempt(
-                1, iso_ms(now_ms()), result.status, result.latency_ms, result.error, result.excerpt, "test", trace.span_id
-            )
-        ],
+        attempts=[attempt],
         last_attempt_at=iso_ms(now_ms()),
         last_status=result.status,
         last_error=None if result.ok else result.describe(),

@@ -151,7 +151,10 @@ class Waiting:
         }
         if self.lease_until_ms is not None:
             item["leaseUntil"] = self.lease_until_ms
-        item.update({name: value for name, value in (("traceparent", self.traceparent), ("tracestate", self.tracestate)) if value})
+        if self.traceparent:
+            item["traceparent"] = self.traceparent
+        if self.tracestate:
+            item["tracestate"] = self.tracestate
         return item
 
     @classmethod
