@@ -217,3 +217,25 @@ def test_with_export_on_an_api_call_and_its_store_calls_are_spans(make_pipeline,
     assert request["parentSpanId"] == "b7ad6b7169203331"
     stores = [s for s in spans if s["name"].startswith("dynamodb.")]
     assert stores and all(s["parentSpanId"] == request["spanId"] for s in stores)
+
+
+def test_a_listen_session_hands_out_the_events_trace_in_its_headers(pipeline, receiver):
+    key = pipeline.stack.key()
+    pipeline.webhook(key, receiver.url("/hook"))
+    opened = pipeline.stack.call("POST", "/v1/events/listen", key=key, body={"events": ["tool.executed"]})
+    assert opened.status == 201, opened.json
+    session = opened.json["sessionId"]
+    _publish_inside_a_trace(pipeline)
+    pipeline.pump()
+
+    answer = pipeline.stack.call("GET", f"/v1/events/listen/{session}/next?wait=0", key=key)
+    [delivery] = answer.json["deliveries"]
+    handed = parse(delivery["headers"].get("traceparent"), delivery["headers"].get("tracestate"))
+    [posted] = _contexts(receiver.at("/hook"))
+    assert handed is not None and handed.trace_id == posted.trace_id == f"{CALLER_TRACE:032x}"
+    assert handed.state == CALLER_STATE and handed.span_id != posted.span_id
+    triggered = pipeline.stack.call("POST", "/v1/events/listen/trigger", key=key, body={"event": "tool.executed"})
+    assert triggered.status in (200, 202), triggered.json
+    [test_event] = pipeline.stack.call("GET", f"/v1/events/listen/{session}/next?wait=0", key=key).json["deliveries"]
+    own = parse(test_event["headers"]["traceparent"])
+    assert own is not None and own.trace_id != handed.trace_id  # a trigger's test event: a trace of its own

@@ -3,7 +3,7 @@ X-Webhook-Event: webhook.verification, through the outbound gate as purpose `ver
 carries the webhook's custom headers and OAuth2 bearer token like every other post (issue 20:
 a receiver that demands its credentials must be able to answer its challenge)."""
 
-from events_core import jsonsafe, tracing
+from events_core import jsonsafe
 from events_core.clock import iso_ms, now_ms
 from events_core.config import Settings
 from events_core.delivery.envelope import payload_text
@@ -28,21 +28,18 @@ def post_challenge(
     data = {"challenge": challenge, "webhookId": webhook.webhook_id, "verifyUrl": verify_url}
     body = payload_text(EVENT, timestamp, jsonsafe.dumps(data)).encode()
     box = secret_box(config)
-    attributes = {"events_api.webhook_id": webhook.webhook_id, "events_api.developer_id": webhook.developer_id}
-    with tracing.span("webhook.verification", None, attributes=attributes) as trace:  # a trace of its own
-        headers = delivery_headers(
-            event=EVENT,
-            timestamp=timestamp,
-            delivery_id=delivery_id,
-            body=body,
-            secrets=box.signing_secrets(webhook, at),
-            trace=trace,
-        )
-        headers = {**box.custom_headers(webhook), **headers}  # the service's own names win
-        if webhook.asymmetric_signature:
-            headers = with_v1a(headers, signer(config), delivery_id, body)
-        context = OutboundContext(webhook, webhook.developer_id, Purpose.VERIFICATION, delivery_id, at)
-        passage = send_authorized(gate(config), token_client(config), context, Post(body, headers, deadline_seconds))
+    headers = delivery_headers(
+        event=EVENT,
+        timestamp=timestamp,
+        delivery_id=delivery_id,
+        body=body,
+        secrets=box.signing_secrets(webhook, at),
+    )
+    headers = {**box.custom_headers(webhook), **headers}  # the service's own names win
+    if webhook.asymmetric_signature:
+        headers = with_v1a(headers, signer(config), delivery_id, body)
+    context = OutboundContext(webhook, webhook.developer_id, Purpose.VERIFICATION, delivery_id, at)
+    passage = send_authorized(gate(config), token_client(config), context, Post(body, headers, deadline_seconds))
     if passage.result is not None:
         return passage.result
     verdict = passage.verdict

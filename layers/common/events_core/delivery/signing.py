@@ -6,7 +6,8 @@ X-Webhook-Signature-Previous with the old one, and webhook-signature carries bot
 ("v1,<new> v1,<old>"), so a receiver holding either secret verifies.
 
 Every post also carries the W3C `traceparent` (and `tracestate` when there is one) of the span
-that makes it; a post made outside any trace starts one (events_core.tracing).
+that makes it; a post made outside any trace (an ownership challenge) starts one of its own
+(events_core.tracing).
 """
 
 import hashlib
