@@ -239,3 +239,21 @@ def test_a_listen_session_hands_out_the_events_trace_in_its_headers(pipeline, re
     [test_event] = pipeline.stack.call("GET", f"/v1/events/listen/{session}/next?wait=0", key=key).json["deliveries"]
     own = parse(test_event["headers"]["traceparent"])
     assert own is not None and own.trace_id != handed.trace_id  # a trigger's test event: a trace of its own
+
+
+def test_ownership_challenges_start_a_trace_of_their_own(make_pipeline, receiver):
+    pipeline = make_pipeline(EndpointVerification="required")
+    key = pipeline.stack.key()
+    echo = receiver.behave("/echo", answer=lambda body: json.loads(body)["data"].get("challenge", "ok").encode())
+    hook = pipeline.webhook(key, echo)
+    assert pipeline.stack.call("POST", f"{WEBHOOKS}/{hook['id']}/verify", key=key).json["verified"] is True
+    _publish_inside_a_trace(pipeline)
+    pipeline.pump()
+
+    challenges = [p for p in receiver.at("/echo") if p.headers["X-Webhook-Event"] == "webhook.verification"]
+    event_posts = [p for p in receiver.at("/echo") if p.headers["X-Webhook-Event"] == "tool.executed"]
+    assert challenges and event_posts
+    [event_context] = _contexts(event_posts)
+    challenge_traces = {context.trace_id for context in _contexts(challenges)}
+    assert event_context.trace_id == f"{CALLER_TRACE:032x}" and event_context.trace_id not in challenge_traces
+    assert len(challenge_traces) == len(challenges)  # each challenge a trace of its own
