@@ -12,6 +12,8 @@ from eventsapi.harness.receiver import Receiver
 from eventsapi.local.wiring import emulator_session
 from eventsapi_publisher import Publisher
 from tests.client import EventsApi, wait_for
+from tests.e2e.conftest import start_stack, stop_stack
+from tests.otlp import OtlpReceiver
 
 
 def _data(tool: str) -> dict:
@@ -74,3 +76,26 @@ def test_a_test_send_has_a_trace_of_its_own(running_stack):
     contexts = [parse(post.headers.get("traceparent")) for post in posts]
     assert [context.trace_id for context in contexts if context] == [first["traceId"], second["traceId"]]
     assert first["traceId"] != second["traceId"]
+
+
+def test_with_export_on_one_event_yields_its_fanout_queue_wait_and_attempt_spans_under_one_trace():
+    with OtlpReceiver() as collector, Receiver() as receiver:
+        stack = start_stack(f"TraceExportEndpoint={collector.endpoint}")
+        try:
+            api = EventsApi(stack.api_url, stack.key)
+            tool = f"exported-{secrets.token_hex(4)}"
+            _two_webhooks(api, receiver, tool)
+            with TracerProvider().get_tracer("producer").start_as_current_span("checkout"):
+                caller = trace.get_current_span().get_span_context()
+                _publisher(stack).publish("tool.executed", "user_123", _data(tool))
+            _contexts(receiver)
+            trace_id = f"{caller.trace_id:032x}"
+
+            def spans() -> list[dict]:
+                found = [s for s in collector.spans() if s["traceId"] == trace_id]
+                return found if len(found) >= 5 else []
+
+            names = sorted(s["name"] for s in wait_for(spans))
+        finally:
+            stop_stack(stack)
+    assert names == ["delivery.attempt"] * 2 + ["delivery.queue_wait"] * 2 + ["fanout"], names
