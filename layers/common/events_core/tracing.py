@@ -19,6 +19,7 @@ import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 EXPORT_ENDPOINT = "TRACE_EXPORT_ENDPOINT"
@@ -26,8 +27,8 @@ EXPORT_ENDPOINT = "TRACE_EXPORT_ENDPOINT"
 _TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 _MAX_TRACESTATE = 512
 _MAX_MEMBERS = 32
-_STATE_KEY = re.compile(r"[a-z0-9][_0-9a-z\-*/]{0,240}(?:@[a-z][_0-9a-z\-*/]{0,13})?|[a-z][_0-9a-z\-*/]{0,255}")
-_STATE_VALUE = re.compile(r"[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]")
+_STATE_KEY = r"[a-z0-9][_0-9a-z\-*/]{0,240}(?:@[a-z][_0-9a-z\-*/]{0,13})?|[a-z][_0-9a-z\-*/]{0,255}"
+_STATE_VALUE = r"[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]"
 SAMPLED = "01"
 
 
@@ -74,11 +75,18 @@ def clean_tracestate(value: Any) -> str | None:
     members = [member.strip() for member in value.split(",") if member.strip()]
     if len(members) > _MAX_MEMBERS:
         return None
+    key_pattern, value_pattern = _state_patterns()
     for member in members:
         key, equals, text = member.partition("=")
-        if not equals or not _STATE_KEY.fullmatch(key) or not _STATE_VALUE.fullmatch(text):
+        if not equals or not key_pattern.fullmatch(key) or not value_pattern.fullmatch(text):
             return None
     return ",".join(members)
+
+
+@cache
+def _state_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """Compiled at the first tracestate, not at import (a cold start pays for every import)."""
+    return re.compile(_STATE_KEY), re.compile(_STATE_VALUE)
 
 
 def new_trace() -> TraceContext:
