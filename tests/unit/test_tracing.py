@@ -2,6 +2,8 @@
 still read as (events_core.tracing)."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 from opentelemetry import trace
@@ -162,3 +164,23 @@ def test_the_publisher_puts_the_callers_current_context_in_the_detail():
     assert in_current_trace(named) is named
     with pytest.raises(InvalidEventData, match="traceparent"):
         check(Event(event.event_type, event.developer_id, event.data, traceparent="nope"))
+
+
+def test_with_export_off_opentelemetry_is_never_imported():
+    """Not at import (tests/unit/test_cold_start.py) and not at run time either: spans, records,
+    attributes and the flush at the end of an invocation all stay in events_core.tracing."""
+    probe = """
+import os, sys
+os.environ.pop("TRACE_EXPORT_ENDPOINT", None)
+from events_core import tracing
+from events_core.delivery.signing import delivery_headers
+with tracing.span("fanout", None) as fanned:
+    tracing.record("delivery.queue_wait", fanned, start_ms=1, end_ms=2)
+    with tracing.span("delivery.attempt", fanned) as attempt:
+        delivery_headers(event="e", timestamp="t", delivery_id="msg_1", body=b"{}", trace=attempt)
+        tracing.annotate({"http.response.status_code": 200})
+tracing.flush()
+print(sorted(name for name in sys.modules if name.startswith("opentelemetry")))
+"""
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout
