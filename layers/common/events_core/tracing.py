@@ -18,13 +18,12 @@ import re
 import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 EXPORT_ENDPOINT = "TRACE_EXPORT_ENDPOINT"
 # version-traceid-spanid-flags; a later version may append fields after a dash (W3C, level 1).
-_TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
+_TRACEPARENT = r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})"
 _MAX_TRACESTATE = 512
 _MAX_MEMBERS = 32
 _STATE_KEY = r"[a-z0-9][_0-9a-z\-*/]{0,240}(?:@[a-z][_0-9a-z\-*/]{0,13})?|[a-z][_0-9a-z\-*/]{0,255}"
@@ -32,12 +31,35 @@ _STATE_VALUE = r"[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7
 SAMPLED = "01"
 
 
-@dataclass(frozen=True)
 class TraceContext:
+    """One W3C context: a trace, the span it names (the parent of what follows), its flags and
+    tracestate. Immutable. A plain slotted class, not a dataclass: it is imported by every
+    function, and a cold start pays for each class a dataclass generates."""
+
+    __slots__ = ("flags", "span_id", "state", "trace_id")
     trace_id: str  # 32 lowercase hex
-    span_id: str  # 16 lowercase hex: the span this context names (the parent of what follows)
-    flags: str = SAMPLED
-    state: str | None = None  # tracestate, passed on unchanged
+    span_id: str  # 16 lowercase hex
+    flags: str
+    state: str | None  # tracestate, passed on unchanged
+
+    def __init__(self, trace_id: str, span_id: str, flags: str = SAMPLED, state: str | None = None):
+        for name, value in (("trace_id", trace_id), ("span_id", span_id), ("flags", flags), ("state", state)):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"TraceContext is immutable: {name}")
+
+    def _key(self) -> tuple[str, str, str, str | None]:
+        return (self.trace_id, self.span_id, self.flags, self.state)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TraceContext) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"TraceContext({self.traceparent!r}, state={self.state!r})"
 
     @property
     def traceparent(self) -> str:
@@ -57,7 +79,7 @@ def parse(traceparent: Any, tracestate: Any = None) -> TraceContext | None:
     invalid `tracestate` is dropped on its own, as W3C allows. Fixed-length checks: linear time."""
     if not isinstance(traceparent, str) or not 55 <= len(traceparent) <= 256:
         return None
-    found = _TRACEPARENT.match(traceparent)
+    found = _patterns()[0].match(traceparent)
     if found is None:
         return None
     version, trace_id, span_id, flags = found.groups()
@@ -75,7 +97,7 @@ def clean_tracestate(value: Any) -> str | None:
     members = [member.strip() for member in value.split(",") if member.strip()]
     if len(members) > _MAX_MEMBERS:
         return None
-    key_pattern, value_pattern = _state_patterns()
+    _, key_pattern, value_pattern = _patterns()
     for member in members:
         key, equals, text = member.partition("=")
         if not equals or not key_pattern.fullmatch(key) or not value_pattern.fullmatch(text):
@@ -84,9 +106,9 @@ def clean_tracestate(value: Any) -> str | None:
 
 
 @cache
-def _state_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """Compiled at the first tracestate, not at import (a cold start pays for every import)."""
-    return re.compile(_STATE_KEY), re.compile(_STATE_VALUE)
+def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """Compiled at first use, not at import (a cold start pays for every import)."""
+    return re.compile(_TRACEPARENT), re.compile(_STATE_KEY), re.compile(_STATE_VALUE)
 
 
 def new_trace() -> TraceContext:
