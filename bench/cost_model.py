@@ -508,6 +508,43 @@ def fixed_monthly(region: str = regions.DEFAULT) -> list[tuple[str, str, float]]
             'the secrets\' key (envelope encryption: its requests are the per-million "KMS requests" line)',
             prices["kms_key_month"],
         ),
+        (
+            "X-Ray reservoir",
+            f"the stage's sampling rule records the first request each second (ReservoirSize 1) whatever "
+            f"TracingSampleRate says: up to {RESERVOIR_TRACES_MONTH / 1e6:.1f} M traces a month on a busy stage, "
+            "before X-Ray's free 100,000 (a quiet stage, below about 1 call a second, traces every call "
+            "instead: its calls' X-Ray line is 100 %)",
+            RESERVOIR_TRACES_MONTH * prices["xray_trace"],
+        ),
+    ]
+
+
+RESERVOIR_TRACES_MONTH = 86_400 * 30  # one a second, every second of a 30-day month
+SPANS_PER_DELIVERY = 3  # the event's fan-out (one event, one webhook here), its queue wait, its attempt
+EXPORT_SECONDS_PER_BATCH = 0.02  # one OTLP/HTTP POST per invocation to a collector in the region
+OTEL_IMPORT_SECONDS = 0.085  # opentelemetry API + SDK, imported once per execution environment when on
+
+
+def tracing_lines() -> list[tuple[str, str, float]]:
+    """(item, how it is counted, USD per million events delivered) with span export on
+    (TraceExportEndpoint), on top of the default path. Off, none of this exists: every post still
+    carries its traceparent, made without OpenTelemetry."""
+    batches = 2 * MILLION / 10  # a fan-out and a delivery invocation per 10 events, each exports once
+    gbs = batches * EXPORT_SECONDS_PER_BATCH * 0.25
+    return [
+        (
+            "Lambda compute",
+            f"one OTLP/HTTP POST of the invocation's spans at its end (~{EXPORT_SECONDS_PER_BATCH * 1000:.0f} ms "
+            f"to a collector in the region, per batch of 10, fan-out and delivery) + {SPANS_PER_DELIVERY} spans "
+            f"per delivery; the SDK's import (~{OTEL_IMPORT_SECONDS * 1000:.0f} ms) once per cold start",
+            gbs * PRICES["lambda_gb_second_arm"],
+        ),
+        (
+            "Trace backend",
+            "through AWS's OpenTelemetry collector layer to X-Ray: one trace per event at X-Ray's "
+            "traces-recorded price (a collector of your own: its own price instead)",
+            MILLION * PRICES["xray_trace"],
+        ),
     ]
 
 
@@ -538,6 +575,10 @@ def rows(m: Measured) -> list[tuple[str, str]]:
             f"${api:.2f}  (target ≤ ${TARGET_API:.2f}: {'ok' if api <= TARGET_API else 'OVER'})",
         ),
         ("cost: one listening hour (eventsapi listen, idle; opt-in)", f"${sum(u for *_, u in listen_lines()):.4f}"),
+        (
+            "cost: per million events delivered with span export on (on top; opt-in)",
+            f"${sum(u for _, _, u in tracing_lines()):.2f}",
+        ),
     ]
 
 
@@ -646,6 +687,14 @@ fan-out again, and its posts stop at the delivery records' lease (one write per 
 a repeat with different data stops at the claim, in the events dead-letter queue.
 
 {_table(keyed_lines(d))}
+## Per million events delivered with span export on (opt-in: `TraceExportEndpoint`)
+
+Every post carries a W3C `traceparent` whatever this setting, made without OpenTelemetry (nothing
+above changes). With an OTLP/HTTP endpoint set, the functions also record their spans — the
+event's fan-out, each delivery's wait in the queue and each attempt, the API's calls and their
+store calls — and send them at the end of each invocation. On top of the delivery line above:
+
+{_table(tracing_lines())}
 ## Assumptions
 
 - One matching webhook per event, every post succeeds on its first attempt, payloads up to about
@@ -667,8 +716,10 @@ a repeat with different data stops at the claim, in the events dead-letter queue
   the queues are idle: a fixed cost of well under a dollar a month per queue, left out.
 - The fan-out's Query is counted for every event; its cache (`FanoutCacheSeconds`) makes a busy
   (developer, event type) read the index once per few seconds instead, which only lowers the line.
-- X-Ray: the API stage's sampling rule traces `TracingSampleRate` of the calls (the functions
-  follow the caller's decision); queue-triggered functions are sampled by Lambda itself.
+- X-Ray: the API stage's sampling rule traces `TracingSampleRate` of the calls beyond its reservoir
+  of one a second (a fixed cost, priced in each region's section); the functions follow the
+  caller's decision; queue-triggered functions are sampled by Lambda itself. No X-Ray SDK runs in
+  the functions: these are Lambda's and API Gateway's own segments.
 - Not counted: data transfer out to receivers (the posts themselves); storage and point-in-time
   recovery of the tables (they follow the traffic: the deliveries table holds each payload for
   `LogRetentionDays`); the DLQs while empty. Fixed monthly costs are in each region's section.

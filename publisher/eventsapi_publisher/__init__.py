@@ -9,6 +9,7 @@ from .publisher import (
     InvalidEventData,
     Publisher,
     PublishFailed,
+    current_trace_context,
     entry,
 )
 
@@ -21,6 +22,7 @@ __all__ = [
     "PublishFailed",
     "Publisher",
     "SchemaError",
+    "current_trace_context",
     "declarations",
     "entry",
     "find",

@@ -1,6 +1,6 @@
 """Publishing platform events for developers, as the Events API stack reads them: EventBridge
 entries with Source = the stack's EventSource, DetailType = the event type, and Detail =
-{developerId, data, idempotencyKey?, timestamp?}.
+{developerId, data, idempotencyKey?, timestamp?, traceparent?, tracestate?}.
 
 Every event's data is checked against its type's schema before anything is sent (the stack's own
 catalogue and validator, shipped in this package), so a producer learns of a mistake at once
@@ -11,12 +11,18 @@ entry EventBridge refuses (throttling, an internal error) is sent again, with ba
 An idempotency key (1-128 printable ASCII characters, no spaces) makes publishing safe to repeat:
 the stack delivers the events of one developer with one key, within 24 hours, once, under the
 first one's id — so retrying a PutEvents call that timed out never reaches a receiver twice.
+
+Trace context: an event published inside an OpenTelemetry trace carries the caller's W3C context
+(`detail.traceparent`, `detail.tracestate`, read through OpenTelemetry's propagator when the
+producer has opentelemetry-api installed), and every post of it to a receiver continues that
+trace. An Event may also name its context itself; one without any starts a trace in the stack.
 """
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .catalogue import find, names
@@ -26,6 +32,7 @@ from .catalogue.validation import SchemaError, summary, validate
 DEFAULT_SOURCE = "cn.invoratec.platform"
 MAX_BATCH = 10  # PutEvents' limit on entries per call
 MAX_CALL_BYTES = 256 * 1024  # and on the size of one call
+_TRACEPARENT = re.compile(r"[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}(-[ -~]{0,200})?")
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,8 @@ class Event:
     data: dict[str, Any]
     idempotency_key: str | None = None
     timestamp: str | None = None  # ISO-8601; default: the time EventBridge receives it
+    traceparent: str | None = None  # W3C; default: the caller's current context (OpenTelemetry)
+    tracestate: str | None = None
 
 
 class InvalidEventData(ValueError):
@@ -64,6 +73,10 @@ def check(event: Event) -> None:
     problem = None if event.idempotency_key is None else idempotency_key_problem(event.idempotency_key)
     if problem:
         raise InvalidEventData(f"idempotency_key {problem}")
+    if event.traceparent is not None and not (
+        isinstance(event.traceparent, str) and _TRACEPARENT.fullmatch(event.traceparent)
+    ):
+        raise InvalidEventData("traceparent must be a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>)")
     if not isinstance(event.data, dict):
         raise InvalidEventData("data must be a JSON object")
     errors = validate(event.event_type, event.data)
@@ -78,12 +91,38 @@ def entry(event: Event, bus: str, source: str = DEFAULT_SOURCE) -> dict[str, str
         detail["idempotencyKey"] = event.idempotency_key
     if event.timestamp is not None:
         detail["timestamp"] = event.timestamp
+    if event.traceparent is not None:
+        detail["traceparent"] = event.traceparent
+        if event.tracestate:
+            detail["tracestate"] = event.tracestate
     return {
         "EventBusName": bus,
         "Source": source,
         "DetailType": event.event_type,
         "Detail": json.dumps(detail, ensure_ascii=False, separators=(",", ":")),
     }
+
+
+def current_trace_context() -> dict[str, str]:
+    """The caller's current W3C context ({traceparent, tracestate?}), as OpenTelemetry's global
+    propagator writes it; {} outside a trace or without opentelemetry-api."""
+    try:
+        from opentelemetry import propagate
+    except ImportError:
+        return {}
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return {name: carrier[name] for name in ("traceparent", "tracestate") if carrier.get(name)}
+
+
+def in_current_trace(event: Event) -> Event:
+    """`event` carrying the caller's current trace context, unless it names one itself."""
+    if event.traceparent is not None:
+        return event
+    found = current_trace_context()
+    if "traceparent" not in found:
+        return event
+    return replace(event, traceparent=found["traceparent"], tracestate=found.get("tracestate"))
 
 
 def _size(item: dict[str, str]) -> int:
@@ -143,14 +182,17 @@ class Publisher:
         *,
         idempotency_key: str | None = None,
         timestamp: str | None = None,
+        traceparent: str | None = None,
+        tracestate: str | None = None,
     ) -> str:
         """Publish one event; its EventBridge id."""
-        [event_id] = self.publish_all([Event(event_type, developer_id, data, idempotency_key, timestamp)])
+        event = Event(event_type, developer_id, data, idempotency_key, timestamp, traceparent, tracestate)
+        [event_id] = self.publish_all([event])
         return event_id
 
     def publish_all(self, events: Iterable[Event]) -> list[str]:
         """Publish every event (all are checked before any is sent); their EventBridge ids, in order."""
-        pending = list(events)
+        pending = [in_current_trace(event) for event in events]
         for index, event in enumerate(pending):
             try:
                 check(event)

@@ -157,6 +157,8 @@ def test_deliveries_fail_are_recovered_and_redelivered(console, stack, receiver,
         expect(attempts.nth(index).locator(".excerpt")).to_have_text("upstream exploded")
     expect(detail.locator(".payload")).to_contain_text('"toolName": "erp_set_inventory"')
     assert len(receiver.at("/flow")) == 4
+    # The trace every post of it carried (traceparent), to look it up in a tracing backend.
+    expect(detail.locator(".trace-id")).to_have_text(receiver.at("/flow")[-1].headers["traceparent"].split("-")[1])
 
     status = console.get_by_label("Status", exact=True)
     status.select_option("succeeded")

@@ -269,7 +269,7 @@ def test_the_layer_lock_is_the_whole_tree_of_what_the_code_needs():
 
     layer = _pins(ROOT / "layers/common/requirements.lock")
     sdk = {"boto3", "botocore", "s3transfer", "urllib3", "jmespath", "python-dateutil", "six"}
-    wanted = {"aws-lambda-powertools", "standardwebhooks", "aws-xray-sdk"}
+    wanted = {"aws-lambda-powertools", "standardwebhooks", "opentelemetry-api", "opentelemetry-sdk"}
     closure, todo = set(), list(wanted)
     while todo:
         name = todo.pop()
@@ -281,6 +281,16 @@ def test_the_layer_lock_is_the_whole_tree_of_what_the_code_needs():
                 continue
             todo.append(re.sub(r"[-_.]+", "-", re.split(r"[ ;<>=!~\[(]", requirement, maxsplit=1)[0]).lower())
     assert closure - sdk <= set(layer), closure - sdk - set(layer)
+
+
+def test_the_layer_ships_no_xray_sdk():
+    """The X-Ray SDK reaches end of support on 25 February 2027: neither it nor the Powertools
+    Tracer that wraps it ships; spans are OpenTelemetry's (events_core.tracing)."""
+    layer = _pins(ROOT / "layers/common/requirements.lock")
+    assert "aws-xray-sdk" not in layer and "aws-xray-sdk" not in _pins(ROOT / "requirements/dev.txt")
+    assert "[tracer]" not in (ROOT / "layers/common/requirements.in").read_text()
+    code = "\n".join(path.read_text() for path in (ROOT / "layers/common/events_core").rglob("*.py"))
+    assert "aws_xray_sdk" not in code and "Tracer(" not in code
 
 
 def test_the_layer_is_built_by_its_makefile_for_arm64():

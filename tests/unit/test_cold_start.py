@@ -12,7 +12,8 @@ from eventsapi.local.wiring import REGION, STACK_NAME, TEMPLATE
 
 TEMPLATE_ = Template(TEMPLATE, stack_name=STACK_NAME, region=REGION)
 NOBODY = {
-    "aws_xray_sdk",  # loaded only by an invocation X-Ray samples (events_core.observability)
+    "aws_xray_sdk",  # not shipped at all: spans are OpenTelemetry's (events_core.tracing)
+    "opentelemetry",  # the API and SDK: only when the stack exports spans (TRACE_EXPORT_ENDPOINT)
     "aws_lambda_powertools.event_handler",  # ~40 ms to route one route: events_core.http instead
     "aws_lambda_powertools.utilities.batch",  # ~30 ms for a try/except per record
     "requests",

@@ -563,7 +563,7 @@ function deliveriesSection(webhookId, { changed, isAlive }) {
       h(
         'tr',
         {},
-        td('#', h('span', { class: 'num', text: String(attempt.attempt) })),
+        td('#', h('span', { class: 'num', title: attempt.spanId ? `span ${attempt.spanId}` : undefined, text: String(attempt.attempt) })),
         td('Time', timeEl(attempt.attemptedAt)),
         td('Trigger', h('span', { class: 'small', text: attempt.trigger || '—' })),
         td('Status', httpStatus(attempt.status)),
@@ -590,6 +590,9 @@ function deliveriesSection(webhookId, { changed, isAlive }) {
           h('span', { class: 'mono', text: detail.deliveryId }),
           ' · event ',
           h('span', { class: 'mono', text: detail.eventId }),
+          ...(detail.traceId
+            ? [' · trace ', h('span', { class: 'mono trace-id', title: 'W3C trace id: every post of this delivery carries it in traceparent', text: detail.traceId })]
+            : []),
         ),
         redeliver,
       ),

@@ -9,6 +9,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from events_core import tracing  # light: tracing_export (the OpenTelemetry SDK) only when export is on
+
 # Fail fast inside a Lambda's time budget rather than hang on a slow dependency.
 # A delivery batch makes its calls from up to DELIVERY_CONCURRENCY threads at once.
 _CONFIG = Config(
@@ -26,12 +28,23 @@ def per_environment[Made: Callable[..., Any]](factory: Made) -> Made:
 
 @per_environment
 def client(service: str) -> Any:
-    return boto3.client(service, config=_CONFIG)
+    return _traced(boto3.client(service, config=_CONFIG))
 
 
 @per_environment
 def _dynamodb_resource() -> Any:
-    return boto3.resource("dynamodb", config=_CONFIG)
+    resource = boto3.resource("dynamodb", config=_CONFIG)
+    _traced(resource.meta.client)
+    return resource
+
+
+def _traced(made: Any) -> Any:
+    """With span export on, each call the client makes inside one of our spans is a span too."""
+    if tracing.exporting():
+        from events_core import tracing_export
+
+        tracing_export.instrument(made.meta.events)
+    return made
 
 
 def table(name: str) -> Any:

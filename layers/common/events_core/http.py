@@ -4,7 +4,10 @@ bodies, and the one place where typed errors become answers.
 Each function serves exactly one route (API Gateway routes), so there is nothing to dispatch:
 `api_handler(route)` turns an API Gateway proxy event into a `Request`, calls the route, and shapes
 the answer. Powertools' APIGatewayRestResolver would cost every cold start about 40 ms of imports
-(a quarter of boto3's own) to route one route; the Powertools Logger, Metrics and Tracer stay.
+(a quarter of boto3's own) to route one route; the Powertools Logger and Metrics stay.
+
+Each request is a span (events_core.tracing) continuing the caller's `traceparent` header when it
+sends one; with export on, its store calls are spans under it.
 """
 
 import base64
@@ -16,7 +19,7 @@ from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from events_core import jsonsafe
+from events_core import jsonsafe, tracing
 from events_core.api_keys import Caller
 from events_core.config import settings
 from events_core.errors import BadRequest, EventsApiError, Forbidden, PayloadTooLarge, Unauthorized
@@ -155,12 +158,34 @@ def answer_of(route: Callable[[Request], Any], event: dict, context: Any) -> dic
         return error_answer(EventsApiError("internal error; it has been logged"))
 
 
+def _caller_trace(event: dict) -> tracing.TraceContext | None:
+    headers = {str(name).lower(): value for name, value in (event.get("headers") or {}).items()}
+    return tracing.parse(headers.get("traceparent"), headers.get("tracestate"))
+
+
+def _span_name(event: dict) -> str:
+    return f"{event.get('httpMethod', 'GET')} {event.get('resource') or event.get('path') or '/'}"
+
+
+def _span_attributes(event: dict) -> dict[str, str]:
+    developer_id = ((event.get("requestContext") or {}).get("authorizer") or {}).get("developerId")
+    found = {"http.request.method": str(event.get("httpMethod", "")), "http.route": str(event.get("resource", ""))}
+    if developer_id:
+        found["events_api.developer_id"] = str(developer_id)
+    return found
+
+
 def api_handler(route: Callable[[Request], Any]) -> Handler:
     """The Lambda entry point of an API function: shared stack, then the route. (Its call log is
     the stage's access-log line, ingested like every platform API's: events_core.access_logs.)"""
 
     @entry_point(correlation_paths.API_GATEWAY_REST)
     def handler(event: dict, context: Any) -> dict:
-        return answer_of(route, event, context)
+        if not tracing.exporting():
+            return answer_of(route, event, context)
+        with tracing.span(_span_name(event), _caller_trace(event), attributes=_span_attributes(event)):
+            answer = answer_of(route, event, context)
+            tracing.annotate({"http.response.status_code": answer.get("statusCode", 0)})
+            return answer
 
     return handler

@@ -1,9 +1,9 @@
-"""The one Powertools stack every entry point wears: Logger (correlation id), Metrics (cold-start
-metric), Tracer.
+"""The one observability stack every entry point wears: Powertools' Logger (correlation id) and
+Metrics (cold-start metric), and our own spans (events_core.tracing, the OpenTelemetry API),
+flushed at the end of each invocation when the stack exports them.
 
-The Tracer is built on the first invocation X-Ray actually samples: building it imports the X-Ray
-SDK, which costs a cold start more than boto3 itself, and most invocations are not traced (the
-API's sampling rule and Lambda's own rate decide; see template.yaml).
+No X-Ray SDK (end of support 25 February 2027) and no Powertools Tracer, which wraps it. Lambda's
+and API Gateway's active tracing stay: they need no SDK in the function.
 """
 
 import functools
@@ -12,9 +12,11 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+
+from events_core import tracing
 
 # Most invocations publish no business metric; Powertools warns on each, which is only noise here.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -42,11 +44,6 @@ metrics = Metrics()
 Handler = Callable[[dict, Any], Any]
 
 
-@functools.cache
-def tracer() -> Tracer:
-    return Tracer()
-
-
 def sampled() -> bool:
     """Whether X-Ray records this invocation (the runtime sets the trace header for each one)."""
     if os.environ.get("POWERTOOLS_TRACE_DISABLED", "").lower() in ("1", "true"):
@@ -55,7 +52,7 @@ def sampled() -> bool:
 
 
 def entry_point(correlation_id_path: str | None = None) -> Callable[[Handler], Handler]:
-    """Decorate a Lambda handler with the shared stack, outermost first: logger, tracer, metrics."""
+    """Decorate a Lambda handler with the shared stack, outermost first: logger, span export, metrics."""
 
     def decorate(handler: Handler) -> Handler:
         flushed = metrics.log_metrics(capture_cold_start_metric=True)(handler)
@@ -71,17 +68,13 @@ def entry_point(correlation_id_path: str | None = None) -> Callable[[Handler], H
                     # Disabled (local runs), Powertools neither prints nor clears them: they would pile up.
                     metrics.clear_metrics()
 
-        traced: Handler | None = None
-
         @functools.wraps(handler)
-        def maybe_traced(event: dict, context: Any) -> Any:
-            nonlocal traced
-            if not sampled():
+        def exported(event: dict, context: Any) -> Any:
+            try:
                 return measured(event, context)
-            if traced is None:
-                traced = tracer().capture_lambda_handler(measured)
-            return traced(event, context)
+            finally:
+                tracing.flush()  # nothing to do unless the stack exports spans
 
-        return logger.inject_lambda_context(correlation_id_path=correlation_id_path, clear_state=True)(maybe_traced)
+        return logger.inject_lambda_context(correlation_id_path=correlation_id_path, clear_state=True)(exported)
 
     return decorate

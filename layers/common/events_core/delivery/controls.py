@@ -58,6 +58,8 @@ def release_message(record: DeliveryRecord, trigger: Trigger) -> DeliveryMessage
         attempt=record.attempt + 1,
         trigger=trigger,
         queued_at_ms=now_ms(),
+        traceparent=record.traceparent,  # a redelivery or recovery continues the delivery's trace
+        tracestate=record.tracestate,
     )
 
 

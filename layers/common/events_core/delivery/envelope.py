@@ -4,6 +4,12 @@ Parsing is strict (events_core.jsonsafe): an event whose data holds NaN, a numbe
 one, a lone surrogate or deep nesting is refused with its reason, like one without a developer.
 The data is kept twice: parsed, for filters, and as the exact text EventBridge handed over,
 minified, which is what the webhook receives — never re-serialised, so never altered or enlarged.
+
+`detail` has one shape: `developerId`, `data`, and optional top-level extensions —
+`idempotencyKey`, `timestamp`, and the producer's W3C trace context (`traceparent`, `tracestate`:
+events_core.tracing). Any other top-level key is ignored and never delivered. An invalid
+`traceparent` is ignored too (W3C: the event then starts a trace of its own), never a reason to
+refuse the event.
 """
 
 import json
@@ -16,6 +22,7 @@ from events_core.clock import iso_ms, parse_iso
 from events_core.errors import InvalidEvent
 from events_core.event_types import EVENT_TYPES
 from events_core.records.message import LAST_ENCODABLE_MS
+from events_core.tracing import TraceContext, parse
 
 # The envelope and its detail wrap the data: two levels above the data's own limit.
 MAX_ENVELOPE_DEPTH = jsonsafe.MAX_DEPTH + 2
@@ -31,6 +38,7 @@ class PlatformEvent:
     data: dict
     data_json: str  # the data exactly as received, minified
     idempotency_key: str | None = None  # detail.idempotencyKey: one event per key and developer (delivery/idempotency)
+    trace: TraceContext | None = None  # detail.traceparent/tracestate: the producer's trace, continued
 
     @property
     def payload(self) -> str:
@@ -88,6 +96,7 @@ def parse_envelope(body: str, expected_source: str) -> PlatformEvent:
         data=data,
         data_json=jsonsafe.minify(data_text),
         idempotency_key=idempotency_key,
+        trace=parse(detail.get("traceparent", (None,))[0], detail.get("tracestate", (None,))[0]),
     )
 
 

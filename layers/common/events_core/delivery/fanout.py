@@ -12,6 +12,7 @@ than one batch; and each record has a time budget (`RecordDeadline`): one that r
 to the queue alone, as a batch-item failure, never with the other records of its batch.
 """
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from events_core import tracing
 from events_core.clock import now_ms
 from events_core.config import Settings
 from events_core.delivery import admission, queues
@@ -170,31 +172,36 @@ def handle(
     webhook_ids = matching_webhooks(event, candidates, skipped.append, deadline)
     if skipped:
         _dead_letter_skipped(config, body, event, skipped)
-    payload, queued_at = event.payload, now_ms()
-    by_reference = bool(webhook_ids) and stored_by_reference(payload)
-    if by_reference:
-        if deadline is not None:
-            deadline.check()
-        (payloads or PayloadStore()).put(
-            event.developer_id, event.event_id, payload, expires_at=config.expires_at(queued_at)
-        )
-    for webhook_id in webhook_ids:
-        outbox.add(
-            DeliveryMessage(
-                delivery_id=delivery_id(event.event_id, webhook_id, event.timestamp_ms),
-                webhook_id=webhook_id,
-                developer_id=event.developer_id,
-                event_id=event.event_id,
-                event=event.event_type,
-                timestamp=event.timestamp,
-                payload=None if by_reference else payload,
-                payload_ref=event.event_id if by_reference else None,
-                queued_at_ms=queued_at,
-            ),
-            record_id,
-        )
-    if listening:  # a listen session's marker was in the index: the developer's `eventsapi listen` sessions
-        to_sessions(event, body, config, payload_stored=by_reference)
+    # The producer's trace continues here; an event without one starts the trace all its posts share.
+    with tracing.span("fanout", event.trace, attributes=_span_attributes(event, len(webhook_ids))) as fanned:
+        event = dataclasses.replace(event, trace=fanned)
+        payload, queued_at = event.payload, now_ms()
+        by_reference = bool(webhook_ids) and stored_by_reference(payload)
+        if by_reference:
+            if deadline is not None:
+                deadline.check()
+            (payloads or PayloadStore()).put(
+                event.developer_id, event.event_id, payload, expires_at=config.expires_at(queued_at)
+            )
+        for webhook_id in webhook_ids:
+            outbox.add(
+                DeliveryMessage(
+                    delivery_id=delivery_id(event.event_id, webhook_id, event.timestamp_ms),
+                    webhook_id=webhook_id,
+                    developer_id=event.developer_id,
+                    event_id=event.event_id,
+                    event=event.event_type,
+                    timestamp=event.timestamp,
+                    payload=None if by_reference else payload,
+                    payload_ref=event.event_id if by_reference else None,
+                    queued_at_ms=queued_at,
+                    traceparent=fanned.traceparent,
+                    tracestate=fanned.state,
+                ),
+                record_id,
+            )
+        if listening:  # a listen session's marker was in the index: the developer's `eventsapi listen` sessions
+            to_sessions(event, body, config, payload_stored=by_reference)
     logger.debug(  # at INFO the delivery's own line is the one per post: logs are billed by the byte
         "event fanned out",
         extra={
@@ -205,6 +212,15 @@ def handle(
         },
     )
     return len(webhook_ids)
+
+
+def _span_attributes(event: PlatformEvent, deliveries: int) -> dict[str, str | int]:
+    return {
+        "events_api.event_id": event.event_id,
+        "events_api.event_type": event.event_type,
+        "events_api.developer_id": event.developer_id,
+        "events_api.deliveries": deliveries,
+    }
 
 
 MAX_LISTED_WEBHOOKS = 4000  # characters of the skipped list an attribute carries

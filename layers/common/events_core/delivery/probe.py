@@ -5,7 +5,7 @@ failCount, lastTriggered or enabled."""
 
 from typing import Any
 
-from events_core import jsonsafe
+from events_core import jsonsafe, tracing
 from events_core.clock import iso_ms, now_ms
 from events_core.config import Settings
 from events_core.delivery.gate import OutboundContext, Post, Purpose, StepVerdict, VerdictKind, gate
@@ -38,21 +38,25 @@ def send_test(webhook: Webhook, body: Any, config: Settings, *, seconds_left: fl
     box = secret_box(config)
     secrets = box.signing_secrets(webhook, at)
     body_bytes = payload.encode()
-    headers = delivery_headers(
-        event=event, timestamp=timestamp, delivery_id=delivery_id, body=body_bytes, secrets=secrets
-    )
-    headers[TEST_HEADER] = "true"
-    headers = {**box.custom_headers(webhook), **headers}  # the service's own names win
-    if webhook.asymmetric_signature:
-        headers = with_v1a(headers, signer(config), webhook.developer_id, delivery_id, body_bytes)
-    context = OutboundContext(webhook, webhook.developer_id, Purpose.TEST, delivery_id, at)
-    passage = send_authorized(
-        gate(config), token_client(config), context, Post(body_bytes, headers, max(1.0, seconds_left))
-    )
+    # A test send belongs to no event: it starts a trace of its own.
+    with tracing.span("webhook.test", None, attributes=_span_attributes(webhook, delivery_id)) as trace:
+        headers = delivery_headers(
+            event=event, timestamp=timestamp, delivery_id=delivery_id, body=body_bytes, secrets=secrets, trace=trace
+        )
+        headers[TEST_HEADER] = "true"
+        headers = {**box.custom_headers(webhook), **headers}  # the service's own names win
+        if webhook.asymmetric_signature:
+            headers = with_v1a(headers, signer(config), webhook.developer_id, delivery_id, body_bytes)
+        context = OutboundContext(webhook, webhook.developer_id, Purpose.TEST, delivery_id, at)
+        passage = send_authorized(
+            gate(config), token_client(config), context, Post(body_bytes, headers, max(1.0, seconds_left))
+        )
     verdict = passage.verdict
     if verdict is not None and verdict.kind != VerdictKind.REFUSE:
         raise _not_sent(verdict)
     result = passage.result or PostResult(error=verdict.reason if verdict else "not posted")
+    attempt = Attempt(1, iso_ms(now_ms()), result.status, result.latency_ms, result.error, result.excerpt, "test")
+    attempt.span_id = trace.span_id
     record = DeliveryRecord(
         developer_id=webhook.developer_id,
         webhook_id=webhook.webhook_id,
@@ -62,13 +66,15 @@ def send_test(webhook: Webhook, body: Any, config: Settings, *, seconds_left: fl
         status=DeliveryStatus.SUCCEEDED if result.ok else DeliveryStatus.FAILED,
         created_at=timestamp,
         attempt=1,
-        attempts=[Attempt(1, iso_ms(now_ms()), result.status, result.latency_ms, result.error, result.excerpt, "test")],
+        attempts=[attempt],
         last_attempt_at=iso_ms(now_ms()),
         last_status=result.status,
         last_error=None if result.ok else result.describe(),
         payload=payload,
         test=True,
         expires_at=config.expires_at(at),
+        traceparent=trace.traceparent,
+        tracestate=trace.state,
     )
     try:
         DeliveryStore().put(record)
@@ -81,6 +87,15 @@ def send_test(webhook: Webhook, body: Any, config: Settings, *, seconds_left: fl
         "status": result.status,
         "latencyMs": result.latency_ms,
         "error": result.error if not result.ok and result.error else (None if result.ok else result.describe()),
+        "traceId": trace.trace_id,
+    }
+
+
+def _span_attributes(webhook: Webhook, delivery_id: str) -> dict[str, str]:
+    return {
+        "events_api.delivery_id": delivery_id,
+        "events_api.webhook_id": webhook.webhook_id,
+        "events_api.developer_id": webhook.developer_id,
     }
 
 

@@ -4,6 +4,10 @@ Standard Webhooks trio (HMAC-SHA256 over "id.timestamp.body", base64), which add
 During a secret rotation's overlap both secrets sign: X-Webhook-Signature with the new one,
 X-Webhook-Signature-Previous with the old one, and webhook-signature carries both
 ("v1,<new> v1,<old>"), so a receiver holding either secret verifies.
+
+Every post also carries the W3C `traceparent` (and `tracestate` when there is one) of the span
+that makes it; a post made outside any trace (an ownership challenge) starts one of its own
+(events_core.tracing).
 """
 
 import hashlib
@@ -12,6 +16,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from standardwebhooks import Webhook as StandardWebhook
+
+from events_core.tracing import TraceContext, new_trace
 
 
 def reference_signature(secret: str, body: bytes) -> str:
@@ -26,14 +32,17 @@ def delivery_headers(
     body: bytes,
     secrets: Sequence[str] = (),
     now: datetime | None = None,
+    trace: TraceContext | None = None,
 ) -> dict[str, str]:
-    """`secrets`: the current secret first, then the previous one while its overlap lasts."""
+    """`secrets`: the current secret first, then the previous one while its overlap lasts; `trace`:
+    the context of the span making this post (None: a trace of its own)."""
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "events-api-webhooks/1",
         "X-Webhook-Event": event,
         "X-Webhook-Timestamp": timestamp,
         "X-Webhook-Id": delivery_id,
+        **(trace or new_trace()).headers(),
     }
     if secrets:
         sent_at = (now or datetime.now(UTC)).replace(microsecond=0)

@@ -13,6 +13,7 @@ is never posted again because a write after it failed. Messages the invocation c
 time are given back (partial batch response) instead of timing the whole batch out.
 """
 
+import dataclasses
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -23,12 +24,12 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from events_core import aws
+from events_core import aws, tracing
 from events_core.clock import iso_ms, now_ms, parse_iso
 from events_core.config import Settings, settings
 from events_core.delivery import queues
 from events_core.delivery.controls import ReceiverControls, Throttled, duration
-from events_core.delivery.gate import Gate, OutboundContext, Post, Purpose, VerdictKind, standard_gate
+from events_core.delivery.gate import Gate, OutboundContext, Post, Purpose, StepVerdict, VerdictKind, standard_gate
 from events_core.delivery.oauth import TokenClient, send_authorized
 from events_core.delivery.retry import next_delay
 from events_core.delivery.sender import PostResult, Sender
@@ -103,6 +104,7 @@ class _Attempted:
     probe: bool = False  # the one post testing an open circuit
     held: bool = False  # failed while the circuit is open: held, no retry of its own
     probes_next: bool = False  # failed while the circuit is open: comes back as its next probe
+    span_id: str | None = None  # the attempt's span (the parent id in the post's traceparent)
 
 
 @dataclass
@@ -266,28 +268,43 @@ class Deliverer:
                 raise RuntimeError("a taken lease carries its record")
             if lease.attempt != message.attempt:
                 message = message.next(lease.attempt, message.trigger, queued_at_ms=message.queued_at_ms)
-            body = payload.encode()
-            headers = delivery_headers(
-                event=message.event,
-                timestamp=message.timestamp,
-                delivery_id=message.delivery_id,
-                body=body,
-                secrets=self.box.signing_secrets(webhook, now),
-            )
-            headers = {**self.box.custom_headers(webhook), **headers}  # the service's own names win
-            if webhook.asymmetric_signature:
-                headers = with_v1a(headers, signer(self.settings), webhook.developer_id, message.delivery_id, body)
-            purpose = _PURPOSE[message.trigger]
-            context = OutboundContext(webhook, message.developer_id, purpose, message.delivery_id, now)
-            passage = send_authorized(self.gate, self.tokens, context, Post(body, headers, deadline))
-            verdict = passage.verdict
+            message, parent = _traced(message, lease.record)
+            started = now_ms()
+            if message.queued_at_ms:
+                tracing.record(
+                    "delivery.queue_wait",
+                    parent,
+                    start_ms=message.queued_at_ms,
+                    end_ms=started,
+                    attributes=_span_attributes(message),
+                )
+            with tracing.span("delivery.attempt", parent, attributes=_span_attributes(message)) as attempt_trace:
+                body = payload.encode()
+                headers = delivery_headers(
+                    event=message.event,
+                    timestamp=message.timestamp,
+                    delivery_id=message.delivery_id,
+                    body=body,
+                    secrets=self.box.signing_secrets(webhook, now),
+                    trace=attempt_trace,
+                )
+                headers = {**self.box.custom_headers(webhook), **headers}  # the service's own names win
+                if webhook.asymmetric_signature:
+                    headers = with_v1a(headers, signer(self.settings), webhook.developer_id, message.delivery_id, body)
+                purpose = _PURPOSE[message.trigger]
+                context = OutboundContext(webhook, message.developer_id, purpose, message.delivery_id, now)
+                passage = send_authorized(self.gate, self.tokens, context, Post(body, headers, deadline))
+                verdict = passage.verdict
+                tracing.annotate(_outcome_attributes(passage.result, verdict))
             if verdict is not None and verdict.kind == VerdictKind.DEFER:
                 return Verdict(Outcome.DEFERRED, f"{verdict.step}: {verdict.reason}", verdict.wait_seconds(now_ms()))
             if verdict is not None and verdict.kind == VerdictKind.FAIL:
                 return Verdict(Outcome.FAILED, f"{verdict.step}: {verdict.reason}")
             # A refusal is this attempt's failure, counted and recorded like a receiver's.
             result = passage.result or PostResult(error=verdict.reason if verdict else "not posted")
-            return _Attempted(item, message, webhook, lease.record, result, now_ms(), probe=probe)
+            return _Attempted(
+                item, message, webhook, lease.record, result, now_ms(), probe=probe, span_id=attempt_trace.span_id
+            )
         except Exception:  # noqa: BLE001 - AWS trouble or a bug: the message returns, nothing is lost
             logger.exception("delivery attempt failed unexpectedly", extra=log)
             return Verdict(Outcome.FAILED, "unexpected error")
@@ -542,8 +559,11 @@ class Deliverer:
                 error=None if result.ok else result.describe(),
                 response_excerpt=result.excerpt,
                 trigger=message.trigger.value,
+                span_id=attempted.span_id,
             )
         )
+        if message.traceparent and not record.traceparent:
+            record.traceparent, record.tracestate = message.traceparent, message.tracestate
         record.last_attempt_at = at
         record.last_status = result.status
         record.last_error = None if result.ok else (attempted.dead_reason or result.describe())
@@ -608,6 +628,38 @@ class Deliverer:
                     "delivery",
                     extra={"message_id": message_id, "outcome": verdict.outcome.value, "reason": verdict.reason},
                 )
+
+
+def _traced(message: DeliveryMessage, record: DeliveryRecord) -> tuple[DeliveryMessage, tracing.TraceContext]:
+    """The trace this attempt continues: its message's (the event's fan-out), else its record's;
+    a message sent before tracing starts one here, which the attempts after it carry on."""
+    found = message.trace or tracing.parse(record.traceparent, record.tracestate)
+    if found is None:
+        found = tracing.new_trace()
+    if message.traceparent != found.traceparent:
+        message = dataclasses.replace(message, traceparent=found.traceparent, tracestate=found.state)
+    return message, found
+
+
+def _span_attributes(message: DeliveryMessage) -> dict[str, str | int]:
+    return {
+        "events_api.delivery_id": message.delivery_id,
+        "events_api.webhook_id": message.webhook_id,
+        "events_api.developer_id": message.developer_id,
+        "events_api.event_id": message.event_id,
+        "events_api.event_type": message.event,
+        "events_api.attempt": message.attempt,
+        "events_api.trigger": message.trigger.value,
+    }
+
+
+def _outcome_attributes(result: PostResult | None, verdict: StepVerdict | None) -> dict[str, str | int | bool]:
+    if result is not None:
+        found: dict[str, str | int | bool] = {"events_api.ok": result.ok, "events_api.latency_ms": result.latency_ms}
+        if result.status is not None:
+            found["http.response.status_code"] = result.status
+        return found
+    return {"events_api.ok": False, "events_api.gate": f"{verdict.step}: {verdict.kind}" if verdict else "not posted"}
 
 
 def _host(url: str) -> str:

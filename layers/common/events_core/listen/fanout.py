@@ -93,6 +93,7 @@ def to_sessions(
             event.timestamp,
             delivery_id(event.event_id, session.session_id, event.timestamp_ms),
             at_ms=at,
+            trace=event.trace,
         )
         if enqueue(cache.store, waiting, record):
             taken += 1

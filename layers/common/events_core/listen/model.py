@@ -152,6 +152,8 @@ class Waiting:
     payload_ref: str | None = None  # the payloads table's event id (this developer's)
     test: bool = False  # a trigger: marked like a test send (X-Webhook-Test: true)
     ready_at_ms: int = 0
+    traceparent: str | None = None  # the event's trace (its fan-out span); each hand-out is a span under it
+    tracestate: str | None = None
 
     def to_item(self) -> dict[str, Any]:
         item: dict[str, Any] = {
@@ -175,6 +177,10 @@ class Waiting:
             item["test"] = True
         if self.lease_until_ms is not None:
             item["leaseUntil"] = self.lease_until_ms
+        if self.traceparent:
+            item["traceparent"] = self.traceparent
+        if self.tracestate:
+            item["tracestate"] = self.tracestate
         return item
 
     @classmethod
@@ -194,4 +200,6 @@ class Waiting:
             payload_ref=item.get("payloadRef"),
             test=bool(item.get("test", False)),
             ready_at_ms=int(item.get("readyAt", 0)),
+            traceparent=item.get("traceparent"),
+            tracestate=item.get("tracestate"),
         )

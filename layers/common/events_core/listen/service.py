@@ -37,6 +37,7 @@ from events_core.listen.requests import parse_answer, parse_opening, parse_trigg
 from events_core.records.message import is_delivery_id, new_delivery_id
 from events_core.records.model import Attempt, DeliveryRecord, DeliveryStatus
 from events_core.secrets import secret_box
+from events_core.tracing import TraceContext, handout_trace, new_trace
 from events_core.webhooks.filters import to_stored
 
 LEASE_MS = 30_000  # a delivery handed out and not answered comes back after this
@@ -101,6 +102,7 @@ def _handed_out(waiting: Waiting, payload: str, secret: str) -> dict[str, Any]:
     headers = delivery_headers(
         event=waiting.event, timestamp=waiting.timestamp, delivery_id=waiting.delivery_id, body=body, secrets=[secret]
     )
+    headers.update(handout_trace(waiting.traceparent, waiting.tracestate).headers())
     if waiting.test:
         headers[TEST_HEADER] = "true"
     return {"deliveryId": waiting.delivery_id, "event": waiting.event, "headers": headers, "body": payload}
@@ -243,10 +245,12 @@ def waiting_for(
     *,
     at_ms: int,
     test: bool = False,
+    trace: TraceContext | None = None,
 ) -> tuple[Waiting, DeliveryRecord]:
     """A delivery waiting in `session` and its history record, both naming the event's payload
     (stored once, by the caller, in the payloads table under (developer, event id))."""
     expires = at_ms // 1000 + WAITING_TTL_SECONDS
+    trace = trace or new_trace()  # a trigger's test event starts a trace of its own
     waiting = Waiting(
         developer_id=session.developer_id,
         session_id=session.session_id,
@@ -259,6 +263,8 @@ def waiting_for(
         expires_at=expires,
         test=test,
         ready_at_ms=at_ms,
+        traceparent=trace.traceparent,
+        tracestate=trace.state,
     )
     record = DeliveryRecord(
         developer_id=session.developer_id,
@@ -272,6 +278,8 @@ def waiting_for(
         payload_ref=event_id,
         test=test,
         expires_at=expires,
+        traceparent=trace.traceparent,
+        tracestate=trace.state,
     )
     return waiting, record
 

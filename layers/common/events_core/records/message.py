@@ -7,6 +7,9 @@ deployed stack ever wrote is read):
 - 1 (no `version` field): the payload inline, always.
 - 2: `version: 2`; the payload inline (`payload`) or stored once (`payload_ref`: the event id
   under which the payloads table keeps it, in the developer's partition), never both.
+  Since tracing, a message may also carry `traceparent` (and `tracestate`): the W3C context of
+  its event's fan-out, which every attempt continues with a span of its own. One without it (sent
+  before) still reads: its next attempt starts a trace, and the messages after carry that one.
 """
 
 import hashlib
@@ -16,6 +19,8 @@ import secrets
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
+
+from events_core.tracing import TraceContext, parse
 
 DELIVERY_ID = re.compile(r"^msg_[0-9a-f]{32}$")
 MESSAGE_VERSION = 2
@@ -80,6 +85,12 @@ class DeliveryMessage:
     slot_ms: int = 0  # the rate-limit slot this post was given (it is not given another)
     payload_ref: str | None = None
     version: int = MESSAGE_VERSION
+    traceparent: str | None = None  # the fan-out's span (W3C): each attempt is a new span under it
+    tracestate: str | None = None
+
+    @property
+    def trace(self) -> TraceContext | None:
+        return parse(self.traceparent, self.tracestate)
 
     def to_json(self) -> str:
         fields = {name: value for name, value in asdict(self).items() if value is not None}

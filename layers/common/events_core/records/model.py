@@ -4,11 +4,16 @@ Versions (records live LogRetentionDays, so every version a deployed stack ever 
 - 1 (no `version` attribute): the payload inline (`payload`), or none (a lease taken, not yet saved).
 - 2: `version: 2`; the payload inline, or `payloadRef` naming the event's stored payload
   (events_core.records.payloads) when it is large.
+  Since tracing, a record may keep `traceparent`/`tracestate` (the context its attempts continue:
+  answered as `traceId`) and each attempt its `spanId`; records written before have neither, and
+  answer `traceId: null`.
 """
 
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from events_core.tracing import parse
 
 RECORD_VERSION = 2
 MAX_ATTEMPTS_KEPT = 20  # the newest; an item must stay well under DynamoDB's 400 KB
@@ -33,6 +38,7 @@ class Attempt:
     error: str | None
     response_excerpt: str
     trigger: str
+    span_id: str | None = None  # this attempt's span: the parent id in the post's traceparent
 
     def public(self) -> dict[str, Any]:
         return {
@@ -43,6 +49,7 @@ class Attempt:
             "error": self.error,
             "responseExcerpt": self.response_excerpt,
             "trigger": self.trigger,
+            "spanId": self.span_id,
         }
 
     def to_item(self) -> dict[str, Any]:
@@ -57,6 +64,8 @@ class Attempt:
             item["status"] = self.status
         if self.error:
             item["error"] = self.error
+        if self.span_id:
+            item["spanId"] = self.span_id
         return item
 
     @classmethod
@@ -70,6 +79,7 @@ class Attempt:
             error=item.get("error"),
             response_excerpt=item.get("excerpt", ""),
             trigger=item.get("trigger", "first"),
+            span_id=item.get("spanId"),
         )
 
 
@@ -94,6 +104,13 @@ class DeliveryRecord:
     expires_at: int = 0
     payload_ref: str | None = None  # the stored payload's event id, when it is not inline
     version: int = RECORD_VERSION
+    traceparent: str | None = None  # W3C: the trace every attempt of this delivery continues
+    tracestate: str | None = None
+
+    @property
+    def trace_id(self) -> str | None:
+        found = parse(self.traceparent, None)
+        return found.trace_id if found else None
 
     def public(self, *, detail: bool = False) -> dict[str, Any]:
         answer: dict[str, Any] = {
@@ -110,6 +127,7 @@ class DeliveryRecord:
             "lastStatus": self.last_status,
             "lastError": self.last_error,
             "test": self.test,
+            "traceId": self.trace_id,
         }
         if detail:
             answer["attempts"] = [attempt.public() for attempt in self.attempts]
@@ -140,6 +158,8 @@ class DeliveryRecord:
             "payloadRef": None if self.payload is not None else self.payload_ref,
             "test": True if self.test else None,
             "leaseUntil": self.lease_until_ms,
+            "traceparent": self.traceparent,
+            "tracestate": self.tracestate,
             # The sparse index of deliveries that need attention: present only while failing.
             "failedKey": item["webhookKey"] if self.status in INDEXED_STATUSES else None,
         }
@@ -172,6 +192,8 @@ class DeliveryRecord:
             expires_at=int(item.get("expiresAt", 0)),
             payload_ref=item.get("payloadRef"),
             version=int(item.get("version", 1)),
+            traceparent=item.get("traceparent"),
+            tracestate=item.get("tracestate"),
         )
 
 

@@ -91,6 +91,7 @@ _LISTED_FIELDS = [
     "test",
     "leaseUntil",
     "expiresAt",
+    "traceparent",  # answered as traceId
 ]
 _LISTED = {
     "ProjectionExpression": ", ".join(f"#p{n}" for n in range(len(_LISTED_FIELDS))),
@@ -181,6 +182,8 @@ class DeliveryStore:
             attempt=1,
             lease_until_ms=until_ms,
             expires_at=expires_at,
+            traceparent=message.traceparent,
+            tracestate=message.tracestate,
         )
         try:
             self.table.put_item(Item=record.to_item(), ConditionExpression=Attr("deliveryId").not_exists())

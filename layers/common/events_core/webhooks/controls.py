@@ -31,6 +31,8 @@ FORBIDDEN_HEADERS = frozenset(
         "transfer-encoding",
         "connection",
         "keep-alive",
+        "traceparent",  # W3C trace context: every post carries the service's own (events_core.tracing)
+        "tracestate",
         "upgrade",
         "te",
         "trailer",
