@@ -63,7 +63,7 @@ def _scope(target: Target, developer_id: str, config: Settings) -> Scope:
 
 
 def remove(target: Target, developer_id: str, config: Settings | None = None) -> Removed:
-    config = config or Settings()
+    config = config or Settings.from_env()
     scope = _scope(target, developer_id, config)
     removed = Removed(webhooks=len(scope.webhooks))
     for store in _present(target):
@@ -92,7 +92,7 @@ def _plain(value: Any) -> Any:
 
 def exported(target: Target, developer_id: str, config: Settings | None = None) -> Iterator[dict[str, Any]]:
     """Every item held for the developer, one dict a line: {"store", "item"} (secrets left out)."""
-    config = config or Settings()
+    config = config or Settings.from_env()
     scope = _scope(target, developer_id, config)
     for store in _present(target):
         table = target.table(str(store.output))

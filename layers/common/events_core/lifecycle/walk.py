@@ -58,9 +58,12 @@ def scope_of(developer_id: str, tables: TableOf, config: Settings, *, at_ms: int
     owners = tuple(dict.fromkeys([*webhook_ids, *session_ids, *retired_ids]))
     listen = tuple(owner for owner in owners if owner.startswith("ls_"))
     at = now_ms() if at_ms is None else at_ms
+    # A counter lives its window and 60 s more (events_core.rate_limit): every window of the last
+    # minute and a bit may still have one.
     length = window_ms(config)
     current = at // length
-    return Scope(developer_id, tuple(webhook_ids), owners, listen, tuple(range(current - 2, current + 2)))
+    windows = tuple(range(current - (60_000 // length) - 2, current + 2))
+    return Scope(developer_id, tuple(webhook_ids), owners, listen, windows)
 
 
 def items_of(store: Store, scope: Scope, table: Any, *, keys_only: bool = False) -> Iterator[dict[str, Any]]:
