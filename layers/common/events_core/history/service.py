@@ -16,6 +16,7 @@ from events_core.delivery import queues
 from events_core.delivery.controls import release_message
 from events_core.errors import BadRequest, Conflict, DeliveryWaiting, NotFound, PayloadExpired, Unavailable
 from events_core.http import query_limit
+from events_core.lifecycle import retention
 from events_core.records.message import LAST_ENCODABLE_MS, DeliveryMessage, Trigger, is_delivery_id
 from events_core.records.model import DeliveryRecord, DeliveryStatus, webhook_key
 from events_core.records.payloads import PayloadStore
@@ -80,13 +81,18 @@ def list_deliveries(developer_id: str, webhook_id: str, query: DeliveryQuery) ->
     page = DeliveryStore().page(
         developer_id, webhook_id, limit=query.limit, status=query.status, since_ms=query.since_ms, cursor=query.cursor
     )
-    return {"deliveries": [record.public() for record in page.records], "nextCursor": page.next_cursor}
+    kept, at = retention.retention_of(developer_id), now_ms()
+    shown = (retention.applied(record, kept, at) for record in page.records)  # past its retention: gone
+    return {"deliveries": [record.public() for record in shown if record], "nextCursor": page.next_cursor}
 
 
 def get_delivery(developer_id: str, webhook_id: str, delivery_id: str) -> DeliveryRecord:
     """One delivery, with its payload (read from where a large one is stored once)."""
     _owned(developer_id, webhook_id)
-    record = _record(developer_id, webhook_id, delivery_id)
+    kept = retention.applied(_record(developer_id, webhook_id, delivery_id), retention.retention_of(developer_id), now_ms())
+    if kept is None:
+        raise NotFound(f"delivery {delivery_id[:64]!r} not found")
+    record = kept
     if record.payload is None and record.payload_ref:
         stored = PayloadStore().get(developer_id, record.payload_ref)
         record.payload = stored.text if stored else None
@@ -134,6 +140,7 @@ def redeliver(developer_id: str, webhook_id: str, delivery_id: str) -> dict[str,
     _enabled(webhook)
     if record.status in WAITING:
         raise _waiting(record)
+    retention.sendable(record, retention.retention_of(developer_id), now_ms())  # 409 when expunged or not kept
     message = _message(record, Trigger.REDELIVER)
     store = DeliveryStore()
     if record.lease_until_ms is not None and record.lease_until_ms >= now_ms():
@@ -213,6 +220,7 @@ def _recover_chunk(
         for record in records
         if record.status == DeliveryStatus.DEAD
         and (record.payload or record.payload_ref)
+        and not record.expunged
         and record.lease_until_ms is None
     ]
     outgoing = [
@@ -236,6 +244,13 @@ def recover(developer_id: str, webhook_id: str, body: Any, *, seconds_left: floa
     since, until, cursor = parse_window(body)
     webhook = _owned(developer_id, webhook_id)
     _enabled(webhook)
+    kept = retention.retention_of(developer_id)
+    if kept.payload_days == 0:
+        raise retention.PayloadNotKept(
+            "recover cannot send dead deliveries again: their payloads are not kept once they settle"
+            " (settings retention.payloadDays = 0)"
+        )
+    floor = max(since, now_ms() - kept.payload_days * retention.DAY_MS)  # older payloads are past their retention
     scope = _recover_scope(developer_id, webhook_id, since)
     after, until = _resume(scope, cursor, until)
     store = DeliveryStore()
@@ -244,7 +259,7 @@ def recover(developer_id: str, webhook_id: str, body: Any, *, seconds_left: floa
     more = True
     while tally.queued < RECOVER_BATCH and tally.payload_bytes < RECOVER_BYTES and time.monotonic() < stop_at:
         wanted = min(RECOVER_CHUNK, RECOVER_BATCH - tally.queued)
-        keys = store.dead_keys(developer_id, webhook_id, since_ms=since, until_ms=until, after=after, limit=wanted)
+        keys = store.dead_keys(developer_id, webhook_id, since_ms=floor, until_ms=until, after=after, limit=wanted)
         if not keys:
             more = False
             break

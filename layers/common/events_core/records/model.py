@@ -94,6 +94,7 @@ class DeliveryRecord:
     expires_at: int = 0
     payload_ref: str | None = None  # the stored payload's event id, when it is not inline
     version: int = RECORD_VERSION
+    expunged: bool = False  # the developer removed its payload and answers (the record stays)
 
     def public(self, *, detail: bool = False) -> dict[str, Any]:
         answer: dict[str, Any] = {
@@ -111,6 +112,8 @@ class DeliveryRecord:
             "lastError": self.last_error,
             "test": self.test,
         }
+        if self.expunged:
+            answer["expunged"] = True
         if detail:
             answer["attempts"] = [attempt.public() for attempt in self.attempts]
             answer["payload"] = self.payload
@@ -139,6 +142,7 @@ class DeliveryRecord:
             "payload": self.payload,
             "payloadRef": None if self.payload is not None else self.payload_ref,
             "test": True if self.test else None,
+            "expunged": True if self.expunged else None,
             "leaseUntil": self.lease_until_ms,
             # The sparse index of deliveries that need attention: present only while failing.
             "failedKey": item["webhookKey"] if self.status in INDEXED_STATUSES else None,
@@ -172,6 +176,7 @@ class DeliveryRecord:
             expires_at=int(item.get("expiresAt", 0)),
             payload_ref=item.get("payloadRef"),
             version=int(item.get("version", 1)),
+            expunged=bool(item.get("expunged", False)),
         )
 
 
