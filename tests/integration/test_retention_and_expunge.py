@@ -95,3 +95,32 @@ def test_a_delivery_on_its_way_cannot_be_expunged(make_pipeline, receiver):
     assert pipeline.records(hook["id"])[0]["payload"]
     missing = f"{WEBHOOKS}/{hook['id']}/deliveries/msg_{'0' * 32}/payload"
     assert pipeline.stack.call("DELETE", missing, key=key).status == 404
+
+
+def test_the_sweep_applies_a_chosen_retention_to_what_is_kept_and_only_to_who_chose(pipeline, receiver):
+    key, hook, small = delivered(pipeline, receiver, "dev_sweep")
+    pipeline.publish("dev_sweep", "tool.executed", BIG)
+    pipeline.pump()
+    other_key, other_hook, other = delivered(pipeline, receiver, "dev_keeps", BIG)
+    old = next(r for r in pipeline.records(hook["id"]) if r["deliveryId"] != small["deliveryId"])
+    aged = (datetime.now(UTC) - timedelta(days=5)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    pipeline.stack.table("DeliveriesTable").update_item(
+        Key={"webhookKey": small["webhookKey"], "deliveryId": small["deliveryId"]},
+        UpdateExpression="SET createdAt = :at",
+        ExpressionAttributeValues={":at": aged},
+    )
+    body = {"retention": {"payloadDays": 0, "recordDays": 3}}
+    assert pipeline.stack.call("PATCH", "/v1/events/settings", key=key, body=body).status == 200
+
+    done = pipeline.stack.invoke("SweepRetentionFunction", {"source": "aws.events", "detail": {}})
+    assert done["developers"] == 1 and done["finished"] is True
+    assert done["records_deleted"] == 1 and done["stored_payloads_deleted"] == 1
+    [kept] = pipeline.records(hook["id"])  # the aged record is gone
+    assert kept["deliveryId"] == old["deliveryId"] and "payload" not in kept and "payloadRef" not in kept
+    assert [p["developerId"] for p in pipeline.stack.items("PayloadsTable")] == ["dev_keeps"]
+    [theirs] = pipeline.records(other_hook["id"])
+    assert theirs == other  # a developer who chose nothing is not even read
+    again = pipeline.stack.invoke("SweepRetentionFunction", {"source": "aws.events", "detail": {}})
+    assert (again["records_deleted"], again["payloads_removed"], again["stored_payloads_deleted"]) == (0, 0, 0)
+    pipeline.stack.call("PATCH", "/v1/events/settings", key=key, body={"retention": None})
+    assert pipeline.stack.invoke("SweepRetentionFunction", {"source": "aws.events", "detail": {}})["developers"] == 0

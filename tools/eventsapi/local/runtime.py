@@ -16,6 +16,7 @@ from pathlib import Path
 import boto3
 
 from eventsapi.local.gateway import LocalGateway, printable
+from eventsapi.local.schedules import ScheduleTimer
 from eventsapi.local.sqs_source import SqsEventSource
 from eventsapi.local.template import Template
 from eventsapi.local.wiring import (
@@ -168,6 +169,8 @@ class LocalRuntime:
         threading.Thread(target=self._http.serve_forever, name="local-api", daemon=True).start()
         if self.pollers:
             self._start_event_sources()
+            self.schedules = ScheduleTimer(self.template, self.functions)  # the template's Schedule events
+            self.schedules.start()
         self.gateway.log_delivery.start()  # access-log lines reach the ingest in batches, as CloudWatch Logs sends them
         return self
 
@@ -180,6 +183,8 @@ class LocalRuntime:
         self._stopping.set()
         for source in self.sources:
             source.stop()
+        if getattr(self, "schedules", None) is not None:
+            self.schedules.stop()
         gateway = getattr(self, "gateway", None)
         if gateway is not None and gateway.log_delivery is not None:
             gateway.log_delivery.stop()

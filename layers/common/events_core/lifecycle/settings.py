@@ -11,6 +11,7 @@ with their defaults and parsers. A patch is judged whole before anything is writ
 field, a wrong type or a value out of range is a 400 naming the field, and changes nothing.
 """
 
+import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -25,6 +26,13 @@ from events_core.data_map import SETTINGS_PREFIX
 from events_core.errors import BadRequest, Unavailable
 
 _TRIES = 4
+SWEEP_SHARDS = 16
+
+
+def sweep_shard(developer_id: str) -> str:
+    """The sweep index's partition for a developer: spread over SWEEP_SHARDS, so no one key is hot."""
+    digest = hashlib.sha256(developer_id.encode("utf-8", "surrogatepass")).digest()
+    return f"retention#{int.from_bytes(digest[:4], 'big') % SWEEP_SHARDS}"
 
 
 @dataclass(frozen=True)
@@ -128,6 +136,8 @@ class SettingsStore:
                     "document": json.dumps(stored, sort_keys=True, separators=(",", ":")),
                     "revision": revision + 1,
                     "updatedAt": int(time.time() * 1000),
+                    # Only who chose a retention is in the sweep's sparse index (events_core.lifecycle.sweep).
+                    **({"sweepShard": sweep_shard(developer_id)} if stored.get("retention") else {}),
                 },
                 ConditionExpression="attribute_not_exists(controlKey) OR revision = :seen",
                 ExpressionAttributeValues={":seen": revision},
