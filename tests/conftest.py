@@ -173,9 +173,7 @@ class Pipeline:
         """Delivery records as stored (oldest first), of one webhook or all (the partition ledger's
         entries, events_core.records.ledger, are not records)."""
         items = [
-            i
-            for i in self.stack.items("DeliveriesTable")
-            if "webhookId" in i and webhook_id in (None, i["webhookId"])
+            i for i in self.stack.items("DeliveriesTable") if "webhookId" in i and webhook_id in (None, i["webhookId"])
         ]
         return sorted(items, key=lambda item: item["deliveryId"])
 

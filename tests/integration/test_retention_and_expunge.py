@@ -28,17 +28,23 @@ def test_payload_days_zero_a_delivered_payload_is_gone_and_redeliver_and_recover
     assert patched.status == 200
 
     assert detail(pipeline, key, hook, record).json["payload"] is None
-    answer = pipeline.stack.call("POST", f"{WEBHOOKS}/{hook['id']}/deliveries/{record['deliveryId']}/redeliver", key=key)
+    answer = pipeline.stack.call(
+        "POST", f"{WEBHOOKS}/{hook['id']}/deliveries/{record['deliveryId']}/redeliver", key=key
+    )
     assert (answer.status, answer.error["code"]) == (409, "payload_retention")
     assert "payloadDays" in answer.error["message"]
-    answer = pipeline.stack.call("POST", f"{WEBHOOKS}/{hook['id']}/recover", key=key, body={"since": "2020-01-01T00:00:00Z"})
+    answer = pipeline.stack.call(
+        "POST", f"{WEBHOOKS}/{hook['id']}/recover", key=key, body={"since": "2020-01-01T00:00:00Z"}
+    )
     assert (answer.status, answer.error["code"]) == (409, "payload_retention")
     assert detail(pipeline, other_key, other_hook, other_record).json["payload"] is not None  # others untouched
 
 
 def test_records_and_answers_past_their_retention_are_not_answered(pipeline, receiver):
     key, hook, record = delivered(pipeline, receiver, "dev_short")
-    pipeline.stack.call("PATCH", "/v1/events/settings", key=key, body={"retention": {"responseDays": 1, "recordDays": 2}})
+    pipeline.stack.call(
+        "PATCH", "/v1/events/settings", key=key, body={"retention": {"responseDays": 1, "recordDays": 2}}
+    )
     table = pipeline.stack.table("DeliveriesTable")
     aged = (datetime.now(UTC) - timedelta(days=1, hours=1)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     table.update_item(
@@ -74,7 +80,9 @@ def test_an_expunged_delivery_keeps_its_record_with_payload_null_and_others_keep
     [stored] = pipeline.stack.items("PayloadsTable")
     assert stored["developerId"] == "dev_y"
     assert detail(pipeline, other_key, other_hook, other_record).json["payload"] is not None
-    redeliver = pipeline.stack.call("POST", f"{WEBHOOKS}/{hook['id']}/deliveries/{record['deliveryId']}/redeliver", key=key)
+    redeliver = pipeline.stack.call(
+        "POST", f"{WEBHOOKS}/{hook['id']}/deliveries/{record['deliveryId']}/redeliver", key=key
+    )
     assert (redeliver.status, redeliver.error["code"]) == (409, "payload_expunged")
     listed = pipeline.stack.call("GET", f"{WEBHOOKS}/{hook['id']}/deliveries", key=key).json["deliveries"]
     assert listed[0]["expunged"] is True
@@ -101,7 +109,7 @@ def test_the_sweep_applies_a_chosen_retention_to_what_is_kept_and_only_to_who_ch
     key, hook, small = delivered(pipeline, receiver, "dev_sweep")
     pipeline.publish("dev_sweep", "tool.executed", BIG)
     pipeline.pump()
-    other_key, other_hook, other = delivered(pipeline, receiver, "dev_keeps", BIG)
+    _, other_hook, other = delivered(pipeline, receiver, "dev_keeps", BIG)
     old = next(r for r in pipeline.records(hook["id"]) if r["deliveryId"] != small["deliveryId"])
     aged = (datetime.now(UTC) - timedelta(days=5)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     pipeline.stack.table("DeliveriesTable").update_item(

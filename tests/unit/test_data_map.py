@@ -50,8 +50,7 @@ def test_no_function_gets_a_log_group_sam_would_make_and_keep_forever():
     missing = [
         logical_id
         for logical_id, spec in RESOURCES.items()
-        if spec["Type"] == "AWS::Serverless::Function"
-        and "LogGroup" not in spec["Properties"].get("LoggingConfig", {})
+        if spec["Type"] == "AWS::Serverless::Function" and "LogGroup" not in spec["Properties"].get("LoggingConfig", {})
     ]
     assert missing == []
     for group in _function_log_groups():

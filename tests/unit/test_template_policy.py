@@ -175,7 +175,7 @@ def redrive_targets(t: Template) -> set[str]:
 
 def test_crashed_messages_rest_in_fault_queues_apart_from_tenants_failed_posts():
     t = deployed()
-    assert redrive_targets(t) == {"EventsFaultQueue", "DeliveryFaultQueue"}
+    assert redrive_targets(t) == {"EventsFaultQueue", "DeliveryFaultQueue", "ExpungeFaultQueue"}
     variables = t.raw["Globals"]["Function"]["Environment"]["Variables"]
     assert variables["DELIVERY_DLQ_URL"] == {"Ref": "DeliveryDeadLetterQueue"}
     assert variables["DELIVERY_FAULT_QUEUE_URL"] == {"Ref": "DeliveryFaultQueue"}

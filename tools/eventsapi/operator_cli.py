@@ -78,7 +78,9 @@ def add_commands(commands: Any, target_of: Callable[[argparse.Namespace], Target
 
     people = commands.add_parser("developers", help="off-board a developer (remove) or export their data")
     people_commands = people.add_subparsers(dest="developers_command", required=True)
-    remove = people_commands.add_parser("remove", help="every item the data map finds: keys, webhooks, records, payloads, logs, settings")
+    remove = people_commands.add_parser(
+        "remove", help="every item the data map finds: keys, webhooks, records, payloads, logs, settings"
+    )
     remove.add_argument("--developer", required=True)
     remove.add_argument("--yes", action="store_true", help="do not ask")
     dump = people_commands.add_parser("export", help="everything held for a developer, as JSON lines (no secrets)")

@@ -75,7 +75,9 @@ class Store:
     answers: tuple[str, ...] = ()  # fields holding receivers' answers
     personal: tuple[str, ...] = ()  # fields holding other personal data (URLs, addresses, names)
     secrets: tuple[str, ...] = ()  # never exported
-    ceiling_seconds: int | None = None  # the longest a queue, stream or log group keeps anything (None: LogRetentionDays)
+    ceiling_seconds: int | None = (
+        None  # the longest a queue, stream or log group keeps anything (None: LogRetentionDays)
+    )
     template_ceiling: str | None = None  # where the template sets that ceiling (checked by a test)
     notes: tuple[str, ...] = field(default_factory=tuple)
 
@@ -225,7 +227,7 @@ TABLES: tuple[Store, ...] = (
                 ' "settings#developer", "expunge#developer"',
             ),
         ),
-        notes=('"stack#cursor-key" is the stack\'s own, nobody\'s data',),
+        notes=("\"stack#cursor-key\" is the stack's own, nobody's data",),
     ),
     Store(
         "RateCountersTable",
@@ -247,7 +249,7 @@ TABLES: tuple[Store, ...] = (
         find=(Query("developerId", _developer, "developerId = developer"),),
         personal=("url", "description", "headerNames", "auth"),
         secrets=("secretEnc", "previousSecretEnc", "headersEnc", "authSecretEnc", "verification"),
-        notes=('the partition "~signing-keys" holds the stack\'s own signing keys, nobody\'s data',),
+        notes=("the partition \"~signing-keys\" holds the stack's own signing keys, nobody's data",),
     ),
 )
 
@@ -255,37 +257,126 @@ _QUEUE = "bounded by retention only: a queue cannot be searched by developer"
 FOURTEEN_DAYS = 14 * DAY
 
 QUEUES: tuple[Store, ...] = (
-    Store("EventsQueue", "queue", "events on their way to the fan-out (payloads)", "4 days", ceiling_seconds=4 * DAY,
-          template_ceiling="MessageRetentionPeriod", payloads=("data",), notes=(_QUEUE,)),
-    Store("DeliveryQueue", "queue", "delivery messages waiting for an attempt (payloads up to 4 KB inline)", "14 days",
-          ceiling_seconds=FOURTEEN_DAYS, template_ceiling="MessageRetentionPeriod", payloads=("payload",),
-          notes=(_QUEUE,)),
-    Store("EventsDeadLetterQueue", "queue", "events the fan-out refused, with the reason (payloads)", "14 days",
-          ceiling_seconds=FOURTEEN_DAYS, template_ceiling="MessageRetentionPeriod", payloads=("data",),
-          notes=(_QUEUE,)),
-    Store("DeliveryDeadLetterQueue", "queue", "deliveries out of attempts (payloads)", "14 days",
-          ceiling_seconds=FOURTEEN_DAYS, template_ceiling="MessageRetentionPeriod", payloads=("payload",),
-          notes=(_QUEUE,)),
-    Store("EventsFaultQueue", "queue", "events whose fan-out kept crashing (payloads)", "14 days",
-          ceiling_seconds=FOURTEEN_DAYS, template_ceiling="MessageRetentionPeriod", payloads=("data",),
-          notes=(_QUEUE,)),
-    Store("DeliveryFaultQueue", "queue", "delivery messages whose invocations kept crashing", "14 days",
-          ceiling_seconds=FOURTEEN_DAYS, template_ceiling="MessageRetentionPeriod", payloads=("payload",),
-          notes=(_QUEUE,)),
-    Store("ApiLogsDeadLetterQueue", "queue", "access-log lines the ingest could not write", "14 days",
-          ceiling_seconds=FOURTEEN_DAYS, template_ceiling="MessageRetentionPeriod", personal=("path",),
-          notes=(_QUEUE,)),
-    Store("ApiLogsStream", "stream", "access-log lines of other accounts' stages, in transit", "24 hours",
-          ceiling_seconds=DAY, template_ceiling="RetentionPeriodHours", personal=("path",), notes=(_QUEUE,)),
+    Store(
+        "EventsQueue",
+        "queue",
+        "events on their way to the fan-out (payloads)",
+        "4 days",
+        ceiling_seconds=4 * DAY,
+        template_ceiling="MessageRetentionPeriod",
+        payloads=("data",),
+        notes=(_QUEUE,),
+    ),
+    Store(
+        "DeliveryQueue",
+        "queue",
+        "delivery messages waiting for an attempt (payloads up to 4 KB inline)",
+        "14 days",
+        ceiling_seconds=FOURTEEN_DAYS,
+        template_ceiling="MessageRetentionPeriod",
+        payloads=("payload",),
+        notes=(_QUEUE,),
+    ),
+    Store(
+        "EventsDeadLetterQueue",
+        "queue",
+        "events the fan-out refused, with the reason (payloads)",
+        "14 days",
+        ceiling_seconds=FOURTEEN_DAYS,
+        template_ceiling="MessageRetentionPeriod",
+        payloads=("data",),
+        notes=(_QUEUE,),
+    ),
+    Store(
+        "DeliveryDeadLetterQueue",
+        "queue",
+        "deliveries out of attempts (payloads)",
+        "14 days",
+        ceiling_seconds=FOURTEEN_DAYS,
+        template_ceiling="MessageRetentionPeriod",
+        payloads=("payload",),
+        notes=(_QUEUE,),
+    ),
+    Store(
+        "EventsFaultQueue",
+        "queue",
+        "events whose fan-out kept crashing (payloads)",
+        "14 days",
+        ceiling_seconds=FOURTEEN_DAYS,
+        template_ceiling="MessageRetentionPeriod",
+        payloads=("data",),
+        notes=(_QUEUE,),
+    ),
+    Store(
+        "DeliveryFaultQueue",
+        "queue",
+        "delivery messages whose invocations kept crashing",
+        "14 days",
+        ceiling_seconds=FOURTEEN_DAYS,
+        template_ceiling="MessageRetentionPeriod",
+        payloads=("payload",),
+        notes=(_QUEUE,),
+    ),
+    Store(
+        "ApiLogsDeadLetterQueue",
+        "queue",
+        "access-log lines the ingest could not write",
+        "14 days",
+        ceiling_seconds=FOURTEEN_DAYS,
+        template_ceiling="MessageRetentionPeriod",
+        personal=("path",),
+        notes=(_QUEUE,),
+    ),
+    Store(
+        "ExpungeQueue",
+        "queue",
+        "expunge job steps: developer and job ids, a position (no payloads)",
+        "4 days",
+        ceiling_seconds=4 * DAY,
+        template_ceiling="MessageRetentionPeriod",
+        notes=(_QUEUE,),
+    ),
+    Store(
+        "ExpungeFaultQueue",
+        "queue",
+        "expunge job steps whose invocations kept crashing (no payloads)",
+        "14 days",
+        ceiling_seconds=FOURTEEN_DAYS,
+        template_ceiling="MessageRetentionPeriod",
+        notes=(_QUEUE,),
+    ),
+    Store(
+        "ApiLogsStream",
+        "stream",
+        "access-log lines of other accounts' stages, in transit",
+        "24 hours",
+        ceiling_seconds=DAY,
+        template_ceiling="RetentionPeriodHours",
+        personal=("path",),
+        notes=(_QUEUE,),
+    ),
 )
 
 LOG_GROUPS: tuple[Store, ...] = (
-    Store("ApiAccessLogs", "log-group", "the stage's access log: every call's path, status, developer id",
-          "LogRetentionDays", template_ceiling="RetentionInDays", personal=("path",),
-          notes=("bounded by retention only: CloudWatch Logs cannot delete by content",)),
-    Store("ServiceCallLogs", "log-group", "calls of services without a stage, on their way to the API-call logs",
-          "1 day", ceiling_seconds=DAY, template_ceiling="RetentionInDays", personal=("path",),
-          notes=("bounded by retention only",)),
+    Store(
+        "ApiAccessLogs",
+        "log-group",
+        "the stage's access log: every call's path, status, developer id",
+        "LogRetentionDays",
+        template_ceiling="RetentionInDays",
+        personal=("path",),
+        notes=("bounded by retention only: CloudWatch Logs cannot delete by content",),
+    ),
+    Store(
+        "ServiceCallLogs",
+        "log-group",
+        "calls of services without a stage, on their way to the API-call logs",
+        "1 day",
+        ceiling_seconds=DAY,
+        template_ceiling="RetentionInDays",
+        personal=("path",),
+        notes=("bounded by retention only",),
+    ),
 )
 
 # Every function's own log group (the LoggingConfig a test requires of each function, so SAM never

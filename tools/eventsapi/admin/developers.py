@@ -70,7 +70,9 @@ def remove(target: Target, developer_id: str, config: Settings | None = None) ->
         table = target.table(str(store.output))
         removed.counts[store.logical_id] = walk.delete(store, walk.items_of(store, scope, table, keys_only=True), table)
         if store.logical_id == "ApiKeysTable" and removed.api_keys:
-            removed.cache_flushed = keys.flush_authorizer_cache(target)  # a cached authorization must not outlive the key
+            removed.cache_flushed = keys.flush_authorizer_cache(
+                target
+            )  # a cached authorization must not outlive the key
     removed.notes.append("still held where no search by developer reaches, until each ceiling passes:")
     removed.notes.extend(f"  {line}" for line in bounded_only(config.log_retention_days))
     return removed

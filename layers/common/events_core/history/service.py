@@ -89,7 +89,9 @@ def list_deliveries(developer_id: str, webhook_id: str, query: DeliveryQuery) ->
 def get_delivery(developer_id: str, webhook_id: str, delivery_id: str) -> DeliveryRecord:
     """One delivery, with its payload (read from where a large one is stored once)."""
     _owned(developer_id, webhook_id)
-    kept = retention.applied(_record(developer_id, webhook_id, delivery_id), retention.retention_of(developer_id), now_ms())
+    kept = retention.applied(
+        _record(developer_id, webhook_id, delivery_id), retention.retention_of(developer_id), now_ms()
+    )
     if kept is None:
         raise NotFound(f"delivery {delivery_id[:64]!r} not found")
     record = kept

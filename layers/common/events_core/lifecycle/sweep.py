@@ -26,10 +26,10 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from events_core.aws import LazyTable, conditional_check_failed
+from events_core.aws import conditional_check_failed
 from events_core.clock import now_ms, parse_iso
 from events_core.config import Settings, settings
-from events_core.data_map import SETTINGS_PREFIX, TABLES, Store
+from events_core.data_map import SETTINGS_PREFIX, TABLES
 from events_core.lifecycle import walk
 from events_core.lifecycle.retention import DAY_MS, SETTLED, Retention, payload_gone, retention_of
 from events_core.lifecycle.settings import SWEEP_SHARDS, SettingsStore
@@ -56,23 +56,7 @@ class Swept:
     read_bytes: int = field(default=0, repr=False)
 
 
-class Tables:
-    """The tables the sweep reads and writes (injectable for tests and the benchmark)."""
-
-    control = LazyTable("control_table")
-    deliveries = LazyTable("deliveries_table")
-    webhooks = LazyTable("webhooks_table")
-    listen = LazyTable("listen_table")
-    payloads = LazyTable("payloads_table")
-
-    def of(self, store: Store) -> Any:
-        return {
-            "ControlTable": self.control,
-            "DeliveriesTable": self.deliveries,
-            "WebhooksTable": self.webhooks,
-            "ListenTable": self.listen,
-            "PayloadsTable": self.payloads,
-        }[store.logical_id]
+Tables = walk.LiveTables
 
 
 def chosen(control: Any, after: tuple[int, str] | None = None) -> Iterator[tuple[int, str]]:
@@ -136,7 +120,11 @@ def _record(table: Any, record: DeliveryRecord, kept: Retention, now: int, resul
     if not removals and not sets:
         return
     condition = _unleased(record, now)
-    expression = " ".join(part for part in ("REMOVE " + ", ".join(removals) if removals else "", "SET " + ", ".join(sets) if sets else "") if part)
+    expression = " ".join(
+        part
+        for part in ("REMOVE " + ", ".join(removals) if removals else "", "SET " + ", ".join(sets) if sets else "")
+        if part
+    )
     condition["ExpressionAttributeValues"].update(values)
     _conditional(table, Key=key, UpdateExpression=expression, **condition)
 
@@ -195,8 +183,15 @@ def sweep(
             return total
         kept = retention_of(developer_id, SettingsStore(tables.control), config)
         done = sweep_developer(developer_id, kept, tables, config, now_ms())
-        for name in ("developers", "records_read", "records_deleted", "payloads_removed", "answers_removed",
-                     "stored_payloads_deleted", "read_bytes"):
+        for name in (
+            "developers",
+            "records_read",
+            "records_deleted",
+            "payloads_removed",
+            "answers_removed",
+            "stored_payloads_deleted",
+            "read_bytes",
+        ):
             setattr(total, name, getattr(total, name) + getattr(done, name))
         after = (shard, developer_id)
     tables.control.delete_item(Key=POSITION_KEY)

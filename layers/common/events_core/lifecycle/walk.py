@@ -10,14 +10,34 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
+from events_core.aws import LazyTable
 from events_core.clock import now_ms
 from events_core.config import Settings
 from events_core.data_map import TABLES, Keys, Query, Scope, Store
 from events_core.listen.model import SESSION_PREFIX
-from events_core.records.ledger import ledger_partition
 from events_core.rate_limit import window_ms
+from events_core.records.ledger import ledger_partition
 
 TableOf = Callable[[Store], Any]
+
+
+class LiveTables:
+    """The map's tables as a deployed function reaches them (its configured names), by store."""
+
+    control = LazyTable("control_table")
+    deliveries = LazyTable("deliveries_table")
+    webhooks = LazyTable("webhooks_table")
+    listen = LazyTable("listen_table")
+    payloads = LazyTable("payloads_table")
+
+    def of(self, store: Store) -> Any:
+        return {
+            "ControlTable": self.control,
+            "DeliveriesTable": self.deliveries,
+            "WebhooksTable": self.webhooks,
+            "ListenTable": self.listen,
+            "PayloadsTable": self.payloads,
+        }[store.logical_id]
 
 
 def _pages(table: Any, **query: Any) -> Iterator[dict[str, Any]]:
