@@ -54,6 +54,8 @@ class Swept:
     stored_payloads_deleted: int = 0
     finished: bool = True
     read_bytes: int = field(default=0, repr=False)
+    queries: int = 0  # pages read (for the cost model)
+    writes: int = 0  # conditional writes made
 
 
 Tables = walk.LiveTables
@@ -106,6 +108,7 @@ def _record(table: Any, record: DeliveryRecord, kept: Retention, now: int, resul
     key = {"webhookKey": f"{record.developer_id}#{record.webhook_id}", "deliveryId": record.delivery_id}
     age = _age_ms(record, now)
     if age > kept.record_days * DAY_MS:
+        result.writes += 1
         if _conditional(table, Key=key, **_unleased(record, now)):
             result.records_deleted += 1
         return
@@ -126,6 +129,7 @@ def _record(table: Any, record: DeliveryRecord, kept: Retention, now: int, resul
         if part
     )
     condition["ExpressionAttributeValues"].update(values)
+    result.writes += 1
     _conditional(table, Key=key, UpdateExpression=expression, **condition)
 
 
@@ -160,6 +164,7 @@ def sweep_developer(developer_id: str, kept: Retention, tables: Tables, config: 
         if past:
             store.delete(developer_id, event_id)
             result.stored_payloads_deleted += 1
+            result.writes += 1
     return result
 
 
