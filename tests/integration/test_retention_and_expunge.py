@@ -1,7 +1,7 @@
 """Retention a developer chooses and expunge: reads never answer what is past its retention, an
 expunged delivery keeps its record with payload null, and redeliver/recover say why they cannot."""
 
-from datetime import UTC, datetime, timedelta
+import time
 
 WEBHOOKS = "/v1/events/webhooks"
 BIG = {"toolName": "erp", "input": {"prompt": "p" * 6000}, "result": {}, "elapsed_ms": 1}
@@ -14,6 +14,15 @@ def delivered(pipeline, receiver, developer, data=None, path="/ok"):
     pipeline.pump()
     [record] = pipeline.records(hook["id"])
     return key, hook, record
+
+
+def age(pipeline, record, days):
+    """Make a record look last written `days` ago (every write sets expiresAt LogRetentionDays, 30, ahead)."""
+    pipeline.stack.table("DeliveriesTable").update_item(
+        Key={"webhookKey": record["webhookKey"], "deliveryId": record["deliveryId"]},
+        UpdateExpression="SET expiresAt = :at",
+        ExpressionAttributeValues={":at": int(time.time() + (30 - days) * 86400)},
+    )
 
 
 def detail(pipeline, key, hook, record):
@@ -45,21 +54,10 @@ def test_records_and_answers_past_their_retention_are_not_answered(pipeline, rec
     pipeline.stack.call(
         "PATCH", "/v1/events/settings", key=key, body={"retention": {"responseDays": 1, "recordDays": 2}}
     )
-    table = pipeline.stack.table("DeliveriesTable")
-    aged = (datetime.now(UTC) - timedelta(days=1, hours=1)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    table.update_item(
-        Key={"webhookKey": record["webhookKey"], "deliveryId": record["deliveryId"]},
-        UpdateExpression="SET createdAt = :at",
-        ExpressionAttributeValues={":at": aged},
-    )
+    age(pipeline, record, 1.05)
     shown = detail(pipeline, key, hook, record).json
     assert shown["payload"] is not None and [a["responseExcerpt"] for a in shown["attempts"]] == [""]
-    aged = (datetime.now(UTC) - timedelta(days=3)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    table.update_item(
-        Key={"webhookKey": record["webhookKey"], "deliveryId": record["deliveryId"]},
-        UpdateExpression="SET createdAt = :at",
-        ExpressionAttributeValues={":at": aged},
-    )
+    age(pipeline, record, 3)
     assert detail(pipeline, key, hook, record).status == 404
     listed = pipeline.stack.call("GET", f"{WEBHOOKS}/{hook['id']}/deliveries", key=key).json
     assert listed["deliveries"] == []
@@ -111,12 +109,7 @@ def test_the_sweep_applies_a_chosen_retention_to_what_is_kept_and_only_to_who_ch
     pipeline.pump()
     _, other_hook, other = delivered(pipeline, receiver, "dev_keeps", BIG)
     old = next(r for r in pipeline.records(hook["id"]) if r["deliveryId"] != small["deliveryId"])
-    aged = (datetime.now(UTC) - timedelta(days=5)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    pipeline.stack.table("DeliveriesTable").update_item(
-        Key={"webhookKey": small["webhookKey"], "deliveryId": small["deliveryId"]},
-        UpdateExpression="SET createdAt = :at",
-        ExpressionAttributeValues={":at": aged},
-    )
+    age(pipeline, small, 5)
     body = {"retention": {"payloadDays": 0, "recordDays": 3}}
     assert pipeline.stack.call("PATCH", "/v1/events/settings", key=key, body=body).status == 200
 
@@ -132,3 +125,18 @@ def test_the_sweep_applies_a_chosen_retention_to_what_is_kept_and_only_to_who_ch
     assert (again["records_deleted"], again["payloads_removed"], again["stored_payloads_deleted"]) == (0, 0, 0)
     pipeline.stack.call("PATCH", "/v1/events/settings", key=key, body={"retention": None})
     assert pipeline.stack.invoke("SweepRetentionFunction", {"source": "aws.events", "detail": {}})["developers"] == 0
+
+
+def test_the_default_retention_hides_nothing_a_late_or_old_event_left(pipeline, receiver):
+    """Records are aged by when they were written, not by their event's time: an event published
+    with a timestamp months old is listed, read and recoverable as before."""
+    key = pipeline.stack.key("dev_old")
+    hook = pipeline.webhook(key, receiver.url("/dev_old/ok"))
+    pipeline.publish("dev_old", "tool.executed", {"n": 1}, timestamp="2026-01-12T08:00:00.000Z")
+    pipeline.pump()
+    [record] = pipeline.records(hook["id"])
+    assert detail(pipeline, key, hook, record).json["payload"] is not None
+    listed = pipeline.stack.call("GET", f"{WEBHOOKS}/{hook['id']}/deliveries", key=key).json["deliveries"]
+    assert [d["deliveryId"] for d in listed] == [record["deliveryId"]]
+    age(pipeline, record, 30.01)  # past its TTL, not yet deleted: gone for reads
+    assert detail(pipeline, key, hook, record).status == 404

@@ -209,7 +209,12 @@ class _Progress:
 
 
 def _recover_chunk(
-    store: DeliveryStore, developer_id: str, webhook_id: str, chunk: list[tuple[str, int]], tally: _Progress
+    store: DeliveryStore,
+    developer_id: str,
+    webhook_id: str,
+    chunk: list[tuple[str, int]],
+    tally: _Progress,
+    kept: retention.Retention,
 ) -> bool:
     """Read, queue, then mark one chunk. Queued before marked: a crash in between leaves records
     dead with their message already queued (the worker's lease turns any duplicate into a no-op),
@@ -217,12 +222,14 @@ def _recover_chunk(
     records = store.fetch(developer_id, webhook_id, [delivery_id for delivery_id, _ in chunk])
     if records is None:
         return False
+    at = now_ms()
     ready = [
         record
         for record in records
         if record.status == DeliveryStatus.DEAD
         and (record.payload or record.payload_ref)
         and not record.expunged
+        and not retention.payload_gone(record, kept, at)  # past the developer's payloadDays
         and record.lease_until_ms is None
     ]
     outgoing = [
@@ -252,7 +259,6 @@ def recover(developer_id: str, webhook_id: str, body: Any, *, seconds_left: floa
             "recover cannot send dead deliveries again: their payloads are not kept once they settle"
             " (settings retention.payloadDays = 0)"
         )
-    floor = max(since, now_ms() - kept.payload_days * retention.DAY_MS)  # older payloads are past their retention
     scope = _recover_scope(developer_id, webhook_id, since)
     after, until = _resume(scope, cursor, until)
     store = DeliveryStore()
@@ -261,7 +267,7 @@ def recover(developer_id: str, webhook_id: str, body: Any, *, seconds_left: floa
     more = True
     while tally.queued < RECOVER_BATCH and tally.payload_bytes < RECOVER_BYTES and time.monotonic() < stop_at:
         wanted = min(RECOVER_CHUNK, RECOVER_BATCH - tally.queued)
-        keys = store.dead_keys(developer_id, webhook_id, since_ms=floor, until_ms=until, after=after, limit=wanted)
+        keys = store.dead_keys(developer_id, webhook_id, since_ms=since, until_ms=until, after=after, limit=wanted)
         if not keys:
             more = False
             break
@@ -272,7 +278,7 @@ def recover(developer_id: str, webhook_id: str, body: Any, *, seconds_left: floa
                 break  # spent mid-way: answer what was queued; nextCursor goes on from here
             raise
         chunk = keys[:granted]
-        if not _recover_chunk(store, developer_id, webhook_id, chunk, tally):
+        if not _recover_chunk(store, developer_id, webhook_id, chunk, tally, kept):
             if not (tally.queued or tally.not_queued):
                 raise Unavailable("the deliveries could not be read for a moment; nothing was queued, retry")
             break

@@ -9,7 +9,6 @@ receivers' answers older than responseDays are empty."""
 from dataclasses import dataclass, replace
 from typing import Any
 
-from events_core.clock import parse_iso
 from events_core.config import Settings, settings
 from events_core.errors import Conflict
 from events_core.lifecycle.settings import SettingsStore, document
@@ -36,41 +35,46 @@ class Retention:
     payload_days: int
     response_days: int
     record_days: int
+    ceiling_days: int  # LogRetentionDays: what every record is written to live (its expiresAt)
 
     @classmethod
-    def of(cls, doc: dict[str, Any]) -> "Retention":
+    def of(cls, doc: dict[str, Any], config: Settings) -> "Retention":
         kept = doc["retention"]
-        return cls(int(kept["payloadDays"]), int(kept["responseDays"]), int(kept["recordDays"]))
+        days = config.log_retention_days
+        return cls(int(kept["payloadDays"]), int(kept["responseDays"]), int(kept["recordDays"]), days)
 
     @classmethod
     def default(cls, config: Settings) -> "Retention":
         days = config.log_retention_days
-        return cls(days, days, days)
+        return cls(days, days, days, days)
 
 
 def retention_of(developer_id: str, store: SettingsStore | None = None, config: Settings | None = None) -> Retention:
     """One eventually consistent GetItem: a change is seen by reads within a second."""
     config = config or settings()
     stored, _ = (store or SettingsStore()).stored(developer_id, consistent=False)
-    return Retention.of(document(stored, config))
+    return Retention.of(document(stored, config), config)
 
 
-def _age_ms(record: DeliveryRecord, now_ms: int) -> int:
-    try:
-        return now_ms - parse_iso(record.created_at)
-    except ValueError:
-        return 0
+def age_ms(record: DeliveryRecord, kept: Retention, now_ms: int) -> int:
+    """How long ago the record was last written: every write sets its expiresAt LogRetentionDays
+    ahead, so a record is as old as that says (an event's own time may be months older, when it
+    was published late or recovered). With the default retention a record reads as gone exactly
+    when its TTL has passed, before DynamoDB gets to deleting it."""
+    if not record.expires_at:
+        return 0  # written without an expiry (none of this code's): kept, as DynamoDB keeps it
+    return now_ms - (record.expires_at - kept.ceiling_days * 86400) * 1000
 
 
 def payload_gone(record: DeliveryRecord, retention: Retention, now_ms: int) -> bool:
     if retention.payload_days == 0:
         return record.status in SETTLED
-    return _age_ms(record, now_ms) > retention.payload_days * DAY_MS
+    return age_ms(record, retention, now_ms) > retention.payload_days * DAY_MS
 
 
 def applied(record: DeliveryRecord, retention: Retention, now_ms: int) -> DeliveryRecord | None:
     """The record as its retention lets it be read; None when the record itself is past it."""
-    age = _age_ms(record, now_ms)
+    age = age_ms(record, retention, now_ms)
     if age > retention.record_days * DAY_MS:
         return None
     if payload_gone(record, retention, now_ms):

@@ -27,11 +27,11 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from events_core.aws import conditional_check_failed
-from events_core.clock import now_ms, parse_iso
+from events_core.clock import now_ms
 from events_core.config import Settings, settings
 from events_core.data_map import SETTINGS_PREFIX, TABLES
 from events_core.lifecycle import walk
-from events_core.lifecycle.retention import DAY_MS, SETTLED, Retention, payload_gone, retention_of
+from events_core.lifecycle.retention import DAY_MS, SETTLED, Retention, age_ms, payload_gone, retention_of
 from events_core.lifecycle.settings import SWEEP_SHARDS, SettingsStore
 from events_core.records.ledger import RETRY_SPAN_SECONDS
 from events_core.records.model import DeliveryRecord
@@ -97,16 +97,9 @@ def _unleased(record: DeliveryRecord, now: int) -> dict[str, Any]:
     }
 
 
-def _age_ms(record: DeliveryRecord, now: int) -> int:
-    try:
-        return now - parse_iso(record.created_at)
-    except ValueError:
-        return 0
-
-
 def _record(table: Any, record: DeliveryRecord, kept: Retention, now: int, result: Swept) -> None:
     key = {"webhookKey": f"{record.developer_id}#{record.webhook_id}", "deliveryId": record.delivery_id}
-    age = _age_ms(record, now)
+    age = age_ms(record, kept, now)
     if age > kept.record_days * DAY_MS:
         result.writes += 1
         if _conditional(table, Key=key, **_unleased(record, now)):
