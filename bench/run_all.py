@@ -47,7 +47,7 @@ def main() -> int:
         ("listen", ("20",) if args.quick else ("100",)),
         ("api_call_logs", ("10000", "100000")),
         ("schema_validation", ()),
-        ("lifecycle", ("1000",) if args.quick else ("10000",)),
+        ("lifecycle", ("500",) if args.quick else ("10000",)),
     ]
     results: dict[str, dict] = {}
     rows: list[tuple[str, str]] = []
