@@ -154,6 +154,11 @@ read, one conditional UpdateItem each, a DeleteItem per payload stored once) plu
 per step: {results["expunge_seconds"]:.1f} s for {int(results["expunge_removed"]):,} deliveries here
 (one step, in-process moto; DynamoDB answers single writes in a few ms, so a deployed step does
 about 10,000 in under a minute and hands on before its 300 s timeout).
+
+On every developer's path: the history reads (list, get, redeliver, recover) read the caller's
+settings to apply their retention (one eventually consistent GetItem, 0.5 RRU: +$0.06 per million
+such calls); a webhook's delete and a listen session's open write one ledger item, a poll renews it
+at most once a minute (1 WRU each).
 """
 
 
