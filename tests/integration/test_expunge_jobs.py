@@ -78,3 +78,25 @@ def test_a_step_out_of_time_hands_on_and_the_job_still_ends_with_everything(pipe
     job = pipeline.stack.call("GET", f"/v1/events/expunge/{started.json['jobId']}", key=key).json
     assert (job["state"], job["removed"]) == ("done", 4)
     assert all(r.get("expunged") for h in hooks for r in pipeline.records(h["id"]))
+
+
+def test_hostile_input_on_the_lifecycle_routes_is_a_4xx_never_a_5xx(stack):
+    key = stack.key("dev_hostile")
+    attempts = [
+        ("PATCH", "/v1/events/settings", {"retention": {"payloadDays": 10**40}}),
+        ("PATCH", "/v1/events/settings", {"retention": [1, 2]}),
+        ("PATCH", "/v1/events/settings", {"retention": {"payloadDays": "7"}}),
+        ("PATCH", "/v1/events/settings", {"x" * 3000: 1}),
+        ("POST", "/v1/events/expunge", {"since": "2020-01-01T00:00:00Z", "webhookId": "~count"}),
+        ("POST", "/v1/events/expunge", {"since": "2020-01-01T00:00:00Z", "webhookId": "a" * 3000}),
+        ("POST", "/v1/events/expunge", {"since": "+275760-09-13T00:00:00Z"}),
+        ("POST", "/v1/events/expunge", {"since": "9" * 5000}),
+        ("POST", "/v1/events/expunge", [1]),
+        ("GET", "/v1/events/expunge/" + "z" * 3000, None),
+        ("GET", "/v1/events/expunge/..%2F..", None),
+        ("DELETE", f"{WEBHOOKS}/{'0' * 24}/deliveries/msg_{'0' * 32}/payload", None),
+        ("DELETE", f"{WEBHOOKS}/~count/deliveries/x/payload", None),
+    ]
+    for method, path, body in attempts:
+        answer = stack.call(method, path, key=key, body=body)
+        assert 400 <= answer.status < 500, (method, path[:80], answer.status, answer.raw[:200])
