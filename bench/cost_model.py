@@ -361,6 +361,12 @@ def keyed_lines(m: Measured) -> list[tuple[str, str, float]]:
             MILLION * PRICES["dynamodb_wru"],
         ),
         (
+            "DynamoDB index",
+            "1 WRU: the claim's entry in the keys-only `ByDeveloper` index, by which off-boarding and "
+            "export find a developer's claims (the data map)",
+            MILLION * PRICES["dynamodb_wru"],
+        ),
+        (
             "DynamoDB storage",
             "claims expire after 24 h (TTL deletes are free): about 0.15 GB-day per million keys",
             0.15 / 30 * 0.25,

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench import api_call_logs_model, cost_model, scale_model, schema_validation
+from bench import api_call_logs_model, cost_model, lifecycle, scale_model, schema_validation
 from eventsapi.harness.progress import progress
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,6 +47,7 @@ def main() -> int:
         ("listen", ("20",) if args.quick else ("100",)),
         ("api_call_logs", ("10000", "100000")),
         ("schema_validation", ()),
+        ("lifecycle", ("500",) if args.quick else ("10000",)),
     ]
     results: dict[str, dict] = {}
     rows: list[tuple[str, str]] = []
@@ -73,7 +74,11 @@ def main() -> int:
     print("-" * (width + 34))
     for name, value in rows:
         print(f"{name.ljust(width)}  {value}")
-    args.cost_out.write_text(cost_model.render(measured) + api_call_logs_model.cost_section(results["api_call_logs"]))
+    args.cost_out.write_text(
+        cost_model.render(measured)
+        + api_call_logs_model.cost_section(results["api_call_logs"])
+        + (lifecycle.cost_section(results["lifecycle"]) if "lifecycle" in results else "")
+    )
     args.scale_out.write_text(scale_model.render(scale) + api_call_logs_model.scale_section(results["api_call_logs"]))
     print(f"\ncost model written to {args.cost_out}, scale model to {args.scale_out}")
     return 0

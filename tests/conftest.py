@@ -170,8 +170,11 @@ class Pipeline:
         return {hook["_id"]: hook for hook in self.stack.call("GET", "/v1/events/webhooks", key=key).json["webhooks"]}
 
     def records(self, webhook_id: str | None = None) -> list[dict]:
-        """Delivery records as stored (oldest first), of one webhook or all."""
-        items = [i for i in self.stack.items("DeliveriesTable") if webhook_id in (None, i["webhookId"])]
+        """Delivery records as stored (oldest first), of one webhook or all (the partition ledger's
+        entries, events_core.records.ledger, are not records)."""
+        items = [
+            i for i in self.stack.items("DeliveriesTable") if "webhookId" in i and webhook_id in (None, i["webhookId"])
+        ]
         return sorted(items, key=lambda item: item["deliveryId"])
 
     def attempts(self, webhook_id: str | None = None) -> list[dict]:

@@ -85,7 +85,7 @@ def test_queues_are_wired_as_the_design_requires(template):
     """Visibility ≥ 6 × the consumer's timeout, partial batch responses, 14-day dead-letter queues."""
     queues = template.of_type("AWS::SQS::Queue")
     mappings = template.of_type("AWS::Lambda::EventSourceMapping")
-    assert len(mappings) == 2
+    assert len(mappings) == 3  # fan-out, delivery, expunge
     for mapping in mappings.values():
         spec = template.function(template.logical_id_of(mapping["FunctionName"]))
         queue = queues[template.logical_id_of(mapping["EventSourceArn"])]

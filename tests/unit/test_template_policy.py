@@ -250,7 +250,7 @@ def redrive_targets(d: Deployment) -> set[str]:
 
 def test_crashed_messages_rest_in_fault_queues_apart_from_tenants_failed_posts():
     d = deployed()
-    assert redrive_targets(d) == {"EventsFaultQueue", "DeliveryFaultQueue"}
+    assert redrive_targets(d) == {"EventsFaultQueue", "DeliveryFaultQueue", "ExpungeFaultQueue"}
     environment = d.environment("DeliverFunction")
     assert environment["DELIVERY_DLQ_URL"] == d.ref("DeliveryDeadLetterQueue")
     assert environment["DELIVERY_FAULT_QUEUE_URL"] == d.ref("DeliveryFaultQueue")

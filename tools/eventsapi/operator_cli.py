@@ -23,6 +23,8 @@ def add_commands(commands: Any, target_of: Callable[[argparse.Namespace], Target
     def cmd_developers(args: argparse.Namespace) -> int:
         from eventsapi.admin import developers
 
+        if args.developers_command == "export":
+            return cmd_export(args)
         if not args.yes:
             print(f"this deletes every key, webhook, delivery record and log of {args.developer}; add --yes")
             return 2
@@ -32,8 +34,22 @@ def add_commands(commands: Any, target_of: Callable[[argparse.Namespace], Target
             f" them), {removed.deliveries} delivery records, {removed.api_logs} API-call logs"
             + ("; authorizer cache flushed" if removed.cache_flushed else "")
         )
+        print(f"by store: {removed.summary()}")
         for note in removed.notes:
             print(note)
+        return 0
+
+    def cmd_export(args: argparse.Namespace) -> int:
+        import sys
+
+        from eventsapi.admin import developers
+
+        if args.out == "-":
+            written = developers.export(target_of(args), args.developer, sys.stdout)
+        else:
+            with open(args.out, "w", encoding="utf-8") as out:
+                written = developers.export(target_of(args), args.developer, out)
+        print(f"exported {written} items of {args.developer} (secrets excluded)", file=sys.stderr)
         return 0
 
     def cmd_alarms(args: argparse.Namespace) -> int:
@@ -60,11 +76,16 @@ def add_commands(commands: Any, target_of: Callable[[argparse.Namespace], Target
         print(f"preflight: {len(blocking)} blocking, {len(findings) - len(blocking)} notes")
         return 1 if blocking else 0
 
-    people = commands.add_parser("developers", help="off-board a developer: remove all of their data")
+    people = commands.add_parser("developers", help="off-board a developer (remove) or export their data")
     people_commands = people.add_subparsers(dest="developers_command", required=True)
-    remove = people_commands.add_parser("remove", help="keys, webhooks and secrets, delivery records, API-call logs")
+    remove = people_commands.add_parser(
+        "remove", help="every item the data map finds: keys, webhooks, records, payloads, logs, settings"
+    )
     remove.add_argument("--developer", required=True)
     remove.add_argument("--yes", action="store_true", help="do not ask")
+    dump = people_commands.add_parser("export", help="everything held for a developer, as JSON lines (no secrets)")
+    dump.add_argument("--developer", required=True)
+    dump.add_argument("--out", default="-", help="a file (default: standard output)")
     people.set_defaults(func=cmd_developers)
 
     alarm = commands.add_parser("alarms", help="prove that the stack's alarms reach a person")

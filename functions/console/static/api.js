@@ -156,6 +156,10 @@ export const Api = {
   redeliver: (id, deliveryId) =>
     api('POST', `/v1/events/webhooks/${enc(id)}/deliveries/${enc(deliveryId)}/redeliver`, { body: {} }),
   recover: (id, body) => api('POST', `/v1/events/webhooks/${enc(id)}/recover`, { body }),
+  expungePayload: (id, deliveryId) =>
+    api('DELETE', `/v1/events/webhooks/${enc(id)}/deliveries/${enc(deliveryId)}/payload`),
+  settings: () => api('GET', '/v1/events/settings'),
+  updateSettings: (body) => api('PATCH', '/v1/events/settings', { body }),
   logs: (query) => api('GET', '/v1/events/logs', { query }),
   verify: (id) => api('POST', `/v1/events/webhooks/${enc(id)}/verify`),
   listenSessions: () => api('GET', '/v1/events/listen'),

@@ -1,10 +1,11 @@
 // Events API console: sign-in, the header and a small hash router (#/webhooks, #/webhooks/<id>, #/types, #/logs,
-// #/listen).
+// #/listen, #/settings).
 
 import { ApiError, api, forgetKey, getKey, onUnauthorized, resetCaches, setKey } from './api.js';
 import { clear, field, h, notice } from './dom.js';
 import { renderListen } from './listen.js';
 import { renderLogs } from './logs.js';
+import { renderSettings } from './settings.js';
 import { renderTypes } from './types.js';
 import { renderWebhook } from './webhook.js';
 import { renderWebhooks } from './webhooks.js';
@@ -18,6 +19,7 @@ function route() {
   const [section, id] = hash.split('/').map((part) => decodeURIComponent(part || ''));
   if (section === 'logs') return { name: 'logs' };
   if (section === 'listen') return { name: 'listen' };
+  if (section === 'settings') return { name: 'settings' };
   if (section === 'types') return { name: 'types' };
   if (section === 'webhooks' && id) return { name: 'webhook', id };
   return { name: 'webhooks' };
@@ -45,6 +47,7 @@ function render() {
     logs: renderLogs,
     types: renderTypes,
     listen: renderListen,
+    settings: renderSettings,
   };
   cleanup = views[current.name](main, current);
   const titles = {
@@ -53,6 +56,7 @@ function render() {
     logs: 'API logs',
     types: 'Event types',
     listen: 'Listen sessions',
+    settings: 'Settings',
   };
   document.title = `${titles[current.name]} · Events API console`;
 }
@@ -92,6 +96,7 @@ function header(active) {
         link('types', '#/types', 'Event types'),
         link('logs', '#/logs', 'API logs'),
         link('listen', '#/listen', 'Listen'),
+        link('settings', '#/settings', 'Settings'),
       ),
       h(
         'div',

@@ -559,6 +559,34 @@ function deliveriesSection(webhookId, { changed, isAlive }) {
         setBusy(redeliver, false);
       }
     });
+    const settled = ['succeeded', 'dead', 'failed'].includes(detail.status);
+    const expunge = h('button', {
+      type: 'button',
+      class: 'btn btn-small btn-danger-quiet',
+      text: 'Expunge payload',
+      hidden: detail.expunged || !settled,
+    });
+    expunge.addEventListener('click', async () => {
+      const sure = await confirmDialog({
+        title: 'Expunge this payload?',
+        body:
+          'The payload and the receiver’s answers are removed for good; the record stays. ' +
+          'A payload over 4 KB is stored once for its event, so other deliveries of this event lose it too.',
+        confirmLabel: 'Expunge',
+        tone: 'danger',
+      });
+      if (!sure) return;
+      setBusy(expunge, true, 'Expunging…');
+      try {
+        await Api.expungePayload(webhookId, detail.deliveryId);
+        replace(result, notice('ok', 'Expunged: the payload and answers are gone; the record stays.'));
+        loadDetail(entry, { quiet: true });
+      } catch (error) {
+        replace(result, notice('bad', error.message));
+      } finally {
+        setBusy(expunge, false);
+      }
+    });
     const attemptRows = attempts.map((attempt) =>
       h(
         'tr',
@@ -594,7 +622,7 @@ function deliveriesSection(webhookId, { changed, isAlive }) {
             ? [' · trace ', h('span', { class: 'mono trace-id', title: 'W3C trace id: every post of this delivery carries it in traceparent', text: detail.traceId })]
             : []),
         ),
-        redeliver,
+        h('span', { class: 'detail-actions' }, redeliver, expunge),
       ),
       result,
       h('h3', { class: 'detail-title', text: `Attempts (${attempts.length})` }),
@@ -623,7 +651,10 @@ function deliveriesSection(webhookId, { changed, isAlive }) {
       h('h3', { class: 'detail-title', text: 'Payload' }),
       detail.payload
         ? h('pre', { class: 'code-block payload', tabindex: '0', text: prettyJson(detail.payload) })
-        : h('p', { class: 'muted small', text: 'No payload stored.' }),
+        : h('p', {
+            class: 'muted small',
+            text: detail.expunged ? 'Expunged: the payload and answers were removed.' : 'No payload stored.',
+          }),
     );
   }
 

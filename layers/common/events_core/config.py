@@ -70,6 +70,7 @@ class Settings:
     delivery_fault_queue_url: str = _setting("", "DELIVERY_FAULT_QUEUE_URL")
     rate_counters_table: str = _setting("", "RATE_COUNTERS_TABLE")
     control_table: str = _setting("", "CONTROL_TABLE")
+    expunge_queue_url: str = _setting("", "EXPUNGE_QUEUE_URL")
     # Behaviour: template parameters.
     event_source: str = _setting("cn.invoratec.platform", "EVENT_SOURCE", "EventSource")
     log_retention_days: int = _setting(30, "LOG_RETENTION_DAYS", "LogRetentionDays", int)

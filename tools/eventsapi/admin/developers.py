@@ -1,124 +1,110 @@
-"""Off-boarding: a developer leaving the platform is removed from every table that holds their data,
-each read by the developer's own partition or index (Query, never Scan).
+"""Off-boarding and export: a developer's data, found through the data map (events_core.data_map),
+never by a Scan.
 
-Order matters: keys first (no new calls), then webhooks with their sealed secrets, headers and
-credentials (no new deliveries), then what they produced: delivery records with their payloads,
-API-call logs. What is not removed here, and why (README "Off-boarding a developer"): rate counters
-expire within seconds; idempotency claims (keyed by developer and key, with no index by developer)
-expire within 24 hours; delivery records of webhooks deleted before today have no partition left
-to find them by and expire with LogRetentionDays; dead letters expire after 14 days; function logs
-expire with LogRetentionDays (CloudWatch Logs cannot delete by content)."""
+`remove` deletes every item the map finds, store by store in the map's order: keys first (no new
+calls), then what the developer produced (listen sessions with their waiting deliveries, delivery
+records of every webhook and session, live or in the partition ledger, payloads, idempotency claims,
+API-call logs, budgets, test rings, settings, expunge jobs, rate counters), the webhooks last with
+their sealed secrets, headers and credentials (they name the partitions the others are found by, so
+an interrupted run can be repeated). What only a queue, stream or log group still holds cannot be
+searched by developer: the output names each with its ceiling.
 
+`export` writes the same items as JSON lines, secrets excluded."""
+
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from decimal import Decimal
+from typing import IO, Any
 
-from boto3.dynamodb.conditions import Key
-
-from events_core.api_keys import BY_DEVELOPER_INDEX
-from events_core.api_logs import shard_key
-from events_core.records.model import webhook_key
+from events_core.config import Settings
+from events_core.data_map import MAX_LOG_SHARDS, TABLES, Scope, Store, bounded_only
+from events_core.lifecycle import walk
 from eventsapi.admin import keys
 from eventsapi.admin.target import Target
 
-MAX_LOG_SHARDS = 64  # the template's LogShards MaxValue
+__all__ = ["MAX_LOG_SHARDS", "Removed", "export", "remove"]
 
 
 @dataclass
 class Removed:
-    api_keys: int = 0
+    counts: dict[str, int] = field(default_factory=dict)  # store → items removed
     webhooks: int = 0
-    deliveries: int = 0
-    api_logs: int = 0
-    payloads: int = 0
     cache_flushed: bool = False
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def api_keys(self) -> int:
+        return self.counts.get("ApiKeysTable", 0)
 
-def _pages(table: Any, **query: Any) -> Iterator[dict[str, Any]]:
-    while True:
-        page = table.query(**query)
-        yield from page.get("Items", [])
-        if "LastEvaluatedKey" not in page:
-            return
-        query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    @property
+    def deliveries(self) -> int:
+        return self.counts.get("DeliveriesTable", 0)
 
+    @property
+    def api_logs(self) -> int:
+        return self.counts.get("ApiLogsTable", 0)
 
-def _delete(table: Any, key_names: tuple[str, ...], items: Iterator[dict[str, Any]]) -> int:
-    count = 0
-    with table.batch_writer(overwrite_by_pkeys=list(key_names)) as batch:
-        for item in items:
-            batch.delete_item(Key={name: item[name] for name in key_names})
-            count += 1
-    return count
+    @property
+    def payloads(self) -> int:
+        return self.counts.get("PayloadsTable", 0)
 
-
-def _api_log_items(logs: Any, developer_id: str) -> Iterator[dict[str, Any]]:
-    """The developer's API-call log entries in every write shard (events_core.api_logs: shard 0 is the
-    plain id, shard n "developer#n"). Every shard the LogShards parameter allows is read, not only
-    today's count: entries written under a larger count stay where they were. An item of another
-    developer whose own id looks like a shard key ("developer#3") is left alone (its developerId)."""
-    for shard in range(MAX_LOG_SHARDS):
-        for item in _pages(
-            logs,
-            KeyConditionExpression=Key("userId").eq(shard_key(developer_id, shard)),
-            ProjectionExpression="userId, logId, developerId",
-        ):
-            if item.get("developerId", developer_id) == developer_id:
-                yield item
+    def summary(self) -> str:
+        return ", ".join(f"{count} in {store}" for store, count in self.counts.items())
 
 
-def remove(target: Target, developer_id: str) -> Removed:
-    if not developer_id.strip():
-        raise ValueError("developer id must not be empty")
-    removed = Removed()
-    api_keys = target.table("ApiKeysTableName")
-    removed.api_keys = _delete(
-        api_keys,
-        ("keyHash",),
-        # The index projects no keyHash beyond the table key, which every index entry carries.
-        _pages(api_keys, IndexName=BY_DEVELOPER_INDEX, KeyConditionExpression=Key("developerId").eq(developer_id)),
-    )
-    if removed.api_keys:  # a cached authorization must not outlive the key
-        removed.cache_flushed = keys.flush_authorizer_cache(target)
+def _present(target: Target) -> list[Store]:
+    """The map's tables this stack has (an older local stack may lack one)."""
+    return [store for store in TABLES if store.output and store.output in target.outputs]
 
-    webhooks_table = target.table("WebhooksTableName")
-    owned = list(_pages(webhooks_table, KeyConditionExpression=Key("developerId").eq(developer_id)))
-    webhook_ids = [item["webhookId"] for item in owned if not str(item["webhookId"]).startswith("~")]
 
-    deliveries = target.table("DeliveriesTableName")
-    for webhook_id in webhook_ids:
-        partition = webhook_key(developer_id, webhook_id)
-        removed.deliveries += _delete(
-            deliveries,
-            ("webhookKey", "deliveryId"),
-            _pages(
-                deliveries,
-                KeyConditionExpression=Key("webhookKey").eq(partition),
-                ProjectionExpression="webhookKey, deliveryId",
-            ),
-        )
-    # Webhooks after their records: an interrupted run can be repeated and still finds the records.
-    _delete(webhooks_table, ("developerId", "webhookId"), iter(owned))
-    removed.webhooks = len(webhook_ids)
+def _scope(target: Target, developer_id: str, config: Settings) -> Scope:
+    return walk.scope_of(developer_id, lambda store: target.table(str(store.output)), config)
 
-    if "PayloadsTableName" in target.outputs:  # payloads stored once, by developer and event
-        payloads = target.table("PayloadsTableName")
-        removed.payloads = _delete(
-            payloads,
-            ("developerId", "eventId"),
-            _pages(
-                payloads,
-                KeyConditionExpression=Key("developerId").eq(developer_id),
-                ProjectionExpression="developerId, eventId",
-            ),
-        )
 
-    logs = target.table("ApiLogsTableName")
-    removed.api_logs = _delete(logs, ("userId", "logId"), _api_log_items(logs, developer_id))
-    removed.notes.append(
-        "left to expire: rate counters (seconds), idempotency claims (24 hours), dead letters (14 days),"
-        " function logs and the records of"
-        " webhooks deleted earlier (LogRetentionDays)"
-    )
+def remove(target: Target, developer_id: str, config: Settings | None = None) -> Removed:
+    config = config or Settings.from_env()
+    scope = _scope(target, developer_id, config)
+    removed = Removed(webhooks=len(scope.webhooks))
+    for store in _present(target):
+        table = target.table(str(store.output))
+        removed.counts[store.logical_id] = walk.delete(store, walk.items_of(store, scope, table, keys_only=True), table)
+        if store.logical_id == "ApiKeysTable" and removed.api_keys:
+            removed.cache_flushed = keys.flush_authorizer_cache(
+                target
+            )  # a cached authorization must not outlive the key
+    removed.notes.append("still held where no search by developer reaches, until each ceiling passes:")
+    removed.notes.extend(f"  {line}" for line in bounded_only(config.log_retention_days))
     return removed
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(_plain(v) for v in value)
+    if isinstance(value, (bytes, bytearray)):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def exported(target: Target, developer_id: str, config: Settings | None = None) -> Iterator[dict[str, Any]]:
+    """Every item held for the developer, one dict a line: {"store", "item"} (secrets left out)."""
+    config = config or Settings.from_env()
+    scope = _scope(target, developer_id, config)
+    for store in _present(target):
+        table = target.table(str(store.output))
+        for item in walk.items_of(store, scope, table):
+            yield {"store": store.logical_id, "item": _plain(walk.without_secrets(store, item))}
+
+
+def export(target: Target, developer_id: str, out: IO[str], config: Settings | None = None) -> int:
+    written = 0
+    for line in exported(target, developer_id, config):
+        out.write(json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n")
+        written += 1
+    return written

@@ -5,17 +5,11 @@ from typing import Any
 
 import boto3
 
+from events_core.data_map import TABLES
 from eventsapi.local.template import Template, physical_name
 from eventsapi.local.wiring import STACK_NAME, emulator_session
 
-LOCAL_TABLES = (
-    "ApiKeysTable",
-    "DeliveriesTable",
-    "WebhooksTable",
-    "ApiLogsTable",
-    "RateCountersTable",
-    "PayloadsTable",
-)
+LOCAL_TABLES = tuple(store.logical_id for store in TABLES)  # every table the data map declares
 LOCAL_QUEUES = (
     "EventsQueue",
     "DeliveryQueue",

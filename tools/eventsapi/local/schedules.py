@@ -2,6 +2,7 @@
 invoking its function with the Scheduled Event AWS sends. moto keeps rules but fires none."""
 
 import logging
+import os
 import re
 import threading
 import time
@@ -15,8 +16,13 @@ log = logging.getLogger("eventsapi.local.schedules")
 
 _RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
-# A local run is minutes long: a schedule fires at least this often (make run shows a daily sweep at work).
+# A local run is minutes long: a schedule fires at least this often (make run shows a daily sweep at
+# work); EVENTSAPI_SCHEDULE_SECONDS sets another bound (a test's few seconds, say).
 LOCAL_MAX_INTERVAL_SECONDS = 60.0
+
+
+def local_max_interval() -> float:
+    return float(os.environ.get("EVENTSAPI_SCHEDULE_SECONDS") or LOCAL_MAX_INTERVAL_SECONDS)
 
 
 def interval_seconds(expression: str) -> float:
@@ -70,9 +76,10 @@ class Schedule:
 
 
 def schedules(
-    template: Template, functions: dict[str, LocalFunction], max_interval: float = LOCAL_MAX_INTERVAL_SECONDS
+    template: Template, functions: dict[str, LocalFunction], max_interval: float | None = None
 ) -> list[Schedule]:
     """The template's scheduled rules as timers (not yet started)."""
+    max_interval = max_interval or local_max_interval()
     return [
         Schedule(
             rule_arn=template.physical[rule].attributes.get("Arn", rule),

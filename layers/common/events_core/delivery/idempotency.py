@@ -65,6 +65,7 @@ class ClaimStore:
             self.table.put_item(
                 Item={
                     **claim_key(event.developer_id, event.idempotency_key),
+                    "developerId": event.developer_id,  # the data map finds a developer's claims by it
                     "eventId": mine.event_id,
                     "timestampMs": mine.timestamp_ms,
                     "dataHash": mine.data_hash,

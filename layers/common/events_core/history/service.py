@@ -16,6 +16,7 @@ from events_core.delivery import queues
 from events_core.delivery.controls import release_message
 from events_core.errors import BadRequest, Conflict, DeliveryWaiting, NotFound, PayloadExpired, Unavailable
 from events_core.http import query_limit
+from events_core.lifecycle import retention
 from events_core.records.message import LAST_ENCODABLE_MS, DeliveryMessage, Trigger, is_delivery_id
 from events_core.records.model import DeliveryRecord, DeliveryStatus, webhook_key
 from events_core.records.payloads import PayloadStore
@@ -80,13 +81,20 @@ def list_deliveries(developer_id: str, webhook_id: str, query: DeliveryQuery) ->
     page = DeliveryStore().page(
         developer_id, webhook_id, limit=query.limit, status=query.status, since_ms=query.since_ms, cursor=query.cursor
     )
-    return {"deliveries": [record.public() for record in page.records], "nextCursor": page.next_cursor}
+    kept, at = retention.retention_of(developer_id), now_ms()
+    shown = (retention.applied(record, kept, at) for record in page.records)  # past its retention: gone
+    return {"deliveries": [record.public() for record in shown if record], "nextCursor": page.next_cursor}
 
 
 def get_delivery(developer_id: str, webhook_id: str, delivery_id: str) -> DeliveryRecord:
     """One delivery, with its payload (read from where a large one is stored once)."""
     _owned(developer_id, webhook_id)
-    record = _record(developer_id, webhook_id, delivery_id)
+    kept = retention.applied(
+        _record(developer_id, webhook_id, delivery_id), retention.retention_of(developer_id), now_ms()
+    )
+    if kept is None:
+        raise NotFound(f"delivery {delivery_id[:64]!r} not found")
+    record = kept
     if record.payload is None and record.payload_ref:
         stored = PayloadStore().get(developer_id, record.payload_ref)
         record.payload = stored.text if stored else None
@@ -134,6 +142,7 @@ def redeliver(developer_id: str, webhook_id: str, delivery_id: str) -> dict[str,
     _enabled(webhook)
     if record.status in WAITING:
         raise _waiting(record)
+    retention.sendable(record, retention.retention_of(developer_id), now_ms())  # 409 when expunged or not kept
     message = _message(record, Trigger.REDELIVER)
     store = DeliveryStore()
     if record.lease_until_ms is not None and record.lease_until_ms >= now_ms():
@@ -200,7 +209,12 @@ class _Progress:
 
 
 def _recover_chunk(
-    store: DeliveryStore, developer_id: str, webhook_id: str, chunk: list[tuple[str, int]], tally: _Progress
+    store: DeliveryStore,
+    developer_id: str,
+    webhook_id: str,
+    chunk: list[tuple[str, int]],
+    tally: _Progress,
+    kept: retention.Retention,
 ) -> bool:
     """Read, queue, then mark one chunk. Queued before marked: a crash in between leaves records
     dead with their message already queued (the worker's lease turns any duplicate into a no-op),
@@ -208,11 +222,14 @@ def _recover_chunk(
     records = store.fetch(developer_id, webhook_id, [delivery_id for delivery_id, _ in chunk])
     if records is None:
         return False
+    at = now_ms()
     ready = [
         record
         for record in records
         if record.status == DeliveryStatus.DEAD
         and (record.payload or record.payload_ref)
+        and not record.expunged
+        and not retention.payload_gone(record, kept, at)  # past the developer's payloadDays
         and record.lease_until_ms is None
     ]
     outgoing = [
@@ -236,6 +253,12 @@ def recover(developer_id: str, webhook_id: str, body: Any, *, seconds_left: floa
     since, until, cursor = parse_window(body)
     webhook = _owned(developer_id, webhook_id)
     _enabled(webhook)
+    kept = retention.retention_of(developer_id)
+    if kept.payload_days == 0:
+        raise retention.PayloadNotKept(
+            "recover cannot send dead deliveries again: their payloads are not kept once they settle"
+            " (settings retention.payloadDays = 0)"
+        )
     scope = _recover_scope(developer_id, webhook_id, since)
     after, until = _resume(scope, cursor, until)
     store = DeliveryStore()
@@ -255,7 +278,7 @@ def recover(developer_id: str, webhook_id: str, body: Any, *, seconds_left: floa
                 break  # spent mid-way: answer what was queued; nextCursor goes on from here
             raise
         chunk = keys[:granted]
-        if not _recover_chunk(store, developer_id, webhook_id, chunk, tally):
+        if not _recover_chunk(store, developer_id, webhook_id, chunk, tally, kept):
             if not (tally.queued or tally.not_queued):
                 raise Unavailable("the deliveries could not be read for a moment; nothing was queued, retry")
             break

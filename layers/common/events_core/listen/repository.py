@@ -9,6 +9,7 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from events_core.aws import LazyTable, conditional_check_failed, conditional_update
+from events_core.config import settings
 from events_core.event_types import EVENT_TYPES
 from events_core.listen.model import (
     LISTEN_KEPT,
@@ -24,6 +25,7 @@ from events_core.listen.model import (
     slot_of,
     waiting_pk,
 )
+from events_core.records.ledger import ledger_item
 from events_core.records.model import Attempt, DeliveryRecord, DeliveryStatus, webhook_key
 from events_core.webhooks.model import active_key
 
@@ -81,9 +83,18 @@ class ListenStore:
                 entries.append({"Delete": {"TableName": self.webhooks.name, "Key": key}})
         return entries
 
+    def _ledger(self, session: Session, now_ms: int) -> dict[str, Any]:
+        """The session's entry in the partition ledger (events_core.records.ledger): its records
+        outlive it, and a session may end silently, so the entry is written when it opens and
+        renewed with it."""
+        item = ledger_item(
+            session.developer_id, session.session_id, now_s=now_ms // 1000, retention_days=settings().log_retention_days
+        )
+        return {"Put": {"TableName": self.deliveries.name, "Item": item}}
+
     def take_slot(self, session: Session, now_ms: int) -> bool:
         """Store the session in its slot if the slot is free or its session has expired (with its
-        markers, in one transaction)."""
+        markers and its ledger entry, in one transaction)."""
         try:
             self.table.meta.client.transact_write_items(
                 TransactItems=[
@@ -96,6 +107,7 @@ class ListenStore:
                         }
                     },
                     *self._markers(session.developer_id, session.slot, session.events),
+                    self._ledger(session, now_ms),
                 ]
             )
         except ClientError as error:
@@ -105,6 +117,7 @@ class ListenStore:
         return True
 
     def renew(self, session: Session, now_ms: int, expires_at_ms: int) -> bool:
+        self.deliveries.put_item(Item=self._ledger(session, now_ms)["Put"]["Item"])  # at most once a minute
         return conditional_update(
             self.table,
             Key={"pk": session.developer_id, "sk": session_sk(session.slot)},

@@ -112,6 +112,8 @@ class DeliveryRecord:
         found = parse(self.traceparent, None)
         return found.trace_id if found else None
 
+    expunged: bool = False  # the developer removed its payload and answers (the record stays)
+
     def public(self, *, detail: bool = False) -> dict[str, Any]:
         answer: dict[str, Any] = {
             "deliveryId": self.delivery_id,
@@ -129,6 +131,8 @@ class DeliveryRecord:
             "test": self.test,
             "traceId": self.trace_id,
         }
+        if self.expunged:
+            answer["expunged"] = True
         if detail:
             answer["attempts"] = [attempt.public() for attempt in self.attempts]
             answer["payload"] = self.payload
@@ -157,6 +161,7 @@ class DeliveryRecord:
             "payload": self.payload,
             "payloadRef": None if self.payload is not None else self.payload_ref,
             "test": True if self.test else None,
+            "expunged": True if self.expunged else None,
             "leaseUntil": self.lease_until_ms,
             "traceparent": self.traceparent,
             "tracestate": self.tracestate,
@@ -194,6 +199,7 @@ class DeliveryRecord:
             version=int(item.get("version", 1)),
             traceparent=item.get("traceparent"),
             tracestate=item.get("tracestate"),
+            expunged=bool(item.get("expunged", False)),
         )
 
 

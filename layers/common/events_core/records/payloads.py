@@ -109,6 +109,10 @@ class PayloadStore:
             ExpressionAttributeValues={":until": expires_at + RETRY_SPAN_SECONDS},
         )
 
+    def delete(self, developer_id: str, event_id: str) -> None:
+        """Remove an event's payload (expunge, retention): every record naming it then reads null."""
+        self.table.delete_item(Key={"developerId": developer_id, "eventId": event_id})
+
 
 def _stored(item: dict[str, Any]) -> StoredPayload:
     return StoredPayload(text=str(item["payload"]), expires_at=int(item.get("expiresAt", 0)))

@@ -10,7 +10,7 @@ lease with one conditional write that names the attempt it is for (see `lease`).
 
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -92,6 +92,7 @@ _LISTED_FIELDS = [
     "leaseUntil",
     "expiresAt",
     "traceparent",  # answered as traceId
+    "expunged",
 ]
 _LISTED = {
     "ProjectionExpression": ", ".join(f"#p{n}" for n in range(len(_LISTED_FIELDS))),
@@ -355,6 +356,19 @@ class DeliveryStore:
         )
 
     # -- the API
+    def expunge(self, record: DeliveryRecord, *, now_ms: int) -> bool:
+        """Remove a settled record's payload and receivers' answers, keeping the record (expunged).
+        Conditional on the record as read (its attempt) and on no lease: an attempt in flight would
+        write the payload back."""
+        stripped = [replace(attempt, response_excerpt="").to_item() for attempt in record.attempts]
+        return conditional_update(
+            self.table,
+            Key=_key(record.developer_id, record.webhook_id, record.delivery_id),
+            UpdateExpression="REMOVE payload, payloadRef SET expunged = :yes, attempts = :attempts",
+            ConditionExpression="attempt = :seen AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)",
+            ExpressionAttributeValues={":yes": True, ":attempts": stripped, ":seen": record.attempt, ":now": now_ms},
+        )
+
     def get(self, developer_id: str, webhook_id: str, delivery_id: str) -> DeliveryRecord | None:
         item = self.table.get_item(Key=_key(developer_id, webhook_id, delivery_id), ConsistentRead=True).get("Item")
         return DeliveryRecord.from_item(item) if item else None

@@ -14,7 +14,9 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from events_core.aws import LazyTable, conditional_check_failed, conditional_update
+from events_core.config import settings
 from events_core.errors import LimitExceeded, Unavailable
+from events_core.records.ledger import ledger_item
 from events_core.webhooks.model import CircuitState, DisabledReason, Webhook, active_key
 
 UNPROCESSED_RETRIES = 4
@@ -33,10 +35,13 @@ def _cancelled_by_condition(error: ClientError, index: int) -> bool:
 
 class WebhookRepository:
     table = LazyTable("webhooks_table")
+    deliveries = LazyTable("deliveries_table")
 
-    def __init__(self, table: Any = None):
+    def __init__(self, table: Any = None, deliveries: Any = None):
         if table is not None:
             self.table = table
+        if deliveries is not None:
+            self.deliveries = deliveries
 
     def _key(self, developer_id: str, webhook_id: str) -> dict[str, str]:
         return {"developerId": developer_id, "webhookId": webhook_id}
@@ -67,7 +72,12 @@ class WebhookRepository:
         )
 
     def delete(self, developer_id: str, webhook_id: str) -> bool:
-        """True when it existed (and was this developer's); False otherwise."""
+        """True when it existed (and was this developer's); False otherwise. Its delivery records
+        stay for their retention, so its id goes to the partition ledger in the same transaction
+        (events_core.records.ledger): off-boarding, export and expunge still find them."""
+        retired = ledger_item(
+            developer_id, webhook_id, now_s=int(time.time()), retention_days=settings().log_retention_days
+        )
         try:
             self._transact(
                 [
@@ -86,6 +96,7 @@ class WebhookRepository:
                             "ExpressionAttributeValues": {":minus_one": -1},
                         }
                     },
+                    {"Put": {"TableName": self.deliveries.name, "Item": retired}},
                 ],
                 on_condition={0: _Missing()},
             )
