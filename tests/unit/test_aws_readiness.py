@@ -72,10 +72,10 @@ def test_no_route_asks_api_gateway_for_a_key_and_the_unauthenticated_ones_have_n
     }
 
 
-def test_both_event_sources_cap_their_concurrency_with_parameters():
+def test_every_queue_event_source_caps_its_concurrency_with_a_parameter():
     mappings = deployed().of_type("AWS::Lambda::EventSourceMapping")
     caps = {m["ScalingConfig"]["MaximumConcurrency"]["Ref"] for m in mappings.values() if "ScalingConfig" in m}
-    assert caps == {"FanoutMaxConcurrency", "DeliveryMaxConcurrency"}
+    assert caps == {"FanoutMaxConcurrency", "DeliveryMaxConcurrency", "ExpungeMaxConcurrency"}
 
 
 def test_no_function_takes_the_managed_sqs_policy_on_every_queue():

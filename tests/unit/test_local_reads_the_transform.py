@@ -110,11 +110,15 @@ def test_a_scheduled_function_runs_on_a_local_timer(tmp_path):
         "        Tick:\n          Type: Schedule\n          Properties: {Schedule: rate(1 day)}\n",
     )
     template = read(scheduled)
-    ((rule, expression, function),) = template.schedules()
-    assert (expression, function) == ("rate(1 day)", "ListEventTypesFunction")
-    template.physical[rule] = Physical(rule, {"Arn": f"arn:aws:events:{REGION}:123456789012:rule/{rule}"})
+    ((rule, expression, function),) = [s for s in template.schedules() if s[2] == "ListEventTypesFunction"]
+    assert expression == "rate(1 day)"
+    for each, _, _ in template.schedules():
+        template.physical[each] = Physical(each, {"Arn": f"arn:aws:events:{REGION}:123456789012:rule/{each}"})
     recorder = _Recorder()
-    (timer,) = schedules(template, {"ListEventTypesFunction": recorder}, max_interval=0.05)  # type: ignore[dict-item]
+    functions = {
+        name: recorder if name == "ListEventTypesFunction" else _Recorder() for _, _, name in template.schedules()
+    }
+    (timer,) = [t for t in schedules(template, functions, max_interval=0.05) if t.function is recorder]  # type: ignore[arg-type]
     timer.start()
     try:
         assert recorder.fired.wait(10)

@@ -290,7 +290,7 @@ def test_the_dashboard_shows_every_dead_letter_and_fault_queue():
     body = d.resolve(d.of_type("AWS::CloudWatch::Dashboard")["Dashboard"]["DashboardBody"])
     shown = set(re.findall(r'"QueueName", "([^"]+)"', body))
     assert {d.attribute(q, "QueueName") for q in resting_queues(d)} <= shown
-    assert len(resting_queues(d)) == 5
+    assert len(resting_queues(d)) == 6
 
 
 # -- deploy review L2: a dead-letter queue outlives what it receives
@@ -351,7 +351,7 @@ def test_no_allowed_reservation_can_fail_a_deploy_on_an_account_of_1000():
         if d.resolve(props.get("ReservedConcurrentExecutions", {"Ref": "AWS::NoValue"})) == "1"
     ]
     spec = d.template["Parameters"]
-    assert len(reserving) == 26
+    assert len(reserving) == 31
     assert f"× {len(reserving)}" in spec["ApiReservedConcurrency"]["Description"]
     total = len(reserving) * int(spec["ApiReservedConcurrency"]["MaxValue"]) + int(
         spec["AuthorizerReservedConcurrency"]["MaxValue"]

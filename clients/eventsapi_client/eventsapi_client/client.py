@@ -257,6 +257,35 @@ class Client:
         path = f"/v1/events/webhooks/{_path(webhook_id)}/deliveries/{_path(delivery_id)}/redeliver"
         return cast(dict[str, Any], self.request("POST", path))
 
+    @operation("expungeDeliveryPayload")
+    def expunge_delivery_payload(self, webhook_id: str, delivery_id: str) -> None:
+        """Remove one settled delivery's payload and receivers' answers; the record stays."""
+        self.request("DELETE", f"/v1/events/webhooks/{_path(webhook_id)}/deliveries/{_path(delivery_id)}/payload")
+
+    @operation("startExpunge")
+    def start_expunge(self, since: str, *, until: str | None = None, webhook_id: str | None = None) -> dict[str, Any]:
+        """Queue an expunge of every settled delivery in the window; answers {"jobId"}."""
+        body = {
+            "since": since,
+            **({"until": until} if until else {}),
+            **({"webhookId": webhook_id} if webhook_id else {}),
+        }
+        return cast(dict[str, Any], self.request("POST", "/v1/events/expunge", body))
+
+    @operation("getExpunge")
+    def get_expunge(self, job_id: str) -> dict[str, Any]:
+        return cast(dict[str, Any], self.request("GET", f"/v1/events/expunge/{_path(job_id)}"))
+
+    @operation("getSettings")
+    def settings(self) -> dict[str, Any]:
+        """The whole settings document, every field present with its default."""
+        return cast(dict[str, Any], self.request("GET", "/v1/events/settings"))
+
+    @operation("updateSettings")
+    def update_settings(self, patch: dict[str, Any]) -> dict[str, Any]:
+        """A JSON merge patch (RFC 7396); answers the whole document."""
+        return cast(dict[str, Any], self.request("PATCH", "/v1/events/settings", patch))
+
     @operation("recover")
     def recover(self, webhook_id: str, since: str, *, until: str | None = None) -> dict[str, Any]:
         """Queue again every dead delivery since `since`, following `nextCursor` to the window's end:
