@@ -110,7 +110,7 @@ def test_a_scheduled_function_runs_on_a_local_timer(tmp_path):
         "        Tick:\n          Type: Schedule\n          Properties: {Schedule: rate(1 day)}\n",
     )
     template = read(scheduled)
-    ((rule, expression, function),) = [s for s in template.schedules() if s[2] == "ListEventTypesFunction"]
+    ((rule, expression, _),) = [s for s in template.schedules() if s[2] == "ListEventTypesFunction"]
     assert expression == "rate(1 day)"
     for each, _, _ in template.schedules():
         template.physical[each] = Physical(each, {"Arn": f"arn:aws:events:{REGION}:123456789012:rule/{each}"})
