@@ -23,6 +23,10 @@ from events_core.aws import LazyTable, conditional_update
 from events_core.config import Settings
 from events_core.errors import EventsApiError, Unavailable
 
+# The bucket every listen trigger of a developer draws on, beside the developer's own (a key no
+# webhook id can take: ids are hex).
+TRIGGER_BUDGET_KEY = "~listen"
+
 _MILLI = 1000  # tokens are stored in thousandths, so the table holds integers
 _RACES = 5
 

@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from events_core.budgets import TRIGGER_BUDGET_KEY
+
 DAY = 86400
 RETRY_SPAN_DAYS = 2  # a stored payload and a retired partition outlive their records by the retry schedule's span
 
@@ -124,6 +126,7 @@ EXPUNGE_PREFIX = "expunge#"
 def _control_keys(scope: Scope) -> Iterable[dict[str, str]]:
     developer = scope.developer_id
     yield {"controlKey": f"post#{developer}"}
+    yield {"controlKey": f"post#{developer}#{TRIGGER_BUDGET_KEY}"}  # listen triggers' own bucket
     for owner in scope.owners:
         yield {"controlKey": f"post#{developer}#{owner}"}
         yield {"controlKey": f"tests#{developer}#{owner}"}
@@ -223,7 +226,8 @@ TABLES: tuple[Store, ...] = (
         find=(
             Keys(
                 _control_keys,
-                '"post#developer", "post#developer#owner", "tests#developer#owner" for every owner,'
+                '"post#developer", "post#developer#~listen" (triggers), "post#developer#owner",'
+                ' "tests#developer#owner" for every owner,'
                 ' "settings#developer", "expunge#developer"',
             ),
         ),

@@ -47,7 +47,6 @@ WAITING_TTL_SECONDS = 86_400  # a waiting delivery, and a session's delivery rec
 MAX_ANSWER_BYTES = 5_000_000  # a poll's answer as Lambda returns it, below its 6 MB response limit
 ANSWER_ENVELOPE_BYTES = 4_096  # the proxy answer's status, headers and `{"deliveries":[]}`
 TEST_HEADER = "X-Webhook-Test"  # as a webhook's test send (events_core.delivery.probe)
-TRIGGER_BUDGET_KEY = "~listen"  # the per-"webhook" post bucket every listen trigger draws on
 
 
 def _not_found(session_id: str) -> NotFound:
@@ -302,7 +301,7 @@ def enqueue(store: ListenStore, waiting: Waiting, record: DeliveryRecord) -> boo
 def trigger(developer_id: str, body: Any, store: ListenStore | None = None) -> dict[str, Any]:
     """A test event (the type's example, or the data given) into every live session taking its
     type: one post of the post budget per session, marked exactly like a webhook's test send."""
-    from events_core.budgets import PostBudgets
+    from events_core.budgets import TRIGGER_BUDGET_KEY, PostBudgets
     from events_core.delivery.probe import test_payload_text
 
     request = parse_trigger(body)
