@@ -26,6 +26,7 @@ eventsapi webhooks create --event workflow.completed --url https://example.org/h
 eventsapi webhooks list|get|update|delete|pause|enable|test|rotate|verify|signing-keys
 eventsapi deliveries list WEBHOOK_ID --status dead; eventsapi deliveries get|redeliver WEBHOOK_ID DELIVERY_ID
 eventsapi recover WEBHOOK_ID --since 2h;  eventsapi types [NAME];  eventsapi logs --status 5xx --follow
+eventsapi settings show|set '{"retention": {"payloadDays": 7}}';  eventsapi expunge start --since 7d|get JOB_ID
 The operator's commands (AWS credentials) are under `eventsapi admin …`; their old spellings above
 (`eventsapi --local keys …`) stay for a release. Global flags go before or after the subcommand.
 """

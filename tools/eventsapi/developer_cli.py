@@ -347,6 +347,37 @@ def recover(api: Client, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def settings_show(api: Client, args: argparse.Namespace) -> int:
+    document = api.settings()
+    emit(args, document, lambda: json.dumps(document, indent=2))
+    return EXIT_OK
+
+
+def settings_set(api: Client, args: argparse.Namespace) -> int:
+    document = api.update_settings(json_value(args.patch, "PATCH"))
+    emit(args, document, lambda: json.dumps(document, indent=2))
+    return EXIT_OK
+
+
+def deliveries_expunge(api: Client, args: argparse.Namespace) -> int:
+    api.expunge_delivery_payload(args.webhook_id, args.delivery_id)
+    emit(args, {"expunged": True}, lambda: f"expunged {args.delivery_id}: its payload and answers are gone")
+    return EXIT_OK
+
+
+def expunge_start(api: Client, args: argparse.Namespace) -> int:
+    since = instant(args.since) or args.since
+    answer = api.start_expunge(since, until=instant(args.until), webhook_id=args.webhook)
+    emit(args, answer, lambda: f"expunge job {answer['jobId']} queued: `eventsapi expunge get {answer['jobId']}`")
+    return EXIT_OK
+
+
+def expunge_get(api: Client, args: argparse.Namespace) -> int:
+    job = api.get_expunge(args.job_id)
+    emit(args, job, lambda: f"{job.get('jobId', args.job_id)}  {job.get('state')}  removed {job.get('removed', 0)}")
+    return EXIT_OK
+
+
 def types(api: Client, args: argparse.Namespace) -> int:
     if args.name is None:
         if args.validate is not None:
@@ -561,6 +592,12 @@ def register(commands: Any, require_verification: Callable[[argparse.Namespace],
     for name, text, handler, operation in (
         ("get", "one delivery: its attempts and the exact payload sent", deliveries_get, "getDelivery"),
         ("redeliver", "post the stored payload once more", deliveries_redeliver, "redeliver"),
+        (
+            "expunge",
+            "remove a settled delivery's payload and answers for good (the record stays)",
+            deliveries_expunge,
+            "expungeDeliveryPayload",
+        ),
     ):
         leaf = _leaf(group, name, text, handler, operation)
         leaf.add_argument("webhook_id")
@@ -595,6 +632,24 @@ def register(commands: Any, require_verification: Callable[[argparse.Namespace],
     logged.add_argument("--follow", action="store_true", help="keep printing new calls until Ctrl-C")
 
     _leaf(commands, "sessions", "your live listen sessions", sessions, "listListenSessions")
+
+    configured = commands.add_parser(
+        "settings", help="your settings: show, set (a JSON merge patch)", epilog=EXIT_CODES
+    )
+    group = configured.add_subparsers(dest="settings_command", required=True, metavar="COMMAND")
+    _leaf(group, "show", "the whole settings document, every default filled in", settings_show, "getSettings")
+    setting = _leaf(group, "set", "change settings with a JSON merge patch", settings_set, "updateSettings")
+    setting.add_argument("patch", metavar="PATCH", help='JSON, @file or -: {"retention": {"payloadDays": 7}}')
+
+    expunging = commands.add_parser(
+        "expunge", help="expunge payloads and answers in a window: start, get", epilog=EXIT_CODES
+    )
+    group = expunging.add_subparsers(dest="expunge_command", required=True, metavar="COMMAND")
+    start = _leaf(group, "start", "queue an expunge job for a window", expunge_start, "startExpunge")
+    start.add_argument("--since", required=True, help="ISO-8601, or a time ago: 30m, 2h, 7d")
+    start.add_argument("--until", help="ISO-8601, or a time ago (default: now)")
+    start.add_argument("--webhook", help="only this webhook's deliveries")
+    _leaf(group, "get", "one expunge job's state", expunge_get, "getExpunge").add_argument("job_id")
 
     agents = commands.add_parser(
         "mcp",

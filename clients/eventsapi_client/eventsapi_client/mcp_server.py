@@ -316,6 +316,45 @@ TOOLS = (
         _schema({"event": STRING, "data": {"type": "object"}}, ("event",)),
         writes=True,
     ),
+    Tool(
+        "get_settings",
+        "getSettings",
+        "Your settings: retention (payloadDays, responseDays, recordDays) and notifications, with defaults.",
+        lambda api, a: api.settings(),
+    ),
+    Tool(
+        "update_settings",
+        "updateSettings",
+        'Change settings with a JSON merge patch, e.g. {"retention": {"payloadDays": 7}}.',
+        lambda api, a: api.update_settings(a["patch"]),
+        _schema({"patch": {"type": "object"}}, ("patch",)),
+        writes=True,
+    ),
+    Tool(
+        "expunge_delivery_payload",
+        "expungeDeliveryPayload",
+        "Remove one settled delivery's payload and receivers' answers for good (the record stays).",
+        lambda api, a: api.expunge_delivery_payload(a["webhook_id"], a["delivery_id"]) or {"expunged": True},
+        _schema({**WEBHOOK_ID, "delivery_id": STRING}, ("webhook_id", "delivery_id")),
+        writes=True,
+        destructive=True,
+    ),
+    Tool(
+        "start_expunge",
+        "startExpunge",
+        "Expunge every settled delivery's payload and answers in a window (optionally one webhook's): a job id.",
+        lambda api, a: api.start_expunge(a["since"], until=a.get("until"), webhook_id=a.get("webhook_id")),
+        _schema({"since": STRING, "until": STRING, **WEBHOOK_ID}, ("since",)),
+        writes=True,
+        destructive=True,
+    ),
+    Tool(
+        "get_expunge",
+        "getExpunge",
+        "One expunge job: state (queued, running, done, failed) and how much it removed.",
+        lambda api, a: api.get_expunge(a["job_id"]),
+        _schema({"job_id": STRING}, ("job_id",)),
+    ),
 )
 
 
