@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from events_core.aws import LazyTable, conditional_check_failed
 from events_core.records.model import webhook_key
+from events_core.records.ring import push_to_ring
 
 KEPT = 20
 
@@ -29,22 +30,8 @@ class TestHistory:
     def keep(self, developer_id: str, webhook_id: str, delivery_id: str, *, expires_at: int) -> str | None:
         """Remember the newest test send; delete and return the one it pushed out, if any."""
         key = {"controlKey": f"tests#{developer_id}#{webhook_id}"}
-        counted = self.table.update_item(
-            Key=key,
-            UpdateExpression="ADD seq :one SET expiresAt = :expires",
-            ExpressionAttributeValues={":one": 1, ":expires": expires_at},
-            ReturnValues="UPDATED_NEW",
-        )
-        slot = f"slot{int(counted['Attributes']['seq']) % KEPT}"
-        held = self.table.update_item(
-            Key=key,
-            UpdateExpression="SET #slot = :id",
-            ExpressionAttributeNames={"#slot": slot},
-            ExpressionAttributeValues={":id": delivery_id},
-            ReturnValues="UPDATED_OLD",
-        )
-        evicted = (held.get("Attributes") or {}).get(slot)
-        if evicted and evicted != delivery_id:
+        evicted = push_to_ring(self.table, key, delivery_id, size=KEPT, expires_at=expires_at)
+        if evicted:
             try:
                 self.deliveries.delete_item(
                     Key={"webhookKey": webhook_key(developer_id, webhook_id), "deliveryId": evicted},

@@ -27,6 +27,7 @@ from events_core.listen.model import (
 )
 from events_core.records.ledger import ledger_item
 from events_core.records.model import Attempt, DeliveryRecord, DeliveryStatus, webhook_key
+from events_core.records.ring import push_to_ring
 from events_core.webhooks.model import active_key
 
 
@@ -292,22 +293,8 @@ class ListenStore:
     def keep_in_ring(self, developer_id: str, session_id: str, delivery_id: str, *, expires_at: int) -> str | None:
         """Remember the newest delivery record; delete and return the one it pushed out, if any."""
         key = {"pk": developer_id, "sk": f"ring#{session_id}"}
-        counted = self.table.update_item(
-            Key=key,
-            UpdateExpression="ADD seq :one SET expiresAt = :expires",
-            ExpressionAttributeValues={":one": 1, ":expires": expires_at},
-            ReturnValues="UPDATED_NEW",
-        )
-        slot = f"slot{int(counted['Attributes']['seq']) % LISTEN_KEPT}"
-        held = self.table.update_item(
-            Key=key,
-            UpdateExpression="SET #slot = :id",
-            ExpressionAttributeNames={"#slot": slot},
-            ExpressionAttributeValues={":id": delivery_id},
-            ReturnValues="UPDATED_OLD",
-        )
-        evicted = (held.get("Attributes") or {}).get(slot)
-        if evicted and evicted != delivery_id:
+        evicted = push_to_ring(self.table, key, delivery_id, size=LISTEN_KEPT, expires_at=expires_at)
+        if evicted:
             self.deliveries.delete_item(
                 Key={"webhookKey": webhook_key(developer_id, session_id), "deliveryId": evicted}
             )
