@@ -217,7 +217,12 @@ def test_the_ssrf_guard_lets_a_public_host_name_through_to_the_post():
 
 
 def test_purposes_a_developer_asks_for_are_the_ones_budgets_count():
-    assert {p for p in Purpose if p.asked_for} == {Purpose.RECOVER, Purpose.REDELIVER, Purpose.TEST}
+    assert {p for p in Purpose if p.asked_for} == {
+        Purpose.RECOVER,
+        Purpose.REDELIVER,
+        Purpose.TEST,
+        Purpose.VERIFICATION,
+    }
 
 
 def _spent(developer_id, webhook_id, wanted, config):
@@ -226,22 +231,24 @@ def _spent(developer_id, webhook_id, wanted, config):
 
 @pytest.mark.parametrize("purpose", list(Purpose))
 def test_the_post_budget_charges_only_posts_made_from_the_api_call(purpose):
-    """Test sends pay here; recover and redeliver paid when queued; the platform's own posts never."""
+    """Test sends and challenges pay here, once every check passed; recover and redeliver paid when
+    queued; the platform's own posts never."""
     taken = []
     step = PostBudget(Settings(), take=lambda *args: taken.append(args) or 1)
-    assert step.check(context(purpose=purpose)) is None
-    assert bool(taken) == (purpose == Purpose.TEST)
+    assert step.check(context(purpose=purpose)) is None and not taken  # a check reserves nothing
+    assert step.reserve(context(purpose=purpose)) is None
+    assert bool(taken) == (purpose in (Purpose.TEST, Purpose.VERIFICATION))
 
 
-@pytest.mark.parametrize("purpose", [Purpose.PROBE, Purpose.VERIFICATION, Purpose.EVENT, Purpose.RETRY])
+@pytest.mark.parametrize("purpose", [Purpose.PROBE, Purpose.EVENT, Purpose.RETRY])
 def test_a_spent_post_budget_never_stops_the_platforms_own_posts(purpose):
     """A circuit's probe is not a post the developer asked for (issue 16's budget counts recover,
     redeliver and test sends): a spent budget must not keep a broken circuit from closing."""
-    assert PostBudget(Settings(), take=_spent).check(context(purpose=purpose)) is None
+    assert PostBudget(Settings(), take=_spent).reserve(context(purpose=purpose)) is None
 
 
 def test_a_spent_post_budget_defers_a_test_send_with_a_429_for_its_caller():
-    verdict = PostBudget(Settings(), take=_spent).check(context(purpose=Purpose.TEST))
+    verdict = PostBudget(Settings(), take=_spent).reserve(context(purpose=Purpose.TEST))
     assert verdict is not None and verdict.kind == VerdictKind.DEFER
     assert verdict.error is not None and (verdict.error.status, verdict.error.code) == (429, "budget_exceeded")
     assert verdict.error.headers == {"Retry-After": "7"}

@@ -86,7 +86,8 @@ class LocalRuntime:
         self.api_port = api_port
         self.moto_port = moto_port
         self.template_path = template_path
-        self.parameters = local_parameters(template_path, parameters)
+        # Verify links point at this run's API (never at a request's Host header).
+        self.parameters = local_parameters(template_path, {"VerifyLinkBase": self.api_url, **(parameters or {})})
         self.sources: list[SqsEventSource] = []
         self._moto: subprocess.Popen | None = None
         self._http: ThreadingHTTPServer | None = None

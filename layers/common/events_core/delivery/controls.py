@@ -280,18 +280,28 @@ def duration(seconds: float) -> str:
     return f"{seconds:g} seconds"
 
 
+def slot_out_of_reach(webhook: Webhook, now: int) -> int | None:
+    """For a post made at once, from the webhook as read (no write): when its next free slot is
+    further than MAX_SLEEP_MS away, that moment; else None (worth trying to take)."""
+    if webhook.interval_ms is None or webhook.rate_tat_ms is None:
+        return None
+    return webhook.rate_tat_ms if webhook.rate_tat_ms - now > MAX_SLEEP_MS else None
+
+
 def slot_now(webhook: Webhook, repository: WebhookRepository | None = None) -> int | None:
     """A slot for a post made at once (a test send, a challenge): None when it may go now (after
-    waiting up to MAX_SLEEP_MS), else the moment its slot comes (the caller sends nothing)."""
+    waiting up to MAX_SLEEP_MS), else the moment its slot comes. A slot out of reach is never
+    taken (the caller sends nothing, and the next real event keeps its place)."""
     interval = webhook.interval_ms
     if interval is None:
         return None
     webhooks = repository or WebhookRepository()
     now = now_ms()
-    slot = webhooks.take_slot(webhook.developer_id, webhook.webhook_id, interval, now)
-    if slot is None:
+    taken = webhooks.take_slot_within(webhook.developer_id, webhook.webhook_id, interval, now, now + MAX_SLEEP_MS)
+    if taken is None:
         return None
-    if slot - now > MAX_SLEEP_MS:
+    slot, ok = taken
+    if not ok:
         return slot
     time.sleep(max(0, slot - now) / 1000)
     waited = 0

@@ -9,7 +9,6 @@ from events_core import jsonsafe
 from events_core.clock import iso_ms, now_ms
 from events_core.config import Settings
 from events_core.delivery.gate import OutboundContext, Post, Purpose, StepVerdict, VerdictKind, gate
-from events_core.delivery.oauth import send_authorized, token_client
 from events_core.delivery.sender import PostResult
 from events_core.delivery.signing import delivery_headers
 from events_core.delivery.test_history import TestHistory
@@ -42,13 +41,10 @@ def send_test(webhook: Webhook, body: Any, config: Settings, *, seconds_left: fl
         event=event, timestamp=timestamp, delivery_id=delivery_id, body=body_bytes, secrets=secrets
     )
     headers[TEST_HEADER] = "true"
-    headers = {**box.custom_headers(webhook), **headers}  # the service's own names win
     if webhook.asymmetric_signature:
         headers = with_v1a(headers, signer(config), delivery_id, body_bytes)
     context = OutboundContext(webhook, webhook.developer_id, Purpose.TEST, delivery_id, at)
-    passage = send_authorized(
-        gate(config), token_client(config), context, Post(body_bytes, headers, max(1.0, seconds_left))
-    )
+    passage = gate(config).send(context, Post(body_bytes, headers, max(1.0, seconds_left)))
     verdict = passage.verdict
     if verdict is not None and verdict.kind != VerdictKind.REFUSE:
         raise _not_sent(verdict)
@@ -93,5 +89,10 @@ def test_payload_text(event_type: str, timestamp: str, data_json: str) -> str:
 
 
 def _not_sent(verdict: StepVerdict) -> EventsApiError:
-    """A gate step held the test send back (deferred, or could not decide): nothing was posted or recorded."""
-    return verdict.error or Unavailable(f"not sent: {verdict.step}: {verdict.reason}; nothing was posted, retry")
+    """A gate step held the test send back (deferred, or could not decide): nothing was posted or
+    recorded. A spent budget or a throttled webhook is the step's own 429 with Retry-After; the
+    answer never names the gate's internal steps (the log does)."""
+    if verdict.error is not None:
+        return verdict.error
+    logger.warning("test send not sent", extra={"step": verdict.step, "reason": verdict.reason})
+    return Unavailable("not sent: the service could not decide whether it may post now; nothing was posted, retry")

@@ -31,6 +31,12 @@ def _cancelled_by_condition(error: ClientError, index: int) -> bool:
     return len(reasons) > index and reasons[index].get("Code") == "ConditionalCheckFailed"
 
 
+class _OutOfReach(Exception):
+    def __init__(self, slot_ms: int):
+        super().__init__(slot_ms)
+        self.slot_ms = slot_ms
+
+
 class WebhookRepository:
     table = LazyTable("webhooks_table")
 
@@ -246,9 +252,30 @@ class WebhookRepository:
             return max(1, posted + interval_ms - now_ms)
         return 0
 
-    def _gcra(self, attribute: str, developer_id: str, webhook_id: str, interval_ms: int, now_ms: int) -> int | None:
+    def take_slot_within(
+        self, developer_id: str, webhook_id: str, interval_ms: int, now_ms: int, latest_ms: int
+    ) -> tuple[int, bool] | None:
+        """The next slot if it comes by `latest_ms`: (slot, True) when taken; (when the next free
+        slot comes, False) when it is later, and then nothing was written. None if the webhook is gone."""
+        try:
+            slot = self._gcra("rateTat", developer_id, webhook_id, interval_ms, now_ms, latest_ms=latest_ms)
+        except _OutOfReach as later:
+            return later.slot_ms, False
+        return None if slot is None else (slot, True)
+
+    def _gcra(
+        self,
+        attribute: str,
+        developer_id: str,
+        webhook_id: str,
+        interval_ms: int,
+        now_ms: int,
+        *,
+        latest_ms: int | None = None,
+    ) -> int | None:
         key = self._key(developer_id, webhook_id)
         names = {"#tat": attribute}
+        reach = "" if latest_ms is None else " AND #tat <= :latest"
         for _ in range(3):
             if conditional_update(
                 self.table,
@@ -263,16 +290,25 @@ class WebhookRepository:
                 answer = self.table.update_item(
                     Key=key,
                     UpdateExpression="SET #tat = #tat + :interval",
-                    ConditionExpression="attribute_exists(webhookId) AND #tat > :now",
+                    ConditionExpression="attribute_exists(webhookId) AND #tat > :now" + reach,
                     ExpressionAttributeNames=names,
-                    ExpressionAttributeValues={":interval": interval_ms, ":now": now_ms},
+                    ExpressionAttributeValues={
+                        ":interval": interval_ms,
+                        ":now": now_ms,
+                        **({":latest": latest_ms} if latest_ms is not None else {}),
+                    },
                     ReturnValues="UPDATED_NEW",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
             except ClientError as error:
                 if not conditional_check_failed(error):
                     raise
-                if self.get(developer_id, webhook_id) is None:
+                old = error.response.get("Item")
+                if not old:
                     return None
+                tat = int((old.get(attribute) or {}).get("N", 0))
+                if latest_ms is not None and tat > latest_ms:
+                    raise _OutOfReach(tat) from None
                 continue  # the queue drained between the two writes: the first one may win now
             return int(answer["Attributes"][attribute]) - interval_ms
         raise Unavailable("the rate limit's slot kept moving; retry")
