@@ -3,6 +3,7 @@ outbound gate (events_core.delivery.gate) and deadline as delivery, recorded in 
 history as a test. A test send works on a paused or disabled webhook and never changes
 failCount, lastTriggered or enabled."""
 
+import math
 from typing import Any
 
 from events_core import jsonsafe
@@ -12,7 +13,7 @@ from events_core.delivery.gate import OutboundContext, Post, Purpose, StepVerdic
 from events_core.delivery.sender import PostResult
 from events_core.delivery.signing import delivery_headers
 from events_core.delivery.test_history import TestHistory
-from events_core.errors import EventsApiError, Unavailable
+from events_core.errors import EventsApiError, RateLimited, Unavailable
 from events_core.observability import logger
 from events_core.records.message import new_delivery_id
 from events_core.records.model import Attempt, DeliveryRecord, DeliveryStatus
@@ -94,5 +95,8 @@ def _not_sent(verdict: StepVerdict) -> EventsApiError:
     answer never names the gate's internal steps (the log does)."""
     if verdict.error is not None:
         return verdict.error
+    if verdict.kind == VerdictKind.DEFER:
+        wait = max(1, math.ceil(verdict.wait_seconds(now_ms())))
+        return RateLimited(f"not sent now: nothing was posted; retry in {wait} s", retry_after=wait)
     logger.warning("test send not sent", extra={"step": verdict.step, "reason": verdict.reason})
     return Unavailable("not sent: the service could not decide whether it may post now; nothing was posted, retry")

@@ -35,6 +35,7 @@ from typing import Any
 
 from events_core import aws
 from events_core.aws import conditional_update
+from events_core.budgets import PostBudgets
 from events_core.clock import is_id, iso_ms, now_ms, parse_iso
 from events_core.config import Settings
 from events_core.errors import EventsApiError, Unverified
@@ -213,6 +214,9 @@ class Verifier:
         from events_core.delivery import challenge as sending  # the post's code only where a challenge is sent
 
         at = now_ms()
+        # A challenge spends the post budget (in the gate); a spent one refuses it before the
+        # challenge limits below count it.
+        PostBudgets(self.config).check(webhook.developer_id, webhook.webhook_id, now_ms=at)
         self._throttle(webhook, at)
         nonce = secrets.token_urlsafe(24)
         self._links.put_item(
