@@ -131,8 +131,9 @@ class Deliverer:
         self.box = box or secret_box(config)
         self.payloads = payloads or PayloadStore()
         # Only the gate posts: a sender given here (a test's) is handed to it.
-        given = None if sender is None else (lambda *post, **options: sender.post(*post, **options))
-        self.gate = gate or standard_gate(config, given, credentials=Credentials(self.box, TokenClient(self.box)))
+        self.gate = gate or standard_gate(
+            config, None if sender is None else sender.post, credentials=Credentials(self.box, TokenClient(self.box))
+        )
         self.pool = ThreadPoolExecutor(max_workers=config.delivery_concurrency, thread_name_prefix="delivery")
         self.controls = ReceiverControls(config, self.webhooks, self.store)
 
