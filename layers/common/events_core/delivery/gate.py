@@ -36,6 +36,7 @@ from events_core.delivery.controls import slot_out_of_reach, slot_now
 from events_core.delivery.oauth import TOKEN_RESPONSE_CAP, Credentials, TokenUnavailable, token_client
 from events_core.delivery.sender import PostResult, Sender, sender
 from events_core.errors import BadRequest, EventsApiError, RateLimited
+from events_core.netguard import on_behalf_of
 from events_core.observability import logger
 from events_core.secrets import secret_box
 from events_core.webhooks.model import Webhook
@@ -324,7 +325,12 @@ class Gate:
 
     def _go(self, context: OutboundContext, post: Post, started: float, *, fresh: bool) -> tuple[Passage, bool]:
         """The cleared post: its credentials, its token (fetched now, within its deadline), the
-        post. Also whether the token was fetched for it (a 401 to a token just fetched is final)."""
+        post. Also whether the token was fetched for it (a 401 to a token just fetched is final).
+        Name lookups are counted for the post's developer (netguard: DNS fairness)."""
+        with on_behalf_of(context.developer_id):
+            return self._go_as_tenant(context, post, started, fresh=fresh)
+
+    def _go_as_tenant(self, context: OutboundContext, post: Post, started: float, *, fresh: bool) -> tuple[Passage, bool]:
 
         def left() -> float:
             return post.deadline_seconds - (time.monotonic() - started)
