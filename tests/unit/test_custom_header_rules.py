@@ -38,3 +38,11 @@ def test_authorization_is_the_receivers_own_unless_oauth2_sets_it():
 
 def test_ordinary_names_pass():
     assert parse_headers({"X-Gateway-Key": "k", "X-Tenant": "acme"}) == {"X-Gateway-Key": "k", "X-Tenant": "acme"}
+
+
+def test_the_local_request_log_never_prints_a_single_use_token():
+    """Review L3: the local gateway's console line showed `GET /v1/events/verify?token=…` in full."""
+    from eventsapi.local.runtime import without_tokens
+
+    assert without_tokens("/v1/events/verify?token=s3cr3t-nonce") == "/v1/events/verify?token=[redacted]"
+    assert "s3cr3t" not in without_tokens("/v1/events/verify?a=1&token=s3cr3t&b=2")
