@@ -1,10 +1,13 @@
 """What a receiver controls about how it is called: its rate limit and its circuit breaker.
 
 Rate limit (GCRA): each post takes the next slot of the webhook's schedule once, with one
-conditional write on the webhook item (two when a queue of slots has formed). A slot within a
-second is waited for in-process; a later one sends the same message again, delayed to its slot,
-and its delivery reads `throttled` meanwhile. A message that carries its slot never takes another
-(no pushing back without end), and waiting is never an attempt, a failure or a dead letter.
+conditional write on the webhook item (the environment remembers which of the two GCRA cases
+applies; a wrong guess costs a second write). A slot within a second is waited for in-process; a
+later one sends the same message again, delayed to come back just before its slot, and its
+delivery reads `throttled` meanwhile. Posting at its slot keeps the spacing without another write;
+a message the queue brought back more than an interval late takes a fresh slot instead of
+crowding the posts after it. Waiting is never an attempt, a failure or a dead letter, and a
+throttled post costs at most two webhook-item writes.
 
 Circuit breaker: once `FailureThreshold` consecutive posts failed (counted atomically, opened by
 exactly one conditional write), the circuit is open: the webhook's deliveries are `held` in the
@@ -16,7 +19,6 @@ than `CircuitMaxOpenSeconds` disables the webhook; its held deliveries become de
 
 import dataclasses
 import math
-import random
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +37,9 @@ NEAR_SLOT_MS = 1000  # a slot this close is waited for in-process, not through t
 RELEASE_SPACING_MS = 50  # held deliveries of a webhook without a rate limit go out 20 a second
 MAX_SLEEP_MS = 1500  # a message back this long before its slot (early) waits in the queue again
 RELEASE_PAGE = 100
+# A throttled message comes back this long before its slot (SQS delays are whole seconds: it is
+# back between EARLY_MS and EARLY_MS - 1000 before it), so it is on time and waits in-process.
+EARLY_MS = 1400
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,6 +71,9 @@ class ReceiverControls:
         self.settings = config
         self.webhooks = webhooks
         self.store = store
+        # The end of each webhook's queue of slots as this environment last saw it: which of the
+        # two GCRA writes to try first (a wrong guess costs one more write, never a wrong slot).
+        self._known_tat: dict[tuple[str, str], int] = {}
 
     # -- the rate limit
     def take_slot(self, message: DeliveryMessage, webhook: Webhook) -> DeliveryMessage | Throttled | None:
@@ -76,9 +84,14 @@ class ReceiverControls:
             return message
         if interval is not None and not message.slot_ms:
             now = now_ms()
-            slot = self.webhooks.take_slot(webhook.developer_id, webhook.webhook_id, interval, now)
+            key = (webhook.developer_id, webhook.webhook_id)
+            hint = max(webhook.rate_tat_ms or 0, self._known_tat.get(key, 0))
+            slot = self.webhooks.take_slot(webhook.developer_id, webhook.webhook_id, interval, now, hint_ms=hint)
             if slot is None:
                 return None
+            if len(self._known_tat) > 1000:
+                self._known_tat.clear()
+            self._known_tat[key] = slot + interval
             message = dataclasses.replace(message, slot_ms=slot)
             if slot - now > NEAR_SLOT_MS:
                 self._send_to_slot(message, now)
@@ -90,21 +103,11 @@ class ReceiverControls:
             return Throttled(message.slot_ms)
         if wait_ms > 0:
             time.sleep(wait_ms / 1000)
-        return message if interval is None else self._paced(message, webhook, interval)
-
-    def _paced(self, message: DeliveryMessage, webhook: Webhook, interval: int) -> DeliveryMessage | Throttled:
-        """At most one post per interval at the receiver: a message late for its slot beside one
-        on time waits the difference (in-process), or goes back to the queue past MAX_SLEEP_MS."""
-        waited = 0
-        while wait_ms := self.webhooks.pace(webhook.developer_id, webhook.webhook_id, interval, now_ms()):
-            # A little jitter: several late messages do not all try again at the same moment.
-            wait_ms += random.randint(0, max(1, interval // 10))  # noqa: S311 - jitter, not cryptography
-            if waited + wait_ms > MAX_SLEEP_MS:
-                now = now_ms()
-                self._send_to_slot(dataclasses.replace(message, slot_ms=now + wait_ms + NEAR_SLOT_MS), now)
-                return Throttled(now + wait_ms)
-            time.sleep(wait_ms / 1000)
-            waited += wait_ms
+        if interval is not None and -wait_ms > interval:
+            # Back later than its own slot by more than an interval (the queue was slow): posting
+            # now could crowd the posts after it, so it takes a fresh slot (one write) instead.
+            return self.take_slot(dataclasses.replace(message, slot_ms=0), webhook)
+        # On time, or late by less than an interval: the schedule's spacing holds without a write.
         return message
 
     def _send_to_slot(self, message: DeliveryMessage, now: int, *, mark: bool = True) -> None:
@@ -117,7 +120,7 @@ class ReceiverControls:
                 next_at=iso_ms(message.slot_ms),
                 expires_at=self.settings.expires_at(now),
             )
-        back_at = message.slot_ms - NEAR_SLOT_MS
+        back_at = message.slot_ms - EARLY_MS
         delay = max(0, math.ceil((back_at - now) / 1000))
         if delay > queues.MAX_DELAY_SECONDS:
             message = dataclasses.replace(message, not_before_ms=back_at)
@@ -235,7 +238,7 @@ class ReceiverControls:
         for n, record in enumerate(records):
             slot = start + n * spacing
             message = dataclasses.replace(release_message(record, Trigger.RELEASE), slot_ms=slot)
-            released.append((record, message, max(0, math.ceil((slot - NEAR_SLOT_MS - now) / 1000))))
+            released.append((record, message, max(0, math.ceil((slot - EARLY_MS - now) / 1000))))
         return released
 
     def kill_held(self, webhook: Webhook, reason: str, *, skip: frozenset[str] = frozenset()) -> int:

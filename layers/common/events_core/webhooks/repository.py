@@ -31,6 +31,10 @@ def _cancelled_by_condition(error: ClientError, index: int) -> bool:
     return len(reasons) > index and reasons[index].get("Code") == "ConditionalCheckFailed"
 
 
+class _Gone(Exception):
+    pass
+
+
 class _OutOfReach(Exception):
     def __init__(self, slot_ms: int):
         super().__init__(slot_ms)
@@ -225,12 +229,14 @@ class WebhookRepository:
         )
 
     # -- receiver controls (what delivery writes)
-    def take_slot(self, developer_id: str, webhook_id: str, interval_ms: int, now_ms: int) -> int | None:
+    def take_slot(
+        self, developer_id: str, webhook_id: str, interval_ms: int, now_ms: int, *, hint_ms: int | None = None
+    ) -> int | None:
         """The rate limit's next slot (GCRA on the webhook item's theoretical arrival time,
         `rateTat`): now when the limit has room, else the end of the queue of slots already given
-        out, which moves on by one interval. One write, two when a queue has formed; None if the
-        webhook is gone."""
-        return self._gcra("rateTat", developer_id, webhook_id, interval_ms, now_ms)
+        out, which moves on by one interval. One write (two when `hint_ms`, the arrival time last
+        read, guessed wrong); None if the webhook is gone."""
+        return self._gcra("rateTat", developer_id, webhook_id, interval_ms, now_ms, hint_ms=hint_ms)
 
     def pace(self, developer_id: str, webhook_id: str, interval_ms: int, now_ms: int) -> int:
         """Take the right to post now if the last post was at least one interval ago: 0 when
@@ -258,7 +264,7 @@ class WebhookRepository:
         """The next slot if it comes by `latest_ms`: (slot, True) when taken; (when the next free
         slot comes, False) when it is later, and then nothing was written. None if the webhook is gone."""
         try:
-            slot = self._gcra("rateTat", developer_id, webhook_id, interval_ms, now_ms, latest_ms=latest_ms)
+            slot = self._gcra("rateTat", developer_id, webhook_id, interval_ms, now_ms, latest_ms=latest_ms, hint_ms=now_ms)
         except _OutOfReach as later:
             return later.slot_ms, False
         return None if slot is None else (slot, True)
@@ -272,11 +278,16 @@ class WebhookRepository:
         now_ms: int,
         *,
         latest_ms: int | None = None,
+        hint_ms: int | None = None,
     ) -> int | None:
+        """GCRA in one conditional write when `hint_ms` (the arrival time last read) says which
+        case applies: the limit has room (the slot is now), or a queue of slots has formed (the
+        slot is its end). A wrong guess costs one more write."""
         key = self._key(developer_id, webhook_id)
         names = {"#tat": attribute}
         reach = "" if latest_ms is None else " AND #tat <= :latest"
-        for _ in range(3):
+
+        def free() -> int | None:
             if conditional_update(
                 self.table,
                 Key=key,
@@ -286,6 +297,9 @@ class WebhookRepository:
                 ExpressionAttributeValues={":next": now_ms + interval_ms, ":now": now_ms},
             ):
                 return now_ms
+            return None
+
+        def queued() -> int | None:
             try:
                 answer = self.table.update_item(
                     Key=key,
@@ -305,12 +319,22 @@ class WebhookRepository:
                     raise
                 old = error.response.get("Item")
                 if not old:
-                    return None
+                    raise _Gone() from None
                 tat = int((old.get(attribute) or {}).get("N", 0))
                 if latest_ms is not None and tat > latest_ms:
                     raise _OutOfReach(tat) from None
-                continue  # the queue drained between the two writes: the first one may win now
+                return None  # no queue (or it drained meanwhile): the limit has room
             return int(answer["Attributes"][attribute]) - interval_ms
+
+        order = (queued, free) if hint_ms is not None and hint_ms > now_ms else (free, queued)
+        try:
+            for _ in range(3):
+                for attempt in order:
+                    slot = attempt()
+                    if slot is not None:
+                        return slot
+        except _Gone:
+            return None
         raise Unavailable("the rate limit's slot kept moving; retry")
 
     def record_failures(self, developer_id: str, webhook_id: str, count: int, at: str) -> tuple[int, CircuitState]:
