@@ -278,7 +278,9 @@ def test_a_challenge_carries_credentials_only_to_an_origin_already_proven(make_p
         assert moved.json["verification"]["status"] == "pending" and moved.json["headerNames"] == ["X-Tenant"]
         forget_last_challenge(pipeline, hook["id"])
         assert verify_now(pipeline, key, hook["id"]).json["verified"] is True
-        assert guarded.seen[-1]["X-Tenant"] == "acme" and guarded.seen[-1]["Authorization"] == f"Bearer {tokens.issued[0]}"
+        assert (
+            guarded.seen[-1]["X-Tenant"] == "acme" and guarded.seen[-1]["Authorization"] == f"Bearer {tokens.issued[0]}"
+        )
         assert tokens.requests[0]["basic"] == "events-client:s3cret"
     finally:
         guarded.close()

@@ -331,7 +331,9 @@ def test_a_challenge_to_an_unproven_origin_carries_no_credential():
     gate = Gate([], receiver, credentials=credentials)
     gate.send(oauth_context(Purpose.VERIFICATION, verification_status="pending"), POST)
     assert "X-Tenant" not in seen[-1] and "Authorization" not in seen[-1] and credentials.fetches == []
-    proven = oauth_context(Purpose.VERIFICATION, verification_status="pending", verified_origin="https://hooks.example.com:443")
+    proven = oauth_context(
+        Purpose.VERIFICATION, verification_status="pending", verified_origin="https://hooks.example.com:443"
+    )
     gate.send(proven, POST)
     assert seen[-1]["X-Tenant"] == "acme" and seen[-1]["Authorization"] == "Bearer tok"
     gate.send(oauth_context(Purpose.EVENT), POST)

@@ -32,7 +32,7 @@ from enum import StrEnum
 from events_core import aws
 from events_core.budgets import BudgetExceeded, take_posts
 from events_core.config import Settings
-from events_core.delivery.controls import slot_out_of_reach, slot_now
+from events_core.delivery.controls import slot_now, slot_out_of_reach
 from events_core.delivery.oauth import TOKEN_RESPONSE_CAP, Credentials, TokenUnavailable, token_client
 from events_core.delivery.sender import PostResult, Sender, sender
 from events_core.errors import BadRequest, EventsApiError, RateLimited
@@ -330,7 +330,9 @@ class Gate:
         with on_behalf_of(context.developer_id):
             return self._go_as_tenant(context, post, started, fresh=fresh)
 
-    def _go_as_tenant(self, context: OutboundContext, post: Post, started: float, *, fresh: bool) -> tuple[Passage, bool]:
+    def _go_as_tenant(
+        self, context: OutboundContext, post: Post, started: float, *, fresh: bool
+    ) -> tuple[Passage, bool]:
 
         def left() -> float:
             return post.deadline_seconds - (time.monotonic() - started)
@@ -389,9 +391,7 @@ def _reslot(webhook: Webhook) -> bool:
     return webhook.rate_limit is None or slot_now(webhook) is None
 
 
-def standard_gate(
-    config: Settings, post: Poster | None = None, *, credentials: Credentials | None = None
-) -> Gate:
+def standard_gate(config: Settings, post: Poster | None = None, *, credentials: Credentials | None = None) -> Gate:
     """The standard steps over `post` (a fresh sender by default), with the webhooks' credentials
     and a sender for token endpoints whose answers are capped smaller."""
     token_sender = Sender(dataclasses.replace(config, response_cap_bytes=TOKEN_RESPONSE_CAP))

@@ -63,7 +63,9 @@ class TokenClient:
         # updatedAt moves with every change of the webhook: a new auth never gets an old token.
         return (webhook.developer_id, webhook.webhook_id, webhook.updated_at)
 
-    def token(self, webhook: Webhook, *, deadline_seconds: float, post: Poster, fresh: bool = False) -> tuple[str, bool]:
+    def token(
+        self, webhook: Webhook, *, deadline_seconds: float, post: Poster, fresh: bool = False
+    ) -> tuple[str, bool]:
         """(the token, whether it was fetched now). TokenUnavailable when none can be had."""
         key = self._key(webhook)
         now = time.monotonic()

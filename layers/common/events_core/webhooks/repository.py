@@ -264,7 +264,9 @@ class WebhookRepository:
         """The next slot if it comes by `latest_ms`: (slot, True) when taken; (when the next free
         slot comes, False) when it is later, and then nothing was written. None if the webhook is gone."""
         try:
-            slot = self._gcra("rateTat", developer_id, webhook_id, interval_ms, now_ms, latest_ms=latest_ms, hint_ms=now_ms)
+            slot = self._gcra(
+                "rateTat", developer_id, webhook_id, interval_ms, now_ms, latest_ms=latest_ms, hint_ms=now_ms
+            )
         except _OutOfReach as later:
             return later.slot_ms, False
         return None if slot is None else (slot, True)

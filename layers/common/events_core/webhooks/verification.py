@@ -118,7 +118,10 @@ def on_change(before: Webhook, after: Webhook, names: set[str], config: Settings
     if mode(config) == OFF:
         return
     moved = "url" in names and after.url != before.url
-    token_moved = "auth" in names and (after.auth or {}).get("tokenUrl") not in (None, (before.auth or {}).get("tokenUrl"))
+    token_moved = "auth" in names and (after.auth or {}).get("tokenUrl") not in (
+        None,
+        (before.auth or {}).get("tokenUrl"),
+    )
     if moved or token_moved:
         names |= _pending(after, config, at_ms)
     elif after.enabled and not before.enabled and unverified(after, config):
@@ -293,7 +296,9 @@ class Verifier:
             developer_id, webhook_id, nonce = legacy
             webhook = self.repository.get(developer_id, webhook_id) if developer_id and is_id(webhook_id) else None
             # The legacy token's secret part is its nonce: compared as the nonce below.
-            return dataclasses.replace(webhook, verify_token_hash=_legacy_hash(webhook, nonce, token)) if webhook else None
+            return (
+                dataclasses.replace(webhook, verify_token_hash=_legacy_hash(webhook, nonce, token)) if webhook else None
+            )
         return self.repository.get(developer_id, webhook_id) if is_id(webhook_id) else None
 
     @property
