@@ -1,6 +1,7 @@
 """The soak's hostile-tenant phase: ordinary developers' events, alone and then beside one hostile
 developer (huge events to 100 webhooks, most with filters that exhaust the matching budget, some
-receivers failing, and a flood of recover calls), on the in-process stack, pumped by hand so the
+receivers failing, OAuth2 token URLs that give no token, custom headers, and a flood of recover
+calls), on the in-process stack, pumped by hand so the
 delay is counted work, not wall time (the machine's noise would decide that).
 
 Delay of an ordinary event = the fan-out invocations run from its publication until the one that
