@@ -5,8 +5,8 @@ conditional write on the webhook item (the environment remembers which of the tw
 applies; a wrong guess costs a second write). A slot within a second is waited for in-process; a
 later one sends the same message again, delayed to come back just before its slot, and its
 delivery reads `throttled` meanwhile. Posting at its slot keeps the spacing without another write;
-a message the queue brought back more than an interval late takes a fresh slot instead of
-crowding the posts after it. Waiting is never an attempt, a failure or a dead letter, and a
+a message the queue brought back more than a quarter interval late takes a fresh slot instead of
+crowding the post after it. Waiting is never an attempt, a failure or a dead letter, and a
 throttled post costs at most two webhook-item writes.
 
 Circuit breaker: once `FailureThreshold` consecutive posts failed (counted atomically, opened by
@@ -103,11 +103,13 @@ class ReceiverControls:
             return Throttled(message.slot_ms)
         if wait_ms > 0:
             time.sleep(wait_ms / 1000)
-        if interval is not None and -wait_ms > interval:
-            # Back later than its own slot by more than an interval (the queue was slow): posting
-            # now could crowd the posts after it, so it takes a fresh slot (one write) instead.
+        if interval is not None and -wait_ms > interval // 4:
+            # Back later than its own slot by more than a quarter interval (the queue was slow):
+            # posting now could crowd the post after it, so it takes a fresh slot (one write). A
+            # post within a quarter interval of its slot keeps any window of the period within
+            # count + 1 posts.
             return self.take_slot(dataclasses.replace(message, slot_ms=0), webhook)
-        # On time, or late by less than an interval: the schedule's spacing holds without a write.
+        # On time: the schedule's spacing holds without a write.
         return message
 
     def _send_to_slot(self, message: DeliveryMessage, now: int, *, mark: bool = True) -> None:
