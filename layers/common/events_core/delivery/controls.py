@@ -39,7 +39,7 @@ MAX_SLEEP_MS = 1500  # a message back this long before its slot (early) waits in
 RELEASE_PAGE = 100
 # A throttled message comes back this long before its slot (SQS delays are whole seconds: it is
 # back between EARLY_MS and EARLY_MS - 1000 before it), so it is on time and waits in-process.
-EARLY_MS = 1400
+EARLY_MS = 1200
 
 
 @dataclasses.dataclass(frozen=True)
