@@ -267,8 +267,9 @@ def throttle_lines(m: Measured) -> list[tuple[str, str, float]]:
         ),
         (
             "DynamoDB",
-            "4 WRU: the slot (2 writes when a queue of slots has formed), the `throttled` record, the post's pacing",
-            MILLION * 4 * PRICES["dynamodb_wru"],
+            "3 WRU: the slot (one write; a second when the environment guessed the queue's state wrong), "
+            "the `throttled` record; it posts at its slot with no pacing write",
+            MILLION * 3 * PRICES["dynamodb_wru"],
         ),
         (
             "CloudWatch Logs",
@@ -643,7 +644,7 @@ one, so a dead receiver does not fill the delivery queue's in-flight limit; the 
 
 A post to a rate-limited webhook takes its slot once and, when the slot is more than a second
 away, waits for it as the same message sent again with a delay — never as a hop a second. An
-unthrottled post to a limited webhook adds only the slot and pacing writes (2 WRU, $1.25).
+unthrottled post to a limited webhook adds only its slot's write (1 WRU, $0.63).
 
 {_table(throttle_lines(d))}
 ## Posts a developer asks for, and paged calls (issue 16)

@@ -11,13 +11,15 @@ RESERVE_SECONDS = 2.0
 
 
 def link_base(request: Request) -> str:
-    """Where this API is reached: its execute-api stage, a custom domain, or the local stack."""
-    headers = {name.lower(): value for name, value in (request.event.get("headers") or {}).items()}
+    """Where this API is reached, from configuration (VerifyLinkBase: the stage's URL by default,
+    the run's API URL locally). Without it, the stage as API Gateway itself names it: never the
+    request's Host or X-Forwarded-* headers, which a caller chooses."""
+    configured = settings().verify_link_base
+    if configured:
+        return configured.rstrip("/")
     context = request.event.get("requestContext") or {}
-    host = headers.get("host") or context.get("domainName") or "127.0.0.1"
-    scheme = headers.get("x-forwarded-proto") or ("https" if host.endswith(".amazonaws.com") else "http")
-    stage = f"/{context['stage']}" if host.endswith(".amazonaws.com") and context.get("stage") else ""
-    return f"{scheme}://{host}{stage}"
+    domain, stage = context.get("domainName") or "", context.get("stage") or ""
+    return f"https://{domain}/{stage}".rstrip("/") if domain else ""
 
 
 def verify_webhook(request: Request) -> Answer:

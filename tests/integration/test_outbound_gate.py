@@ -64,11 +64,12 @@ def test_a_refusal_is_a_recorded_failed_attempt(make_pipeline, receiver, holding
 
 
 def test_a_test_send_goes_through_the_gate(pipeline, receiver, holding):
-    step = holding(StepVerdict.defer(2**41, "budget spent"))
+    step = holding(StepVerdict.defer(2**41, "internal reason"))
     key = pipeline.stack.key()
     hook = pipeline.webhook(key, receiver.url("/hook"))
     answer = pipeline.stack.call("POST", f"{WEBHOOKS}/{hook['id']}/test", key=key)
-    assert answer.status == 503 and "budget spent" in answer.error["message"]
+    assert answer.status == 429 and answer.error["code"] == "throttled" and int(answer.headers["Retry-After"]) >= 1
+    assert "holding" not in answer.error["message"] and "internal reason" not in answer.error["message"]
     assert step.asked == [Purpose.TEST] and receiver.received == [] and pipeline.records(hook["id"]) == []
 
 

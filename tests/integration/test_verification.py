@@ -24,6 +24,13 @@ def verify_now(pipeline, key, webhook_id):
     return pipeline.stack.call("POST", f"/v1/events/webhooks/{webhook_id}/verify", key=key)
 
 
+def forget_last_challenge(pipeline, webhook_id):
+    """Past the one-challenge-per-10-s limit without waiting 10 s."""
+    pipeline.stack.table("WebhooksTable").update_item(
+        Key={"developerId": "user_123", "webhookId": webhook_id}, UpdateExpression="REMOVE verifyTriedAt"
+    )
+
+
 def test_off_changes_nothing_in_the_reference_create(pipeline, receiver):
     created = pipeline.webhook(pipeline.stack.key(), receiver.url("/hook"), secret=SECRET)
     assert "verification" not in created and created["enabled"] is True and created["disabledReason"] is None
@@ -89,19 +96,46 @@ def test_a_changed_url_is_pending_again(make_pipeline, receiver):
     assert receiver.at("/b") == []
 
 
-def test_the_manual_link_verifies_once_and_expires_with_use(make_pipeline, receiver):
+def test_the_manual_link_shows_on_get_and_verifies_once_on_post(make_pipeline, receiver):
     pipeline = make_pipeline(EndpointVerification="required")
     key = pipeline.stack.key()
     hook = pipeline.webhook(key, receiver.url("/no-code"))
     assert verify_now(pipeline, key, hook["id"]).json["verified"] is False
     link = urlsplit(json.loads(receiver.at("/no-code")[0].body)["data"]["verifyUrl"])
-    assert link.path == "/v1/events/verify"
-    opened = pipeline.stack.call("GET", f"{link.path}?{link.query}")  # no key
+    assert link.path.endswith("/v1/events/verify")  # under the stage's own URL (no VerifyLinkBase given)
+    link = link._replace(path="/v1/events/verify")
+    for _ in range(2):  # a link scanner opening it changes nothing
+        shown = pipeline.stack.call("GET", f"{link.path}?{link.query}")  # no key
+        assert shown.status == 200 and shown.json["verified"] is False and shown.json["webhookId"] == hook["id"]
+        assert pipeline.listed(key)[hook["id"]]["enabled"] is False
+    opened = pipeline.stack.call("POST", f"{link.path}?{link.query}")
     assert opened.status == 200 and opened.json == {"verified": True, "webhookId": hook["id"]}
     assert pipeline.listed(key)[hook["id"]]["enabled"] is True
-    again = pipeline.stack.call("GET", f"{link.path}?{link.query}")
-    assert again.status == 410 and again.error["code"] == "gone"
-    assert pipeline.stack.call("GET", "/v1/events/verify?token=bm9wZQ").status == 410
+    for method in ("POST", "GET"):
+        again = pipeline.stack.call(method, f"{link.path}?{link.query}")
+        assert again.status == 410 and again.error["code"] == "gone"
+    assert pipeline.stack.call("POST", "/v1/events/verify?token=bm9wZQ").status == 410
+
+
+def test_the_link_comes_from_configuration_and_its_token_names_nobody(make_pipeline, receiver):
+    """Review L1: a caller's Host and X-Forwarded-Proto never shape the link, and the token is an
+    opaque random id (it used to be base64 of the developer, the webhook and a nonce)."""
+    import base64
+    import binascii
+
+    pipeline = make_pipeline(EndpointVerification="required", VerifyLinkBase="https://api.example.com/prod")
+    key = pipeline.stack.key()
+    hook = pipeline.webhook(key, receiver.url("/no-code"))
+    poisoned = {"Host": "attacker.example", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "attacker.example"}
+    pipeline.stack.call("POST", f"/v1/events/webhooks/{hook['id']}/verify", key=key, headers=poisoned)
+    link = json.loads(receiver.at("/no-code")[0].body)["data"]["verifyUrl"]
+    assert link.startswith("https://api.example.com/prod/v1/events/verify?token=")
+    token = urlsplit(link).query.removeprefix("token=")
+    try:
+        decoded = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    except (binascii.Error, ValueError):
+        decoded = b""
+    assert b"user_123" not in decoded and hook["id"].encode() not in decoded
 
 
 def test_challenges_are_rate_limited_with_retry_after(make_pipeline, receiver):
@@ -176,7 +210,8 @@ def test_a_forged_or_malformed_link_is_410_never_a_5xx(make_pipeline):
         "",
     ]
     for token in forged:
-        assert pipeline.stack.call("GET", f"/v1/events/verify?token={token}").status == 410, token
+        for method in ("GET", "POST"):
+            assert pipeline.stack.call(method, f"/v1/events/verify?token={token}").status == 410, token
 
 
 class GuardedReceiver:
@@ -188,12 +223,14 @@ class GuardedReceiver:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         self.seen: list[dict[str, str]] = []
+        self.bodies: list[bytes] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 server.seen.append(dict(self.headers))
+                server.bodies.append(body)
                 allowed = self.headers.get("X-Tenant") == "acme" and self.headers.get("Authorization") in {
                     f"Bearer {token}" for token in issued
                 }
@@ -215,9 +252,9 @@ class GuardedReceiver:
         self.server.server_close()
 
 
-def test_the_challenge_carries_the_webhooks_custom_headers_and_oauth2_token(make_pipeline):
-    """Issue 20: the challenge is posted "carrying the webhook's custom headers and credentials";
-    a receiver that refuses posts without them must still be able to prove it owns its URL."""
+def test_a_challenge_carries_credentials_only_to_an_origin_already_proven(make_pipeline):
+    """A new origin answers its challenge without the webhook's credentials (a locked-down receiver
+    uses verifyUrl); once proven, a challenge to the same origin carries them."""
     from tests.integration.test_receiver_controls import TokenServer
 
     tokens = TokenServer()
@@ -227,12 +264,87 @@ def test_the_challenge_carries_the_webhooks_custom_headers_and_oauth2_token(make
         key = pipeline.stack.key()
         auth = {"type": "oauth2", "tokenUrl": tokens.url, "clientId": "events-client", "clientSecret": "s3cret"}
         hook = pipeline.webhook(key, guarded.url, auth=auth, headers={"X-Tenant": "acme"})
-        answer = verify_now(pipeline, key, hook["id"]).json
-        assert answer["verified"] is True, answer
+        assert verify_now(pipeline, key, hook["id"]).json["verified"] is False
         [challenge] = guarded.seen
         assert challenge["X-Webhook-Event"] == "webhook.verification"
-        assert challenge["X-Tenant"] == "acme" and challenge["Authorization"] == f"Bearer {tokens.issued[0]}"
+        assert "X-Tenant" not in challenge and "Authorization" not in challenge and tokens.requests == []
+        link = urlsplit(json.loads(guarded.bodies[0])["data"]["verifyUrl"])
+        assert pipeline.stack.call("POST", f"/v1/events/verify?{link.query}").json["verified"] is True
+
+        # The same origin, another path: pending again, and its challenge may carry them now.
+        moved = pipeline.stack.call(
+            "PATCH", f"/v1/events/webhooks/{hook['id']}", key=key, body={"url": guarded.url + "/v2"}
+        )
+        assert moved.json["verification"]["status"] == "pending" and moved.json["headerNames"] == ["X-Tenant"]
+        forget_last_challenge(pipeline, hook["id"])
+        assert verify_now(pipeline, key, hook["id"]).json["verified"] is True
+        assert (
+            guarded.seen[-1]["X-Tenant"] == "acme" and guarded.seen[-1]["Authorization"] == f"Bearer {tokens.issued[0]}"
+        )
         assert tokens.requests[0]["basic"] == "events-client:s3cret"
     finally:
         guarded.close()
+        tokens.close()
+
+
+def test_a_write_only_key_that_moves_the_url_and_asks_for_a_challenge_learns_no_credential(make_pipeline, receiver):
+    """Review M1: the holder of a write-only key PATCHes `url` to its own server and calls /verify.
+    Nothing of the owner's sealed headers or OAuth2 token reaches the new origin: a move to another
+    origin drops them (unless the same PATCH gives them again), and a challenge to an unproven
+    origin carries none."""
+    from tests.integration.test_receiver_controls import TokenServer
+
+    tokens = TokenServer()
+    try:
+        pipeline = make_pipeline(EndpointVerification="required")
+        owner = pipeline.stack.key()
+        write_only = pipeline.stack.key(scopes=("write",))
+        auth = {"type": "oauth2", "tokenUrl": tokens.url, "clientId": "events-client", "clientSecret": "s3cret"}
+        own = receiver.behave("/own", answer=echo)
+        hook = pipeline.webhook(owner, own, auth=auth, headers={"X-Custom-Secret": "sekret-value-123"})
+        assert verify_now(pipeline, owner, hook["id"]).json["verified"] is True  # (no credentials: a new origin)
+
+        from eventsapi.harness.receiver import Receiver
+
+        with Receiver() as attacker:
+            attacker.behave("/attacker", answer=echo)
+            moved = pipeline.stack.call(
+                "PATCH", f"/v1/events/webhooks/{hook['id']}", key=write_only, body={"url": attacker.url("/attacker")}
+            )
+            assert moved.status == 200 and moved.json["headerNames"] == [] and moved.json["auth"] is None
+            forget_last_challenge(pipeline, hook["id"])
+            assert verify_now(pipeline, write_only, hook["id"]).status == 200
+            pipeline.publish("user_123", "tool.executed", {"n": 1})
+            pipeline.pump()
+            seen = attacker.at("/attacker")
+            assert seen, "the challenge (and the event) reached the new URL"
+            for post in seen:
+                assert "X-Custom-Secret" not in post.headers and "Authorization" not in post.headers
+                assert b"sekret-value-123" not in post.body
+        assert tokens.requests == [], "no token was fetched for the new origin"
+    finally:
+        tokens.close()
+
+
+def test_a_changed_token_url_must_prove_itself_again(make_pipeline, receiver):
+    """Review H1: a verified webhook whose auth.tokenUrl changes is pending again (and, under
+    `required`, receives nothing, and no token is fetched for it) until it verifies."""
+    from tests.integration.test_receiver_controls import TokenServer
+
+    tokens = TokenServer()
+    try:
+        pipeline = make_pipeline(EndpointVerification="required")
+        key = pipeline.stack.key()
+        hook = pipeline.webhook(key, receiver.behave("/ok", answer=echo))
+        assert verify_now(pipeline, key, hook["id"]).json["verified"] is True
+        auth = {"type": "oauth2", "tokenUrl": tokens.url, "clientId": "c", "clientSecret": "s", "scope": "transfer:all"}
+        changed = pipeline.stack.call("PATCH", f"/v1/events/webhooks/{hook['id']}", key=key, body={"auth": auth})
+        assert changed.json["verification"]["status"] == "pending" and changed.json["enabled"] is False
+        for _ in range(3):
+            refused = pipeline.stack.call("POST", f"/v1/events/webhooks/{hook['id']}/test", key=key)
+            assert refused.status == 409 and refused.error["code"] == "unverified"
+        pipeline.publish("user_123", "tool.executed", {"n": 1})
+        pipeline.pump()
+        assert tokens.requests == [] and len(receiver.at("/ok")) == 1  # only the first challenge
+    finally:
         tokens.close()

@@ -237,3 +237,11 @@ def test_the_local_gateway_renders_the_templates_format_as_api_gateway_does():
     )
     anonymous = render(log_format, request_context(None, "GET", "/v1/nowhere", 403, 1, "prod"))
     assert ingest(anonymous)[1].no_developer == 1
+
+
+def test_a_line_with_a_duplicate_key_is_refused_not_won_by_its_last_value():
+    """Review L3: json.loads let a later duplicate key win, so a quote smuggled into `path` could
+    carry a second developerId and land the call in another developer's logs."""
+    smuggled = json.dumps(LINE)[:-1] + ', "developerId": "user_A"}'
+    found, counts = ingest(smuggled)
+    assert found == [] and counts.malformed == 1 and counts.reasons == {"duplicate_key": 1}

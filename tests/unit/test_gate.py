@@ -217,7 +217,12 @@ def test_the_ssrf_guard_lets_a_public_host_name_through_to_the_post():
 
 
 def test_purposes_a_developer_asks_for_are_the_ones_budgets_count():
-    assert {p for p in Purpose if p.asked_for} == {Purpose.RECOVER, Purpose.REDELIVER, Purpose.TEST}
+    assert {p for p in Purpose if p.asked_for} == {
+        Purpose.RECOVER,
+        Purpose.REDELIVER,
+        Purpose.TEST,
+        Purpose.VERIFICATION,
+    }
 
 
 def _spent(developer_id, webhook_id, wanted, config):
@@ -226,22 +231,111 @@ def _spent(developer_id, webhook_id, wanted, config):
 
 @pytest.mark.parametrize("purpose", list(Purpose))
 def test_the_post_budget_charges_only_posts_made_from_the_api_call(purpose):
-    """Test sends pay here; recover and redeliver paid when queued; the platform's own posts never."""
+    """Test sends and challenges pay here, once every check passed; recover and redeliver paid when
+    queued; the platform's own posts never."""
     taken = []
     step = PostBudget(Settings(), take=lambda *args: taken.append(args) or 1)
-    assert step.check(context(purpose=purpose)) is None
-    assert bool(taken) == (purpose == Purpose.TEST)
+    assert step.check(context(purpose=purpose)) is None and not taken  # a check reserves nothing
+    assert step.reserve(context(purpose=purpose)) is None
+    assert bool(taken) == (purpose in (Purpose.TEST, Purpose.VERIFICATION))
 
 
-@pytest.mark.parametrize("purpose", [Purpose.PROBE, Purpose.VERIFICATION, Purpose.EVENT, Purpose.RETRY])
+@pytest.mark.parametrize("purpose", [Purpose.PROBE, Purpose.EVENT, Purpose.RETRY])
 def test_a_spent_post_budget_never_stops_the_platforms_own_posts(purpose):
     """A circuit's probe is not a post the developer asked for (issue 16's budget counts recover,
     redeliver and test sends): a spent budget must not keep a broken circuit from closing."""
-    assert PostBudget(Settings(), take=_spent).check(context(purpose=purpose)) is None
+    assert PostBudget(Settings(), take=_spent).reserve(context(purpose=purpose)) is None
 
 
 def test_a_spent_post_budget_defers_a_test_send_with_a_429_for_its_caller():
-    verdict = PostBudget(Settings(), take=_spent).check(context(purpose=Purpose.TEST))
+    verdict = PostBudget(Settings(), take=_spent).reserve(context(purpose=Purpose.TEST))
     assert verdict is not None and verdict.kind == VerdictKind.DEFER
     assert verdict.error is not None and (verdict.error.status, verdict.error.code) == (429, "budget_exceeded")
     assert verdict.error.headers == {"Retry-After": "7"}
+
+
+# -- credentials and the token fetch (review H1): inside the gate, after the passage cleared
+class FakeCredentials:
+    def __init__(self, token_seconds: float = 0.0, fail: bool = False):
+        self.fetches: list[float] = []
+        self.token_seconds = token_seconds
+        self.fail = fail
+
+    def custom_headers(self, webhook):
+        return {"X-Tenant": "acme"}
+
+    def token(self, webhook, *, deadline_seconds, post, fresh):
+        from events_core.delivery.oauth import TokenUnavailable
+
+        self.fetches.append(deadline_seconds)
+        if self.token_seconds:
+            import time
+
+            time.sleep(self.token_seconds)
+        if self.fail:
+            raise TokenUnavailable("HTTP 500")
+        return "tok", True
+
+
+OAUTH = {"type": "oauth2", "tokenUrl": "https://auth.example.com/token", "clientId": "c"}
+
+
+def oauth_context(purpose: Purpose = Purpose.EVENT, **changes) -> OutboundContext:
+    hooked = replace(webhook(), **{"auth": dict(OAUTH), "sealed_headers": "sealed", **changes})
+    return OutboundContext(hooked, "dev", purpose, "msg_1", now_ms=1_000_000)
+
+
+@pytest.mark.parametrize(
+    "verdict", [StepVerdict.refuse("unverified"), StepVerdict.defer(2, "budget spent"), StepVerdict.fail("x")]
+)
+def test_no_token_is_fetched_for_a_post_the_gate_stops(verdict):
+    journal: list[str] = []
+    receiver = Receiver(journal)
+    credentials = FakeCredentials()
+    passage = Gate([Recording("stop", journal, verdict)], receiver, credentials=credentials).send(oauth_context(), POST)
+    assert passage.verdict is not None and credentials.fetches == [] and receiver.posts == []
+
+
+def test_the_token_url_is_checked_by_the_ssrf_guard_before_any_fetch():
+    journal: list[str] = []
+    receiver = Receiver(journal)
+    credentials = FakeCredentials()
+    context = oauth_context(auth={**OAUTH, "tokenUrl": "https://169.254.169.254/latest"})
+    passage = Gate([SsrfGuard(Settings())], receiver, credentials=credentials).send(context, POST)
+    assert passage.verdict is not None and passage.verdict.reason.startswith("blocked: auth.tokenUrl")
+    assert credentials.fetches == [] and receiver.posts == []
+
+
+def test_the_token_fetch_and_the_post_share_the_attempts_deadline():
+    """Review L3: `left()` never went below 0.5 s, so a slow fetch overran the deadline."""
+    journal: list[str] = []
+    receiver = Receiver(journal)
+    slow = FakeCredentials(token_seconds=0.3)
+    passage = Gate([], receiver, credentials=slow).send(oauth_context(), Post(b"{}", {}, 0.25))
+    assert passage.result is not None and passage.result.error.startswith("timeout") and receiver.posts == []
+    quick = FakeCredentials(token_seconds=0.05)
+    Gate([], receiver, credentials=quick).send(oauth_context(), Post(b"{}", {}, 1.0))
+    [(_, _, seconds)] = receiver.posts
+    assert seconds <= 0.96
+
+
+def test_a_challenge_to_an_unproven_origin_carries_no_credential():
+    journal: list[str] = []
+    seen: list[dict] = []
+
+    def receiver(url, body, headers, *, deadline_seconds):
+        seen.append(headers)
+        return PostResult(status=200)
+
+    credentials = FakeCredentials()
+    gate = Gate([], receiver, credentials=credentials)
+    gate.send(oauth_context(Purpose.VERIFICATION, verification_status="pending"), POST)
+    assert "X-Tenant" not in seen[-1] and "Authorization" not in seen[-1] and credentials.fetches == []
+    proven = oauth_context(
+        Purpose.VERIFICATION, verification_status="pending", verified_origin="https://hooks.example.com:443"
+    )
+    gate.send(proven, POST)
+    assert seen[-1]["X-Tenant"] == "acme" and seen[-1]["Authorization"] == "Bearer tok"
+    gate.send(oauth_context(Purpose.EVENT), POST)
+    assert seen[-1]["Authorization"] == "Bearer tok"
+    assert journal == []

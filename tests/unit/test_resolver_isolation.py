@@ -78,3 +78,64 @@ def test_the_environment_cap_is_an_infrastructure_failure_not_the_receivers(slow
 def test_a_literal_address_needs_no_lookup_thread(slow_dns, monkeypatch):
     monkeypatch.setattr(netguard, "MAX_LOOKUPS", 0)  # no thread may start
     assert netguard.resolve_checked("93.184.216.34", 443, timeout=1.0) == ["93.184.216.34"]
+
+
+@pytest.fixture
+def slow_attacker_co_uk(monkeypatch):
+    """Review M3's setting: names under attacker.co.uk and slow.shared-host.example hang; the rest answer."""
+    release = threading.Event()
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host.endswith(("attacker.co.uk", "slow.shared-host.example")):
+            release.wait(30)
+            raise socket.gaierror("gave up")
+        time.sleep(FAST_SECONDS)
+        return PUBLIC
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    yield
+    release.set()
+    for _ in range(300):
+        if not netguard._alive and not netguard._abandoned:
+            break
+        time.sleep(0.01)
+
+
+def test_one_tenants_slow_co_uk_names_never_fail_another_tenants_co_uk_receiver(slow_attacker_co_uk):
+    """Review M3: the cap grouped names by their last two labels (`co.uk`), so eight slow lookups of
+    one tenant's `*.attacker.co.uk` failed another tenant's `hooks.victim.co.uk` as a counted
+    failure. Lookups are grouped by registrable domain (the Public Suffix List) and developer."""
+    sender = Sender(Settings())
+    for n in range(netguard.MAX_ABANDONED_PER_DOMAIN + 2):
+        with netguard.on_behalf_of("user_A"):
+            result = sender.post(f"https://h{n}.attacker.co.uk/in", b"{}", {}, deadline_seconds=0.05)
+        assert result.status is None and not result.infrastructure  # its own names: its own failures
+    assert ("user_A", "attacker.co.uk") in netguard._abandoned and not any(
+        domain == "co.uk" for _, domain in netguard._abandoned
+    )
+    with netguard.on_behalf_of("user_B"):
+        assert netguard.resolve_checked("hooks.victim.co.uk", 443, timeout=1.0) == ["93.184.216.34"]
+
+
+def test_a_lookup_waiting_on_another_developers_names_is_an_infrastructure_failure(slow_attacker_co_uk):
+    """Two developers under one registrable domain: A's stuck lookups never fill B's cap, and a
+    lookup of B's that times out beside A's stuck ones is not counted against B's receiver."""
+    sender = Sender(Settings())
+    for n in range(netguard.MAX_ABANDONED_PER_DOMAIN):
+        with netguard.on_behalf_of("user_A"):
+            sender.post(f"https://h{n}.slow.shared-host.example/in", b"{}", {}, deadline_seconds=0.05)
+    with netguard.on_behalf_of("user_B"):
+        assert netguard.resolve_checked("fast.shared-host.example", 443, timeout=1.0) == ["93.184.216.34"]
+        waited = sender.post("https://b.slow.shared-host.example/in", b"{}", {}, deadline_seconds=0.05)
+    assert waited.error.startswith("resolver busy") and waited.infrastructure
+
+
+def test_the_public_suffix_list_is_the_packages_own_never_fetched(monkeypatch):
+    def no_network(*args, **kwargs):
+        raise AssertionError("the Public Suffix List must not be fetched at run time")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    netguard._suffixes.cache_clear()
+    assert netguard.registrable_domain("a.b.attacker.co.uk") == "attacker.co.uk"
+    assert netguard.registrable_domain("x.y.github.io") == "y.github.io"
+    assert netguard.registrable_domain("co.uk") == "co.uk"

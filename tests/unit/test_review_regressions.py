@@ -76,7 +76,6 @@ def test_a_batch_whose_webhooks_cannot_be_read_returns_to_the_queue():
         Settings(),
         webhooks=throttled_repository(ThrottledClient()),
         store=SimpleNamespace(),
-        sender=SimpleNamespace(),
         box=SimpleNamespace(),
     )
     incoming = [Incoming(f"m{n}", f"r{n}", message(f"w{n}").to_json()) for n in range(3)]

@@ -110,11 +110,25 @@ def endpoint_of(path: str, stage: str | None) -> str:
     return path
 
 
+class _DuplicateKey(Exception):
+    pass
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise _DuplicateKey()
+    return found
+
+
 def parse_line(message: str, log_event: dict[str, Any]) -> ApiCall:
     if len(message) > MAX_LINE:
         raise Skipped("malformed", "too_long")
     try:
-        line = json.loads(message)
+        line = json.loads(message, object_pairs_hook=_no_duplicate_keys)
+    except _DuplicateKey:
+        # A later duplicate would win: a value smuggled into a path could override developerId.
+        raise Skipped("malformed", "duplicate_key") from None
     except ValueError:
         raise Skipped("malformed", "not_json") from None
     if not isinstance(line, dict):

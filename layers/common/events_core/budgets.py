@@ -105,6 +105,13 @@ class PostBudgets:
             break
         raise Unavailable("the post budget is busy; nothing was sent, retry")
 
+    def check(self, developer_id: str, webhook_id: str, *, now_ms: int | None = None) -> None:
+        """BudgetExceeded when either bucket cannot give one post now; reads only (reserves nothing)."""
+        developer, webhook = buckets(developer_id, webhook_id, self.config)
+        at = now_ms if now_ms is not None else int(time.time() * 1000)
+        levels = [developer.level(self._read(developer.key), at), webhook.level(self._read(webhook.key), at)]
+        self._grant(1, (developer, webhook), levels)
+
     @staticmethod
     def _grant(wanted: int, pair: tuple[Bucket, ...], levels: list[float]) -> int:
         granted = min(wanted, *(math.floor(level) for level in levels))

@@ -111,6 +111,9 @@ class Settings:
     webhook_post_budget_burst: int = _setting(500, "WEBHOOK_POST_BUDGET_BURST", "WebhookPostBudgetBurst", int)
     # off | optional | required: whether a receiver must prove it wants the posts (webhooks.verification).
     endpoint_verification: str = _setting("off", "ENDPOINT_VERIFICATION", "EndpointVerification")
+    # Where verify links point (the stage's own URL unless VerifyLinkBase names another), never
+    # taken from a request's headers.
+    verify_link_base: str = _setting("", "VERIFY_LINK_BASE", None)
     # Events whose data does not match their type's schema: off | warn | reject (events_core.catalogue).
     schema_enforcement: str = _setting("warn", "SCHEMA_ENFORCEMENT", "SchemaEnforcement", _enforcement)
 

@@ -7,7 +7,10 @@ host name resolves to, checked right before connecting to that very address).
 import ipaddress
 import socket
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import cache
 from typing import Any
 
 from events_core.config import Network
@@ -109,43 +112,74 @@ def literal_address(host: str) -> IPAddress | None:
     return None
 
 
-# Name resolution (review N7). getaddrinfo cannot be cancelled, so a lookup past its deadline is
-# abandoned and its thread finishes on its own. A shared pool of such threads could be filled by
-# one tenant's slow names and starve everyone's lookups; instead each lookup gets its own daemon
-# thread. Abandoned lookups are counted per domain (its last two labels: what one tenant's many
-# slow names usually share): past MAX_ABANDONED_PER_DOMAIN, lookups under that domain fail at once
-# (the domain's resolver is the receiver's problem: a counted failure). Past MAX_LOOKUPS threads
-# alive in the environment, any lookup fails at once as an infrastructure failure, never counted
-# against the receiver. Literal addresses need no lookup and no thread.
+# Name resolution. getaddrinfo cannot be cancelled, so a lookup past its deadline is abandoned and
+# its thread finishes on its own. A shared pool of such threads could be filled by one tenant's
+# slow names and starve everyone's lookups; instead each lookup gets its own daemon thread.
+# Abandoned lookups are counted per developer and registrable domain (the Public Suffix List's:
+# `attacker.co.uk`, never `co.uk`, so one tenant's slow names never touch another's receiver under
+# the same public suffix). Past MAX_ABANDONED_PER_DOMAIN, that developer's lookups under that
+# domain fail at once (its own resolver is the receiver's problem: a counted failure). A lookup
+# that times out while another developer's lookups under the same domain are stuck waited on
+# names not its own: an infrastructure failure, never counted against the receiver. Past
+# MAX_LOOKUPS threads alive in the environment, any lookup fails at once, as an infrastructure
+# failure too. Literal addresses need no lookup and no thread.
 MAX_LOOKUPS = 256
 MAX_ABANDONED_PER_DOMAIN = 8
 _lookups_lock = threading.Lock()
 _alive = 0
-_abandoned: dict[str, int] = {}
+_abandoned: dict[tuple[str, str], int] = {}  # (developer, registrable domain) → stuck lookups
+_tenant: ContextVar[str] = ContextVar("lookup_tenant", default="")
+
+
+@contextmanager
+def on_behalf_of(developer_id: str) -> Iterator[None]:
+    """Lookups made inside are counted for `developer_id` (the outbound gate sets it per post)."""
+    token = _tenant.set(developer_id)
+    try:
+        yield
+    finally:
+        _tenant.reset(token)
 
 
 class ResolverBusy(Exception):
-    """A lookup refused before it started. `infrastructure`: the environment's cap (not the
-    receiver's fault); otherwise its own domain's lookups are the ones left unanswered."""
+    """A lookup refused before it started, or given up. `infrastructure`: the environment's cap, or
+    another developer's stuck names (not the receiver's fault); otherwise the same developer's
+    lookups under the same domain are the ones left unanswered."""
 
     def __init__(self, message: str, *, infrastructure: bool):
         super().__init__(message)
         self.infrastructure = infrastructure
 
 
-def _domain(host: str) -> str:
-    return ".".join(host.lower().rstrip(".").split(".")[-2:])
+@cache
+def _suffixes() -> Any:
+    """The Public Suffix List bundled with the package (never fetched at run time), loaded on the
+    first lookup of a name: a function that posts nothing never pays for it."""
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList(only_icann=False)
 
 
-def _claim(domain: str) -> None:
+def registrable_domain(host: str) -> str:
+    """The registrable domain (eTLD+1) of `host`: hooks.victim.co.uk → victim.co.uk; a host that is
+    itself a public suffix, or a single label, stands for itself."""
+    name = host.lower().rstrip(".")
+    return _suffixes().privatesuffix(name) or name
+
+
+def _claim(key: tuple[str, str]) -> None:
     global _alive
     with _lookups_lock:
         if _alive >= MAX_LOOKUPS:
             raise ResolverBusy(f"{MAX_LOOKUPS} name lookups already in flight", infrastructure=True)
-        stuck = _abandoned.get(domain, 0)
+        stuck = _abandoned.get(key, 0)
         if stuck >= MAX_ABANDONED_PER_DOMAIN:
-            raise ResolverBusy(f"{stuck} lookups of names under {domain} are still unanswered", infrastructure=False)
+            raise ResolverBusy(f"{stuck} lookups of names under {key[1]} are still unanswered", infrastructure=False)
         _alive += 1
+
+
+def _others_stuck(key: tuple[str, str]) -> bool:
+    return any(count and other[1] == key[1] and other[0] != key[0] for other, count in _abandoned.items())
 
 
 def _getaddrinfo(host: str, port: int, timeout: float | None) -> list:
@@ -153,8 +187,8 @@ def _getaddrinfo(host: str, port: int, timeout: float | None) -> list:
     own, counted against its domain until then) and the attempt fails on time."""
     if timeout is None or literal_address(host) is not None:
         return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    domain = _domain(host)
-    _claim(domain)
+    key = (_tenant.get(), registrable_domain(host))
+    _claim(key)
     outcome: dict[str, Any] = {}
     done = threading.Event()
 
@@ -168,11 +202,11 @@ def _getaddrinfo(host: str, port: int, timeout: float | None) -> list:
             with _lookups_lock:
                 _alive -= 1
                 if outcome.get("abandoned"):
-                    left = _abandoned.get(domain, 1) - 1
+                    left = _abandoned.get(key, 1) - 1
                     if left > 0:
-                        _abandoned[domain] = left
+                        _abandoned[key] = left
                     else:
-                        _abandoned.pop(domain, None)
+                        _abandoned.pop(key, None)
                 done.set()
 
     threading.Thread(target=lookup, name="resolve", daemon=True).start()
@@ -180,7 +214,11 @@ def _getaddrinfo(host: str, port: int, timeout: float | None) -> list:
         with _lookups_lock:
             if not done.is_set():
                 outcome["abandoned"] = True
-                _abandoned[domain] = _abandoned.get(domain, 0) + 1
+                _abandoned[key] = _abandoned.get(key, 0) + 1
+                if _others_stuck(key):
+                    raise ResolverBusy(
+                        f"resolving {host} waited behind other lookups under {key[1]}", infrastructure=True
+                    )
                 raise DeadlineExceeded(f"resolving {host} took longer than {timeout:.1f} s")
     if "error" in outcome:
         raise outcome["error"]

@@ -35,6 +35,9 @@ FUZZ_PARAMETERS = {
 PATHOLOGICAL_BODY_BYTES = 64 * 1024
 PATHOLOGICAL_QUERY_CHARS = 4000
 HOSTILE_BODIES: dict[str, bytes] = {
+    "proxy headers": b'{"headers":{"X-Forwarded-For":"10.0.0.1","X-HTTP-Method-Override":"DELETE"}}',
+    "token URL moved": b'{"auth":{"type":"oauth2","tokenUrl":"https://169.254.169.254/x","clientId":"c",'
+    b'"clientSecret":"s"},"url":"https://other.example.com/h"}',
     "nested 30,000 deep": b"[" * 30000 + b"]" * 30000,
     "nested filter": b'{"event":"tool.executed","url":"https://example.com/h","filter":{"a":'
     + b"[" * 30000
@@ -67,6 +70,9 @@ HOSTILE_QUERIES = [
 ]
 ROUTES = [
     ("POST", "/v1/events/webhooks"),
+    ("POST", "/v1/events/webhooks/{id}/verify"),
+    ("GET", "/v1/events/verify?token=" + "A" * 600),
+    ("POST", "/v1/events/verify?token=%00%FF"),
     ("PATCH", "/v1/events/webhooks/{id}"),
     ("POST", "/v1/events/webhooks/{id}/test"),
     ("POST", "/v1/events/webhooks/{id}/secret/rotate"),

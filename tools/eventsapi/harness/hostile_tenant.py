@@ -1,6 +1,7 @@
 """The soak's hostile-tenant phase: ordinary developers' events, alone and then beside one hostile
 developer (huge events to 100 webhooks, most with filters that exhaust the matching budget, some
-receivers failing, and a flood of recover calls), on the in-process stack, pumped by hand so the
+receivers failing, OAuth2 token URLs that give no token, custom headers, and a flood of recover
+calls), on the in-process stack, pumped by hand so the
 delay is counted work, not wall time (the machine's noise would decide that).
 
 Delay of an ordinary event = the fan-out invocations run from its publication until the one that
@@ -57,6 +58,7 @@ class Run:
     dead_lettered: int  # ordinary developers' messages in a dead-letter queue
     hostile_posts: int
     recover_calls: int
+    token_fetches: int = 0  # the hostile developer's OAuth2 token URL, asked (failed fetches remembered)
 
     @property
     def p99(self) -> int:
@@ -85,12 +87,14 @@ class HostileReport:
             (
                 "hostile developer",
                 f"{self.hostile_events} events of about 140 KB to 100 webhooks (90 with costly filters, "
-                f"5 failing receivers), {self.beside.recover_calls} recover calls; {self.beside.hostile_posts} posts",
+                f"5 failing receivers, 15 with an OAuth2 token URL that gives no token, 10 with custom "
+                f"headers), {self.beside.recover_calls} recover calls; {self.beside.hostile_posts} posts, "
+                f"{self.beside.token_fetches} token fetches",
             ),
             ("ordinary: lost without / with the hostile developer", f"{self.alone.lost} / {self.beside.lost}"),
             ("ordinary: in a dead-letter queue with the hostile developer", self.beside.dead_lettered),
             (
-                "ordinary: p99 delay without / with (invocations, counted)",
+                "ordinary: p99 delay baseline (alone) / beside the hostile developer (invocations, counted)",
                 f"{self.alone.p99} / {self.beside.p99}  = {self.ratio:.2f}x (target ≤ 2x)",
             ),
         ]
@@ -152,6 +156,7 @@ class _Pump:
             lost=sum(1 for m in markers if m not in delivered_at),
             dead_lettered=self._ordinary_dead_letters(),
             hostile_posts=sum(len(self.receiver.at(f"/hostile{n}")) for n in range(10)),
+            token_fetches=len(self.receiver.at("/hostile-token")),
             recover_calls=self.recover_calls,
         )
 
@@ -160,10 +165,17 @@ class _Pump:
         self.hostile_key = ApiKeyStore().create(HOSTILE, ("read", "write")).key
         for n in range(5, 10):  # half the plain webhooks fail: their deliveries die and are recovered
             self.receiver.behave(f"/hostile{n}", status=500)
+        # Its OAuth2 token URL answers what is no token (every fetch fails, remembered 30 s by the
+        # gate), and every plain webhook carries custom headers: both go through the gate's passage.
+        token_url = self.receiver.url("/hostile-token")
         for n in range(100):
             body: dict[str, Any] = {"event": "tool.executed", "url": self.receiver.url(f"/hostile{n % 10}")}
+            if n < 10:
+                body["headers"] = {"X-Hostile-Key": f"k{n}" * 100, "X-Hostile-Tenant": "hostile"}
+            if n < 5 or 10 <= n < 20:
+                body["auth"] = {"type": "oauth2", "tokenUrl": token_url, "clientId": "hostile", "clientSecret": "s"}
             hook = service.register(HOSTILE, {**body, "filter": COSTLY} if n >= 10 else body)
-            if 5 <= n < 10:
+            if n < 10:  # the OAuth2 ones fail too (no token); the rest of these five answer 500
                 self.failing.append(hook.webhook_id)
 
     def _publish(self) -> list[str]:

@@ -4,6 +4,7 @@ same handler code through the template's CodeUri and Handler. No Docker."""
 
 import logging
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -52,7 +53,7 @@ class _Handler(BaseHTTPRequestHandler):
         log.info(
             "%s %s → %d  %s  %.1f ms",
             printable(self.command, 16),
-            printable(self.path),  # a client chose it: never raw control bytes on the console
+            printable(without_tokens(self.path)),  # a client chose it: never raw control bytes on the console
             answer.status,
             answer.function,
             (time.perf_counter() - started) * 1000,
@@ -66,6 +67,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         """One readable line per request is written by _serve instead."""
+
+
+_SINGLE_USE = re.compile(r"([?&]token=)[^&#]*")
+
+
+def without_tokens(path: str) -> str:
+    """A request line as the console shows it: single-use tokens (the verify link's) left out."""
+    return _SINGLE_USE.sub(r"\1[redacted]", path)
 
 
 class LocalRuntime:
@@ -87,7 +96,8 @@ class LocalRuntime:
         self.api_port = api_port
         self.moto_port = moto_port
         self.template_path = template_path
-        self.parameters = local_parameters(template_path, parameters)
+        # Verify links point at this run's API (never at a request's Host header).
+        self.parameters = local_parameters(template_path, {"VerifyLinkBase": self.api_url, **(parameters or {})})
         self.sources: list[SqsEventSource] = []
         self.schedules: list[Schedule] = []
         self._moto: subprocess.Popen | None = None

@@ -1,14 +1,15 @@
 """The ownership challenge's POST (events_core.webhooks.verification): signed like a delivery, with
 X-Webhook-Event: webhook.verification, through the outbound gate as purpose `verification`. It
-carries the webhook's custom headers and OAuth2 bearer token like every other post (issue 20:
-a receiver that demands its credentials must be able to answer its challenge)."""
+spends the developer's post budget like a test send. It carries the webhook's custom headers and
+OAuth2 bearer token only to an origin that has already proven itself (the gate decides): a new
+URL learns no credential by being challenged. A receiver that demands its credentials before it
+answers verifies through the challenge's verifyUrl instead."""
 
 from events_core import jsonsafe
 from events_core.clock import iso_ms, now_ms
 from events_core.config import Settings
 from events_core.delivery.envelope import payload_text
 from events_core.delivery.gate import OutboundContext, Post, Purpose, gate
-from events_core.delivery.oauth import send_authorized, token_client
 from events_core.delivery.sender import PostResult
 from events_core.delivery.signing import delivery_headers
 from events_core.records.message import new_delivery_id
@@ -35,12 +36,13 @@ def post_challenge(
         body=body,
         secrets=box.signing_secrets(webhook, at),
     )
-    headers = {**box.custom_headers(webhook), **headers}  # the service's own names win
     if webhook.asymmetric_signature:
         headers = with_v1a(headers, signer(config), webhook.developer_id, delivery_id, body)
     context = OutboundContext(webhook, webhook.developer_id, Purpose.VERIFICATION, delivery_id, at)
-    passage = send_authorized(gate(config), token_client(config), context, Post(body, headers, deadline_seconds))
+    passage = gate(config).send(context, Post(body, headers, deadline_seconds))
     if passage.result is not None:
         return passage.result
     verdict = passage.verdict
-    return PostResult(error=f"not sent: {verdict.step}: {verdict.reason}" if verdict else "not sent")
+    if verdict is not None and verdict.error is not None:
+        raise verdict.error  # a spent post budget, a throttled webhook: the caller's 429
+    return PostResult(error=f"not sent: {verdict.reason}" if verdict else "not sent")

@@ -1,10 +1,13 @@
 """What a receiver controls about how it is called: its rate limit and its circuit breaker.
 
 Rate limit (GCRA): each post takes the next slot of the webhook's schedule once, with one
-conditional write on the webhook item (two when a queue of slots has formed). A slot within a
-second is waited for in-process; a later one sends the same message again, delayed to its slot,
-and its delivery reads `throttled` meanwhile. A message that carries its slot never takes another
-(no pushing back without end), and waiting is never an attempt, a failure or a dead letter.
+conditional write on the webhook item (the environment remembers which of the two GCRA cases
+applies; a wrong guess costs a second write). A slot within a second is waited for in-process; a
+later one sends the same message again, delayed to come back just before its slot, and its
+delivery reads `throttled` meanwhile. Posting at its slot keeps the spacing without another write;
+a message the queue brought back more than a quarter interval late takes a fresh slot instead of
+crowding the post after it. Waiting is never an attempt, a failure or a dead letter, and a
+throttled post costs at most two webhook-item writes.
 
 Circuit breaker: once `FailureThreshold` consecutive posts failed (counted atomically, opened by
 exactly one conditional write), the circuit is open: the webhook's deliveries are `held` in the
@@ -16,7 +19,6 @@ than `CircuitMaxOpenSeconds` disables the webhook; its held deliveries become de
 
 import dataclasses
 import math
-import random
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +37,9 @@ NEAR_SLOT_MS = 1000  # a slot this close is waited for in-process, not through t
 RELEASE_SPACING_MS = 50  # held deliveries of a webhook without a rate limit go out 20 a second
 MAX_SLEEP_MS = 1500  # a message back this long before its slot (early) waits in the queue again
 RELEASE_PAGE = 100
+# A throttled message comes back this long before its slot (SQS delays are whole seconds: it is
+# back between EARLY_MS and EARLY_MS - 1000 before it), so it is on time and waits in-process.
+EARLY_MS = 1200
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,6 +73,9 @@ class ReceiverControls:
         self.settings = config
         self.webhooks = webhooks
         self.store = store
+        # The end of each webhook's queue of slots as this environment last saw it: which of the
+        # two GCRA writes to try first (a wrong guess costs one more write, never a wrong slot).
+        self._known_tat: dict[tuple[str, str], int] = {}
 
     # -- the rate limit
     def take_slot(self, message: DeliveryMessage, webhook: Webhook) -> DeliveryMessage | Throttled | None:
@@ -78,9 +86,14 @@ class ReceiverControls:
             return message
         if interval is not None and not message.slot_ms:
             now = now_ms()
-            slot = self.webhooks.take_slot(webhook.developer_id, webhook.webhook_id, interval, now)
+            key = (webhook.developer_id, webhook.webhook_id)
+            hint = max(webhook.rate_tat_ms or 0, self._known_tat.get(key, 0))
+            slot = self.webhooks.take_slot(webhook.developer_id, webhook.webhook_id, interval, now, hint_ms=hint)
             if slot is None:
                 return None
+            if len(self._known_tat) > 1000:
+                self._known_tat.clear()
+            self._known_tat[key] = slot + interval
             message = dataclasses.replace(message, slot_ms=slot)
             if slot - now > NEAR_SLOT_MS:
                 self._send_to_slot(message, now)
@@ -92,21 +105,13 @@ class ReceiverControls:
             return Throttled(message.slot_ms)
         if wait_ms > 0:
             time.sleep(wait_ms / 1000)
-        return message if interval is None else self._paced(message, webhook, interval)
-
-    def _paced(self, message: DeliveryMessage, webhook: Webhook, interval: int) -> DeliveryMessage | Throttled:
-        """At most one post per interval at the receiver: a message late for its slot beside one
-        on time waits the difference (in-process), or goes back to the queue past MAX_SLEEP_MS."""
-        waited = 0
-        while wait_ms := self.webhooks.pace(webhook.developer_id, webhook.webhook_id, interval, now_ms()):
-            # A little jitter: several late messages do not all try again at the same moment.
-            wait_ms += random.randint(0, max(1, interval // 10))  # noqa: S311 - jitter, not cryptography
-            if waited + wait_ms > MAX_SLEEP_MS:
-                now = now_ms()
-                self._send_to_slot(dataclasses.replace(message, slot_ms=now + wait_ms + NEAR_SLOT_MS), now)
-                return Throttled(now + wait_ms)
-            time.sleep(wait_ms / 1000)
-            waited += wait_ms
+        if interval is not None and -wait_ms > interval // 4:
+            # Back later than its own slot by more than a quarter interval (the queue was slow):
+            # posting now could crowd the post after it, so it takes a fresh slot (one write). A
+            # post within a quarter interval of its slot keeps any window of the period within
+            # count + 1 posts.
+            return self.take_slot(dataclasses.replace(message, slot_ms=0), webhook)
+        # On time: the schedule's spacing holds without a write.
         return message
 
     def _send_to_slot(self, message: DeliveryMessage, now: int, *, mark: bool = True) -> None:
@@ -119,7 +124,7 @@ class ReceiverControls:
                 next_at=iso_ms(message.slot_ms),
                 expires_at=self.settings.expires_at(now),
             )
-        back_at = message.slot_ms - NEAR_SLOT_MS
+        back_at = message.slot_ms - EARLY_MS
         delay = max(0, math.ceil((back_at - now) / 1000))
         if delay > queues.MAX_DELAY_SECONDS:
             message = dataclasses.replace(message, not_before_ms=back_at)
@@ -237,7 +242,7 @@ class ReceiverControls:
         for n, record in enumerate(records):
             slot = start + n * spacing
             message = dataclasses.replace(release_message(record, Trigger.RELEASE), slot_ms=slot)
-            released.append((record, message, max(0, math.ceil((slot - NEAR_SLOT_MS - now) / 1000))))
+            released.append((record, message, max(0, math.ceil((slot - EARLY_MS - now) / 1000))))
         return released
 
     def kill_held(self, webhook: Webhook, reason: str, *, skip: frozenset[str] = frozenset()) -> int:
@@ -282,18 +287,28 @@ def duration(seconds: float) -> str:
     return f"{seconds:g} seconds"
 
 
+def slot_out_of_reach(webhook: Webhook, now: int) -> int | None:
+    """For a post made at once, from the webhook as read (no write): when its next free slot is
+    further than MAX_SLEEP_MS away, that moment; else None (worth trying to take)."""
+    if webhook.interval_ms is None or webhook.rate_tat_ms is None:
+        return None
+    return webhook.rate_tat_ms if webhook.rate_tat_ms - now > MAX_SLEEP_MS else None
+
+
 def slot_now(webhook: Webhook, repository: WebhookRepository | None = None) -> int | None:
     """A slot for a post made at once (a test send, a challenge): None when it may go now (after
-    waiting up to MAX_SLEEP_MS), else the moment its slot comes (the caller sends nothing)."""
+    waiting up to MAX_SLEEP_MS), else the moment its slot comes. A slot out of reach is never
+    taken (the caller sends nothing, and the next real event keeps its place)."""
     interval = webhook.interval_ms
     if interval is None:
         return None
     webhooks = repository or WebhookRepository()
     now = now_ms()
-    slot = webhooks.take_slot(webhook.developer_id, webhook.webhook_id, interval, now)
-    if slot is None:
+    taken = webhooks.take_slot_within(webhook.developer_id, webhook.webhook_id, interval, now, now + MAX_SLEEP_MS)
+    if taken is None:
         return None
-    if slot - now > MAX_SLEEP_MS:
+    slot, ok = taken
+    if not ok:
         return slot
     time.sleep(max(0, slot - now) / 1000)
     waited = 0

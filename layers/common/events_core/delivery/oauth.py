@@ -1,8 +1,12 @@
-"""OAuth2 client credentials for receivers behind an authorization server (RFC 6749 §4.4).
+"""A webhook's credentials: its sealed custom headers and OAuth2 client credentials for receivers
+behind an authorization server (RFC 6749 §4.4).
 
-The token is fetched through the same sender as every post (SSRF guard, no redirects, one
-deadline shared with the post it is for), kept in the function's memory until shortly before it
-expires (at most an hour), and fetched again once when the receiver answers 401. A token that
+Only the outbound gate (events_core.delivery.gate) uses them, and only for a post whose passage
+has cleared: the token fetch is part of the post it serves. The gate hands in its own poster for
+the fetch (the SSRF guard at connection time, no redirects, the post's own deadline). A token is
+kept in the function's memory until shortly before it expires (at most an hour), and fetched
+again once when the receiver answers 401. A fetch that failed is remembered for
+FAILED_FETCH_SECONDS, so retries and repeated test sends do not hammer the token URL. A token that
 cannot be had fails the attempt with the reason (never the secret): no post goes without it.
 """
 
@@ -16,9 +20,7 @@ from urllib.parse import quote, urlencode
 
 from events_core import aws
 from events_core.config import Settings
-from events_core.delivery.controls import slot_now
-from events_core.delivery.gate import Gate, OutboundContext, Passage, Post
-from events_core.delivery.sender import PostResult, Sender
+from events_core.delivery.sender import PostResult
 from events_core.secrets import SecretBox, secret_box
 from events_core.webhooks.model import Webhook
 
@@ -26,6 +28,9 @@ MAX_TOKEN_SECONDS = 3600
 DEFAULT_TOKEN_SECONDS = 3600
 TOKEN_RESPONSE_CAP = 16 * 1024
 _MAX_CACHED = 1024
+FAILED_FETCH_SECONDS = 30.0
+
+Poster = Callable[..., PostResult]
 
 
 class TokenUnavailable(Exception):
@@ -38,11 +43,19 @@ class _Token:
     refresh_at: float  # monotonic seconds
 
 
+@dataclasses.dataclass(frozen=True)
+class _Failed:
+    reason: str
+    until: float  # monotonic seconds
+
+
 class TokenClient:
-    def __init__(self, config: Settings, box: SecretBox, *, post: Callable[..., PostResult] | None = None):
+    """Tokens per webhook version, and failed fetches for FAILED_FETCH_SECONDS. It opens nothing
+    itself: the gate passes the poster of each fetch."""
+
+    def __init__(self, box: SecretBox):
         self.box = box
-        self._post = post or Sender(dataclasses.replace(config, response_cap_bytes=TOKEN_RESPONSE_CAP)).post
-        self._cache: dict[tuple[str, str, str], _Token] = {}
+        self._cache: dict[tuple[str, str, str], _Token | _Failed] = {}
         self._lock = threading.Lock()
 
     @staticmethod
@@ -50,20 +63,33 @@ class TokenClient:
         # updatedAt moves with every change of the webhook: a new auth never gets an old token.
         return (webhook.developer_id, webhook.webhook_id, webhook.updated_at)
 
-    def token(self, webhook: Webhook, *, deadline_seconds: float, fresh: bool = False) -> str:
+    def token(
+        self, webhook: Webhook, *, deadline_seconds: float, post: Poster, fresh: bool = False
+    ) -> tuple[str, bool]:
+        """(the token, whether it was fetched now). TokenUnavailable when none can be had."""
         key = self._key(webhook)
+        now = time.monotonic()
         with self._lock:
             cached = self._cache.get(key)
-        if cached and not fresh and cached.refresh_at > time.monotonic():
-            return cached.value
-        token = self._fetch(webhook, deadline_seconds)
+        if isinstance(cached, _Failed) and cached.until > now:
+            raise TokenUnavailable(f"{cached.reason} (not asked again for {FAILED_FETCH_SECONDS:g} s)")
+        if isinstance(cached, _Token) and not fresh and cached.refresh_at > now:
+            return cached.value, False
+        if deadline_seconds <= 0.05:
+            raise TokenUnavailable("no time left in the attempt's deadline")
+        try:
+            token: _Token | _Failed = self._fetch(webhook, deadline_seconds, post)
+        except TokenUnavailable as error:
+            token = _Failed(str(error), time.monotonic() + FAILED_FETCH_SECONDS)
         with self._lock:
             if len(self._cache) >= _MAX_CACHED:
                 self._cache.clear()
             self._cache[key] = token
-        return token.value
+        if isinstance(token, _Failed):
+            raise TokenUnavailable(token.reason)
+        return token.value, True
 
-    def _fetch(self, webhook: Webhook, deadline_seconds: float) -> _Token:
+    def _fetch(self, webhook: Webhook, deadline_seconds: float, post: Poster) -> _Token:
         auth = webhook.auth or {}
         if not webhook.sealed_client_secret:
             raise TokenUnavailable("no client secret stored")
@@ -78,7 +104,7 @@ class TokenClient:
             "User-Agent": "events-api-webhooks/1",
         }
         started = time.monotonic()
-        result = self._post(auth["tokenUrl"], urlencode(form).encode(), headers, deadline_seconds=deadline_seconds)
+        result = post(auth["tokenUrl"], urlencode(form).encode(), headers, deadline_seconds=deadline_seconds)
         if not result.ok:
             raise TokenUnavailable(f"{result.describe()}{_oauth_error(result.excerpt)}")
         try:
@@ -105,62 +131,21 @@ def _oauth_error(excerpt: str) -> str:
     return f" {str(error)[:64]}" if isinstance(error, str) else ""
 
 
-def with_token(
-    client: TokenClient,
-    webhook: Webhook,
-    headers: dict[str, str],
-    deadline_seconds: float,
-    post: Callable[[dict[str, str], float], PostResult],
-    repost_allowed: Callable[[], bool] = lambda: True,
-) -> PostResult:
-    """Post with the webhook's bearer token (when it has OAuth2): `post(headers, seconds_left)`.
-    A 401 to a cached token fetches a fresh one and posts once more (if `repost_allowed`, which
-    takes the re-post's rate slot), within the same deadline. A token that cannot be had is the
-    attempt's failure: `oauth2 token: <why>`."""
-    if not webhook.auth:
-        return post(headers, deadline_seconds)
-    started = time.monotonic()
+class Credentials:
+    """What the gate attaches to a cleared post: the custom headers and the bearer token."""
 
-    def left() -> float:
-        return max(0.5, deadline_seconds - (time.monotonic() - started))
+    def __init__(self, box: SecretBox, tokens: TokenClient):
+        self.box = box
+        self.tokens = tokens
 
-    try:
-        token = client.token(webhook, deadline_seconds=deadline_seconds)
-    except TokenUnavailable as error:
-        return PostResult(error=f"oauth2 token: {error}")
-    result = post({**headers, "Authorization": f"Bearer {token}"}, left())
-    if result.status != 401 or not repost_allowed():
-        return result
-    try:
-        fresh = client.token(webhook, deadline_seconds=left(), fresh=True)
-    except TokenUnavailable as error:
-        return PostResult(error=f"HTTP 401, then oauth2 token: {error}", latency_ms=result.latency_ms)
-    return post({**headers, "Authorization": f"Bearer {fresh}"}, left())
+    def custom_headers(self, webhook: Webhook) -> dict[str, str]:
+        return self.box.custom_headers(webhook)
 
-
-def send_authorized(gate: Gate, client: TokenClient, context: OutboundContext, post: Post) -> Passage:
-    """Through the gate, with the webhook's OAuth2 bearer token when it has one (a 401 gets one
-    fresh token and one re-post, which takes its own rate slot)."""
-    passages: list[Passage] = []
-
-    def send(headers: dict[str, str], seconds: float) -> PostResult:
-        passages.append(gate.send(context, dataclasses.replace(post, headers=headers, deadline_seconds=seconds)))
-        return passages[-1].result or PostResult(error=f"not posted: {passages[-1].verdict}")
-
-    webhook = context.webhook
-    result = with_token(
-        client,
-        webhook,
-        post.headers,
-        post.deadline_seconds,
-        send,
-        lambda: webhook.rate_limit is None or slot_now(webhook) is None,
-    )
-    if passages and not any(passage.posted for passage in passages):
-        return passages[0]  # the gate stopped it: its verdict decides
-    return Passage(result=result)
+    def token(self, webhook: Webhook, *, deadline_seconds: float, post: Poster, fresh: bool) -> tuple[str, bool]:
+        return self.tokens.token(webhook, deadline_seconds=deadline_seconds, post=post, fresh=fresh)
 
 
 @aws.per_environment
 def token_client(config: Settings) -> TokenClient:
-    return TokenClient(config, secret_box(config))
+    """One per execution environment (its cache serves every post the function makes)."""
+    return TokenClient(secret_box(config))

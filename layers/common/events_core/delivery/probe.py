@@ -3,17 +3,17 @@ outbound gate (events_core.delivery.gate) and deadline as delivery, recorded in 
 history as a test. A test send works on a paused or disabled webhook and never changes
 failCount, lastTriggered or enabled."""
 
+import math
 from typing import Any
 
 from events_core import jsonsafe, tracing
 from events_core.clock import iso_ms, now_ms
 from events_core.config import Settings
 from events_core.delivery.gate import OutboundContext, Post, Purpose, StepVerdict, VerdictKind, gate
-from events_core.delivery.oauth import send_authorized, token_client
 from events_core.delivery.sender import PostResult
 from events_core.delivery.signing import delivery_headers
 from events_core.delivery.test_history import TestHistory
-from events_core.errors import EventsApiError, Unavailable
+from events_core.errors import EventsApiError, RateLimited, Unavailable
 from events_core.observability import logger
 from events_core.records.message import new_delivery_id
 from events_core.records.model import Attempt, DeliveryRecord, DeliveryStatus
@@ -44,13 +44,10 @@ def send_test(webhook: Webhook, body: Any, config: Settings, *, seconds_left: fl
             event=event, timestamp=timestamp, delivery_id=delivery_id, body=body_bytes, secrets=secrets, trace=trace
         )
         headers[TEST_HEADER] = "true"
-        headers = {**box.custom_headers(webhook), **headers}  # the service's own names win
         if webhook.asymmetric_signature:
             headers = with_v1a(headers, signer(config), webhook.developer_id, delivery_id, body_bytes)
         context = OutboundContext(webhook, webhook.developer_id, Purpose.TEST, delivery_id, at)
-        passage = send_authorized(
-            gate(config), token_client(config), context, Post(body_bytes, headers, max(1.0, seconds_left))
-        )
+        passage = gate(config).send(context, Post(body_bytes, headers, max(1.0, seconds_left)))
     verdict = passage.verdict
     if verdict is not None and verdict.kind != VerdictKind.REFUSE:
         raise _not_sent(verdict)
@@ -108,5 +105,13 @@ def test_payload_text(event_type: str, timestamp: str, data_json: str) -> str:
 
 
 def _not_sent(verdict: StepVerdict) -> EventsApiError:
-    """A gate step held the test send back (deferred, or could not decide): nothing was posted or recorded."""
-    return verdict.error or Unavailable(f"not sent: {verdict.step}: {verdict.reason}; nothing was posted, retry")
+    """A gate step held the test send back (deferred, or could not decide): nothing was posted or
+    recorded. A spent budget or a throttled webhook is the step's own 429 with Retry-After; the
+    answer never names the gate's internal steps (the log does)."""
+    if verdict.error is not None:
+        return verdict.error
+    if verdict.kind == VerdictKind.DEFER:
+        wait = max(1, math.ceil(verdict.wait_seconds(now_ms())))
+        return RateLimited(f"not sent now: nothing was posted; retry in {wait} s", retry_after=wait)
+    logger.warning("test send not sent", extra={"step": verdict.step, "reason": verdict.reason})
+    return Unavailable("not sent: the service could not decide whether it may post now; nothing was posted, retry")

@@ -30,9 +30,9 @@ from events_core.config import Settings, settings
 from events_core.delivery import queues
 from events_core.delivery.controls import ReceiverControls, Throttled, duration
 from events_core.delivery.gate import Gate, OutboundContext, Post, Purpose, StepVerdict, VerdictKind, standard_gate
-from events_core.delivery.oauth import TokenClient, send_authorized
+from events_core.delivery.oauth import Credentials, TokenClient
 from events_core.delivery.retry import next_delay
-from events_core.delivery.sender import PostResult, Sender
+from events_core.delivery.sender import PostResult
 from events_core.delivery.signing import delivery_headers
 from events_core.errors import Unavailable
 from events_core.observability import logger, metrics
@@ -122,7 +122,7 @@ class Deliverer:
         *,
         webhooks: WebhookRepository | None = None,
         store: DeliveryStore | None = None,
-        sender: Sender | None = None,
+        sender: Any = None,
         box: SecretBox | None = None,
         gate: Gate | None = None,
         payloads: PayloadStore | None = None,
@@ -130,13 +130,14 @@ class Deliverer:
         self.settings = config
         self.webhooks = webhooks or WebhookRepository()
         self.store = store or DeliveryStore()
-        self.sender = sender or Sender(config)
         self.box = box or secret_box(config)
         self.payloads = payloads or PayloadStore()
-        self.gate = gate or standard_gate(config, lambda *post, **options: self.sender.post(*post, **options))
+        # Only the gate posts: a sender given here (a test's) is handed to it.
+        self.gate = gate or standard_gate(
+            config, None if sender is None else sender.post, credentials=Credentials(self.box, TokenClient(self.box))
+        )
         self.pool = ThreadPoolExecutor(max_workers=config.delivery_concurrency, thread_name_prefix="delivery")
         self.controls = ReceiverControls(config, self.webhooks, self.store)
-        self.tokens = TokenClient(config, self.box)
 
     # -- the batch
     def deliver(self, incoming: list[Incoming], remaining_ms: Callable[[], int]) -> dict[str, Verdict]:
@@ -288,12 +289,11 @@ class Deliverer:
                     secrets=self.box.signing_secrets(webhook, now),
                     trace=attempt_trace,
                 )
-                headers = {**self.box.custom_headers(webhook), **headers}  # the service's own names win
                 if webhook.asymmetric_signature:
                     headers = with_v1a(headers, signer(self.settings), webhook.developer_id, message.delivery_id, body)
                 purpose = _PURPOSE[message.trigger]
                 context = OutboundContext(webhook, message.developer_id, purpose, message.delivery_id, now)
-                passage = send_authorized(self.gate, self.tokens, context, Post(body, headers, deadline))
+                passage = self.gate.send(context, Post(body, headers, deadline))
                 verdict = passage.verdict
                 tracing.annotate(_outcome_attributes(passage.result, verdict))
             if verdict is not None and verdict.kind == VerdictKind.DEFER:

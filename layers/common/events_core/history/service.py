@@ -1,6 +1,7 @@
 """Delivery-history use cases behind the API, each scoped to the calling developer's webhook:
 list, read one, redeliver one, recover every dead one in a time window."""
 
+import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -13,8 +14,16 @@ from events_core.budgets import BudgetExceeded, take_posts
 from events_core.clock import iso_ms, now_ms, parse_iso
 from events_core.config import settings
 from events_core.delivery import queues
-from events_core.delivery.controls import release_message
-from events_core.errors import BadRequest, Conflict, DeliveryWaiting, NotFound, PayloadExpired, Unavailable
+from events_core.delivery.controls import release_message, slot_out_of_reach
+from events_core.errors import (
+    BadRequest,
+    Conflict,
+    DeliveryWaiting,
+    NotFound,
+    PayloadExpired,
+    RateLimited,
+    Unavailable,
+)
 from events_core.http import query_limit
 from events_core.lifecycle import retention
 from events_core.records.message import LAST_ENCODABLE_MS, DeliveryMessage, Trigger, is_delivery_id
@@ -133,6 +142,19 @@ def _waiting(record: DeliveryRecord) -> DeliveryWaiting:
     )
 
 
+def _not_throttled(webhook: Webhook) -> None:
+    """A webhook whose rate limit has no slot within reach answers 429 before anything is reserved
+    (no budget token, no slot): a redeliver never pushes the next real event back."""
+    now = now_ms()
+    free = slot_out_of_reach(webhook, now)
+    if free is not None:
+        wait = max(1, math.ceil((free - now) / 1000))
+        raise RateLimited(
+            f"the webhook's rate limit has no slot free for {wait} s; nothing was queued, retry after it",
+            retry_after=wait,
+        )
+
+
 def redeliver(developer_id: str, webhook_id: str, delivery_id: str) -> dict[str, Any]:
     """One more post of the stored payload, whatever the delivery's status except `held` and
     `throttled` (409 delivery_waiting: already on its way, through the circuit or at its slot):
@@ -147,6 +169,7 @@ def redeliver(developer_id: str, webhook_id: str, delivery_id: str) -> dict[str,
     store = DeliveryStore()
     if record.lease_until_ms is not None and record.lease_until_ms >= now_ms():
         raise Conflict("this delivery is being attempted right now; try again in a moment")
+    _not_throttled(webhook)
     take_posts(developer_id, webhook_id, 1, settings())
     if not store.requeued(record, only_if_dead=False, now_ms=now_ms()):
         now = store.get(developer_id, webhook_id, delivery_id)

@@ -22,31 +22,62 @@ MAX_RATE_PERIOD_SECONDS = 3600
 MAX_RATE_PER_SECOND = 500  # one DynamoDB item takes the slots: about 1,000 writes a second
 
 _TOKEN = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$")  # RFC 9110 token
-FORBIDDEN_HEADERS = frozenset(
-    {
-        "host",
-        "content-type",
-        "content-length",
-        "content-encoding",
-        "transfer-encoding",
-        "connection",
-        "keep-alive",
-        "traceparent",  # W3C trace context: every post carries the service's own (events_core.tracing)
-        "tracestate",
-        "upgrade",
-        "te",
-        "trailer",
-        "expect",
-        "proxy-authorization",
-        "proxy-connection",
-        "user-agent",
-        "cookie",
-        "date",
-        "via",
-        "forwarded",
-    }
-)
-FORBIDDEN_PREFIXES = ("x-webhook-", "webhook-", "x-amz-", "x-amzn-", "proxy-", "sec-")
+# One deny-list, each entry with why it is refused (the 400 says it).
+_SERVICE = "the service sets it"
+_FRAMING = "it frames the HTTP message (hop-by-hop or length/encoding): the service's connection owns it"
+_PROXY = "proxies and frameworks act on it (routing, client address or method): a receiver could be misled"
+FORBIDDEN_HEADERS: dict[str, str] = {
+    "host": _FRAMING,
+    "content-type": _SERVICE,
+    "content-length": _FRAMING,
+    "content-encoding": _FRAMING,
+    "transfer-encoding": _FRAMING,
+    "accept-encoding": _FRAMING,
+    "connection": _FRAMING,
+    "keep-alive": _FRAMING,
+    "upgrade": _FRAMING,
+    "te": _FRAMING,
+    "trailer": _FRAMING,
+    "expect": _FRAMING,
+    "proxy-authorization": _PROXY,
+    "proxy-connection": _PROXY,
+    "user-agent": _SERVICE,
+    "cookie": "cookies are the receiver's own, never the service's",
+    "date": _SERVICE,
+    "via": _PROXY,
+    "forwarded": _PROXY,
+    "x-real-ip": _PROXY,
+    "x-client-ip": _PROXY,
+    "true-client-ip": _PROXY,
+    "cf-connecting-ip": _PROXY,
+    "x-original-url": _PROXY,
+    "x-rewrite-url": _PROXY,
+    "x-original-method": _PROXY,
+    "x-http-method-override": _PROXY,
+    "x-http-method": _PROXY,
+    "x-method-override": _PROXY,
+    "traceparent": _SERVICE,
+    "tracestate": _SERVICE,
+}
+FORBIDDEN_PREFIXES: dict[str, str] = {
+    "x-webhook-": _SERVICE,
+    "webhook-": _SERVICE,
+    "x-amz-": "AWS services act on it",
+    "x-amzn-": "AWS services act on it",
+    "proxy-": _PROXY,
+    "sec-": "browsers reserve it",
+    "x-forwarded-": _PROXY,
+}
+
+
+def refused_header(name: str, *, oauth: bool = False) -> str | None:
+    """Why a custom header name is refused (None: it may be given). Names ignore case."""
+    lower = name.lower()
+    if oauth and lower == "authorization":
+        return "the service sets it from auth (OAuth2)"
+    if lower in FORBIDDEN_HEADERS:
+        return FORBIDDEN_HEADERS[lower]
+    return next((why for prefix, why in FORBIDDEN_PREFIXES.items() if lower.startswith(prefix)), None)
 
 
 def parse_rate_limit(value: Any) -> dict[str, int] | None:
@@ -94,8 +125,9 @@ def parse_headers(value: Any, *, oauth: bool = False) -> dict[str, str]:
         if lower in seen:
             raise BadRequest(f"{shown}: given twice (header names ignore case)", field=shown)
         seen.add(lower)
-        if lower in FORBIDDEN_HEADERS or lower.startswith(FORBIDDEN_PREFIXES) or (oauth and lower == "authorization"):
-            raise BadRequest(f"{shown}: this header is set by the service and cannot be given", field=shown)
+        why = refused_header(name, oauth=oauth)
+        if why is not None:
+            raise BadRequest(f"{shown}: this header cannot be given: {why}", field=shown)
         if not isinstance(text, str) or not text:
             raise BadRequest(f"{shown}: the value must be a non-empty string", field=shown)
         if any(not (0x20 <= ord(c) <= 0x7E or c == "\t") for c in text):

@@ -61,6 +61,9 @@ class Webhook:
     verified_at: str | None = None
     verify_token_hash: str | None = None  # the manual link's nonce, hashed; single use
     verify_token_until_ms: int | None = None
+    # The origin (scheme://host:port) a challenge or link last proved; None before any did, or
+    # for webhooks verified before it was stored (their URL's origin is the proven one then).
+    verified_origin: str | None = None
 
     @cached_property
     def filter(self) -> dict[str, Any]:
@@ -146,6 +149,7 @@ class Webhook:
             "verifiedAt": self.verified_at,
             "verifyTokenHash": self.verify_token_hash,
             "verifyTokenUntil": self.verify_token_until_ms,
+            "verifiedOrigin": self.verified_origin,
             "activeKey": active_key(self.developer_id, self.event) if self.enabled else None,
             "rateLimit": dict(self.rate_limit) if self.rate_limit else None,
             "rateTat": self.rate_tat_ms,
@@ -198,6 +202,7 @@ class Webhook:
             verified_at=item.get("verifiedAt"),
             verify_token_hash=item.get("verifyTokenHash"),
             verify_token_until_ms=_int_or_none(item.get("verifyTokenUntil")),
+            verified_origin=item.get("verifiedOrigin"),
         )
 
 

@@ -33,6 +33,16 @@ def _cancelled_by_condition(error: ClientError, index: int) -> bool:
     return len(reasons) > index and reasons[index].get("Code") == "ConditionalCheckFailed"
 
 
+class _Gone(Exception):
+    pass
+
+
+class _OutOfReach(Exception):
+    def __init__(self, slot_ms: int):
+        super().__init__(slot_ms)
+        self.slot_ms = slot_ms
+
+
 class WebhookRepository:
     table = LazyTable("webhooks_table")
     deliveries = LazyTable("deliveries_table")
@@ -230,12 +240,14 @@ class WebhookRepository:
         )
 
     # -- receiver controls (what delivery writes)
-    def take_slot(self, developer_id: str, webhook_id: str, interval_ms: int, now_ms: int) -> int | None:
+    def take_slot(
+        self, developer_id: str, webhook_id: str, interval_ms: int, now_ms: int, *, hint_ms: int | None = None
+    ) -> int | None:
         """The rate limit's next slot (GCRA on the webhook item's theoretical arrival time,
         `rateTat`): now when the limit has room, else the end of the queue of slots already given
-        out, which moves on by one interval. One write, two when a queue has formed; None if the
-        webhook is gone."""
-        return self._gcra("rateTat", developer_id, webhook_id, interval_ms, now_ms)
+        out, which moves on by one interval. One write (two when `hint_ms`, the arrival time last
+        read, guessed wrong); None if the webhook is gone."""
+        return self._gcra("rateTat", developer_id, webhook_id, interval_ms, now_ms, hint_ms=hint_ms)
 
     def pace(self, developer_id: str, webhook_id: str, interval_ms: int, now_ms: int) -> int:
         """Take the right to post now if the last post was at least one interval ago: 0 when
@@ -257,10 +269,38 @@ class WebhookRepository:
             return max(1, posted + interval_ms - now_ms)
         return 0
 
-    def _gcra(self, attribute: str, developer_id: str, webhook_id: str, interval_ms: int, now_ms: int) -> int | None:
+    def take_slot_within(
+        self, developer_id: str, webhook_id: str, interval_ms: int, now_ms: int, latest_ms: int
+    ) -> tuple[int, bool] | None:
+        """The next slot if it comes by `latest_ms`: (slot, True) when taken; (when the next free
+        slot comes, False) when it is later, and then nothing was written. None if the webhook is gone."""
+        try:
+            slot = self._gcra(
+                "rateTat", developer_id, webhook_id, interval_ms, now_ms, latest_ms=latest_ms, hint_ms=now_ms
+            )
+        except _OutOfReach as later:
+            return later.slot_ms, False
+        return None if slot is None else (slot, True)
+
+    def _gcra(
+        self,
+        attribute: str,
+        developer_id: str,
+        webhook_id: str,
+        interval_ms: int,
+        now_ms: int,
+        *,
+        latest_ms: int | None = None,
+        hint_ms: int | None = None,
+    ) -> int | None:
+        """GCRA in one conditional write when `hint_ms` (the arrival time last read) says which
+        case applies: the limit has room (the slot is now), or a queue of slots has formed (the
+        slot is its end). A wrong guess costs one more write."""
         key = self._key(developer_id, webhook_id)
         names = {"#tat": attribute}
-        for _ in range(3):
+        reach = "" if latest_ms is None else " AND #tat <= :latest"
+
+        def free() -> int | None:
             if conditional_update(
                 self.table,
                 Key=key,
@@ -270,22 +310,44 @@ class WebhookRepository:
                 ExpressionAttributeValues={":next": now_ms + interval_ms, ":now": now_ms},
             ):
                 return now_ms
+            return None
+
+        def queued() -> int | None:
             try:
                 answer = self.table.update_item(
                     Key=key,
                     UpdateExpression="SET #tat = #tat + :interval",
-                    ConditionExpression="attribute_exists(webhookId) AND #tat > :now",
+                    ConditionExpression="attribute_exists(webhookId) AND #tat > :now" + reach,
                     ExpressionAttributeNames=names,
-                    ExpressionAttributeValues={":interval": interval_ms, ":now": now_ms},
+                    ExpressionAttributeValues={
+                        ":interval": interval_ms,
+                        ":now": now_ms,
+                        **({":latest": latest_ms} if latest_ms is not None else {}),
+                    },
                     ReturnValues="UPDATED_NEW",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
             except ClientError as error:
                 if not conditional_check_failed(error):
                     raise
-                if self.get(developer_id, webhook_id) is None:
-                    return None
-                continue  # the queue drained between the two writes: the first one may win now
+                old = error.response.get("Item")
+                if not old:
+                    raise _Gone() from None
+                tat = int((old.get(attribute) or {}).get("N", 0))
+                if latest_ms is not None and tat > latest_ms:
+                    raise _OutOfReach(tat) from None
+                return None  # no queue (or it drained meanwhile): the limit has room
             return int(answer["Attributes"][attribute]) - interval_ms
+
+        order = (queued, free) if hint_ms is not None and hint_ms > now_ms else (free, queued)
+        try:
+            for _ in range(3):
+                for attempt in order:
+                    slot = attempt()
+                    if slot is not None:
+                        return slot
+        except _Gone:
+            return None
         raise Unavailable("the rate limit's slot kept moving; retry")
 
     def record_failures(self, developer_id: str, webhook_id: str, count: int, at: str) -> tuple[int, CircuitState]:

@@ -19,6 +19,7 @@ from events_core.webhooks.filters import to_stored
 from events_core.webhooks.model import CircuitState, DisabledReason, Webhook
 from events_core.webhooks.repository import WebhookRepository
 from events_core.webhooks.requests import parse_changes, parse_registration, parse_rotation
+from events_core.webhooks.urls import origin
 
 _SAVE_TRIES = 3
 
@@ -106,6 +107,7 @@ def _apply(webhook: Webhook, changes: dict[str, Any], at_ms: int) -> tuple[Webho
     if changes.get("asymmetricSignature") is not None:
         updated.asymmetric_signature = changes["asymmetricSignature"]
         names.add("asymmetricSignature")
+    _bind_credentials(webhook, updated, changes, names)
     check_no_authorization_header(updated.header_names, updated.auth is not None)
     if changes.get("enabled") is True:
         updated.enabled, updated.fail_count = True, 0
@@ -123,6 +125,20 @@ def _apply(webhook: Webhook, changes: dict[str, Any], at_ms: int) -> tuple[Webho
     # updatedAt guards concurrent changes, so it must move even within one millisecond.
     updated.updated_at = iso_ms(max(at_ms, _ms_of(webhook) + 1))
     return updated, names
+
+
+def _bind_credentials(before: Webhook, after: Webhook, changes: dict[str, Any], names: set[str]) -> None:
+    """Custom headers and OAuth2 credentials belong to the origin they were set for: a URL moved
+    to another origin drops them, unless the same change gives them again (whoever moves a
+    webhook must not send on secrets it may never have been shown)."""
+    if "url" not in changes or origin(after.url) == origin(before.url):
+        return
+    if "sealedHeaders" not in changes and after.sealed_headers:
+        after.sealed_headers, after.header_names = None, []
+        names |= {"headersEnc", "headerNames"}
+    if "auth" not in changes and after.auth:
+        after.auth, after.sealed_client_secret = None, None
+        names |= {"auth", "authSecretEnc"}
 
 
 def _ms_of(webhook: Webhook) -> int:

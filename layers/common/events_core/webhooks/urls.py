@@ -75,3 +75,13 @@ def check_webhook_url(url: str, settings: Settings) -> SplitResult:
         raise _refuse(f"port {port} is not allowed; use 443, 80 or 1024-65535")
     _check_host(host, settings)
     return parts
+
+
+def origin(url: str) -> str:
+    """scheme://host:port, lower-cased, the port always written: what credentials are bound to."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return ""
+    return f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}:{port}"

@@ -13,7 +13,14 @@ The challenge is a signed POST (never a GET) with X-Webhook-Event: webhook.verif
 {"event": "webhook.verification", "timestamp", "data": {"challenge", "webhookId", "verifyUrl"}}. It
 passes when a 2xx comes within 10 s answering the challenge as text or as JSON {"challenge": "…"}.
 `verifyUrl` is the manual path for receivers that cannot echo: a single-use link, valid 24 hours,
-that only someone who reads what arrives at the URL can know.
+that only someone who reads what arrives at the URL can know. Its base is configuration (the stack
+parameter VerifyLinkBase; by default the stage's own URL, locally the run's API URL), never a
+request header; its token is opaque (random, looked up server-side: it names no developer). GET
+shows what the link would confirm; POST confirms it.
+
+Credentials are bound to an origin: a challenge carries the webhook's custom headers and OAuth2
+token only to an origin that has already proven itself (`proven_origin`), never to a new URL.
+A change of `auth.tokenUrl` makes the webhook prove itself again, like a change of `url`.
 """
 
 import base64
@@ -26,12 +33,15 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from events_core import aws
 from events_core.aws import conditional_update
+from events_core.budgets import PostBudgets
 from events_core.clock import is_id, iso_ms, now_ms, parse_iso
 from events_core.config import Settings
 from events_core.errors import EventsApiError, Unverified
 from events_core.webhooks.model import DisabledReason, Webhook
 from events_core.webhooks.repository import COUNTER, WebhookRepository
+from events_core.webhooks.urls import origin
 
 OFF, OPTIONAL, REQUIRED = "off", "optional", "required"
 PENDING, VERIFIED, FAILED = "pending", "verified", "failed"
@@ -41,6 +51,7 @@ LINK_SECONDS = 24 * 3600
 WEBHOOK_EVERY_SECONDS = 10  # at most one challenge per webhook this often
 DEVELOPER_PER_HOUR = 30  # and this many per developer an hour: never a cannon against third parties
 _VERIFICATION_FIELDS = ("verificationStatus", "verifiedAt", "verifyTokenHash", "verifyTokenUntil")
+_LINK_PREFIX = "verifylink#"  # ControlTable items: the link token's hash → its webhook, until it expires
 _ENABLING_FIELDS = ("enabled", "disabledReason", "disabledAt", "activeKey", "failCount", "alertPending")
 
 
@@ -70,6 +81,14 @@ def require_verified(webhook: Webhook, config: Settings) -> None:
         )
 
 
+def proven_origin(webhook: Webhook) -> str | None:
+    """The origin a challenge or link last proved (for a webhook verified before this was stored,
+    its URL's: every URL change made it pending since)."""
+    if webhook.verified_origin:
+        return webhook.verified_origin
+    return origin(webhook.url) if webhook.verification_status == VERIFIED else None
+
+
 def refusal(webhook: Webhook, purpose: str, config: Settings) -> str | None:
     """The outbound gate's first step: why a post may not go to this webhook now (None: it may)."""
     if purpose != "verification" and unverified(webhook, config):
@@ -94,10 +113,16 @@ def on_register(webhook: Webhook, config: Settings) -> None:
 
 
 def on_change(before: Webhook, after: Webhook, names: set[str], config: Settings, at_ms: int) -> None:
-    """A changed URL must prove itself again; an unverified webhook cannot be re-enabled by a PATCH."""
+    """A changed URL or token URL must prove itself again; an unverified webhook cannot be
+    re-enabled by a PATCH."""
     if mode(config) == OFF:
         return
-    if "url" in names and after.url != before.url:
+    moved = "url" in names and after.url != before.url
+    token_moved = "auth" in names and (after.auth or {}).get("tokenUrl") not in (
+        None,
+        (before.auth or {}).get("tokenUrl"),
+    )
+    if moved or token_moved:
         names |= _pending(after, config, at_ms)
     elif after.enabled and not before.enabled and unverified(after, config):
         require_verified(after, config)
@@ -115,11 +140,6 @@ class Outcome:
         if self.error:
             answer["error"] = self.error
         return answer
-
-
-def link_token(webhook: Webhook, nonce: str) -> str:
-    raw = f"{webhook.developer_id}\n{webhook.webhook_id}\n{nonce}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def _hash(nonce: str) -> str:
@@ -146,7 +166,8 @@ def _bump(webhook: Webhook, at_ms: int) -> None:
 def _verified(webhook: Webhook, at_ms: int) -> tuple[Webhook, set[str]]:
     done = dataclasses.replace(webhook, verification_status=VERIFIED, verified_at=iso_ms(at_ms))
     done.verify_token_hash = done.verify_token_until_ms = None
-    names = {*_VERIFICATION_FIELDS, "updatedAt"}
+    done.verified_origin = origin(webhook.url)
+    names = {*_VERIFICATION_FIELDS, "updatedAt", "verifiedOrigin"}
     if webhook.disabled_reason == DisabledReason.UNVERIFIED:
         done.enabled, done.disabled_reason, done.disabled_at_ms = True, None, None
         done.fail_count, done.alert_pending = 0, False
@@ -196,8 +217,19 @@ class Verifier:
         from events_core.delivery import challenge as sending  # the post's code only where a challenge is sent
 
         at = now_ms()
+        # A challenge spends the post budget (in the gate); a spent one refuses it before the
+        # challenge limits below count it.
+        PostBudgets(self.config).check(webhook.developer_id, webhook.webhook_id, now_ms=at)
         self._throttle(webhook, at)
         nonce = secrets.token_urlsafe(24)
+        self._links.put_item(
+            Item={
+                "controlKey": _LINK_PREFIX + _hash(nonce),
+                "developerId": webhook.developer_id,
+                "webhookId": webhook.webhook_id,
+                "expiresAt": at // 1000 + LINK_SECONDS,
+            }
+        )
         armed = dataclasses.replace(
             webhook,
             verification_status=webhook.verification_status or PENDING,
@@ -208,7 +240,7 @@ class Verifier:
         if not self.repository.save_fields(armed, {*_VERIFICATION_FIELDS, "updatedAt"}, webhook.updated_at):
             return Outcome(False, "the webhook changed meanwhile; try again")
         challenge = secrets.token_urlsafe(32)
-        link = f"{link_base}/v1/events/verify?token={link_token(webhook, nonce)}"
+        link = f"{link_base.rstrip('/')}/v1/events/verify?token={nonce}"
         result = sending.post_challenge(
             armed, challenge, link, self.config, deadline_seconds=min(CHALLENGE_SECONDS, max(1.0, seconds_left))
         )
@@ -227,21 +259,64 @@ class Verifier:
         self.repository.save_fields(failed, {"verificationStatus", "updatedAt"}, armed.updated_at)
         return Outcome(False, error, result.latency_ms)
 
-    def redeem(self, token: str) -> Webhook | None:
-        """The manual link: verifies its webhook once, within its day; None when used, expired or unknown."""
-        try:
-            padded = token + "=" * (-len(token) % 4)
-            developer_id, webhook_id, nonce = base64.urlsafe_b64decode(padded.encode("ascii")).decode().split("\n")
-        except (ValueError, UnicodeError, binascii.Error):
-            return None
-        webhook = self.repository.get(developer_id, webhook_id) if developer_id and is_id(webhook_id) else None
+    def pending_link(self, token: str) -> Webhook | None:
+        """What the link would confirm (nothing is changed); None when used, expired or unknown."""
+        webhook = self._linked(token)
         at = now_ms()
         if (
             webhook is None
             or webhook.verify_token_hash is None
-            or not hmac.compare_digest(webhook.verify_token_hash, _hash(nonce))
+            or not hmac.compare_digest(webhook.verify_token_hash, _hash(token))
             or (webhook.verify_token_until_ms or 0) <= at
         ):
             return None
-        done, names = _verified(webhook, at)
-        return done if self.repository.save_fields(done, names, webhook.updated_at) else None
+        return webhook
+
+    def redeem(self, token: str) -> Webhook | None:
+        """The manual link: verifies its webhook once, within its day; None when used, expired or unknown."""
+        webhook = self.pending_link(token)
+        if webhook is None:
+            return None
+        done, names = _verified(webhook, now_ms())
+        if not self.repository.save_fields(done, names, webhook.updated_at):
+            return None
+        self._links.delete_item(Key={"controlKey": _LINK_PREFIX + _hash(token)})
+        return done
+
+    def _linked(self, token: str) -> Webhook | None:
+        """The webhook an opaque link token names (looked up server-side). Links handed out before
+        tokens were opaque (base64 of developer, webhook and nonce) still work until they expire."""
+        found = self._links.get_item(Key={"controlKey": _LINK_PREFIX + _hash(token)}, ConsistentRead=True).get("Item")
+        if found:
+            developer_id, webhook_id = str(found["developerId"]), str(found["webhookId"])
+        else:
+            legacy = _legacy_token(token)
+            if legacy is None:
+                return None
+            developer_id, webhook_id, nonce = legacy
+            webhook = self.repository.get(developer_id, webhook_id) if developer_id and is_id(webhook_id) else None
+            # The legacy token's secret part is its nonce: compared as the nonce below.
+            return (
+                dataclasses.replace(webhook, verify_token_hash=_legacy_hash(webhook, nonce, token)) if webhook else None
+            )
+        return self.repository.get(developer_id, webhook_id) if is_id(webhook_id) else None
+
+    @property
+    def _links(self) -> Any:
+        return aws.table(self.config.control_table)
+
+
+def _legacy_token(token: str) -> tuple[str, str, str] | None:
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        developer_id, webhook_id, nonce = base64.urlsafe_b64decode(padded.encode("ascii")).decode().split("\n")
+    except (ValueError, UnicodeError, binascii.Error):
+        return None
+    return developer_id, webhook_id, nonce
+
+
+def _legacy_hash(webhook: Webhook, nonce: str, token: str) -> str | None:
+    """A legacy link stored the nonce's hash: when it matches, the token's own hash stands in for it."""
+    if webhook.verify_token_hash is None or not hmac.compare_digest(webhook.verify_token_hash, _hash(nonce)):
+        return None
+    return _hash(token)
