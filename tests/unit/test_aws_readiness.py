@@ -68,7 +68,8 @@ def test_no_route_asks_api_gateway_for_a_key_and_the_unauthenticated_ones_have_n
     assert open_routes == {
         ("/console", "GET"): "ConsoleFunction",
         ("/console/{asset+}", "GET"): "ConsoleFunction",
-        ("/v1/events/verify", "GET"): "VerifyLinkFunction",
+        ("/v1/events/verify", "GET"): "VerifyLinkFunction",  # shows what the link confirms
+        ("/v1/events/verify", "POST"): "VerifyLinkFunction",  # confirms it
     }
 
 

@@ -51,7 +51,7 @@ def test_the_transform_accepts_every_conditional_parameter_set(tmp_path):
 
 def test_a_rejection_is_one_line_from_the_translator():
     sam = load_yaml(TEMPLATE)
-    [event] = sam["Resources"]["VerifyLinkFunction"]["Properties"]["Events"].values()
+    event = next(iter(sam["Resources"]["VerifyLinkFunction"]["Properties"]["Events"].values()))
     event["Properties"]["Auth"]["ApiKeyRequired"] = False
     with pytest.raises(TransformRejected, match=r"related API does not specify any ApiKeyRequired"):
         transform(sam)

@@ -70,7 +70,7 @@ def test_a_template_wired_differently_runs_differently(tmp_path):
 
     def verify_link(path) -> str | None:
         routes = LocalGateway(read(path), {}, "EventsApi").routes
-        return next(r.authorizer for r in routes if r.resource == "/v1/events/verify")
+        return next(r.authorizer for r in routes if (r.method, r.resource) == ("GET", "/v1/events/verify"))
 
     assert verify_link(TEMPLATE) is None
     assert verify_link(variant(tmp_path, "\n            Auth: {Authorizer: NONE}", "")) == "ApiKeyAuthorizer"
