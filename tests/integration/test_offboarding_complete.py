@@ -28,7 +28,9 @@ def everything(pipeline, receiver, developer: str) -> str:
     token_url = receiver.behave(f"/{developer}/token", body=TOKEN, headers={"Content-Type": "application/json"})
     auth = {"type": "oauth2", "tokenUrl": token_url, "clientId": "c", "clientSecret": "s3cret"}
     ok = pipeline.webhook(key, receiver.url(f"/{developer}/ok"), secret="whsec-abc", auth=auth, headers={"X-T": "1"})
-    down = pipeline.webhook(key, receiver.behave(f"/{developer}/down", status=503))
+    down = pipeline.webhook(key, receiver.behave(f"/{developer}/down", status=503), asymmetricSignature=True)
+    # An ownership challenge leaves its verify link (ControlTable, by its token's hash) behind.
+    assert stack.call("POST", f"{WEBHOOKS}/{down['id']}/verify", key=key).status in (200, 502, 503), "challenge"
     gone = pipeline.webhook(key, receiver.url(f"/{developer}/gone"))
 
     session = stack.call("POST", "/v1/events/listen", key=key, body={}).json

@@ -37,6 +37,7 @@ class Scope:
     owners: tuple[str, ...] = ()  # webhook and listen-session ids whose partitions hold this developer's items
     sessions: tuple[str, ...] = ()  # listen-session ids (a subset of owners)
     rate_windows: tuple[int, ...] = ()  # the rate-counter windows that may still have an item
+    link_hashes: tuple[str, ...] = ()  # the webhooks' pending verify links (their tokens' hashes)
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,10 @@ def _control_keys(scope: Scope) -> Iterable[dict[str, str]]:
     for owner in scope.owners:
         yield {"controlKey": f"post#{developer}#{owner}"}
         yield {"controlKey": f"tests#{developer}#{owner}"}
+    from events_core.webhooks.verification import LINK_PREFIX
+
+    for link in scope.link_hashes:  # the link a webhook's last challenge handed out (24 h)
+        yield {"controlKey": f"{LINK_PREFIX}{link}"}
     yield {"controlKey": f"{SETTINGS_PREFIX}{developer}"}
     yield {"controlKey": f"{EXPUNGE_PREFIX}{developer}"}
 
@@ -227,7 +232,7 @@ TABLES: tuple[Store, ...] = (
             Keys(
                 _control_keys,
                 '"post#developer", "post#developer#~listen" (triggers), "post#developer#owner",'
-                ' "tests#developer#owner" for every owner,'
+                ' "tests#developer#owner" for every owner, "verifylink#<hash>" for each webhook\'s pending link,'
                 ' "settings#developer", "expunge#developer"',
             ),
         ),

@@ -57,12 +57,15 @@ def scope_of(developer_id: str, tables: TableOf, config: Settings, *, at_ms: int
     """Who owns partitions of this developer's: three Queries (webhooks, sessions, the ledger)."""
     if not developer_id.strip():
         raise ValueError("developer id must not be empty")
-    webhooks = _pages(
-        tables(_table("WebhooksTable")),
-        KeyConditionExpression=Key("developerId").eq(developer_id),
-        ProjectionExpression="webhookId",
+    webhooks = list(
+        _pages(
+            tables(_table("WebhooksTable")),
+            KeyConditionExpression=Key("developerId").eq(developer_id),
+            ProjectionExpression="webhookId, verifyTokenHash",
+        )
     )
     webhook_ids = [str(item["webhookId"]) for item in webhooks if not str(item["webhookId"]).startswith("~")]
+    links = tuple(str(item["verifyTokenHash"]) for item in webhooks if item.get("verifyTokenHash"))
     sessions = _pages(
         tables(_table("ListenTable")),
         KeyConditionExpression=Key("pk").eq(developer_id) & Key("sk").begins_with(SESSION_PREFIX),
@@ -83,7 +86,7 @@ def scope_of(developer_id: str, tables: TableOf, config: Settings, *, at_ms: int
     length = window_ms(config)
     current = at // length
     windows = tuple(range(current - (60_000 // length) - 2, current + 2))
-    return Scope(developer_id, tuple(webhook_ids), owners, listen, windows)
+    return Scope(developer_id, tuple(webhook_ids), owners, listen, windows, links)
 
 
 def items_of(store: Store, scope: Scope, table: Any, *, keys_only: bool = False) -> Iterator[dict[str, Any]]:

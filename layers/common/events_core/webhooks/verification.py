@@ -51,7 +51,9 @@ LINK_SECONDS = 24 * 3600
 WEBHOOK_EVERY_SECONDS = 10  # at most one challenge per webhook this often
 DEVELOPER_PER_HOUR = 30  # and this many per developer an hour: never a cannon against third parties
 _VERIFICATION_FIELDS = ("verificationStatus", "verifiedAt", "verifyTokenHash", "verifyTokenUntil")
-_LINK_PREFIX = "verifylink#"  # ControlTable items: the link token's hash → its webhook, until it expires
+# ControlTable items: the link token's hash → its webhook, until it expires (the data map finds them
+# from the webhook's verifyTokenHash).
+LINK_PREFIX = "verifylink#"
 _ENABLING_FIELDS = ("enabled", "disabledReason", "disabledAt", "activeKey", "failCount", "alertPending")
 
 
@@ -224,7 +226,7 @@ class Verifier:
         nonce = secrets.token_urlsafe(24)
         self._links.put_item(
             Item={
-                "controlKey": _LINK_PREFIX + _hash(nonce),
+                "controlKey": LINK_PREFIX + _hash(nonce),
                 "developerId": webhook.developer_id,
                 "webhookId": webhook.webhook_id,
                 "expiresAt": at // 1000 + LINK_SECONDS,
@@ -280,13 +282,13 @@ class Verifier:
         done, names = _verified(webhook, now_ms())
         if not self.repository.save_fields(done, names, webhook.updated_at):
             return None
-        self._links.delete_item(Key={"controlKey": _LINK_PREFIX + _hash(token)})
+        self._links.delete_item(Key={"controlKey": LINK_PREFIX + _hash(token)})
         return done
 
     def _linked(self, token: str) -> Webhook | None:
         """The webhook an opaque link token names (looked up server-side). Links handed out before
         tokens were opaque (base64 of developer, webhook and nonce) still work until they expire."""
-        found = self._links.get_item(Key={"controlKey": _LINK_PREFIX + _hash(token)}, ConsistentRead=True).get("Item")
+        found = self._links.get_item(Key={"controlKey": LINK_PREFIX + _hash(token)}, ConsistentRead=True).get("Item")
         if found:
             developer_id, webhook_id = str(found["developerId"]), str(found["webhookId"])
         else:
