@@ -27,6 +27,8 @@ def delete_stack_keeping_what_it_retains(template: Template) -> None:
         if resource["Type"] == "AWS::SQS::Queue":
             sqs.delete_queue(QueueUrl=physical.ref)
         elif resource["Type"] == "AWS::Events::Rule":
+            if "ScheduleExpression" in resource.get("Properties", {}):
+                continue  # a schedule is the local runtime's timer, not a rule on the emulator
             bus, _, rule = physical.ref.partition("|")
             targets = events.list_targets_by_rule(Rule=rule, EventBusName=bus)["Targets"]
             events.remove_targets(Rule=rule, EventBusName=bus, Ids=[t["Id"] for t in targets])
