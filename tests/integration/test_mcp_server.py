@@ -146,6 +146,7 @@ def test_the_official_sdk_client_initializes_lists_and_calls_over_stdio(served, 
     assert started.serverInfo.name == "eventsapi"
     names = {tool.name for tool in listed.tools}
     assert "list_webhooks" in names and "create_webhook" not in names
+    assert "list_listen_deliveries" in names and "replay_listen_delivery" not in names
     assert all(tool.annotations and tool.annotations.readOnlyHint for tool in listed.tools)
     assert called.isError is False
     assert called.structuredContent is not None and called.structuredContent["items"] == []
