@@ -66,7 +66,7 @@ def test_a_replay_waits_again_naming_the_same_payload(pipeline):
     assert pipeline.stack.items("PayloadsTable") == payloads_before  # referenced, never copied
     waiting = [i for i in pipeline.stack.items("ListenTable") if str(i["sk"]).startswith("msg_")]
     assert all("payload" not in item for item in waiting)
-    assert [d["deliveryId"] for d in history(pipeline, key, session).json["deliveries"]][0] == again["deliveryId"]
+    assert history(pipeline, key, session).json["deliveries"][0]["deliveryId"] == again["deliveryId"]
     assert replay(pipeline, key, session, "msg_" + "0" * 32).status == 404
 
 

@@ -346,8 +346,10 @@ def history(developer_id: str, session_id: str, store: ListenStore | None = None
     return {"sessionId": session_id, "deliveries": [_kept(record.public()) for record in records]}
 
 
-_KEPT_FIELDS = ("deliveryId", "eventId", "event", "status", "attemptCount", "createdAt", "lastAttemptAt")
-_KEPT_FIELDS += ("lastStatus", "lastError", "test", "expunged")
+_KEPT_FIELDS = (
+    *("deliveryId", "eventId", "event", "status", "attemptCount", "createdAt", "lastAttemptAt"),
+    *("lastStatus", "lastError", "test", "expunged"),
+)
 
 
 def _kept(public: dict[str, Any]) -> dict[str, Any]:
