@@ -98,3 +98,20 @@ def test_replays_are_charged_to_the_post_budget(make_pipeline):
     spent = replay(pipeline, key, session, kept["deliveryId"])
     assert spent.status == 429 and spent.error["code"] == "budget_exceeded"
     assert spent.error["message"] and spent.headers["Retry-After"]
+
+
+def test_a_record_past_its_day_is_neither_shown_nor_replayed(pipeline):
+    """DynamoDB's TTL removes items late: a record past its expiresAt is gone to the API already."""
+    key = pipeline.stack.key()
+    session, kept = two_deliveries(pipeline, key)
+    table = pipeline.stack.table("DeliveriesTable")
+    [old] = [r for r in pipeline.records(session) if r["deliveryId"] == kept[1]["deliveryId"]]
+    table.update_item(
+        Key={"webhookKey": old["webhookKey"], "deliveryId": old["deliveryId"]},
+        UpdateExpression="SET expiresAt = :past",
+        ExpressionAttributeValues={":past": now_ms() // 1000 - 1},
+    )
+    shown = history(pipeline, key, session).json["deliveries"]
+    assert [d["deliveryId"] for d in shown] == [kept[0]["deliveryId"]]
+    refused = replay(pipeline, key, session, old["deliveryId"])
+    assert refused.status == 409 and refused.error["code"] == "payload_expired"

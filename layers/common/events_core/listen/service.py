@@ -340,10 +340,17 @@ def history(developer_id: str, session_id: str, store: ListenStore | None = None
 
     if slot_of(session_id) is None:
         raise _not_found(session_id)
-    records = DeliveryStore().page(developer_id, session_id, limit=LISTEN_KEPT).records
+    at = now_ms()
+    found = DeliveryStore().page(developer_id, session_id, limit=LISTEN_KEPT).records
+    records = [record for record in found if _kept_at(record, at)]
     if not records and (store or ListenStore()).session(developer_id, session_id) is None:
         raise _not_found(session_id)
     return {"sessionId": session_id, "deliveries": [_kept(record.public()) for record in records]}
+
+
+def _kept_at(record: DeliveryRecord, at_ms: int) -> bool:
+    """Still within its day: DynamoDB's TTL deletes an item up to days after its expiresAt."""
+    return not record.expires_at or record.expires_at * 1000 > at_ms
 
 
 _KEPT_FIELDS = (
@@ -373,8 +380,8 @@ def replay(developer_id: str, session_id: str, delivery_id: str, store: ListenSt
     if record is None:
         raise NotFound(f"delivery {delivery_id[:64]!r} not found")
     ref = record.payload_ref
-    stored = PayloadStore().get(developer_id, ref) if ref and not record.expunged else None
-    if stored is None or stored.expires_at * 1000 <= at:  # DynamoDB's TTL deletes late
+    stored = PayloadStore().get(developer_id, ref) if ref and not record.expunged and _kept_at(record, at) else None
+    if stored is None or (stored.expires_at and stored.expires_at * 1000 <= at):
         raise PayloadExpired("this delivery's payload is no longer stored; it cannot be replayed")
     if PostBudgets(settings()).take(developer_id, TRIGGER_BUDGET_KEY, 1) < 1:
         raise RateLimited("the post budget for listen sessions is spent; retry in 1 s", retry_after=1)
