@@ -190,3 +190,30 @@ def test_trigger_reaches_a_listening_cli(running_stack):
             assert len(receiver.at("/t")) == 1, "--webhook: that webhook only"
         finally:
             assert stop(cli) == 0
+
+
+def test_a_forwarded_delivery_shows_in_the_history_and_a_replay_is_forwarded_again(running_stack):
+    replay_path = "/hooks/replayed"
+    with Receiver() as receiver:
+        cli = start_listen(
+            running_stack, running_stack.api_url, "--forward-to", receiver.url(replay_path), "--events", "tool.failed"
+        )
+        try:
+            ready = cli.stderr.readline()  # type: ignore[union-attr]
+            assert ready.startswith("Ready! session "), ready
+            session_id = ready.split()[2]
+            triggered = running_stack.eventsapi("trigger", "tool.failed", "--api-key", running_stack.key)
+            assert triggered.returncode == 0, triggered.stderr
+            [first] = wait_for(lambda: receiver.at(replay_path), seconds=30)
+            listed = running_stack.eventsapi("listen", "history", session_id, "--json", "--api-key", running_stack.key)
+            assert listed.returncode == 0, listed.stderr
+            [kept] = json.loads(listed.stdout)
+            assert kept["deliveryId"] == first.headers["X-Webhook-Id"]
+            replayed = running_stack.eventsapi(
+                "listen", "replay", kept["deliveryId"], "--session", session_id, "--api-key", running_stack.key
+            )
+            assert replayed.returncode == 0, replayed.stderr
+            posts = wait_for(lambda: receiver.at(replay_path)[1:] and receiver.at(replay_path), seconds=30)
+            assert posts[1].body == first.body and posts[1].headers["X-Webhook-Id"] != kept["deliveryId"]
+        finally:
+            assert stop(cli) == 0, cli.stderr.read()  # type: ignore[union-attr]

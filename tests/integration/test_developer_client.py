@@ -138,6 +138,25 @@ def test_types_logs_and_sessions(cli):
     assert code == 0 and isinstance(json.loads(out), list)
 
 
+def test_listen_history_and_replay_from_the_terminal(cli, served, pipeline):
+    code, _, err = cli("listen", "history")
+    assert code == 2 and err.startswith("no live listen session")
+    api = Client(served, cli.key)
+    session = api.open_listen_session()["sessionId"]
+    pipeline.publish("user_123", "tool.executed", TOOL_DATA)
+    pipeline.pump()
+    code, out, _ = cli("listen", "history", "--json")  # the newest live session
+    [kept] = json.loads(out)
+    assert code == 0 and kept["sessionId"] == session and kept["status"] == "pending"
+    code, out, _ = cli("listen", "replay", kept["deliveryId"], "--session", session)
+    assert code == 0 and out.startswith(f"replayed {kept['deliveryId']} as msg_")
+    code, out, _ = cli("listen", "history", session)
+    assert code == 0 and out.count("tool.executed") == 2
+    code, _, err = cli("listen", "replay", "msg_" + "0" * 32)
+    assert code == 1 and "not found" in err
+    assert main(["listen", "--api-key", "k"]) == 2  # no --forward-to, no subcommand
+
+
 def test_the_client_reads_every_page_and_maps_errors(served, pipeline, receiver):
     api = Client(served, pipeline.stack.key())
     hook = api.create_webhook("tool.executed", receiver.url("/p"), secret="s3cret", asymmetricSignature=True)

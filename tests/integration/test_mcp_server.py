@@ -124,3 +124,29 @@ def test_a_read_only_key_sees_no_tool_that_writes(connect, pipeline, receiver):
     assert "list_deliveries" in {tool["name"] for tool in listed}
     refused = agent.tool("create_webhook", event="tool.executed", url=receiver.url("/x"))
     assert refused["isError"] is True and "write" in refused["content"][0]["text"]
+
+
+def test_the_official_sdk_client_initializes_lists_and_calls_over_stdio(served, pipeline):  # noqa: F811
+    """The protocol as the `mcp` SDK speaks it, not as this repository reads it."""
+    import anyio
+    from mcp import ClientSession, StdioServerParameters
+    from mcp.client.stdio import stdio_client
+
+    read_only = pipeline.stack.key(scopes=("read",))
+    server = StdioServerParameters(command=EVENTSAPI, args=["mcp", "--api-url", served, "--api-key", read_only])
+
+    async def session() -> tuple:
+        async with stdio_client(server) as (reading, writing), ClientSession(reading, writing) as agent:
+            started = await agent.initialize()
+            listed = await agent.list_tools()
+            called = await agent.call_tool("list_webhooks", {})
+            return started, listed, called
+
+    started, listed, called = anyio.run(session)
+    assert started.serverInfo.name == "eventsapi"
+    names = {tool.name for tool in listed.tools}
+    assert "list_webhooks" in names and "create_webhook" not in names
+    assert "list_listen_deliveries" in names and "replay_listen_delivery" not in names
+    assert all(tool.annotations and tool.annotations.readOnlyHint for tool in listed.tools)
+    assert called.isError is False
+    assert called.structuredContent is not None and called.structuredContent["items"] == []

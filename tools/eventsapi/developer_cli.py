@@ -6,6 +6,7 @@ eventsapi recover WEBHOOK_ID --since 2h
 eventsapi types [NAME] [--validate DATA]
 eventsapi logs [--status 5xx] [--method POST] [--endpoint /v1/ai] [--since 1h] [--follow]
 eventsapi sessions                                   # live listen sessions
+eventsapi listen history [SESSION_ID] | replay DELIVERY_ID [--session ID]
 eventsapi mcp                                        # an MCP server for agents, on stdio
 
 The API and key: --api-url / --api-key, else EVENTS_API_URL / EVENTS_API_KEY, else the local stack
@@ -477,6 +478,55 @@ def sessions(api: Client, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _session_of(api: Client, given: str | None) -> str:
+    """The session named, else the newest live one."""
+    if given:
+        return given
+    live = sorted(api.listen_sessions(), key=lambda s: str(s.get("createdAt")))
+    if not live:
+        raise Usage("no live listen session: name one (SESSION_ID / --session), or start eventsapi listen")
+    return str(live[-1]["sessionId"])
+
+
+def listen_history(api: Client, args: argparse.Namespace) -> int:
+    session_id = _session_of(api, args.session_id)
+    kept = api.listen_history(session_id)
+    emit(
+        args,
+        kept,
+        lambda: (
+            table(
+                ["delivery id", "event", "status", "answer", "created", "test"],
+                (
+                    [
+                        d.get("deliveryId"),
+                        d.get("event"),
+                        d.get("status"),
+                        d.get("lastStatus") or d.get("lastError"),
+                        d.get("createdAt"),
+                        "test" if d.get("test") else "",
+                    ]
+                    for d in kept
+                ),
+            )
+            if kept
+            else f"no deliveries kept in listen session {session_id}"
+        ),
+    )
+    return EXIT_OK
+
+
+def listen_replay(api: Client, args: argparse.Namespace) -> int:
+    session_id = _session_of(api, args.session)
+    replayed = api.replay_listen_delivery(session_id, args.delivery_id)
+    emit(
+        args,
+        replayed,
+        lambda: f"replayed {replayed['replayOf']} as {replayed['deliveryId']}: waiting in listen session {session_id}",
+    )
+    return EXIT_OK
+
+
 def serve_mcp(args: argparse.Namespace) -> int:
     mcp_server.serve(args.api_url, args.api_key)
     return EXIT_OK
@@ -662,6 +712,21 @@ def register(commands: Any, require_verification: Callable[[argparse.Namespace],
     for name, operations in (("listen", listen_operations), ("trigger", ("triggerListen",))):
         if name in commands.choices:
             commands.choices[name].set_defaults(operations=operations)
+    if "listen" in commands.choices:
+        group = commands.choices["listen"].add_subparsers(dest="listen_command", metavar="COMMAND")
+        history = _leaf(
+            group, "history", "a listen session's kept deliveries, newest first", listen_history, "listListenDeliveries"
+        )
+        history.add_argument("session_id", nargs="?", metavar="SESSION_ID", help="default: your newest live session")
+        replay = _leaf(
+            group,
+            "replay",
+            "put a kept delivery back in its session as a new one",
+            listen_replay,
+            "replayListenDelivery",
+        )
+        replay.add_argument("delivery_id", metavar="DELIVERY_ID")
+        replay.add_argument("--session", metavar="SESSION_ID", help="default: your newest live session")
 
 
 def cli_operations(root: argparse.ArgumentParser) -> dict[str, list[str]]:

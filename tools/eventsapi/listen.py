@@ -251,6 +251,8 @@ def _json_object(text: str | None, what: str) -> dict | None:
 
 def cmd_listen(args: argparse.Namespace) -> int:
     try:
+        if not args.forward_to:
+            raise BadSetup("--forward-to URL is required (or a subcommand: history, replay)")
         _target(args.forward_to, "--forward-to")
         api = Api(args.api_url or os.environ.get("EVENTS_API_URL") or DEFAULT_API_URL, _key(args))
         events = [name.strip() for name in (args.events or "").split(",") if name.strip()]
@@ -328,7 +330,8 @@ def register(commands: Any) -> None:
         command.add_argument("--api-key", help="your API key (default: EVENTS_API_KEY)")
         command.set_defaults(func=handler)
         if name == "listen":
-            command.add_argument("--forward-to", required=True, metavar="URL", help="where to POST each delivery")
+            # Required unless a subcommand (history, replay) is given: cmd_listen checks it.
+            command.add_argument("--forward-to", metavar="URL", help="where to POST each delivery")
             command.add_argument("--events", help="comma-separated event types (default: every type)")
             command.add_argument("--filter", metavar="JSON", help="a webhook filter")
             command.add_argument("--print-secret", action="store_true", help="print the session's secret on stdout")

@@ -379,6 +379,18 @@ class Client:
         )
         return [] if answer is None else cast(list[dict[str, Any]], answer["deliveries"])
 
+    @operation("listListenDeliveries")
+    def listen_history(self, session_id: str) -> list[dict[str, Any]]:
+        """The session's kept deliveries (its last 100, for a day), newest first."""
+        answer = self.request("GET", f"/v1/events/listen/{_path(session_id)}/deliveries")
+        return cast(list[dict[str, Any]], answer["deliveries"])
+
+    @operation("replayListenDelivery")
+    def replay_listen_delivery(self, session_id: str, delivery_id: str) -> dict[str, Any]:
+        """One of the session's kept deliveries, waiting in it again as a new delivery."""
+        path = f"/v1/events/listen/{_path(session_id)}/deliveries/{_path(delivery_id)}/replay"
+        return cast(dict[str, Any], self.request("POST", path))
+
     @operation("reportListenResult")
     def report_listen_result(
         self,

@@ -300,6 +300,21 @@ TOOLS = (
         writes=True,
     ),
     Tool(
+        "list_listen_deliveries",
+        "listListenDeliveries",
+        "A listen session's kept deliveries (its last 100, for a day), newest first.",
+        lambda api, a: {"deliveries": api.listen_history(a["session_id"])},
+        _schema(SESSION, ("session_id",)),
+    ),
+    Tool(
+        "replay_listen_delivery",
+        "replayListenDelivery",
+        "Put one of a listen session's kept deliveries back in it as a new delivery (one post of the budget).",
+        lambda api, a: api.replay_listen_delivery(a["session_id"], a["delivery_id"]),
+        _schema({**SESSION, "delivery_id": STRING}, ("session_id", "delivery_id")),
+        writes=True,
+    ),
+    Tool(
         "end_listen_session",
         "endListenSession",
         "End a listen session; what waits in it is dropped.",

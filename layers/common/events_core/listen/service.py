@@ -21,9 +21,10 @@ from typing import Any
 from events_core import jsonsafe
 from events_core.clock import iso_ms, now_ms
 from events_core.config import settings
-from events_core.errors import LimitExceeded, NotFound, RateLimited
+from events_core.errors import LimitExceeded, NotFound, PayloadExpired, RateLimited
 from events_core.listen import examples
 from events_core.listen.model import (
+    LISTEN_KEPT,
     POLLS_PER_DEVELOPER,
     POLLS_PER_SESSION,
     SESSION_IDLE_MS,
@@ -31,6 +32,7 @@ from events_core.listen.model import (
     Session,
     Waiting,
     session_id_for,
+    slot_of,
 )
 from events_core.listen.repository import ListenStore
 from events_core.listen.requests import parse_answer, parse_opening, parse_trigger
@@ -245,9 +247,12 @@ def waiting_for(
     at_ms: int,
     test: bool = False,
     trace: TraceContext | None = None,
+    payload_ref: str | None = None,
 ) -> tuple[Waiting, DeliveryRecord]:
     """A delivery waiting in `session` and its history record, both naming the event's payload
-    (stored once, by the caller, in the payloads table under (developer, event id))."""
+    (stored once, by the caller, in the payloads table under (developer, event id), or under
+    `payload_ref` when a replay names what an earlier delivery stored)."""
+    payload_ref = payload_ref or event_id
     expires = at_ms // 1000 + WAITING_TTL_SECONDS
     trace = trace or new_trace()  # a trigger's test event starts a trace of its own
     waiting = Waiting(
@@ -258,7 +263,7 @@ def waiting_for(
         event=event,
         timestamp=timestamp,
         payload=None,
-        payload_ref=event_id,
+        payload_ref=payload_ref,
         expires_at=expires,
         test=test,
         ready_at_ms=at_ms,
@@ -274,7 +279,7 @@ def waiting_for(
         status=DeliveryStatus.PENDING,
         created_at=timestamp,
         payload=None,
-        payload_ref=event_id,
+        payload_ref=payload_ref,
         test=test,
         expires_at=expires,
         traceparent=trace.traceparent,
@@ -324,3 +329,65 @@ def trigger(developer_id: str, body: Any, store: ListenStore | None = None) -> d
         if enqueue(store, waiting, record):
             queued.append({"sessionId": session.session_id, "deliveryId": delivery_id})
     return {"event": request.event, "queued": queued}
+
+
+def history(developer_id: str, session_id: str, store: ListenStore | None = None) -> dict[str, Any]:
+    """The session's kept deliveries (its last LISTEN_KEPT, for a day), newest first, from the
+    records the fan-out and triggers write. They live under the caller's own partition, so another
+    developer's session id finds nothing: 404, exactly like an unknown one. A session that has
+    ended still shows its history while its records last."""
+    from events_core.records.store import DeliveryStore
+
+    if slot_of(session_id) is None:
+        raise _not_found(session_id)
+    at = now_ms()
+    found = DeliveryStore().page(developer_id, session_id, limit=LISTEN_KEPT).records
+    records = [record for record in found if _kept_at(record, at)]
+    if not records and (store or ListenStore()).session(developer_id, session_id) is None:
+        raise _not_found(session_id)
+    return {"sessionId": session_id, "deliveries": [_kept(record.public()) for record in records]}
+
+
+def _kept_at(record: DeliveryRecord, at_ms: int) -> bool:
+    """Still within its day: DynamoDB's TTL deletes an item up to days after its expiresAt."""
+    return not record.expires_at or record.expires_at * 1000 > at_ms
+
+
+_KEPT_FIELDS = (
+    *("deliveryId", "eventId", "event", "status", "attemptCount", "createdAt", "lastAttemptAt"),
+    *("lastStatus", "lastError", "test", "expunged"),
+)
+
+
+def _kept(public: dict[str, Any]) -> dict[str, Any]:
+    """A record as the history shows it: the session in place of a webhook."""
+    return {"sessionId": public["webhookId"], **{name: public[name] for name in _KEPT_FIELDS if name in public}}
+
+
+def replay(developer_id: str, session_id: str, delivery_id: str, store: ListenStore | None = None) -> dict[str, Any]:
+    """One of the session's kept deliveries, waiting in it again as a new delivery (fresh id and
+    timestamp) that names the same stored payload: never a copy of it. One post of the post budget,
+    like a trigger (429 when it is spent). 409 payload_expired when the payload is gone (its day
+    has passed, or it was expunged)."""
+    from events_core.budgets import TRIGGER_BUDGET_KEY, PostBudgets
+    from events_core.records.payloads import PayloadStore
+    from events_core.records.store import DeliveryStore
+
+    store = store or ListenStore()
+    at = now_ms()
+    session = live_session(developer_id, session_id, store, at)
+    record = DeliveryStore().get(developer_id, session_id, delivery_id) if is_delivery_id(delivery_id) else None
+    if record is None:
+        raise NotFound(f"delivery {delivery_id[:64]!r} not found")
+    ref = record.payload_ref
+    stored = PayloadStore().get(developer_id, ref) if ref and not record.expunged and _kept_at(record, at) else None
+    if stored is None or (stored.expires_at and stored.expires_at * 1000 <= at):
+        raise PayloadExpired("this delivery's payload is no longer stored; it cannot be replayed")
+    if PostBudgets(settings()).take(developer_id, TRIGGER_BUDGET_KEY, 1) < 1:
+        raise RateLimited("the post budget for listen sessions is spent; retry in 1 s", retry_after=1)
+    replayed = new_delivery_id(at)
+    waiting, kept = waiting_for(
+        session, record.event_id, record.event, iso_ms(at), replayed, at_ms=at, test=record.test, payload_ref=ref
+    )
+    enqueue(store, waiting, kept)
+    return {"sessionId": session_id, "deliveryId": replayed, "replayOf": delivery_id}
