@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import requests
@@ -199,44 +200,53 @@ def fuzz(stack: LocalRuntime, *, examples: int, seed: int | None, timeout: int =
     keys = _keys()
     progress(f"fuzz: hostile shapes at every route, {len(keys)} kinds of API key")
     runs = hostile(stack, keys)
-    for step, (kind, key) in enumerate(keys.items(), start=1):
-        progress(f"fuzz {step}/{len(keys)}: schemathesis, {examples} examples an operation, API key: {kind}")
-        command = [
-            SCHEMATHESIS,
-            "run",
-            str(OPENAPI),
-            "--url",
-            stack.api_url,
-            "--checks",
-            "all",
-            "--exclude-checks",
-            EXCLUDED_CHECKS,
-            "--max-examples",
-            str(examples),
-            "--no-color",
-            # A listen session's long poll may wait 20 s (`?wait=`) before it answers 204.
-            "--request-timeout",
-            "30",
-        ]
-        if seed is not None:
-            command += ["--seed", str(seed)]
-        if key:
-            command += ["-H", f"X-API-Key: {key}"]
-        done = subprocess.run(  # noqa: S603
-            command, capture_output=True, text=True, timeout=timeout, check=False, env=SCHEMATHESIS_ENV
-        )
-        output = done.stdout + done.stderr
-        runs.append(
-            FuzzRun(
-                key_kind=kind,
-                exit_code=done.returncode,
-                cases=_count(r"(\d+) generated", output),
-                failures=_count(r"(\d+) unique failures?", output),
-                server_errors=_count(r"ST101 Server error: (\d+)", output),
-                output=output,
-            )
-        )
+    # One schemathesis run per kind of key, all at once: each is a different developer (nothing
+    # shared), and much of a run is waiting on answers (test sends, long polls), which overlaps.
+    with ThreadPoolExecutor(max_workers=len(keys)) as pool:
+        started = []
+        for step, (kind, key) in enumerate(keys.items(), start=1):
+            progress(f"fuzz {step}/{len(keys)}: schemathesis, {examples} examples an operation, API key: {kind}")
+            started.append(pool.submit(_schemathesis, stack, kind, key, examples, seed, timeout))
+        runs += [run.result() for run in started]
     return runs
+
+
+def _schemathesis(
+    stack: LocalRuntime, kind: str, key: str | None, examples: int, seed: int | None, timeout: int
+) -> FuzzRun:
+    command = [
+        SCHEMATHESIS,
+        "run",
+        str(OPENAPI),
+        "--url",
+        stack.api_url,
+        "--checks",
+        "all",
+        "--exclude-checks",
+        EXCLUDED_CHECKS,
+        "--max-examples",
+        str(examples),
+        "--no-color",
+        # A listen session's long poll may wait 20 s (`?wait=`) before it answers 204.
+        "--request-timeout",
+        "30",
+    ]
+    if seed is not None:
+        command += ["--seed", str(seed)]
+    if key:
+        command += ["-H", f"X-API-Key: {key}"]
+    done = subprocess.run(  # noqa: S603
+        command, capture_output=True, text=True, timeout=timeout, check=False, env=SCHEMATHESIS_ENV
+    )
+    output = done.stdout + done.stderr
+    return FuzzRun(
+        key_kind=kind,
+        exit_code=done.returncode,
+        cases=_count(r"(\d+) generated", output),
+        failures=_count(r"(\d+) unique failures?", output),
+        server_errors=_count(r"ST101 Server error: (\d+)", output),
+        output=output,
+    )
 
 
 def report(runs: list[FuzzRun]) -> str:
