@@ -78,7 +78,7 @@ validate: $(VENV)/.installed
 	$(VENV)/bin/eventsapi validate
 
 pytest: $(VENV)/.installed $(CHROMIUM)
-	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(COVERED)
+	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder $(COVERED)
 	@echo "coverage of events_core, functions, tools and the client (unit, integration and in-process e2e): $$($(VENV)/bin/coverage report --format=total)%"
 
 test: lint typecheck validate build pytest

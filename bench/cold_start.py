@@ -3,7 +3,10 @@ Lambda loads it) against a bare `import boto3`, in a fresh interpreter each. Eve
 boto3, so each probe times `import boto3` first and then the rest of the module, in the same
 process: the module's figure is the sum, its ratio (sum / boto3) is measured side by side, and a
 busy moment of this shared machine hits both alike. The layer's code is compiled to bytecode first,
-as the layer build does (a layer is read-only: nothing compiles it later). Medians of the rounds."""
+as the layer build does (a layer is read-only: nothing compiles it later). Medians of the rounds.
+
+    .venv/bin/python -m bench.cold_start [ROUNDS]    # 9 by default; a fresh interpreter per function a round
+"""
 
 import json
 import statistics
@@ -81,5 +84,5 @@ def rows(results: dict[str, dict[str, float]]) -> list[tuple[str, str]]:
 
 
 if __name__ == "__main__":
-    measured = measure()
+    measured = measure(int(sys.argv[1]) if len(sys.argv) > 1 else 9)
     print(json.dumps({"rows": rows(measured), "results": measured}))

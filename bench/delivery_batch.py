@@ -8,7 +8,7 @@ The functions, the emulator (in-process moto) and the receiver share this interp
 emulator's work for each DynamoDB call (about 1-3 ms of CPU) is serialised by the GIL: of what a
 batch adds over a single post, most is that. On AWS the same calls are concurrent network calls.
 
-    .venv/bin/python -m bench.delivery_batch
+    .venv/bin/python -m bench.delivery_batch [REPEATS]    # 7 by default; each repeat waits on 12 slow answers
 """
 
 import contextlib
@@ -16,6 +16,7 @@ import io
 import json
 import os
 import statistics
+import sys
 import time
 import uuid
 from collections import Counter
@@ -209,6 +210,6 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 if __name__ == "__main__":
-    measured = measure()
+    measured = measure(int(sys.argv[1]) if len(sys.argv) > 1 else 7)
     measured["kms"] = kms_spread.measure()
     print(json.dumps({"rows": rows(measured), "results": measured}))

@@ -88,3 +88,8 @@ def running_stack() -> Iterator[RunningStack]:
     stack = start_stack()
     yield stack
     stop_stack(stack)
+
+
+def eventsapi_tool(*args: str, timeout: int) -> subprocess.CompletedProcess:
+    """An `eventsapi` command that starts a stack of its own (fuzz, soak), from the repository root."""
+    return subprocess.run([EVENTSAPI, *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT, check=False)

@@ -1,47 +1,15 @@
-"""The bounded versions of `make fuzz` and `make soak` that CI runs (same commands, smaller sizes)."""
+"""The bounded `make bench` that CI runs (`--quick`: smaller sizes, every figure). One proof a file:
+xdist hands files to workers, so the long proofs run side by side and are handed out first (heavy)."""
 
 import re
 import subprocess
 import sys
 
-from tests.e2e.conftest import EVENTSAPI, ROOT
+import pytest
 
+from tests.e2e.conftest import ROOT
 
-def run(*args: str, timeout: int) -> subprocess.CompletedProcess:
-    return subprocess.run([EVENTSAPI, *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT, check=False)
-
-
-def test_schema_fuzzing_finds_no_server_error_and_no_answer_outside_the_document():
-    done = run("fuzz", "--examples", "8", "--seed", "20261128", timeout=900)
-    print(done.stdout)
-    assert done.returncode == 0, done.stdout + done.stderr[-5000:]
-    total = re.search(r"^total\s+(\d+)\s+(\d+)\s+(\d+)$", done.stdout, re.MULTILINE)
-    assert total, done.stdout
-    cases, failures, server_errors = map(int, total.groups())
-    assert cases > 400 and failures == 0 and server_errors == 0
-    assert "fuzz 4/4: schemathesis" in done.stderr  # long runs say where they are (issue 17)
-
-
-def test_the_soak_loses_nothing():
-    done = run("soak", "--events", "40", "--timeout", "300", timeout=600)
-    print(done.stdout)
-    assert done.returncode == 0, done.stdout + done.stderr[-5000:]
-    figures = dict(re.findall(r"^(.+?)\s{2,}(\S+)$", done.stdout, re.MULTILINE))
-    assert figures["faulted: lost"] == "0"
-    assert figures["LOST"] == "0"
-    assert figures["DEAD AFTER RECOVERY"] == "0"
-    assert figures["delivered to the wrong developer"] == "0"
-    assert figures["bad signatures"] == "0"
-    assert figures["DUPLICATES BY KEY (two delivery ids)"] == "0"
-    assert int(figures["published twice with one idempotency key"]) > 0
-    assert (
-        figures["of those, rejected to the events dead-letter queue"]
-        == figures["published with data that does not match its schema"]
-    )
-    assert int(figures["expected (event, webhook) pairs"]) > 50
-    assert int(figures["after recovery: accepted, valid signature"]) == int(figures["expected (event, webhook) pairs"])
-    assert "HOLDS" in done.stdout.splitlines()[-1]
-    assert "soak 5/5: delivering" in done.stderr  # long runs say where they are (issue 17)
+pytestmark = pytest.mark.heavy(rank=1)
 
 
 def test_the_benchmarks_run_and_reads_follow_the_answer(tmp_path):
@@ -96,6 +64,7 @@ def test_the_benchmarks_run_and_reads_follow_the_answer(tmp_path):
         "schema check: share of a fan-out batch of 10 events",
         "cost: per million events published with an idempotency key (on top)",
     ):
-        assert name in figures
+        # A row may add a note in parentheses ("… delivered (KMS requests included)").
+        assert any(figure == name or figure.startswith(f"{name} (") for figure in figures), name
     assert "**total**" in cost.read_text()
     assert "## Where it binds first" in scale.read_text()
