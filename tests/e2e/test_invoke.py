@@ -38,6 +38,8 @@ def test_every_sample_event_runs(running_stack, event_file):
         assert result == {"written": 1, "noDeveloper": 1, "malformed": 0}
     elif "Records" in json.loads(event_file.read_text()):
         assert result == {"batchItemFailures": []}
+    elif json.loads(event_file.read_text()).get("detail-type") == "Scheduled Event":
+        assert isinstance(result, dict)  # a scheduled run answers what it did (the retention sweep's counts)
     else:
         assert result["statusCode"] < 500
         if not event_file.stem.startswith("console"):
