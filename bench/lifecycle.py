@@ -27,8 +27,7 @@ PAYLOAD = json.dumps({"event": "tool.executed", "timestamp": "2026-12-07T00:00:0
 
 
 def _memory_gb(logical_id: str) -> float:
-    props = template().raw["Resources"][logical_id]["Properties"]
-    return int(props.get("MemorySize", template().raw["Globals"]["Function"]["MemorySize"])) / 1024
+    return template().function(logical_id).memory_size / 1024  # as the transform sets it, Globals merged
 
 
 def seed(table: Any, n: int, at_ms: int, first: int = 0) -> None:
