@@ -120,10 +120,6 @@ def _log_shards(scope: Scope) -> Iterable[str]:
     return (shard_key(scope.developer_id, shard) for shard in range(MAX_LOG_SHARDS))
 
 
-SETTINGS_PREFIX = "settings#"
-EXPUNGE_PREFIX = "expunge#"
-
-
 def _control_keys(scope: Scope) -> Iterable[dict[str, str]]:
     developer = scope.developer_id
     yield {"controlKey": f"post#{developer}"}
@@ -135,6 +131,9 @@ def _control_keys(scope: Scope) -> Iterable[dict[str, str]]:
 
     for link in scope.link_hashes:  # the link a webhook's last challenge handed out (24 h)
         yield {"controlKey": f"{LINK_PREFIX}{link}"}
+    from events_core.lifecycle.expunge_jobs import EXPUNGE_PREFIX
+    from events_core.lifecycle.settings import SETTINGS_PREFIX
+
     yield {"controlKey": f"{SETTINGS_PREFIX}{developer}"}
     yield {"controlKey": f"{EXPUNGE_PREFIX}{developer}"}
 

@@ -22,10 +22,8 @@ from botocore.exceptions import ClientError
 from events_core.aws import LazyTable, conditional_check_failed
 from events_core.clock import iso_ms, new_id, now_ms, parse_iso
 from events_core.config import Settings, settings
-from events_core.data_map import EXPUNGE_PREFIX
 from events_core.delivery import queues
 from events_core.errors import BadRequest, EventsApiError, NotFound, Unavailable
-from events_core.lifecycle import walk
 from events_core.lifecycle.retention import SETTLED
 from events_core.records.message import LAST_ENCODABLE_MS, delivery_id_floor
 from events_core.records.model import DeliveryRecord, webhook_key
@@ -34,6 +32,7 @@ from events_core.records.store import DeliveryStore
 from events_core.webhooks import service as webhooks
 from events_core.webhooks.requests import known_fields
 
+EXPUNGE_PREFIX = "expunge#"  # ControlTable: one item per developer, its jobs (the data map names it)
 JOBS_PER_HOUR = 5
 KEPT_JOBS = 20
 JOB_LEASE_MS = 15 * 60 * 1000  # a running job's hold on the developer, renewed by each step
@@ -213,6 +212,8 @@ def _finish(store: JobStore, developer_id: str, job_id: str, outcome: str, **cha
 def _partitions(developer_id: str, job: dict[str, Any], config: Settings) -> list[str]:
     if job.get("webhookId"):
         return [str(job["webhookId"])]
+    from events_core.lifecycle import walk  # the job's runner only: the API's routes need no map
+
     scope = walk.scope_of(developer_id, walk.LiveTables().of, config)
     return list(scope.owners)
 

@@ -22,8 +22,9 @@ from botocore.exceptions import ClientError
 
 from events_core.aws import LazyTable, conditional_check_failed
 from events_core.config import Settings, settings
-from events_core.data_map import SETTINGS_PREFIX
 from events_core.errors import BadRequest, Unavailable
+
+SETTINGS_PREFIX = "settings#"  # ControlTable: one item per developer (the data map names it)
 
 _TRIES = 4
 SWEEP_SHARDS = 16

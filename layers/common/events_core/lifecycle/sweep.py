@@ -29,10 +29,10 @@ from botocore.exceptions import ClientError
 from events_core.aws import conditional_check_failed
 from events_core.clock import now_ms
 from events_core.config import Settings, settings
-from events_core.data_map import SETTINGS_PREFIX, TABLES
+from events_core.data_map import TABLES
 from events_core.lifecycle import walk
 from events_core.lifecycle.retention import DAY_MS, SETTLED, Retention, age_ms, payload_gone, retention_of
-from events_core.lifecycle.settings import SWEEP_SHARDS, SettingsStore
+from events_core.lifecycle.settings import SETTINGS_PREFIX, SWEEP_SHARDS, SettingsStore
 from events_core.records.ledger import RETRY_SPAN_SECONDS
 from events_core.records.model import DeliveryRecord
 from events_core.records.payloads import PayloadStore
