@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 
 from events_core import cursors
 from events_core.budgets import BudgetExceeded, take_posts
-from events_core.clock import iso_ms, now_ms, parse_iso
+from events_core.clock import iso_ms, now_ms
 from events_core.config import settings
 from events_core.delivery import queues
 from events_core.delivery.controls import release_message, slot_out_of_reach
@@ -26,7 +26,7 @@ from events_core.errors import (
 )
 from events_core.http import query_limit
 from events_core.lifecycle import retention
-from events_core.records.message import LAST_ENCODABLE_MS, DeliveryMessage, Trigger, is_delivery_id
+from events_core.records.message import DeliveryMessage, Trigger, is_delivery_id, window_bound
 from events_core.records.model import DeliveryRecord, DeliveryStatus, webhook_key
 from events_core.records.payloads import PayloadStore
 from events_core.records.store import DeliveryStore
@@ -54,17 +54,6 @@ class DeliveryQuery:
     cursor: str | None = None
 
 
-def _time(name: str, value: Any) -> int:
-    """Epoch milliseconds of an ISO-8601 time; before 1970 means from the start, past 2106 until the end."""
-    if not isinstance(value, str) or len(value) > 64:
-        raise BadRequest(f"{name}: must be an ISO-8601 time, like 2026-04-12T08:00:00.000Z", field=name)
-    try:
-        found = parse_iso(value)
-    except (ValueError, OverflowError, OSError):
-        raise BadRequest(f"{name}: must be an ISO-8601 time, like 2026-04-12T08:00:00.000Z", field=name) from None
-    return min(max(found, 0), LAST_ENCODABLE_MS)
-
-
 def parse_query(params: dict[str, str]) -> DeliveryQuery:
     unknown = sorted(set(params) - {"limit", "status", "since", "cursor"})
     if unknown:
@@ -77,7 +66,7 @@ def parse_query(params: dict[str, str]) -> DeliveryQuery:
         except ValueError:
             choices = ", ".join(s.value for s in DeliveryStatus)
             raise BadRequest(f"status: one of {choices}, got {params['status'][:32]!r}", field="status") from None
-    since = _time("since", params["since"]) if "since" in params else None
+    since = window_bound("since", params["since"]) if "since" in params else None
     return DeliveryQuery(limit=limit, status=status, since_ms=since, cursor=params.get("cursor"))
 
 
@@ -191,13 +180,13 @@ def parse_window(body: Any) -> tuple[int, int | None, str | None]:
     known_fields(body, ("since", "until", "cursor"))
     if "since" not in body:
         raise BadRequest("since: is required (ISO-8601 time)", field="since")
-    since = _time("since", body["since"])
+    since = window_bound("since", body["since"])
     until = None
     if body.get("until") is None:
         if since > now_ms():
             raise BadRequest("since: is in the future; nothing can have died yet", field="since")
     else:
-        until = _time("until", body["until"])
+        until = window_bound("until", body["until"])
         if until < since:
             raise BadRequest("until: must not be before since", field="until")
     cursor = body.get("cursor")

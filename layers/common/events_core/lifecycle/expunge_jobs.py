@@ -20,12 +20,12 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from events_core.aws import LazyTable, conditional_check_failed
-from events_core.clock import iso_ms, new_id, now_ms, parse_iso
+from events_core.clock import iso_ms, new_id, now_ms
 from events_core.config import Settings, settings
 from events_core.delivery import queues
 from events_core.errors import BadRequest, EventsApiError, NotFound, Unavailable
 from events_core.lifecycle.retention import SETTLED
-from events_core.records.message import LAST_ENCODABLE_MS, delivery_id_floor
+from events_core.records.message import delivery_id_floor, window_bound
 from events_core.records.model import DeliveryRecord, webhook_key
 from events_core.records.payloads import PayloadStore
 from events_core.records.store import DeliveryStore
@@ -56,24 +56,14 @@ class Window:
     webhook_id: str | None
 
 
-def _time(name: str, value: Any) -> int:
-    if not isinstance(value, str) or len(value) > 64:
-        raise BadRequest(f"{name}: must be an ISO-8601 time, like 2026-04-12T08:00:00.000Z", field=name)
-    try:
-        found = parse_iso(value)
-    except (ValueError, OverflowError, OSError):
-        raise BadRequest(f"{name}: must be an ISO-8601 time, like 2026-04-12T08:00:00.000Z", field=name) from None
-    return min(max(found, 0), LAST_ENCODABLE_MS)
-
-
 def parse_window(body: Any, at_ms: int) -> Window:
     if not isinstance(body, dict):
         raise BadRequest("body: must be a JSON object")
     known_fields(body, ("since", "until", "webhookId"))
     if "since" not in body:
         raise BadRequest("since: is required (ISO-8601 time)", field="since")
-    since = _time("since", body["since"])
-    until = at_ms if body.get("until") is None else _time("until", body["until"])
+    since = window_bound("since", body["since"])
+    until = at_ms if body.get("until") is None else window_bound("until", body["until"])
     if until < since:
         raise BadRequest("until: must not be before since", field="until")
     hook = body.get("webhookId")

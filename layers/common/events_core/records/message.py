@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
+from events_core.clock import parse_iso
+from events_core.errors import BadRequest
 from events_core.tracing import TraceContext, parse
 
 DELIVERY_ID = re.compile(r"^msg_[0-9a-f]{32}$")
@@ -41,6 +43,18 @@ class MalformedMessage(ValueError):
 
 
 LAST_ENCODABLE_MS = 2**32 * 1000 - 1  # a delivery id encodes the second in 8 hex digits (until 2106)
+
+
+def window_bound(name: str, value: Any) -> int:
+    """A window's bound given by a client (`since`, `until`), in epoch milliseconds: an ISO-8601
+    time; before 1970 means from the start, past what a delivery id encodes means until the end."""
+    if not isinstance(value, str) or len(value) > 64:
+        raise BadRequest(f"{name}: must be an ISO-8601 time, like 2026-04-12T08:00:00.000Z", field=name)
+    try:
+        found = parse_iso(value)
+    except (ValueError, OverflowError, OSError):
+        raise BadRequest(f"{name}: must be an ISO-8601 time, like 2026-04-12T08:00:00.000Z", field=name) from None
+    return min(max(found, 0), LAST_ENCODABLE_MS)
 
 
 def _time_prefix(epoch_ms: int) -> str:
