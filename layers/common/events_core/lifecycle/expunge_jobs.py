@@ -19,11 +19,11 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from events_core.aws import LazyTable, conditional_check_failed
 from events_core.clock import iso_ms, new_id, now_ms
 from events_core.config import Settings, settings
 from events_core.delivery import queues
 from events_core.errors import BadRequest, EventsApiError, NotFound, Unavailable
+from events_core.lifecycle.document import RevisionedDocument
 from events_core.lifecycle.retention import SETTLED
 from events_core.records.message import delivery_id_floor, window_bound
 from events_core.records.model import DeliveryRecord, webhook_key
@@ -72,38 +72,9 @@ def parse_window(body: Any, at_ms: int) -> Window:
     return Window(since, until, hook)
 
 
-class JobStore:
-    table = LazyTable("control_table")
-
-    def __init__(self, table: Any = None):
-        if table is not None:
-            self.table = table
-
-    @staticmethod
-    def key(developer_id: str) -> dict[str, str]:
-        return {"controlKey": f"{EXPUNGE_PREFIX}{developer_id}"}
-
-    def read(self, developer_id: str) -> tuple[dict[str, Any], int]:
-        item = self.table.get_item(Key=self.key(developer_id), ConsistentRead=True).get("Item") or {}
-        return json.loads(str(item.get("state", "{}"))), int(item.get("revision", 0))
-
-    def write(self, developer_id: str, state: dict[str, Any], revision: int) -> bool:
-        try:
-            self.table.put_item(
-                Item={
-                    **self.key(developer_id),
-                    "developerId": developer_id,
-                    "state": json.dumps(state, separators=(",", ":")),
-                    "revision": revision + 1,
-                },
-                ConditionExpression="attribute_not_exists(controlKey) OR revision = :seen",
-                ExpressionAttributeValues={":seen": revision},
-            )
-        except ClientError as error:
-            if conditional_check_failed(error):
-                return False
-            raise
-        return True
+class JobStore(RevisionedDocument):
+    prefix = EXPUNGE_PREFIX
+    field = "state"
 
     def change(self, developer_id: str, edit: Callable[[dict[str, Any]], Any]) -> Any:
         """Read, edit (may raise), write conditional on the revision; again on a lost race."""

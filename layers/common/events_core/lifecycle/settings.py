@@ -12,17 +12,14 @@ field, a wrong type or a value out of range is a 400 naming the field, and chang
 """
 
 import hashlib
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from events_core.aws import LazyTable, conditional_check_failed
 from events_core.config import Settings, settings
 from events_core.errors import BadRequest, Unavailable
+from events_core.lifecycle.document import RevisionedDocument
 
 SETTINGS_PREFIX = "settings#"  # ControlTable: one item per developer (the data map names it)
 
@@ -112,42 +109,18 @@ def merged(stored: dict[str, Any], patch: Any, config: Settings) -> dict[str, An
     return result
 
 
-class SettingsStore:
-    table = LazyTable("control_table")
-
-    def __init__(self, table: Any = None):
-        if table is not None:
-            self.table = table
-
-    @staticmethod
-    def key(developer_id: str) -> dict[str, str]:
-        return {"controlKey": f"{SETTINGS_PREFIX}{developer_id}"}
+class SettingsStore(RevisionedDocument):
+    prefix = SETTINGS_PREFIX
+    field = "document"
 
     def stored(self, developer_id: str, *, consistent: bool = True) -> tuple[dict[str, Any], int]:
-        item = self.table.get_item(Key=self.key(developer_id), ConsistentRead=consistent).get("Item") or {}
-        return json.loads(str(item.get("document", "{}"))), int(item.get("revision", 0))
+        return self.read(developer_id, consistent=consistent)
 
     def replace(self, developer_id: str, stored: dict[str, Any], revision: int) -> bool:
         """Write the document if nobody changed it since `revision` was read."""
-        try:
-            self.table.put_item(
-                Item={
-                    **self.key(developer_id),
-                    "developerId": developer_id,
-                    "document": json.dumps(stored, sort_keys=True, separators=(",", ":")),
-                    "revision": revision + 1,
-                    "updatedAt": int(time.time() * 1000),
-                    # Only who chose a retention is in the sweep's sparse index (events_core.lifecycle.sweep).
-                    **({"sweepShard": sweep_shard(developer_id)} if stored.get("retention") else {}),
-                },
-                ConditionExpression="attribute_not_exists(controlKey) OR revision = :seen",
-                ExpressionAttributeValues={":seen": revision},
-            )
-        except ClientError as error:
-            if conditional_check_failed(error):
-                return False
-            raise
-        return True
+        # Only who chose a retention is in the sweep's sparse index (events_core.lifecycle.sweep).
+        chosen = {"sweepShard": sweep_shard(developer_id)} if stored.get("retention") else {}
+        return self.write(developer_id, stored, revision, updatedAt=int(time.time() * 1000), **chosen)
 
 
 def get(developer_id: str, store: SettingsStore | None = None, config: Settings | None = None) -> dict[str, Any]:
