@@ -19,18 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from eventsapi.deploy import transform as sam_transform
+from eventsapi.deploy import upgrade
 from eventsapi.deploy.evaluate import Deployment, ParametersRefused
 
 SKIPS_FILE = Path(__file__).with_name("emulator_skips.txt")
-STATEFUL_TYPES = {
-    "AWS::DynamoDB::Table",
-    "AWS::SQS::Queue",
-    "AWS::KMS::Key",
-    "AWS::Events::EventBus",
-    "AWS::Events::Rule",
-    "AWS::SNS::Topic",
-    "AWS::Logs::LogGroup",
-}
+# What an upgrade must not lose, less the stream a default deploy has none of (LogSourceAccounts).
+STATEFUL_TYPES = upgrade.STATEFUL_TYPES - {"AWS::Kinesis::Stream"}
 TEMPLATE_KEY = "templates/packaged-transformed.json"
 _FAKE_CREDENTIALS = {"aws_access_key_id": "rehearsal", "aws_secret_access_key": "rehearsal"}
 
