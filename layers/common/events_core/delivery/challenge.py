@@ -11,10 +11,9 @@ from events_core.config import Settings
 from events_core.delivery.envelope import payload_text
 from events_core.delivery.gate import OutboundContext, Post, Purpose, gate
 from events_core.delivery.sender import PostResult
-from events_core.delivery.signing import delivery_headers
+from events_core.delivery.signing import delivery_headers, with_asymmetric
 from events_core.records.message import new_delivery_id
 from events_core.secrets import secret_box
-from events_core.signing_keys import signer, with_v1a
 from events_core.webhooks.model import Webhook
 
 EVENT = "webhook.verification"
@@ -36,8 +35,7 @@ def post_challenge(
         body=body,
         secrets=box.signing_secrets(webhook, at),
     )
-    if webhook.asymmetric_signature:
-        headers = with_v1a(headers, signer(config), webhook.developer_id, delivery_id, body)
+    headers = with_asymmetric(headers, webhook, config, delivery_id, body)
     context = OutboundContext(webhook, webhook.developer_id, Purpose.VERIFICATION, delivery_id, at)
     passage = gate(config).send(context, Post(body, headers, deadline_seconds))
     if passage.result is not None:

@@ -28,12 +28,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from events_core import aws
 from events_core.budgets import BudgetExceeded, take_posts
 from events_core.config import Settings
 from events_core.delivery.controls import slot_now, slot_out_of_reach
-from events_core.delivery.oauth import TOKEN_RESPONSE_CAP, Credentials, TokenUnavailable, token_client
 from events_core.delivery.sender import PostResult, Sender, sender
 from events_core.errors import BadRequest, EventsApiError, RateLimited
 from events_core.netguard import on_behalf_of
@@ -42,6 +42,9 @@ from events_core.secrets import secret_box
 from events_core.webhooks.model import Webhook
 from events_core.webhooks.urls import check_webhook_url, origin
 from events_core.webhooks.verification import proven_origin, refusal
+
+if TYPE_CHECKING:
+    from events_core.delivery.oauth import Credentials
 
 
 class Purpose(StrEnum):
@@ -280,15 +283,26 @@ class Gate:
         steps: Sequence[Step],
         post: Poster,
         *,
-        credentials: Credentials | None = None,
+        credentials: "Credentials | None" = None,
         token_post: Poster | None = None,
         repost_allowed: Callable[[Webhook], bool] = lambda webhook: True,
+        credentials_source: "Callable[[], tuple[Credentials, Poster]] | None" = None,
     ):
         self.steps = tuple(steps)
         self._post = post
         self._token_post = token_post or post
-        self.credentials = credentials
+        self._credentials = credentials
+        self._credentials_source = credentials_source
         self._repost_allowed = repost_allowed
+
+    @property
+    def credentials(self) -> "Credentials | None":
+        """The credentials, made on the first post that carries any when the gate was given a
+        source: most functions' webhooks carry none and never load the OAuth2 client."""
+        if self._credentials is None and self._credentials_source is not None:
+            self._credentials, self._token_post = self._credentials_source()
+            self._credentials_source = None
+        return self._credentials
 
     def send(self, context: OutboundContext, post: Post) -> Passage:
         verdict = self._clear(context)
@@ -341,12 +355,15 @@ class Gate:
         webhook = context.webhook
         fetched = False
         if carries_credentials(context) and (webhook.sealed_headers or webhook.auth):
-            if self.credentials is None:
+            credentials = self.credentials
+            if credentials is None:
                 return Passage(result=PostResult(error="credentials: this gate carries none")), False
-            headers = {**self.credentials.custom_headers(webhook), **headers}  # the service's own names win
+            headers = {**credentials.custom_headers(webhook), **headers}  # the service's own names win
             if webhook.auth:
+                from events_core.delivery.oauth import TokenUnavailable  # loaded with the credentials
+
                 try:
-                    token, fetched = self.credentials.token(
+                    token, fetched = credentials.token(
                         webhook, deadline_seconds=left(), fresh=fresh, post=self._token_post
                     )
                 except TokenUnavailable as error:
@@ -391,16 +408,29 @@ def _reslot(webhook: Webhook) -> bool:
     return webhook.rate_limit is None or slot_now(webhook) is None
 
 
-def standard_gate(config: Settings, post: Poster | None = None, *, credentials: Credentials | None = None) -> Gate:
-    """The standard steps over `post` (a fresh sender by default), with the webhooks' credentials
-    and a sender for token endpoints whose answers are capped smaller."""
+def standard_credentials(config: Settings) -> "tuple[Credentials, Poster]":
+    """The webhooks' credentials and a sender for token endpoints, whose answers are capped smaller."""
+    from events_core.delivery.oauth import TOKEN_RESPONSE_CAP, Credentials, token_client
+
     token_sender = Sender(dataclasses.replace(config, response_cap_bytes=TOKEN_RESPONSE_CAP))
+    return Credentials(secret_box(config), token_client(config)), token_sender.post
+
+
+def standard_gate(config: Settings, post: Poster | None = None, *, credentials: "Credentials | None" = None) -> Gate:
+    """The standard steps over `post` (a fresh sender by default), with the webhooks' credentials
+    (made when a post first carries them) and a sender for token endpoints."""
+    if credentials is not None:
+        _, token_post = standard_credentials(config)
+        source = None
+    else:
+        token_post, source = None, lambda: standard_credentials(config)
     return Gate(
         standard_steps(config),
         post or Sender(config).post,
-        credentials=credentials or Credentials(secret_box(config), token_client(config)),
-        token_post=token_sender.post,
+        credentials=credentials,
+        token_post=token_post,
         repost_allowed=_reslot,
+        credentials_source=source,
     )
 
 

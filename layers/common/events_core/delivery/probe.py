@@ -11,7 +11,7 @@ from events_core.clock import iso_ms, now_ms
 from events_core.config import Settings
 from events_core.delivery.gate import OutboundContext, Post, Purpose, StepVerdict, VerdictKind, gate
 from events_core.delivery.sender import PostResult
-from events_core.delivery.signing import delivery_headers
+from events_core.delivery.signing import delivery_headers, with_asymmetric
 from events_core.delivery.test_history import TestHistory
 from events_core.errors import EventsApiError, RateLimited, Unavailable
 from events_core.observability import logger
@@ -20,7 +20,6 @@ from events_core.records.model import Attempt, DeliveryRecord, DeliveryStatus
 from events_core.records.store import DeliveryStore
 from events_core.schemas import data_for_test_send
 from events_core.secrets import secret_box
-from events_core.signing_keys import signer, with_v1a
 from events_core.webhooks.model import Webhook
 from events_core.webhooks.requests import parse_test
 
@@ -44,8 +43,7 @@ def send_test(webhook: Webhook, body: Any, config: Settings, *, seconds_left: fl
             event=event, timestamp=timestamp, delivery_id=delivery_id, body=body_bytes, secrets=secrets, trace=trace
         )
         headers[TEST_HEADER] = "true"
-        if webhook.asymmetric_signature:
-            headers = with_v1a(headers, signer(config), webhook.developer_id, delivery_id, body_bytes)
+        headers = with_asymmetric(headers, webhook, config, delivery_id, body_bytes)
         context = OutboundContext(webhook, webhook.developer_id, Purpose.TEST, delivery_id, at)
         passage = gate(config).send(context, Post(body_bytes, headers, max(1.0, seconds_left)))
     verdict = passage.verdict

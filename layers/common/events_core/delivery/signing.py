@@ -14,10 +14,27 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from standardwebhooks import Webhook as StandardWebhook
 
 from events_core.tracing import TraceContext, new_trace
+
+if TYPE_CHECKING:
+    from events_core.config import Settings
+    from events_core.webhooks.model import Webhook
+
+
+def with_asymmetric(
+    headers: dict[str, str], webhook: "Webhook", config: "Settings", delivery_id: str, body: bytes
+) -> dict[str, str]:
+    """The headers with the developer's `v1a` signatures when the webhook asks for them (opt-in:
+    the key store is loaded only by a post that needs it)."""
+    if not webhook.asymmetric_signature:
+        return headers
+    from events_core.signing_keys import signer, with_v1a
+
+    return with_v1a(headers, signer(config), webhook.developer_id, delivery_id, body)
 
 
 def reference_signature(secret: str, body: bytes) -> str:

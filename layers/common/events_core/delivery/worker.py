@@ -33,7 +33,7 @@ from events_core.delivery.gate import Gate, OutboundContext, Post, Purpose, Step
 from events_core.delivery.oauth import Credentials, TokenClient
 from events_core.delivery.retry import next_delay
 from events_core.delivery.sender import PostResult
-from events_core.delivery.signing import delivery_headers
+from events_core.delivery.signing import delivery_headers, with_asymmetric
 from events_core.errors import Unavailable
 from events_core.observability import logger, metrics
 from events_core.records.message import DeliveryMessage, MalformedMessage, Trigger
@@ -41,7 +41,6 @@ from events_core.records.model import Attempt, DeliveryRecord, DeliveryStatus
 from events_core.records.payloads import RETRY_SPAN_SECONDS, PayloadKey, PayloadStore, StoredPayload
 from events_core.records.store import DeliveryStore, LeaseVerdict
 from events_core.secrets import SecretBox, secret_box
-from events_core.signing_keys import signer, with_v1a
 from events_core.webhooks.model import CircuitState, DisabledReason, Webhook
 from events_core.webhooks.repository import WebhookRepository
 
@@ -289,8 +288,7 @@ class Deliverer:
                     secrets=self.box.signing_secrets(webhook, now),
                     trace=attempt_trace,
                 )
-                if webhook.asymmetric_signature:
-                    headers = with_v1a(headers, signer(self.settings), webhook.developer_id, message.delivery_id, body)
+                headers = with_asymmetric(headers, webhook, self.settings, message.delivery_id, body)
                 purpose = _PURPOSE[message.trigger]
                 context = OutboundContext(webhook, message.developer_id, purpose, message.delivery_id, now)
                 passage = self.gate.send(context, Post(body, headers, deadline))

@@ -8,9 +8,8 @@ import dataclasses
 import secrets as random_secrets
 from typing import Any
 
-from events_core import signing_keys
 from events_core.clock import is_id, iso_ms, new_id, now_ms, parse_iso
-from events_core.config import settings
+from events_core.config import Settings, settings
 from events_core.errors import NotFound, Unavailable
 from events_core.secrets import secret_box
 from events_core.webhooks import verification
@@ -22,6 +21,14 @@ from events_core.webhooks.requests import parse_changes, parse_registration, par
 from events_core.webhooks.urls import origin
 
 _SAVE_TRIES = 3
+
+
+def _ensure_signing_key(developer_id: str, config: Settings) -> None:
+    """The developer's v1a key, made with the first webhook that asks for asymmetric signatures
+    (opt-in: the key store is loaded only then)."""
+    from events_core import signing_keys
+
+    signing_keys.ensure_key(secret_box(config), signing_keys.SigningKeyStore(), developer_id)
 
 
 def _not_found(webhook_id: str) -> NotFound:
@@ -47,7 +54,7 @@ def register(developer_id: str, body: Any, repository: WebhookRepository | None 
     webhook.rate_limit = registration.rate_limit
     webhook.asymmetric_signature = registration.asymmetric_signature
     if webhook.asymmetric_signature:
-        signing_keys.ensure_key(secret_box(config), signing_keys.SigningKeyStore(), developer_id)
+        _ensure_signing_key(developer_id, config)
     if registration.auth:
         secret = registration.auth.pop("clientSecret")
         webhook.auth = registration.auth
@@ -157,7 +164,7 @@ def change(developer_id: str, webhook_id: str, body: Any, repository: WebhookRep
     elif "auth" in changes:
         changes["sealedClientSecret"] = None
     if changes.get("asymmetricSignature"):
-        signing_keys.ensure_key(secret_box(settings()), signing_keys.SigningKeyStore(), developer_id)
+        _ensure_signing_key(developer_id, settings())
     repository = repository or WebhookRepository()
     for _ in range(_SAVE_TRIES):
         current = get(developer_id, webhook_id, repository)
