@@ -52,7 +52,9 @@ def _setting(default: Any, env: str, parameter: str | None = None, parse: Callab
     return field(default=default, metadata={"source": Setting(env, parameter, parse)})
 
 
-@dataclass(frozen=True)
+# The dataclass writes no __init__, __repr__, __eq__ or __hash__ of its own: for this many fields the
+# code it would generate costs milliseconds to compile in every cold start; these loops do the same.
+@dataclass(frozen=True, init=False, repr=False, eq=False)
 class Settings:
     # Wiring: physical names the template passes in.
     webhooks_table: str = _setting("", "WEBHOOKS_TABLE")
@@ -117,6 +119,28 @@ class Settings:
     # Events whose data does not match their type's schema: off | warn | reject (events_core.catalogue).
     schema_enforcement: str = _setting("warn", "SCHEMA_ENFORCEMENT", "SchemaEnforcement", _enforcement)
 
+    def __init__(self, **values: Any) -> None:
+        unknown = values.keys() - set(_NAMES)
+        if unknown:
+            raise TypeError(f"Settings got unexpected fields: {', '.join(sorted(unknown))}")
+        for item in fields(self):
+            object.__setattr__(self, item.name, values.get(item.name, item.default))
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in _NAMES)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in _NAMES)
+        return f"Settings({shown})"
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
         env = os.environ if env is None else env
@@ -140,6 +164,9 @@ class Settings:
     @property
     def max_attempts(self) -> int:
         return len(self.retry_schedule) + 1
+
+
+_NAMES = tuple(item.name for item in fields(Settings))
 
 
 @cache
