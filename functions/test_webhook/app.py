@@ -4,7 +4,7 @@ went (scope write). Works on a paused webhook; changes none of its counters."""
 from events_core.config import settings
 from events_core.delivery.probe import send_test
 from events_core.http import Request, api_handler, caller
-from events_core.webhooks import service, verification
+from events_core.webhooks import ownership, service
 
 # Kept back from the invocation's time for recording the attempt and answering.
 RESERVE_SECONDS = 2.0
@@ -13,7 +13,7 @@ RESERVE_SECONDS = 2.0
 def test_webhook(request: Request) -> dict:
     developer = caller(request, "write")
     webhook = service.get(developer.developer_id, request.path("id"))
-    verification.require_verified(webhook, settings())  # 409 unverified under EndpointVerification=required
+    ownership.require_verified(webhook, settings())  # 409 unverified under EndpointVerification=required
     body = request.json(optional=True)
     return send_test(webhook, body, settings(), seconds_left=request.seconds_left() - RESERVE_SECONDS)
 

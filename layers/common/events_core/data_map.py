@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from events_core.budgets import TRIGGER_BUDGET_KEY
+from events_core.lifecycle.keys import EXPUNGE_PREFIX, SETTINGS_PREFIX
 
 DAY = 86400
 RETRY_SPAN_DAYS = 2  # a stored payload and a retired partition outlive their records by the retry schedule's span
@@ -131,9 +132,6 @@ def _control_keys(scope: Scope) -> Iterable[dict[str, str]]:
 
     for link in scope.link_hashes:  # the link a webhook's last challenge handed out (24 h)
         yield {"controlKey": f"{LINK_PREFIX}{link}"}
-    from events_core.lifecycle.expunge_jobs import EXPUNGE_PREFIX
-    from events_core.lifecycle.settings import SETTINGS_PREFIX
-
     yield {"controlKey": f"{SETTINGS_PREFIX}{developer}"}
     yield {"controlKey": f"{EXPUNGE_PREFIX}{developer}"}
 

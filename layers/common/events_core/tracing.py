@@ -21,57 +21,14 @@ from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
-EXPORT_ENDPOINT = "TRACE_EXPORT_ENDPOINT"
+from events_core.trace_context import EXPORT_ENDPOINT, TraceContext, new_span_id
+
 # version-traceid-spanid-flags; a later version may append fields after a dash (W3C, level 1).
 _TRACEPARENT = r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})"
 _MAX_TRACESTATE = 512
 _MAX_MEMBERS = 32
 _STATE_KEY = r"[a-z0-9][_0-9a-z\-*/]{0,240}(?:@[a-z][_0-9a-z\-*/]{0,13})?|[a-z][_0-9a-z\-*/]{0,255}"
 _STATE_VALUE = r"[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]"
-SAMPLED = "01"
-
-
-class TraceContext:
-    """One W3C context: a trace, the span it names (the parent of what follows), its flags and
-    tracestate. Immutable. A plain slotted class, not a dataclass: it is imported by every
-    function, and a cold start pays for each class a dataclass generates."""
-
-    __slots__ = ("flags", "span_id", "state", "trace_id")
-    trace_id: str  # 32 lowercase hex
-    span_id: str  # 16 lowercase hex
-    flags: str
-    state: str | None  # tracestate, passed on unchanged
-
-    def __init__(self, trace_id: str, span_id: str, flags: str = SAMPLED, state: str | None = None):
-        for name, value in (("trace_id", trace_id), ("span_id", span_id), ("flags", flags), ("state", state)):
-            object.__setattr__(self, name, value)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError(f"TraceContext is immutable: {name}")
-
-    def _key(self) -> tuple[str, str, str, str | None]:
-        return (self.trace_id, self.span_id, self.flags, self.state)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, TraceContext) and self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return f"TraceContext({self.traceparent!r}, state={self.state!r})"
-
-    @property
-    def traceparent(self) -> str:
-        return f"00-{self.trace_id}-{self.span_id}-{self.flags}"
-
-    def headers(self) -> dict[str, str]:
-        """The W3C headers of a request made in this context."""
-        return {"traceparent": self.traceparent, **({"tracestate": self.state} if self.state else {})}
-
-    def child(self) -> "TraceContext":
-        """A new span of the same trace (the next hop's context when nothing records spans)."""
-        return TraceContext(self.trace_id, _new_span_id(), self.flags, self.state)
 
 
 def parse(traceparent: Any, tracestate: Any = None) -> TraceContext | None:
@@ -113,7 +70,7 @@ def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
 
 def new_trace() -> TraceContext:
     """The context of a trace started here (no span of it exists yet: children take its ids)."""
-    return TraceContext(secrets.token_hex(16), _new_span_id())
+    return TraceContext(secrets.token_hex(16), new_span_id())
 
 
 def handout_trace(traceparent: str | None, tracestate: str | None) -> TraceContext:
@@ -121,13 +78,6 @@ def handout_trace(traceparent: str | None, tracestate: str | None) -> TraceConte
     trace of its own when it kept none."""
     found = parse(traceparent, tracestate)
     return found.child() if found else new_trace()
-
-
-def _new_span_id() -> str:
-    while True:
-        span_id = secrets.token_hex(8)
-        if span_id != "0" * 16:
-            return span_id
 
 
 def exporting() -> bool:

@@ -20,18 +20,21 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
+from aws_lambda_powertools import Logger
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags, TraceState
 
-from events_core.observability import logger
-from events_core.tracing import EXPORT_ENDPOINT, TraceContext
+from events_core.trace_context import EXPORT_ENDPOINT, TraceContext
 
 SCOPE = "events-api"
 EXPORT_TIMEOUT_SECONDS = 2.0
 _MAX_KEPT = 2048  # spans held for one export; beyond that the oldest are sent early
+# The service's logger (events_core.observability) by its child: this module is loaded by the
+# tracing module, which the observability module itself imports.
+logger = Logger(child=True)
 
 
 class _Kept(SpanProcessor):

@@ -40,8 +40,8 @@ from events_core.netguard import on_behalf_of
 from events_core.observability import logger
 from events_core.secrets import secret_box
 from events_core.webhooks.model import Webhook
+from events_core.webhooks.ownership import proven_origin, refusal
 from events_core.webhooks.urls import check_webhook_url, origin
-from events_core.webhooks.verification import proven_origin, refusal
 
 if TYPE_CHECKING:
     from events_core.delivery.oauth import Credentials

@@ -30,8 +30,8 @@ from events_core.records.message import DeliveryMessage, Trigger, is_delivery_id
 from events_core.records.model import DeliveryRecord, DeliveryStatus, webhook_key
 from events_core.records.payloads import PayloadStore
 from events_core.records.store import DeliveryStore
+from events_core.webhooks import ownership
 from events_core.webhooks import service as webhooks
-from events_core.webhooks import verification
 from events_core.webhooks.model import Webhook
 from events_core.webhooks.requests import known_fields
 
@@ -114,7 +114,7 @@ def _message(record: DeliveryRecord, trigger: Trigger) -> DeliveryMessage:
 
 
 def _enabled(webhook: Webhook) -> None:
-    verification.require_verified(webhook, settings())  # 409 unverified, before the plainer "disabled"
+    ownership.require_verified(webhook, settings())  # 409 unverified, before the plainer "disabled"
     if not webhook.enabled:
         raise Conflict("the webhook is disabled; enable it (PATCH enabled: true) before sending to it again")
 

@@ -24,6 +24,7 @@ from events_core.config import Settings, settings
 from events_core.delivery import queues
 from events_core.errors import BadRequest, EventsApiError, NotFound, Unavailable
 from events_core.lifecycle.document import RevisionedDocument
+from events_core.lifecycle.keys import EXPUNGE_PREFIX
 from events_core.lifecycle.retention import SETTLED
 from events_core.records.message import delivery_id_floor, window_bound
 from events_core.records.model import DeliveryRecord, webhook_key
@@ -32,7 +33,6 @@ from events_core.records.store import DeliveryStore
 from events_core.webhooks import service as webhooks
 from events_core.webhooks.requests import known_fields
 
-EXPUNGE_PREFIX = "expunge#"  # ControlTable: one item per developer, its jobs (the data map names it)
 JOBS_PER_HOUR = 5
 KEPT_JOBS = 20
 JOB_LEASE_MS = 15 * 60 * 1000  # a running job's hold on the developer, renewed by each step

@@ -20,8 +20,7 @@ from typing import Any
 from events_core.config import Settings, settings
 from events_core.errors import BadRequest, Unavailable
 from events_core.lifecycle.document import RevisionedDocument
-
-SETTINGS_PREFIX = "settings#"  # ControlTable: one item per developer (the data map names it)
+from events_core.lifecycle.keys import SETTINGS_PREFIX
 
 _TRIES = 4
 SWEEP_SHARDS = 16

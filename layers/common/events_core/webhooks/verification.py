@@ -38,13 +38,12 @@ from events_core.aws import conditional_update
 from events_core.budgets import PostBudgets
 from events_core.clock import is_id, iso_ms, now_ms, parse_iso
 from events_core.config import Settings
-from events_core.errors import EventsApiError, Unverified
+from events_core.errors import EventsApiError
 from events_core.webhooks.model import DisabledReason, Webhook
+from events_core.webhooks.ownership import FAILED, OFF, PENDING, REQUIRED, VERIFIED, mode, require_verified, unverified
 from events_core.webhooks.repository import COUNTER, WebhookRepository
 from events_core.webhooks.urls import origin
 
-OFF, OPTIONAL, REQUIRED = "off", "optional", "required"
-PENDING, VERIFIED, FAILED = "pending", "verified", "failed"
 EVENT = "webhook.verification"
 CHALLENGE_SECONDS = 10.0
 LINK_SECONDS = 24 * 3600
@@ -64,38 +63,6 @@ class TooSoon(EventsApiError):
     def __init__(self, message: str, retry_after: int):
         super().__init__(message)
         self.retry_after = max(1, retry_after)
-
-
-def mode(config: Settings) -> str:
-    return config.endpoint_verification.strip().lower() or OFF
-
-
-def unverified(webhook: Webhook, config: Settings) -> bool:
-    """Under `required`, a webhook whose URL has not proven itself receives nothing."""
-    return mode(config) == REQUIRED and webhook.verification_status in (PENDING, FAILED)
-
-
-def require_verified(webhook: Webhook, config: Settings) -> None:
-    if unverified(webhook, config):
-        raise Unverified(
-            "the webhook's URL is not verified; POST /v1/events/webhooks/{id}/verify first "
-            "(or open the verifyUrl its challenge carried)"
-        )
-
-
-def proven_origin(webhook: Webhook) -> str | None:
-    """The origin a challenge or link last proved (for a webhook verified before this was stored,
-    its URL's: every URL change made it pending since)."""
-    if webhook.verified_origin:
-        return webhook.verified_origin
-    return origin(webhook.url) if webhook.verification_status == VERIFIED else None
-
-
-def refusal(webhook: Webhook, purpose: str, config: Settings) -> str | None:
-    """The outbound gate's first step: why a post may not go to this webhook now (None: it may)."""
-    if purpose != "verification" and unverified(webhook, config):
-        return "unverified: the receiver has not answered its ownership challenge"
-    return None
 
 
 def _pending(webhook: Webhook, config: Settings, at_ms: int) -> set[str]:
