@@ -283,9 +283,9 @@ def test_a_paging_validation_exception_is_a_400(pipeline, receiver):
 
 # -- N8: a webhook keeps a bounded history of test sends
 def test_a_webhook_keeps_only_its_last_test_sends(make_pipeline, receiver, monkeypatch):
-    from events_core.delivery import test_history
+    from events_core.delivery import probe_history
 
-    monkeypatch.setattr(test_history, "KEPT", 3)
+    monkeypatch.setattr(probe_history, "KEPT", 3)
     pipeline = make_pipeline()
     key = pipeline.stack.key()
     hook = pipeline.webhook(key, receiver.url("/ok"))

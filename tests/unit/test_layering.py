@@ -117,3 +117,9 @@ def test_the_circle_finder_sees_a_circle_closed_by_a_function_level_import():
     assert _runtime_imports(source, modules) == {"events_core.delivery.challenge"}
     typing_only = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from events_core.delivery import gate\n"
     assert _runtime_imports(typing_only, modules) == set()
+
+
+def test_no_product_module_is_named_like_a_test():
+    roots = [PACKAGE, PACKAGE.parents[2] / "functions", PACKAGE.parents[2] / "tools", PACKAGE.parents[2] / "clients"]
+    named = [str(path) for root in roots for path in root.rglob("test_*.py") if "tests" not in path.parts]
+    assert named == []

@@ -10,9 +10,9 @@ from events_core import jsonsafe, tracing
 from events_core.clock import iso_ms, now_ms
 from events_core.config import Settings
 from events_core.delivery.gate import OutboundContext, Post, Purpose, StepVerdict, VerdictKind, gate
+from events_core.delivery.probe_history import ProbeHistory
 from events_core.delivery.sender import PostResult
 from events_core.delivery.signing import delivery_headers, with_asymmetric
-from events_core.delivery.test_history import TestHistory
 from events_core.errors import EventsApiError, RateLimited, Unavailable
 from events_core.observability import logger
 from events_core.records.message import new_delivery_id
@@ -73,7 +73,7 @@ def send_test(webhook: Webhook, body: Any, config: Settings, *, seconds_left: fl
     )
     try:
         DeliveryStore().put(record)
-        TestHistory().keep(webhook.developer_id, webhook.webhook_id, delivery_id, expires_at=record.expires_at)
+        ProbeHistory().keep(webhook.developer_id, webhook.webhook_id, delivery_id, expires_at=record.expires_at)
     except Exception:  # noqa: BLE001 - the post was made; its answer matters more than its history line
         logger.exception("test send not recorded", extra={"delivery_id": delivery_id})
     return {

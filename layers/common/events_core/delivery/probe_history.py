@@ -2,7 +2,7 @@
 
 Test sends are posts a developer can make at will (within the post budget); each writes a
 delivery record with up to a 64 KiB payload. Without a bound that history grows without limit
-(review N8). A ring of KEPT slots per webhook in the ControlTable remembers which records are
+(it was found unbounded once). A ring of KEPT slots per webhook in the ControlTable remembers which records are
 the newest: taking a slot hands back the record it held, which is then deleted.
 """
 
@@ -17,7 +17,7 @@ from events_core.records.ring import push_to_ring
 KEPT = 20
 
 
-class TestHistory:
+class ProbeHistory:
     table = LazyTable("control_table")
     deliveries = LazyTable("deliveries_table")
 
