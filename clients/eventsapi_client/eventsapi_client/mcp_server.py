@@ -26,6 +26,7 @@ from mcp.server.lowlevel import Server
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import McpError
+from mcp.shared.message import SessionMessage
 
 from eventsapi_client.client import Client
 from eventsapi_client.errors import ClientError
@@ -121,7 +122,7 @@ def build(make_client: Callable[[], Client]) -> Server:
         names = await _blocking(session.api.event_types)
         return [
             types.Resource(
-                uri=TYPE_URI + name,  # type: ignore[arg-type] - pydantic parses the URI
+                uri=TYPE_URI + name,  # pydantic parses the URI
                 name=name,
                 description=f"The event type {name}: its data's JSON Schema and an example",
                 mimeType="application/json",
@@ -158,15 +159,47 @@ def build(make_client: Callable[[], Client]) -> Server:
     return server
 
 
+DRAIN_SECONDS = 60.0  # at most this long, after stdin closes, for the requests already read
+
+
+async def _answering_before_closing(server: Server) -> None:
+    """The SDK's server over stdio, except that stdin closing does not cancel the requests already
+    read: a client that writes its requests and closes its end (a shell pipe) still gets every
+    answer. The SDK's loop cancels in-flight handlers when its read stream ends, so the read stream
+    it is given ends only once each request read has been answered."""
+    pending: set[Any] = set()
+    async with stdio_server() as (reading, writing):
+        to_server, server_reads = anyio.create_memory_object_stream[SessionMessage | Exception](0)
+        server_writes, to_client = anyio.create_memory_object_stream[SessionMessage](0)
+
+        async def inbound() -> None:
+            async with to_server:
+                async for message in reading:
+                    if isinstance(message, SessionMessage) and isinstance(message.message.root, types.JSONRPCRequest):
+                        pending.add(message.message.root.id)
+                    await to_server.send(message)
+                with anyio.move_on_after(DRAIN_SECONDS):
+                    while pending:
+                        await anyio.sleep(0.01)
+
+        async def outbound() -> None:
+            async with to_client:
+                async for message in to_client:
+                    if isinstance(message.message.root, types.JSONRPCResponse | types.JSONRPCError):
+                        pending.discard(message.message.root.id)
+                    await writing.send(message)
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(inbound)
+            tasks.start_soon(outbound)
+            await server.run(server_reads, server_writes, server.create_initialization_options())
+            tasks.cancel_scope.cancel()
+        await writing.aclose()  # stdio's writer ends with it, as when the SDK's session closes it
+
+
 def serve(api_url: str | None, api_key: str | None) -> None:
-    """Answer MCP messages on stdin until it closes."""
-    server = build(lambda: Client(api_url, api_key))
-
-    async def run() -> None:
-        async with stdio_server() as (reading, writing):
-            await server.run(reading, writing, server.create_initialization_options())
-
-    anyio.run(run)
+    """Answer MCP messages on stdin until it closes (and every request read has its answer)."""
+    anyio.run(_answering_before_closing, build(lambda: Client(api_url, api_key)))
 
 
 def main(argv: list[str] | None = None) -> int:
