@@ -20,7 +20,7 @@ from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -35,7 +35,6 @@ from events_core.delivery.retry import next_delay
 from events_core.delivery.sender import PostResult
 from events_core.delivery.signing import delivery_headers
 from events_core.errors import Unavailable
-from events_core.lifecycle.retention import RetentionCache, retention_cache
 from events_core.observability import logger, metrics
 from events_core.records.message import DeliveryMessage, MalformedMessage, Trigger
 from events_core.records.model import Attempt, DeliveryRecord, DeliveryStatus
@@ -45,6 +44,9 @@ from events_core.secrets import SecretBox, secret_box
 from events_core.signing_keys import signer, with_v1a
 from events_core.webhooks.model import CircuitState, DisabledReason, Webhook
 from events_core.webhooks.repository import WebhookRepository
+
+if TYPE_CHECKING:
+    from events_core.lifecycle.retention import RetentionCache
 
 # Seconds kept back from the invocation for the writes after the posts.
 BOOKKEEPING_SECONDS = 5.0
@@ -130,10 +132,10 @@ class Deliverer:
         box: SecretBox | None = None,
         gate: Gate | None = None,
         payloads: PayloadStore | None = None,
-        retention: RetentionCache | None = None,
+        retention: "RetentionCache | None" = None,
     ):
         self.settings = config
-        self.retention = retention or retention_cache(config)
+        self._retention = retention
         self.webhooks = webhooks or WebhookRepository()
         self.store = store or DeliveryStore()
         self.box = box or secret_box(config)
@@ -498,7 +500,12 @@ class Deliverer:
     def _drops_payloads(self, developer_id: str) -> bool:
         """Whether the developer keeps no payload once its delivery settles (settings, cached)."""
         try:
-            return self.retention.of(developer_id).payload_days == 0
+            if self._retention is None:
+                # Loaded by the first settling, not by every cold start (import time, docs/cost.md).
+                from events_core.lifecycle.retention import retention_cache
+
+                self._retention = retention_cache(self.settings)
+            return self._retention.of(developer_id).payload_days == 0
         except Exception:  # noqa: BLE001 - then the payload stays: reads hide it and the sweep removes it
             logger.exception("settings not read; settled payloads are left to the retention sweep")
             return False

@@ -11,7 +11,6 @@ from events_core.clock import now_ms
 from events_core.config import Settings
 from events_core.delivery import queues
 from events_core.delivery.envelope import PlatformEvent
-from events_core.lifecycle.retention import retention_cache
 from events_core.listen.model import Session, is_marker
 from events_core.listen.repository import ListenStore
 from events_core.listen.service import enqueue, store_payload, waiting_for
@@ -65,6 +64,8 @@ def _count_in(developer_id: str, event_id: str, config: Settings, *, held: int, 
     change = named - held
     if not change:
         return
+    from events_core.lifecycle.retention import retention_cache  # only when sessions listen
+
     payloads = PayloadStore()
     if change < 0 and retention_cache(config).of(developer_id).payload_days == 0:
         payloads.release(developer_id, event_id, -change)

@@ -148,9 +148,7 @@ class PayloadStore:
         if left > 0:
             return False
         try:
-            self.table.delete_item(
-                Key=key, ConditionExpression="refs <= :none", ExpressionAttributeValues={":none": 0}
-            )
+            self.table.delete_item(Key=key, ConditionExpression="refs <= :none", ExpressionAttributeValues={":none": 0})
         except ClientError as error:
             if conditional_check_failed(error):
                 return False
