@@ -401,7 +401,7 @@ def replay(developer_id: str, session_id: str, delivery_id: str, store: ListenSt
     if PostBudgets(settings()).take(developer_id, TRIGGER_BUDGET_KEY, 1) < 1:
         raise RateLimited("the post budget for listen sessions is spent; retry in 1 s", retry_after=1)
     replayed = new_delivery_id(at)
-    PayloadStore().add_refs(developer_id, ref, 1, counted_only=True)  # one more delivery names it
+    PayloadStore().add_refs(developer_id, str(ref), 1, counted_only=True)  # one more delivery names it
     waiting, kept = waiting_for(
         session, record.event_id, record.event, iso_ms(at), replayed, at_ms=at, test=record.test, payload_ref=ref
     )
