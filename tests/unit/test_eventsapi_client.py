@@ -310,7 +310,7 @@ def test_the_wheel_needs_nothing_but_the_standard_library(tmp_path):
     headers = v1a_headers(signer)
     script = (
         "import json, sys; sys.path.insert(0, sys.argv[1]);"
-        "import eventsapi_client, eventsapi_client.mcp_server;"
+        "import eventsapi_client, eventsapi_client.mcp_tools;"
         "from eventsapi_client import verify;"
         "print(verify(sys.argv[2].encode(), json.loads(sys.argv[3]), [json.loads(sys.argv[4])]))"
     )

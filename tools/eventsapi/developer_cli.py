@@ -27,7 +27,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from eventsapi_client import ApiError, Client, NoAnswer, NoApiKey, Throttled, mcp_server
+from eventsapi_client import ApiError, Client, NoAnswer, NoApiKey, Throttled
 from eventsapi_client.settings import BadApiUrl
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_NO_ANSWER = 0, 1, 2, 3
@@ -528,6 +528,12 @@ def listen_replay(api: Client, args: argparse.Namespace) -> int:
 
 
 def serve_mcp(args: argparse.Namespace) -> int:
+    # The server is built on the `mcp` SDK, an optional extra: imported only by the command that needs it.
+    try:
+        from eventsapi_client import mcp_server
+    except ImportError as missing:
+        print(f"eventsapi mcp needs the MCP SDK: pip install 'eventsapi-client[mcp]' ({missing})", file=sys.stderr)
+        return EXIT_USAGE
     mcp_server.serve(args.api_url, args.api_key)
     return EXIT_OK
 

@@ -1,416 +1,54 @@
-"""An MCP server for agents, on stdio: the developer operations as tools, the event catalogue as
-resources, and a prompt that walks "why is my webhook failing?" from the data.
+"""An MCP server for agents, on stdio, built on the official `mcp` SDK (major 1; 2.x renamed the
+server class): the developer operations as tools, the event catalogue as resources, and a prompt
+that walks "why is my webhook failing?" from the data.
 
-    eventsapi mcp                         # or: python -m eventsapi_client.mcp_server
+    eventsapi mcp                         # or: eventsapi-mcp, python -m eventsapi_client.mcp_server
     EVENTS_API_URL / EVENTS_API_KEY (or --api-url / --api-key) as every other command
 
-The Model Context Protocol's stdio transport is JSON-RPC 2.0, one message a line; this module
-implements the part a tool server needs (initialize, ping, tools/*, resources/*, prompts/*) with
-the standard library, so the client package keeps no dependency. Each tool calls one operation of
-openapi.yaml (`operation`). Scoped by the key: a key without the write scope lists no tool that
-writes (and calling one is refused); tools that delete or replace carry `destructiveHint`.
+The SDK is the `mcp` extra (`pip install 'eventsapi-client[mcp]'`): only this module imports it,
+so the client package's base install keeps no dependency. What is offered (tools, their input
+schemas, the prompt's text) is eventsapi_client.mcp_tools; the SDK's low-level server speaks the
+protocol, with each tool's schema exactly as declared there. Scoped by the key: a key without the
+write scope lists no tool that writes (and calling one is refused); tools that delete or replace
+carry `destructiveHint`.
 """
 
 import argparse
 import json
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import IO, Any
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import anyio
+import anyio.to_thread
+from mcp import types
+from mcp.server.lowlevel import Server
+from mcp.server.lowlevel.helper_types import ReadResourceContents
+from mcp.server.stdio import stdio_server
+from mcp.shared.exceptions import McpError
+from mcp.shared.message import SessionMessage
 
 from eventsapi_client.client import Client
 from eventsapi_client.errors import ClientError
-
-SERVER_NAME = "eventsapi"
-SERVER_VERSION = "0.1.0"
-PROTOCOL_VERSIONS = ("2025-06-18", "2025-03-26", "2024-11-05")  # newest first
-PROMPT = "why-is-my-webhook-failing"
-TYPE_URI = "eventsapi://types/"
-PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS = -32700, -32600, -32601, -32602
-
-
-def _schema(properties: dict[str, Any] | None = None, required: tuple[str, ...] = ()) -> dict[str, Any]:
-    return {"type": "object", "properties": properties or {}, "required": list(required), "additionalProperties": False}
-
-
-STRING = {"type": "string"}
-WEBHOOK_ID = {"webhook_id": {"type": "string", "description": "the webhook's id"}}
-DELIVERY = {**WEBHOOK_ID, "delivery_id": {"type": "string", "description": "the delivery's id (msg_…)"}}
-SESSION = {"session_id": {"type": "string", "description": "the listen session's id"}}
-
-
-@dataclass(frozen=True)
-class Tool:
-    name: str
-    operation: str  # the openapi.yaml operationId it calls
-    description: str
-    call: Callable[[Client, dict[str, Any]], Any]
-    input_schema: dict[str, Any] = field(default_factory=_schema)
-    writes: bool = False
-    destructive: bool = False
-
-    def listed(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "description": self.description,
-            "inputSchema": self.input_schema,
-            "annotations": {
-                "readOnlyHint": not self.writes,
-                "destructiveHint": self.destructive,
-                "openWorldHint": False,
-            },
-        }
-
-
-def _recent_deliveries(api: Client, a: dict[str, Any]) -> list[Any]:
-    limit = int(a.get("limit") or 20)
-    found = []
-    for delivery in api.deliveries(a["webhook_id"], status=a.get("status"), since=a.get("since"), page_size=limit):
-        found.append(delivery)
-        if len(found) >= limit:
-            break
-    return found
-
-
-def _logs(api: Client, a: dict[str, Any]) -> list[Any]:
-    limit = int(a.pop("limit", None) or 50)
-    found = []
-    for entry in api.logs(**a, page_size=min(limit, 1000)):
-        found.append(entry)
-        if len(found) >= limit:
-            break
-    return found
-
-
-WEBHOOK_FIELDS = {
-    "url": STRING,
-    "event": STRING,
-    "filter": {"type": "object"},
-    "description": STRING,
-    "enabled": {"type": "boolean"},
-}
-
-TOOLS = (
-    Tool(
-        "list_webhooks",
-        "listWebhooks",
-        "Your webhooks: id, event type, URL, enabled, failCount.",
-        lambda api, a: api.list_webhooks(),
-    ),
-    Tool(
-        "get_webhook",
-        "getWebhook",
-        "One webhook, every field (never its secret).",
-        lambda api, a: api.get_webhook(a["webhook_id"]),
-        _schema(WEBHOOK_ID, ("webhook_id",)),
-    ),
-    Tool(
-        "create_webhook",
-        "createWebhook",
-        "Register a webhook for one event type at a URL, optionally with a secret.",
-        lambda api, a: api.create_webhook(**a),
-        _schema(
-            {"event": STRING, "url": STRING, "secret": STRING, "filter": {"type": "object"}, "description": STRING},
-            ("event", "url"),
-        ),
-        writes=True,
-    ),
-    Tool(
-        "update_webhook",
-        "updateWebhook",
-        "Change a webhook's url, event, filter, description or enabled.",
-        lambda api, a: api.update_webhook(a.pop("webhook_id"), **a),
-        _schema({**WEBHOOK_ID, **WEBHOOK_FIELDS}, ("webhook_id",)),
-        writes=True,
-    ),
-    Tool(
-        "pause_webhook",
-        "updateWebhook",
-        "Pause a webhook: its events end dead until it is enabled and recovered.",
-        lambda api, a: api.pause_webhook(a["webhook_id"]),
-        _schema(WEBHOOK_ID, ("webhook_id",)),
-        writes=True,
-    ),
-    Tool(
-        "enable_webhook",
-        "updateWebhook",
-        "Turn a paused or auto-disabled webhook back on (failCount 0).",
-        lambda api, a: api.enable_webhook(a["webhook_id"]),
-        _schema(WEBHOOK_ID, ("webhook_id",)),
-        writes=True,
-    ),
-    Tool(
-        "delete_webhook",
-        "deleteWebhook",
-        "Delete a webhook and its delivery history.",
-        lambda api, a: api.delete_webhook(a["webhook_id"]) or {"success": True},
-        _schema(WEBHOOK_ID, ("webhook_id",)),
-        writes=True,
-        destructive=True,
-    ),
-    Tool(
-        "send_test",
-        "testWebhook",
-        "Send one signed test POST now: delivered, status, latency, error, deliveryId.",
-        lambda api, a: api.test_webhook(a.pop("webhook_id"), **a),
-        _schema({**WEBHOOK_ID, "event": STRING, "data": {"type": "object"}}, ("webhook_id",)),
-        writes=True,
-    ),
-    Tool(
-        "rotate_secret",
-        "rotateSecret",
-        "Rotate the signing secret; a generated secret is in the answer, once.",
-        lambda api, a: api.rotate_secret(
-            a["webhook_id"], secret=a.get("secret"), overlap_seconds=a.get("overlap_seconds")
-        ),
-        _schema({**WEBHOOK_ID, "secret": STRING, "overlap_seconds": {"type": "integer"}}, ("webhook_id",)),
-        writes=True,
-        destructive=True,
-    ),
-    Tool(
-        "verify_webhook",
-        "verifyWebhook",
-        "Send the ownership challenge to the webhook's URL now.",
-        lambda api, a: api.verify_webhook(a["webhook_id"]),
-        _schema(WEBHOOK_ID, ("webhook_id",)),
-        writes=True,
-    ),
-    Tool(
-        "list_deliveries",
-        "listDeliveries",
-        "A webhook's deliveries, newest first: status, attempts, last error.",
-        _recent_deliveries,
-        _schema(
-            {
-                **WEBHOOK_ID,
-                "status": {"enum": ["pending", "succeeded", "retrying", "dead", "failed", "throttled", "held"]},
-                "since": STRING,
-                "limit": {"type": "integer", "minimum": 1, "maximum": 100},
-            },
-            ("webhook_id",),
-        ),
-    ),
-    Tool(
-        "get_delivery",
-        "getDelivery",
-        "One delivery: every attempt (status, error, the answer) and the payload.",
-        lambda api, a: api.get_delivery(a["webhook_id"], a["delivery_id"]),
-        _schema(DELIVERY, ("webhook_id", "delivery_id")),
-    ),
-    Tool(
-        "redeliver",
-        "redeliver",
-        "Post a delivery's stored payload once more (same delivery id, fresh signatures).",
-        lambda api, a: api.redeliver(a["webhook_id"], a["delivery_id"]),
-        _schema(DELIVERY, ("webhook_id", "delivery_id")),
-        writes=True,
-    ),
-    Tool(
-        "recover",
-        "recover",
-        "Queue again every dead delivery of a webhook since a time (ISO-8601).",
-        lambda api, a: api.recover(a["webhook_id"], a["since"], until=a.get("until")),
-        _schema({**WEBHOOK_ID, "since": STRING, "until": STRING}, ("webhook_id", "since")),
-        writes=True,
-    ),
-    Tool(
-        "list_logs",
-        "listLogs",
-        "Your API-call logs, newest first; filter by status (404, 5xx), method, endpoint, time.",
-        _logs,
-        _schema(
-            {
-                "status": STRING,
-                "method": STRING,
-                "endpoint": STRING,
-                "since": STRING,
-                "until": STRING,
-                "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
-            }
-        ),
-    ),
-    Tool("list_event_types", "listEventTypes", "Every subscribable event type.", lambda api, a: api.event_types()),
-    Tool(
-        "get_event_type",
-        "getEventType",
-        "One event type: description, version, JSON Schema of its data, an example.",
-        lambda api, a: api.event_type(a["name"]),
-        _schema({"name": STRING}, ("name",)),
-    ),
-    Tool(
-        "validate_event_data",
-        "validateEventData",
-        "Check data against an event type's schema; changes nothing.",
-        lambda api, a: api.validate_event_data(a["name"], a["data"]),
-        _schema({"name": STRING, "data": {"type": "object"}}, ("name", "data")),
-    ),
-    Tool(
-        "list_signing_keys",
-        "listSigningKeys",
-        "The public keys that verify v1a (Ed25519) signatures.",
-        lambda api, a: api.signing_keys(),
-    ),
-    Tool(
-        "list_listen_sessions",
-        "listListenSessions",
-        "Your live listen sessions (eventsapi listen).",
-        lambda api, a: api.listen_sessions(),
-    ),
-    Tool(
-        "open_listen_session",
-        "openListenSession",
-        "Open a listen session: events of its types wait in it.",
-        lambda api, a: api.open_listen_session(a.get("events"), a.get("filter")),
-        _schema({"events": {"type": "array", "items": STRING}, "filter": {"type": "object"}}),
-        writes=True,
-    ),
-    Tool(
-        "next_listen_deliveries",
-        "nextListenDeliveries",
-        "What waits in a listen session (signed headers, exact body).",
-        lambda api, a: api.next_listen_deliveries(a["session_id"], wait=int(a.get("wait", 0))),
-        _schema({**SESSION, "wait": {"type": "integer", "minimum": 0, "maximum": 20}}, ("session_id",)),
-    ),
-    Tool(
-        "report_listen_result",
-        "reportListenResult",
-        "Record what a receiver answered to a listen delivery.",
-        lambda api, a: (
-            api.report_listen_result(
-                a["session_id"],
-                a["delivery_id"],
-                status=a.get("status"),
-                latency_ms=int(a.get("latency_ms", 0)),
-                body=a.get("body", ""),
-                error=a.get("error"),
-            )
-            or {"recorded": True}
-        ),
-        _schema(
-            {
-                **SESSION,
-                "delivery_id": STRING,
-                "status": {"type": "integer"},
-                "latency_ms": {"type": "integer"},
-                "body": STRING,
-                "error": STRING,
-            },
-            ("session_id", "delivery_id"),
-        ),
-        writes=True,
-    ),
-    Tool(
-        "list_listen_deliveries",
-        "listListenDeliveries",
-        "A listen session's kept deliveries (its last 100, for a day), newest first.",
-        lambda api, a: {"deliveries": api.listen_history(a["session_id"])},
-        _schema(SESSION, ("session_id",)),
-    ),
-    Tool(
-        "replay_listen_delivery",
-        "replayListenDelivery",
-        "Put one of a listen session's kept deliveries back in it as a new delivery (one post of the budget).",
-        lambda api, a: api.replay_listen_delivery(a["session_id"], a["delivery_id"]),
-        _schema({**SESSION, "delivery_id": STRING}, ("session_id", "delivery_id")),
-        writes=True,
-    ),
-    Tool(
-        "end_listen_session",
-        "endListenSession",
-        "End a listen session; what waits in it is dropped.",
-        lambda api, a: api.end_listen_session(a["session_id"]) or {"ended": True},
-        _schema(SESSION, ("session_id",)),
-        writes=True,
-        destructive=True,
-    ),
-    Tool(
-        "trigger_test_event",
-        "triggerListen",
-        "Put a test event of a type into every live listen session taking it.",
-        lambda api, a: api.trigger(a["event"], data=a.get("data")),
-        _schema({"event": STRING, "data": {"type": "object"}}, ("event",)),
-        writes=True,
-    ),
-    Tool(
-        "get_settings",
-        "getSettings",
-        "Your settings: retention (payloadDays, responseDays, recordDays) and notifications, with defaults.",
-        lambda api, a: api.settings(),
-    ),
-    Tool(
-        "update_settings",
-        "updateSettings",
-        'Change settings with a JSON merge patch, e.g. {"retention": {"payloadDays": 7}}.',
-        lambda api, a: api.update_settings(a["patch"]),
-        _schema({"patch": {"type": "object"}}, ("patch",)),
-        writes=True,
-    ),
-    Tool(
-        "expunge_delivery_payload",
-        "expungeDeliveryPayload",
-        "Remove one settled delivery's payload and receivers' answers for good (the record stays).",
-        lambda api, a: api.expunge_delivery_payload(a["webhook_id"], a["delivery_id"]) or {"expunged": True},
-        _schema({**WEBHOOK_ID, "delivery_id": STRING}, ("webhook_id", "delivery_id")),
-        writes=True,
-        destructive=True,
-    ),
-    Tool(
-        "start_expunge",
-        "startExpunge",
-        "Expunge every settled delivery's payload and answers in a window (optionally one webhook's): a job id.",
-        lambda api, a: api.start_expunge(a["since"], until=a.get("until"), webhook_id=a.get("webhook_id")),
-        _schema({"since": STRING, "until": STRING, **WEBHOOK_ID}, ("since",)),
-        writes=True,
-        destructive=True,
-    ),
-    Tool(
-        "get_expunge",
-        "getExpunge",
-        "One expunge job: state (queued, running, done, failed) and how much it removed.",
-        lambda api, a: api.get_expunge(a["job_id"]),
-        _schema({"job_id": STRING}, ("job_id",)),
-    ),
+from eventsapi_client.mcp_tools import (
+    INSTRUCTIONS,
+    PROMPT,
+    PROMPT_DESCRIPTION,
+    SERVER_NAME,
+    SERVER_VERSION,
+    TOOLS,
+    TYPE_URI,
+    Tool,
+    failing_story,
+    tool_operations,
 )
 
-
-def tool_operations() -> dict[str, str]:
-    """tool name → the operationId it calls."""
-    return {tool.name: tool.operation for tool in TOOLS}
+__all__ = ["TOOLS", "Tool", "build", "main", "serve", "tool_operations"]
 
 
-def _failing_story(api: Client, webhook_id: str) -> str:
-    hook = api.get_webhook(webhook_id)
-    recent = _recent_deliveries(api, {"webhook_id": webhook_id, "limit": 20})
-    counts: dict[str, int] = {}
-    for delivery in recent:
-        counts[delivery["status"]] = counts.get(delivery["status"], 0) + 1
-    failing = next((d for d in recent if d["status"] not in ("succeeded", "pending")), None)
-    attempts = api.get_delivery(webhook_id, failing["deliveryId"]).get("attempts") if failing else []
-    return "\n".join(
-        [
-            f"My webhook {webhook_id} seems to be failing. Work out why from the data below, say what to fix",
-            "on the receiving end or in the webhook, and which tools to call afterwards (enable_webhook if it",
-            "was disabled, then recover with a `since` before the first failure, or redeliver one delivery).",
-            "Read each attempt's status, error and responseExcerpt: 4xx means the receiver refuses the post",
-            "(a signature check with a wrong secret, a wrong path); 5xx or timeouts mean it is down or slow;",
-            "`held` means the circuit is open; `throttled` the webhook's own rate limit; a 410 disables it.",
-            "",
-            "The webhook:",
-            json.dumps(hook, ensure_ascii=False, indent=2),
-            "",
-            f"Its last {len(recent)} deliveries by status: {json.dumps(counts)}",
-            "",
-            "The newest delivery that did not succeed, and its attempts:"
-            if failing
-            else "No recent delivery failed: the problem may be upstream (no events of this type) or already gone.",
-            json.dumps({"delivery": failing, "attempts": attempts}, ensure_ascii=False, indent=2) if failing else "",
-        ]
-    )
-
-
-class Server:
-    """One MCP session over a pair of streams. `api` is made on first use, so `initialize`
-    answers even when the key is missing (the error then comes with the first tool call)."""
+class _Session:
+    """The API client of one MCP session, made on first use: `initialize` answers even when the
+    key is missing (the error then comes with the first call), and the key's scope is read once."""
 
     def __init__(self, make_client: Callable[[], Client]) -> None:
         self._make_client = make_client
@@ -432,157 +70,145 @@ class Server:
         writes = self.may_write()
         return [tool for tool in TOOLS if writes or not tool.writes]
 
-    # -- methods ----------------------------------------------------------------------------
 
-    def initialize(self, params: dict[str, Any]) -> dict[str, Any]:
-        asked = params.get("protocolVersion")
-        return {
-            "protocolVersion": asked if asked in PROTOCOL_VERSIONS else PROTOCOL_VERSIONS[0],
-            "capabilities": {"tools": {"listChanged": False}, "resources": {}, "prompts": {}},
-            "serverInfo": {"name": SERVER_NAME, "version": SERVER_VERSION},
-            "instructions": "The Events API for a developer: webhooks, their deliveries and attempts, recovery, "
-            "event types, API-call logs. Start a failing-webhook investigation with the "
-            f"'{PROMPT}' prompt or list_deliveries then get_delivery.",
-        }
+def _invalid(message: str) -> McpError:
+    return McpError(types.ErrorData(code=types.INVALID_PARAMS, message=message))
 
-    def tools_list(self, _: dict[str, Any]) -> dict[str, Any]:
-        return {"tools": [tool.listed() for tool in self.tools()]}
 
-    def tools_call(self, params: dict[str, Any]) -> dict[str, Any]:
-        name, arguments = params.get("name"), dict(params.get("arguments") or {})
+async def _blocking(call: Callable[[], Any]) -> Any:
+    """The client is synchronous (urllib): its calls run off the event loop; an API error, no key
+    or a bad URL is said to the agent as an invalid-params error, not a crash."""
+    try:
+        return await anyio.to_thread.run_sync(call)
+    except (ClientError, ValueError) as error:
+        raise _invalid(str(error)) from None
+
+
+def _tool_error(text: str) -> types.CallToolResult:
+    return types.CallToolResult(content=[types.TextContent(type="text", text=text)], isError=True)
+
+
+def build(make_client: Callable[[], Client]) -> Server:
+    """The SDK's server with every handler of this one registered."""
+    session = _Session(make_client)
+    server: Server = Server(SERVER_NAME, version=SERVER_VERSION, instructions=INSTRUCTIONS)
+
+    @server.list_tools()
+    async def list_tools() -> list[types.Tool]:
+        listed = await _blocking(session.tools)
+        return [types.Tool.model_validate(tool.listed()) for tool in listed]
+
+    @server.call_tool()
+    async def call_tool(name: str, arguments: dict[str, Any]) -> types.CallToolResult:
         tool = next((t for t in TOOLS if t.name == name), None)
         if tool is None:
-            raise RpcError(INVALID_PARAMS, f"no tool {name!r}")
-        if tool.writes and not self.may_write():
+            return _tool_error(f"no tool {name!r}")
+        if tool.writes and not await _blocking(session.may_write):
             return _tool_error(f"{name} writes, and this API key lacks the 'write' scope")
         try:
-            result = tool.call(self.api, arguments)
+            result = await anyio.to_thread.run_sync(lambda: tool.call(session.api, dict(arguments)))
         except ClientError as error:
             return _tool_error(str(error))
         except (KeyError, TypeError, ValueError) as error:
             return _tool_error(f"bad arguments for {name}: {error}")
-        structured = result if isinstance(result, dict) else {"items": result}
-        return {
-            "content": [{"type": "text", "text": json.dumps(result, ensure_ascii=False)}],
-            "structuredContent": structured,
-            "isError": False,
-        }
+        return types.CallToolResult(
+            content=[types.TextContent(type="text", text=json.dumps(result, ensure_ascii=False))],
+            structuredContent=result if isinstance(result, dict) else {"items": result},
+            isError=False,
+        )
 
-    def resources_list(self, _: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "resources": [
-                {
-                    "uri": TYPE_URI + name,
-                    "name": name,
-                    "description": f"The event type {name}: its data's JSON Schema and an example",
-                    "mimeType": "application/json",
-                }
-                for name in self.api.event_types()
-            ]
-        }
+    @server.list_resources()
+    async def list_resources() -> list[types.Resource]:
+        names = await _blocking(session.api.event_types)
+        return [
+            types.Resource(
+                uri=TYPE_URI + name,  # pydantic parses the URI
+                name=name,
+                description=f"The event type {name}: its data's JSON Schema and an example",
+                mimeType="application/json",
+            )
+            for name in names
+        ]
 
-    def resources_read(self, params: dict[str, Any]) -> dict[str, Any]:
-        uri = str(params.get("uri", ""))
-        if not uri.startswith(TYPE_URI):
-            raise RpcError(INVALID_PARAMS, f"no resource {uri!r}; the catalogue's are {TYPE_URI}<type>")
-        declared = self.api.event_type(uri.removeprefix(TYPE_URI))
-        return {
-            "contents": [{"uri": uri, "mimeType": "application/json", "text": json.dumps(declared, ensure_ascii=False)}]
-        }
+    @server.read_resource()
+    async def read_resource(uri: Any) -> Iterable[ReadResourceContents]:
+        address = str(uri)
+        if not address.startswith(TYPE_URI):
+            raise _invalid(f"no resource {address!r}; the catalogue's are {TYPE_URI}<type>")
+        declared = await _blocking(lambda: session.api.event_type(address.removeprefix(TYPE_URI)))
+        return [ReadResourceContents(json.dumps(declared, ensure_ascii=False), "application/json")]
 
-    def prompts_list(self, _: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "prompts": [
-                {
-                    "name": PROMPT,
-                    "description": "Why is my webhook failing? Reads the webhook, its recent deliveries and the "
-                    "attempts of the newest failure, and asks for the cause and the fix",
-                    "arguments": [{"name": "webhook_id", "description": "the webhook's id", "required": True}],
-                }
-            ]
-        }
+    @server.list_prompts()
+    async def list_prompts() -> list[types.Prompt]:
+        argument = types.PromptArgument(name="webhook_id", description="the webhook's id", required=True)
+        return [types.Prompt(name=PROMPT, description=PROMPT_DESCRIPTION, arguments=[argument])]
 
-    def prompts_get(self, params: dict[str, Any]) -> dict[str, Any]:
-        if params.get("name") != PROMPT:
-            raise RpcError(INVALID_PARAMS, f"no prompt {params.get('name')!r}; there is {PROMPT!r}")
-        webhook_id = (params.get("arguments") or {}).get("webhook_id")
+    @server.get_prompt()
+    async def get_prompt(name: str, arguments: dict[str, str] | None) -> types.GetPromptResult:
+        if name != PROMPT:
+            raise _invalid(f"no prompt {name!r}; there is {PROMPT!r}")
+        webhook_id = (arguments or {}).get("webhook_id")
         if not webhook_id:
-            raise RpcError(INVALID_PARAMS, "the prompt needs webhook_id")
-        return {
-            "description": f"Why webhook {webhook_id} is failing",
-            "messages": [{"role": "user", "content": {"type": "text", "text": _failing_story(self.api, webhook_id)}}],
-        }
+            raise _invalid("the prompt needs webhook_id")
+        story = await _blocking(lambda: failing_story(session.api, webhook_id))
+        return types.GetPromptResult(
+            description=f"Why webhook {webhook_id} is failing",
+            messages=[types.PromptMessage(role="user", content=types.TextContent(type="text", text=story))],
+        )
 
-    # -- the wire ---------------------------------------------------------------------------
-
-    def handle(self, message: Any) -> dict[str, Any] | None:
-        """The answer to one JSON-RPC message; None for a notification."""
-        if not isinstance(message, dict) or message.get("jsonrpc") != "2.0" or "method" not in message:
-            return _error(message.get("id") if isinstance(message, dict) else None, INVALID_REQUEST, "not JSON-RPC 2.0")
-        if "id" not in message:
-            return None  # notifications/initialized, notifications/cancelled: nothing to answer
-        methods: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-            "initialize": self.initialize,
-            "ping": lambda _: {},
-            "tools/list": self.tools_list,
-            "tools/call": self.tools_call,
-            "resources/list": self.resources_list,
-            "resources/read": self.resources_read,
-            "prompts/list": self.prompts_list,
-            "prompts/get": self.prompts_get,
-        }
-        method = methods.get(message["method"])
-        if method is None:
-            return _error(message["id"], METHOD_NOT_FOUND, f"no method {message['method']!r}")
-        try:
-            return {"jsonrpc": "2.0", "id": message["id"], "result": method(dict(message.get("params") or {}))}
-        except RpcError as error:
-            return _error(message["id"], error.code, error.message)
-        except (ClientError, ValueError) as error:  # an API error, no key, a bad URL: said, not a crash
-            return _error(message["id"], INVALID_PARAMS, str(error))
-
-    def serve(self, incoming: IO[str], outgoing: IO[str]) -> None:
-        for line in incoming:
-            if not line.strip():
-                continue
-            try:
-                message = json.loads(line)
-            except ValueError:
-                answer: dict[str, Any] | None = _error(None, PARSE_ERROR, "not JSON")
-            else:
-                answer = self.handle(message)
-            if answer is not None:
-                outgoing.write(json.dumps(answer, ensure_ascii=False) + "\n")
-                outgoing.flush()
+    return server
 
 
-class RpcError(Exception):
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+DRAIN_SECONDS = 60.0  # at most this long, after stdin closes, for the requests already read
 
 
-def _error(message_id: Any, code: int, text: str) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "id": message_id, "error": {"code": code, "message": text}}
+async def _answering_before_closing(server: Server) -> None:
+    """The SDK's server over stdio, except that stdin closing does not cancel the requests already
+    read: a client that writes its requests and closes its end (a shell pipe) still gets every
+    answer. The SDK's loop cancels in-flight handlers when its read stream ends, so the read stream
+    it is given ends only once each request read has been answered."""
+    pending: set[Any] = set()
+    async with stdio_server() as (reading, writing):
+        to_server, server_reads = anyio.create_memory_object_stream[SessionMessage | Exception](0)
+        server_writes, to_client = anyio.create_memory_object_stream[SessionMessage](0)
+
+        async def inbound() -> None:
+            async with to_server:
+                async for message in reading:
+                    if isinstance(message, SessionMessage) and isinstance(message.message.root, types.JSONRPCRequest):
+                        pending.add(message.message.root.id)
+                    await to_server.send(message)
+                with anyio.move_on_after(DRAIN_SECONDS):
+                    while pending:
+                        await anyio.sleep(0.01)
+
+        async def outbound() -> None:
+            async with to_client:
+                async for message in to_client:
+                    if isinstance(message.message.root, types.JSONRPCResponse | types.JSONRPCError):
+                        pending.discard(message.message.root.id)
+                    await writing.send(message)
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(inbound)
+            tasks.start_soon(outbound)
+            await server.run(server_reads, server_writes, server.create_initialization_options())
+            tasks.cancel_scope.cancel()
+        await writing.aclose()  # stdio's writer ends with it, as when the SDK's session closes it
 
 
-def _tool_error(text: str) -> dict[str, Any]:
-    return {"content": [{"type": "text", "text": text}], "isError": True}
+def serve(api_url: str | None, api_key: str | None) -> None:
+    """Answer MCP messages on stdin until it closes (and every request read has its answer)."""
+    anyio.run(_answering_before_closing, build(lambda: Client(api_url, api_key)))
 
 
 def main(argv: list[str] | None = None) -> int:
-    options = argparse.ArgumentParser(prog="eventsapi mcp", description=__doc__.split("\n\n")[0])
+    options = argparse.ArgumentParser(prog="eventsapi mcp", description=(__doc__ or "").split("\n\n")[0])
     options.add_argument("--api-url")
     options.add_argument("--api-key")
     args = options.parse_args(argv)
     serve(args.api_url, args.api_key)
     return 0
-
-
-def serve(api_url: str | None, api_key: str | None) -> None:
-    """Answer MCP messages on stdin until it closes."""
-    Server(lambda: Client(api_url, api_key)).serve(sys.stdin, sys.stdout)
 
 
 if __name__ == "__main__":

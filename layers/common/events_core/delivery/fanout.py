@@ -180,8 +180,14 @@ def handle(
         if by_reference:
             if deadline is not None:
                 deadline.check()
+            # Counted for retention payloadDays 0 (PayloadStore.release); a listen session's
+            # marker holds one more until its deliveries are counted in (listen.fanout).
             (payloads or PayloadStore()).put(
-                event.developer_id, event.event_id, payload, expires_at=config.expires_at(queued_at)
+                event.developer_id,
+                event.event_id,
+                payload,
+                expires_at=config.expires_at(queued_at),
+                refs=len(webhook_ids) + (1 if listening else 0),
             )
         for webhook_id in webhook_ids:
             outbox.add(

@@ -16,11 +16,11 @@ time are given back (partial batch response) instead of timing the whole batch o
 import dataclasses
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -44,6 +44,9 @@ from events_core.secrets import SecretBox, secret_box
 from events_core.webhooks.model import CircuitState, DisabledReason, Webhook
 from events_core.webhooks.repository import WebhookRepository
 
+if TYPE_CHECKING:
+    from events_core.lifecycle.retention import RetentionCache
+
 # Seconds kept back from the invocation for the writes after the posts.
 BOOKKEEPING_SECONDS = 5.0
 # A lease outlives its attempt by this much; it must stay below the queue's visibility timeout.
@@ -59,6 +62,9 @@ _PURPOSE = {
     Trigger.PROBE: Purpose.PROBE,  # the circuit's probe
     Trigger.RELEASE: Purpose.RETRY,  # held while the circuit was open: its retry, come at last
 }
+# The messages of a delivery's own course, which settles once: a redeliver, recover or redrive
+# sends a delivery that had already settled (and was counted off its stored payload then).
+_OWN_COURSE = frozenset((Trigger.FIRST, Trigger.RETRY, Trigger.PROBE, Trigger.RELEASE))
 
 
 class Outcome(StrEnum):
@@ -125,8 +131,10 @@ class Deliverer:
         box: SecretBox | None = None,
         gate: Gate | None = None,
         payloads: PayloadStore | None = None,
+        retention: "RetentionCache | None" = None,
     ):
         self.settings = config
+        self._retention = retention
         self.webhooks = webhooks or WebhookRepository()
         self.store = store or DeliveryStore()
         self.box = box or secret_box(config)
@@ -320,6 +328,8 @@ class Deliverer:
         if not self.store.mark_dead(message, reason, at=iso_ms(now), expires_at=self.settings.expires_at(now)):
             return Verdict(Outcome.DROPPED, "duplicate: this post was already settled")
         self._dead_letter(message, reason)
+        if self._drops_payloads(message.developer_id):
+            self._release_payloads([message])
         return Verdict(Outcome.DEAD, reason)
 
     # -- step 2, per webhook
@@ -478,8 +488,38 @@ class Deliverer:
                 continue
             settled.append(attempted)
             batch.verdicts[attempted.incoming.message_id] = self._verdict(attempted)
-        self._write_records(settled)
+        ending = [a for a in settled if a.result.ok or a.dead_reason is not None]
+        dropping = {d for d in {a.message.developer_id for a in ending} if self._drops_payloads(d)}
+        self._write_records(settled, dropping)
+        self._release_payloads([a.message for a in ending if a.message.developer_id in dropping])
         self._measure(batch)
+
+    # -- retention `payloadDays: 0`: a payload goes when the last delivery naming it settles
+    def _drops_payloads(self, developer_id: str) -> bool:
+        """Whether the developer keeps no payload once its delivery settles (settings, cached)."""
+        try:
+            if self._retention is None:
+                # Loaded by the first settling, not by every cold start (import time, docs/cost.md).
+                from events_core.lifecycle.retention import retention_cache
+
+                self._retention = retention_cache(self.settings)
+            return self._retention.of(developer_id).payload_days == 0
+        except Exception:  # noqa: BLE001 - then the payload stays: reads hide it and the sweep removes it
+            logger.exception("settings not read; settled payloads are left to the retention sweep")
+            return False
+
+    def _release_payloads(self, messages: list[DeliveryMessage]) -> None:
+        """The settled deliveries, each of its own course once, are counted off the payloads they
+        name (PayloadStore.release); the last one deletes it."""
+        counts: dict[PayloadKey, int] = defaultdict(int)
+        for message in messages:
+            if message.payload_ref and message.trigger in _OWN_COURSE:
+                counts[(message.developer_id, message.payload_ref)] += 1
+        for (developer_id, event_id), count in counts.items():
+            try:
+                self.payloads.release(developer_id, event_id, count)
+            except Exception:  # noqa: BLE001 - the payload stays: reads hide it and the sweep removes it
+                logger.exception("settled payload not released", extra={"event_id": event_id})
 
     def _judge(self, attempted: _Attempted, batch: _Batch) -> None:
         result, message = attempted.result, attempted.message
@@ -536,15 +576,15 @@ class Deliverer:
             return Verdict(Outcome.HELD, f"{attempted.result.describe()}; held: the webhook's circuit is open")
         return Verdict(Outcome.RETRY_SCHEDULED, attempted.result.describe())
 
-    def _write_records(self, settled: list[_Attempted]) -> None:
-        records = [self._finished(attempted) for attempted in settled]
+    def _write_records(self, settled: list[_Attempted], dropping: Collection[str] = ()) -> None:
+        records = [self._finished(attempted, attempted.message.developer_id in dropping) for attempted in settled]
         try:
             self.store.save(records)
         except Exception:  # noqa: BLE001 - the posts happened and the queue knows what follows; only history is lost
             logger.exception("delivery records not written", extra={"count": len(records)})
             metrics.add_metric(name="BookkeepingFailed", unit=MetricUnit.Count, value=1)
 
-    def _finished(self, attempted: _Attempted) -> DeliveryRecord:
+    def _finished(self, attempted: _Attempted, drop_payload: bool = False) -> DeliveryRecord:
         record, result, message = attempted.record, attempted.result, attempted.message
         at = iso_ms(attempted.at_ms)
         record.attempt = message.attempt
@@ -579,6 +619,8 @@ class Deliverer:
             record.status = DeliveryStatus.HELD
         else:
             record.status = DeliveryStatus.RETRYING
+        if drop_payload and record.status in (DeliveryStatus.SUCCEEDED, DeliveryStatus.DEAD):
+            record.payload = None  # payloadDays 0: an inline copy goes with the settling write, at no cost
         return record
 
     def _release_held(self, batch: _Batch, webhooks: Iterable[Webhook], remaining_ms: Callable[[], int]) -> None:

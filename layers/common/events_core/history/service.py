@@ -155,6 +155,9 @@ def redeliver(developer_id: str, webhook_id: str, delivery_id: str) -> dict[str,
         raise _waiting(record)
     retention.sendable(record, retention.retention_of(developer_id), now_ms())  # 409 when expunged or not kept
     message = _message(record, Trigger.REDELIVER)
+    if not record.payload and record.payload_ref and PayloadStore().get(developer_id, record.payload_ref) is None:
+        # Removed when its last delivery settled (payloadDays 0 then), or by an expunge of another delivery.
+        raise PayloadExpired("this delivery's payload is no longer stored; it cannot be sent again")
     store = DeliveryStore()
     if record.lease_until_ms is not None and record.lease_until_ms >= now_ms():
         raise Conflict("this delivery is being attempted right now; try again in a moment")

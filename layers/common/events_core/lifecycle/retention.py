@@ -6,9 +6,12 @@ removed it yet: a record older than recordDays is not there, a payload older tha
 with payloadDays 0, of a delivery that has settled: delivered, dead or failed) is null, and
 receivers' answers older than responseDays are empty."""
 
+import threading
+import time
 from dataclasses import dataclass, replace
 from typing import Any
 
+from events_core import aws
 from events_core.config import Settings, settings
 from events_core.errors import Conflict
 from events_core.lifecycle.settings import SettingsStore, document
@@ -54,6 +57,42 @@ def retention_of(developer_id: str, store: SettingsStore | None = None, config: 
     config = config or settings()
     stored, _ = (store or SettingsStore()).stored(developer_id, consistent=False)
     return Retention.of(document(stored, config), config)
+
+
+_MAX_CACHED = 10_000
+
+
+class RetentionCache:
+    """Each developer's retention as the pipeline needs it (does their payload go when its last
+    delivery settles?), kept `seconds` (FanoutCacheSeconds) per execution environment like the
+    fan-out's subscriptions: one eventually consistent GetItem per developer per few seconds, not
+    one per delivery. A change takes at most that long to reach the pipeline; reads apply it at once."""
+
+    def __init__(self, config: Settings, seconds: float, store: SettingsStore | None = None):
+        self.config = config
+        self.seconds = seconds
+        self.store = store
+        self._entries: dict[str, tuple[float, Retention]] = {}
+        self._lock = threading.Lock()
+
+    def of(self, developer_id: str) -> Retention:
+        now = time.monotonic()
+        with self._lock:
+            cached = self._entries.get(developer_id)
+        if cached and cached[0] > now:
+            return cached[1]
+        found = retention_of(developer_id, self.store, self.config)
+        with self._lock:
+            if len(self._entries) >= _MAX_CACHED:
+                self._entries.clear()
+            self._entries[developer_id] = (now + self.seconds, found)
+        return found
+
+
+@aws.per_environment
+def retention_cache(config: Settings) -> RetentionCache:
+    """The function's cache (one per settings, so tests get fresh ones)."""
+    return RetentionCache(config, config.fanout_cache_seconds)
 
 
 def age_ms(record: DeliveryRecord, kept: Retention, now_ms: int) -> int:

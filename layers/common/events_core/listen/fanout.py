@@ -16,6 +16,7 @@ from events_core.listen.repository import ListenStore
 from events_core.listen.service import enqueue, store_payload, waiting_for
 from events_core.observability import logger
 from events_core.records.message import delivery_id
+from events_core.records.payloads import PayloadStore
 from events_core.webhooks.filters import PAIR_BUDGET, Budget, FilterBudgetExceeded, compiled
 
 _MAX_CACHED = 10_000
@@ -56,6 +57,22 @@ def _cache(config: Settings) -> SessionCache:
     return SessionCache(config.fanout_cache_seconds)
 
 
+def _count_in(developer_id: str, event_id: str, config: Settings, *, held: int, named: int) -> None:
+    """The listen deliveries naming the stored payload join its count (PayloadStore.release), in
+    place of the one the fan-out held for them; with retention payloadDays 0, a count this leaves
+    at none (every webhook delivery settled already, no session took it) deletes the payload."""
+    change = named - held
+    if not change:
+        return
+    from events_core.lifecycle.retention import retention_cache  # only when sessions listen
+
+    payloads = PayloadStore()
+    if change < 0 and retention_cache(config).of(developer_id).payload_days == 0:
+        payloads.release(developer_id, event_id, -change)
+    else:
+        payloads.add_refs(developer_id, event_id, change)
+
+
 def to_sessions(
     event: PlatformEvent,
     body: str,
@@ -66,36 +83,41 @@ def to_sessions(
 ) -> int:
     """Put `event` in the matching live sessions of its developer; how many took it. A re-run of
     the same event finds it already there and adds nothing. The payload is stored once for all of
-    them (`payload_stored`: the webhooks' copy, kept longer, is already there)."""
+    them (`payload_stored`: the webhooks' copy, kept longer, is already there, with one count held
+    for these deliveries until they are counted in)."""
     at = now_ms()
     cache = cache or _cache(config)
-    sessions = [s for s in cache.of(event.developer_id) if s.live(at) and s.takes(event.event_type)]
-    if not sessions:
-        return 0
-    taken = 0
-    for session in sessions:
-        try:
-            if not compiled(session.filter_json).matches(event.data, Budget(PAIR_BUDGET)):
+    held = 1 if payload_stored else 0
+    matched = taken = 0
+    try:
+        for session in cache.of(event.developer_id):
+            if not (session.live(at) and session.takes(event.event_type)):
                 continue
-        except FilterBudgetExceeded:
-            reason = f"the filter of listen session {session.session_id} exceeded its matching budget"
-            queues.dead_letter(
-                config.events_dlq_url, body, reason, webhookId=session.session_id, developerId=event.developer_id
+            try:
+                if not compiled(session.filter_json).matches(event.data, Budget(PAIR_BUDGET)):
+                    continue
+            except FilterBudgetExceeded:
+                reason = f"the filter of listen session {session.session_id} exceeded its matching budget"
+                queues.dead_letter(
+                    config.events_dlq_url, body, reason, webhookId=session.session_id, developerId=event.developer_id
+                )
+                continue
+            if not payload_stored:
+                store_payload(event.developer_id, event.event_id, event.payload, at)
+                payload_stored = True
+            waiting, record = waiting_for(
+                session,
+                event.event_id,
+                event.event_type,
+                event.timestamp,
+                delivery_id(event.event_id, session.session_id, event.timestamp_ms),
+                at_ms=at,
+                trace=event.trace,
             )
-            continue
-        if not payload_stored:
-            store_payload(event.developer_id, event.event_id, event.payload, at)
-            payload_stored = True
-        waiting, record = waiting_for(
-            session,
-            event.event_id,
-            event.event_type,
-            event.timestamp,
-            delivery_id(event.event_id, session.session_id, event.timestamp_ms),
-            at_ms=at,
-            trace=event.trace,
-        )
-        if enqueue(cache.store, waiting, record):
-            taken += 1
+            matched += 1  # counted whether or not a re-run finds it there: a count may be high, never low
+            if enqueue(cache.store, waiting, record):
+                taken += 1
+    finally:
+        _count_in(event.developer_id, event.event_id, config, held=held, named=matched)
     logger.debug("event put in listen sessions", extra={"event_id": event.event_id, "sessions": taken})
     return taken

@@ -230,11 +230,26 @@ def record_answer(
         trigger="listen",
     )
     if store.complete(developer_id, session_id, delivery_id, attempt):
+        _settled(developer_id, session_id, delivery_id)
         return
     from events_core.records.store import DeliveryStore
 
     if DeliveryStore().get(developer_id, session_id, delivery_id) is None:
         raise NotFound(f"delivery {delivery_id[:64]!r} not found")
+
+
+def _settled(developer_id: str, session_id: str, delivery_id: str) -> None:
+    """A listen delivery settled (answered): with retention payloadDays 0 it is counted off the
+    payload it names (PayloadStore.release), the last one deleting it."""
+    from events_core.lifecycle.retention import retention_of
+    from events_core.records.payloads import PayloadStore
+    from events_core.records.store import DeliveryStore
+
+    if retention_of(developer_id).payload_days != 0:
+        return
+    record = DeliveryStore().get(developer_id, session_id, delivery_id)
+    if record is not None and record.payload_ref:
+        PayloadStore().release(developer_id, record.payload_ref)
 
 
 def waiting_for(
@@ -386,6 +401,7 @@ def replay(developer_id: str, session_id: str, delivery_id: str, store: ListenSt
     if PostBudgets(settings()).take(developer_id, TRIGGER_BUDGET_KEY, 1) < 1:
         raise RateLimited("the post budget for listen sessions is spent; retry in 1 s", retry_after=1)
     replayed = new_delivery_id(at)
+    PayloadStore().add_refs(developer_id, str(ref), 1, counted_only=True)  # one more delivery names it
     waiting, kept = waiting_for(
         session, record.event_id, record.event, iso_ms(at), replayed, at_ms=at, test=record.test, payload_ref=ref
     )

@@ -10,6 +10,12 @@ the fan-out's memory and in the history table.
 Lifetime: the item lives at least as long as any record that refers to it. It is written with
 the records' retention plus RETRY_SPAN_SECONDS (automatic retries end well inside it), and a
 delivery attempt that would make its record outlive the payload first extends the payload.
+
+`refs` counts the deliveries (webhooks' and listen sessions') still on their way with it: the
+fan-out writes it in the same put (no extra write), and for a developer whose retention is
+`payloadDays: 0` each delivery's settling takes one off (`release`), the last one deleting the
+item. The count may only be too high (a fan-out re-run writes it again), never too low: what it
+misses the retention sweep removes. An item without `refs` (written before it) is never released.
 """
 
 import time
@@ -46,16 +52,18 @@ class PayloadStore:
         if table is not None:
             self.table = table
 
-    def put(self, developer_id: str, event_id: str, payload: str, *, expires_at: int) -> None:
-        """Idempotent: a fan-out re-run writes the same payload again."""
-        self.table.put_item(
-            Item={
-                "developerId": developer_id,
-                "eventId": event_id,
-                "payload": payload,
-                "expiresAt": expires_at + RETRY_SPAN_SECONDS,
-            }
-        )
+    def put(self, developer_id: str, event_id: str, payload: str, *, expires_at: int, refs: int | None = None) -> None:
+        """Idempotent: a fan-out re-run writes the same payload again. `refs`: how many deliveries
+        this put names it for."""
+        item = {
+            "developerId": developer_id,
+            "eventId": event_id,
+            "payload": payload,
+            "expiresAt": expires_at + RETRY_SPAN_SECONDS,
+        }
+        if refs is not None:
+            item["refs"] = refs
+        self.table.put_item(Item=item)
 
     def keep(self, developer_id: str, event_id: str, payload: str, *, expires_at: int) -> None:
         """Like `put`, but never shortens the life of a copy already there (the listen sessions'
@@ -108,6 +116,44 @@ class PayloadStore:
             ConditionExpression="attribute_exists(eventId) AND expiresAt < :until",
             ExpressionAttributeValues={":until": expires_at + RETRY_SPAN_SECONDS},
         )
+
+    def add_refs(self, developer_id: str, event_id: str, count: int, *, counted_only: bool = False) -> bool:
+        """`count` more (or, negative, fewer) deliveries name the payload, which must be there
+        (`counted_only`: and already counted, so an item written before counts is never started)."""
+        return conditional_update(
+            self.table,
+            Key={"developerId": developer_id, "eventId": event_id},
+            UpdateExpression="ADD refs :count",
+            ConditionExpression="attribute_exists(refs)" if counted_only else "attribute_exists(eventId)",
+            ExpressionAttributeValues={":count": count},
+        )
+
+    def release(self, developer_id: str, event_id: str, count: int = 1) -> bool:
+        """`count` deliveries that named the payload have settled: taken off its `refs`, and the
+        item deleted when none is left (conditionally, so a delivery added meanwhile keeps it).
+        True when it was deleted. Nothing happens to an item without `refs`."""
+        key = {"developerId": developer_id, "eventId": event_id}
+        try:
+            left = self.table.update_item(
+                Key=key,
+                UpdateExpression="ADD refs :minus",
+                ConditionExpression="attribute_exists(refs)",
+                ExpressionAttributeValues={":minus": -count},
+                ReturnValues="UPDATED_NEW",
+            )["Attributes"]["refs"]
+        except ClientError as error:
+            if conditional_check_failed(error):
+                return False
+            raise
+        if left > 0:
+            return False
+        try:
+            self.table.delete_item(Key=key, ConditionExpression="refs <= :none", ExpressionAttributeValues={":none": 0})
+        except ClientError as error:
+            if conditional_check_failed(error):
+                return False
+            raise
+        return True
 
     def delete(self, developer_id: str, event_id: str) -> None:
         """Remove an event's payload (expunge, retention): every record naming it then reads null."""
