@@ -48,10 +48,10 @@ def test_the_reference_walkthrough(running_stack):
     assert run_curl(running_stack, DELETE, webhook_id=created["id"]) == {"success": True}
 
     # Calls reach the logs through the stage's access log, delivered in batches within seconds.
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30  # a busy machine delays the batches; they are never dropped
     while True:  # (the reads below are logged too: they are left out)
         logs = [log for log in run_curl(running_stack, LOGS)["logs"] if log["endpoint"] != "/v1/events/logs"]
-        if logs[0]["method"] == "DELETE" or time.monotonic() > deadline:
+        if (logs and logs[0]["method"] == "DELETE") or time.monotonic() > deadline:
             break
         time.sleep(0.2)
     assert [(log["method"], log["endpoint"]) for log in logs[:4]] == [

@@ -245,3 +245,34 @@ def test_a_line_with_a_duplicate_key_is_refused_not_won_by_its_last_value():
     smuggled = json.dumps(LINE)[:-1] + ', "developerId": "user_A"}'
     found, counts = ingest(smuggled)
     assert found == [] and counts.malformed == 1 and counts.reasons == {"duplicate_key": 1}
+
+
+class _FailsOnce:
+    def __init__(self):
+        self.events: list[dict] = []
+        self.failed = False
+
+    def invoke(self, event: dict) -> None:
+        if not self.failed:
+            self.failed = True
+            raise TimeoutError("the function ran out of time")
+        self.events.append(event)
+
+
+def test_a_local_access_log_batch_whose_function_failed_is_delivered_again_not_dropped():
+    from eventsapi.local.access_logs import LogDelivery
+
+    delivery = LogDelivery(_NoSubscriptions(), {})
+    function = _FailsOnce()
+    delivery.subscribe("/aws/apigateway/access", function)
+    delivery._interval = 0.25  # batching, as `eventsapi run` does (no thread: flushed by hand here)
+    delivery.write("/aws/apigateway/access", '{"line": 1}')
+    delivery.flush()  # the function fails: the line waits for the next round
+    assert function.events == [] and delivery.delivered == 0
+    delivery.flush()
+    assert len(function.events) == 1 and delivery.delivered == 1
+
+
+class _NoSubscriptions:
+    def of_type(self, _type: str) -> dict:
+        return {}

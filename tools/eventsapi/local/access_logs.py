@@ -28,6 +28,7 @@ log = logging.getLogger("eventsapi.local.access_logs")
 
 _VARIABLE = re.compile(r"\$context\.([A-Za-z0-9_.]+)")
 MAX_BATCH = 1000  # log events per delivery; CloudWatch Logs sends up to about 1 MB at a time
+MAX_DELIVERY_TRIES = 5  # a batch whose function failed is delivered again, as CloudWatch Logs retries
 
 
 def render(log_format: str, context: dict[str, Any]) -> str:
@@ -74,6 +75,7 @@ class LogDelivery:
         self._thread: threading.Thread | None = None
         self.delivered = 0
         self._watched: dict[str, tuple[Any, set[str]]] = {}
+        self._failures: dict[str, int] = {}  # a failed batch's first line id → its tries so far
 
     def subscribe(self, log_group: str, function: LocalFunction) -> None:
         self.subscriptions[log_group] = function
@@ -123,8 +125,15 @@ class LogDelivery:
         try:
             self.subscriptions[log_group].invoke(awslogs_event(log_group, lines))
             self.delivered += len(lines)
-        except Exception:  # CloudWatch Logs retries on its own; the request was answered
-            log.exception("access-log delivery to %s failed", log_group)
+        except Exception:  # the request was answered; its line is delivered again, as CloudWatch Logs does
+            tries = self._failures.get(lines[0][0], 0) + 1
+            if self._interval is None or tries > MAX_DELIVERY_TRIES:
+                log.exception("access-log delivery to %s failed; %d line(s) dropped", log_group, len(lines))
+                return
+            log.warning("access-log delivery to %s failed (try %d); it is tried again", log_group, tries)
+            self._failures[lines[0][0]] = tries
+            with self._lock:
+                self._pending.setdefault(log_group, [])[:0] = lines
 
     def start(self, interval: float = 0.25) -> None:
         self._interval = interval
