@@ -106,6 +106,13 @@ def _usd(rru_per_event: float) -> float:
     return max(0.0, rru_per_event) * MILLION * PRICES["dynamodb_rru"]
 
 
+def _row(name: str, figures: dict[str, float]) -> str:
+    return (
+        f"| {name} | {figures['queries_per_event']:.2f} | {figures['items_per_event']:.1f} | "
+        f"{figures['rru_per_event']:.2f} | {_usd(figures['rru_per_event'] - 0.5):.4f} |"
+    )
+
+
 def cost_section(r: dict[str, Any]) -> str:
     """docs/cost.md's section for wildcard webhooks."""
     with_, without = r["with"], r["without"]
@@ -122,8 +129,8 @@ one event of every type of every developer:
 
 | developers | Queries per event | items read per event | RRU per event | USD per million events, over one Query |
 |---|---:|---:|---:|---:|
-| without wildcards (the default path) | {without["queries_per_event"]:.2f} | {without["items_per_event"]:.1f} | {without["rru_per_event"]:.2f} | {_usd(without["rru_per_event"] - 0.5):.4f} |
-| with wildcards (opt-in) | {with_["queries_per_event"]:.2f} | {with_["items_per_event"]:.1f} | {with_["rru_per_event"]:.2f} | {_usd(with_["rru_per_event"] - 0.5):.4f} |
+{_row("without wildcards (the default path)", without)}
+{_row("with wildcards (opt-in)", with_)}
 
 Items read per event are the event's subscribers and at most two markers, whatever the number of
 webhooks (a developer's partition holds {r["per_developer"]}). The default path's budget for this was

@@ -24,7 +24,9 @@ def _node_verify(body: bytes, signature: str) -> bool:
 
 
 def _markers(pipeline) -> set[str]:
-    return {item["webhookId"] for item in pipeline.stack.items("WebhooksTable") if wildcards.is_marker(item["webhookId"])}
+    return {
+        item["webhookId"] for item in pipeline.stack.items("WebhooksTable") if wildcards.is_marker(item["webhookId"])
+    }
 
 
 def test_a_family_and_every_type_receive_the_real_types_signed(pipeline, receiver):
@@ -38,7 +40,9 @@ def test_a_family_and_every_type_receive_the_real_types_signed(pipeline, receive
         pipeline.publish("user_123", event_type, WORKFLOW)
     pipeline.pump()
 
-    got = {path: sorted(json.loads(post.body)["event"] for post in receiver.at(path)) for path in ("/workflow", "/every")}
+    got = {
+        path: sorted(json.loads(post.body)["event"] for post in receiver.at(path)) for path in ("/workflow", "/every")
+    }
     assert got == {
         "/workflow": ["workflow.completed", "workflow.failed"],
         "/every": ["tool.failed", "workflow.completed", "workflow.failed"],
@@ -52,11 +56,18 @@ def test_a_family_and_every_type_receive_the_real_types_signed(pipeline, receive
 
 def test_an_unknown_namespace_is_a_400_listing_the_namespaces_and_changes_nothing(pipeline, receiver):
     key = pipeline.stack.key()
-    answer = pipeline.stack.call("POST", "/v1/events/webhooks", key=key, body={"event": "nosuch.*", "url": receiver.url("/x")})
+    answer = pipeline.stack.call(
+        "POST", "/v1/events/webhooks", key=key, body={"event": "nosuch.*", "url": receiver.url("/x")}
+    )
     assert answer.status == 400
     assert "nosuch.*" in answer.error["message"] and "workflow.*" in answer.error["message"]
     for bad in ("workflow.**", "workflow", ".*", "**"):
-        assert pipeline.stack.call("POST", "/v1/events/webhooks", key=key, body={"event": bad, "url": receiver.url("/x")}).status == 400
+        assert (
+            pipeline.stack.call(
+                "POST", "/v1/events/webhooks", key=key, body={"event": bad, "url": receiver.url("/x")}
+            ).status
+            == 400
+        )
     assert pipeline.listed(key) == {} and _markers(pipeline) == set()
 
 
@@ -83,13 +94,22 @@ def test_markers_follow_the_patterns_in_use(pipeline, receiver):
     key = pipeline.stack.key()
     first = pipeline.webhook(key, receiver.url("/a"), event="workflow.*")
     second = pipeline.webhook(key, receiver.url("/b"), event="workflow.*")
-    assert _markers(pipeline) == {wildcards.marker_id(t, "workflow.*") for t in ("workflow.completed", "workflow.failed")}
+    assert _markers(pipeline) == {
+        wildcards.marker_id(t, "workflow.*") for t in ("workflow.completed", "workflow.failed")
+    }
     assert pipeline.stack.call("DELETE", f"/v1/events/webhooks/{first['id']}", key=key).status in (200, 204)
     assert len(_markers(pipeline)) == 2  # another webhook still takes the pattern
     # A change from a pattern to a type (and back) moves the markers with it.
-    assert pipeline.stack.call("PATCH", f"/v1/events/webhooks/{second['id']}", key=key, body={"event": "tool.failed"}).status == 200
+    assert (
+        pipeline.stack.call(
+            "PATCH", f"/v1/events/webhooks/{second['id']}", key=key, body={"event": "tool.failed"}
+        ).status
+        == 200
+    )
     assert _markers(pipeline) == set()
-    assert pipeline.stack.call("PATCH", f"/v1/events/webhooks/{second['id']}", key=key, body={"event": "*"}).status == 200
+    assert (
+        pipeline.stack.call("PATCH", f"/v1/events/webhooks/{second['id']}", key=key, body={"event": "*"}).status == 200
+    )
     assert len(_markers(pipeline)) == 10
     pipeline.publish("user_123", "app.installed", {})
     pipeline.pump()
@@ -112,7 +132,9 @@ def test_a_test_send_to_a_wildcard_posts_a_type_of_its_pattern(pipeline, receive
     assert all(verify(post.body, post.headers["X-Webhook-Signature"], SECRET) for post in posts)
 
 
-@pytest.mark.parametrize(("events", "taken"), [(["workflow.*"], ["workflow.failed"]), (["*"], ["tool.failed", "workflow.failed"])])
+@pytest.mark.parametrize(
+    ("events", "taken"), [(["workflow.*"], ["workflow.failed"]), (["*"], ["tool.failed", "workflow.failed"])]
+)
 def test_a_listen_session_takes_patterns(pipeline, events, taken):
     key = pipeline.stack.key()
     opened = pipeline.stack.call("POST", "/v1/events/listen", key=key, body={"events": events})

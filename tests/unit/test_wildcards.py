@@ -14,7 +14,9 @@ from events_core.webhooks.model import active_key
 def test_patterns_match_their_namespace_or_everything():
     assert event_patterns.types_of("workflow.*") == ("workflow.completed", "workflow.failed")
     assert event_patterns.types_of("*") == EVENT_TYPES
-    assert event_patterns.matches("tool.failed", "tool.failed") and not event_patterns.matches("tool.failed", "tool.executed")
+    assert event_patterns.matches("tool.failed", "tool.failed") and not event_patterns.matches(
+        "tool.failed", "tool.executed"
+    )
     assert not event_patterns.matches("workflow.*", "tool.failed")
     assert event_patterns.first_type("workflow.*") == "workflow.completed"
 
@@ -38,7 +40,7 @@ def test_anything_else_is_refused(value):
 
 
 def test_every_marked_type_is_in_the_catalogue():
-    assert wildcards.MARKED_TYPES <= set(EVENT_TYPES)
+    assert set(EVENT_TYPES) >= wildcards.MARKED_TYPES
 
 
 class CountingRepository:
@@ -56,7 +58,8 @@ class CountingRepository:
 
 def _markers(developer: str, pattern: str) -> dict[str, list[tuple[str, str]]]:
     return {
-        item["activeKey"]: [(item["webhookId"], "{}")] for item in wildcards.marker_items(developer, pattern, active_key)
+        item["activeKey"]: [(item["webhookId"], "{}")]
+        for item in wildcards.marker_items(developer, pattern, active_key)
     }
 
 
@@ -67,7 +70,11 @@ def test_a_developer_without_wildcards_costs_one_query():
 
 
 def test_markers_name_the_pattern_partitions_to_read_and_are_never_subscribers():
-    partitions = {"dev#workflow.failed": [("exact", "{}")], "dev#workflow.*": [("family", "{}")], "dev#*": [("all", "{}")]}
+    partitions = {
+        "dev#workflow.failed": [("exact", "{}")],
+        "dev#workflow.*": [("family", "{}")],
+        "dev#*": [("all", "{}")],
+    }
     for pattern in ("workflow.*", "*"):
         for key, entries in _markers("dev", pattern).items():
             partitions.setdefault(key, []).extend(entries)

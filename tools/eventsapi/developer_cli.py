@@ -569,7 +569,11 @@ def _leaf(group: Any, name: str, text: str, handler: Handler, *operations: str) 
 
 
 def _webhook_fields(leaf: argparse.ArgumentParser, *, creating: bool) -> None:
-    leaf.add_argument("--event", required=creating, help="the event type it receives, or a pattern: 'workflow.*' (a namespace), '*' (every type)")
+    leaf.add_argument(
+        "--event",
+        required=creating,
+        help="the event type it receives, or a pattern: 'workflow.*' (a namespace), '*' (every type)",
+    )
     leaf.add_argument("--url", required=creating, help="where the events are POSTed")
     leaf.add_argument("--filter", metavar="JSON", help="only events whose data matches (JSON, @file or -)")
     leaf.add_argument("--description")

@@ -30,8 +30,8 @@ from events_core.listen.fanout import split_markers, to_sessions
 from events_core.observability import logger, metrics
 from events_core.records.message import DeliveryMessage, delivery_id
 from events_core.records.payloads import PayloadStore, stored_by_reference
-from events_core.webhooks.filters import EVENT_BUDGET, PAIR_BUDGET, Budget, FilterBudgetExceeded, compiled
 from events_core.webhooks import wildcards
+from events_core.webhooks.filters import EVENT_BUDGET, PAIR_BUDGET, Budget, FilterBudgetExceeded, compiled
 from events_core.webhooks.repository import WebhookRepository
 
 _MAX_CACHED = 10_000

@@ -52,7 +52,9 @@ def _event(value: Any, field: str) -> str:
 def _subscribed(value: Any) -> str:
     """One of a session's `events`: a type, `"<namespace>.*"` or `"*"`, as webhooks take."""
     if not isinstance(value, str):
-        raise BadRequest(f"events: unknown event type {repr(value)[:64]}; one of {', '.join(EVENT_TYPES)}", field="events")
+        raise BadRequest(
+            f"events: unknown event type {repr(value)[:64]}; one of {', '.join(EVENT_TYPES)}", field="events"
+        )
     return event_patterns.parse(value, "events")
 
 

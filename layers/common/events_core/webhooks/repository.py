@@ -222,7 +222,9 @@ class WebhookRepository:
             },
         }
         moved = previous_event is not None and previous_event != webhook.event
-        if not moved or not (event_patterns.is_pattern(previous_event or "") or event_patterns.is_pattern(webhook.event)):
+        if not moved or not (
+            event_patterns.is_pattern(previous_event or "") or event_patterns.is_pattern(webhook.event)
+        ):
             return conditional_update(self.table, **update)
         old = previous_event or ""
         try:

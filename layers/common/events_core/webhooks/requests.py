@@ -3,8 +3,8 @@
 from dataclasses import dataclass
 from typing import Any
 
-from events_core.config import Settings
 from events_core import event_patterns
+from events_core.config import Settings
 from events_core.errors import BadRequest
 from events_core.event_types import EVENT_TYPES
 from events_core.webhooks.controls import parse_auth, parse_headers, parse_rate_limit
