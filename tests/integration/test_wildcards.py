@@ -146,3 +146,37 @@ def test_a_listen_session_takes_patterns(pipeline, events, taken):
     pipeline.pump()
     answer = pipeline.stack.call("GET", f"/v1/events/listen/{opened.json['sessionId']}/next?wait=0&limit=10", key=key)
     assert sorted(delivery["event"] for delivery in answer.json["deliveries"]) == taken
+
+
+def test_a_type_declared_later_reaches_every_type_webhooks_and_the_operator_marks_it(pipeline, receiver, monkeypatch):
+    import boto3
+
+    from eventsapi.admin.target import Target
+    from eventsapi.admin.wildcards import mark_all
+
+    key = pipeline.stack.key()
+    every = pipeline.webhook(key, receiver.url("/every"), event="*")
+    pipeline.webhook(pipeline.stack.key("plain"), receiver.url("/plain"), event="tool.failed")
+    # As if workflow.failed were declared after the markers were written: none for it, not marked.
+    table = pipeline.stack.table("WebhooksTable")
+    table.delete_item(Key={"developerId": "user_123", "webhookId": wildcards.marker_id("workflow.failed", "*")})
+    monkeypatch.setattr(wildcards, "MARKED_TYPES", wildcards.MARKED_TYPES - {"workflow.failed"})
+    pipeline.publish("user_123", "workflow.failed", WORKFLOW)
+    pipeline.pump()
+    assert len(receiver.at("/every")) == 1  # read from the pattern's partition directly
+
+    target = Target(
+        boto3.Session(region_name="us-east-1"),
+        None,
+        {"WebhooksTableName": table.name, "DeliveriesTableName": pipeline.stack.table("DeliveriesTable").name},
+        deployed=False,
+    )
+    assert mark_all(target) == (1, 1)  # the developer without wildcards is not touched
+    assert len(_markers(pipeline)) == 10
+    monkeypatch.setattr(wildcards, "MARKED_TYPES", wildcards.MARKED_TYPES | {"workflow.failed"})
+    pipeline.publish("user_123", "workflow.failed", WORKFLOW)
+    pipeline.pump()
+    assert len(receiver.at("/every")) == 2  # through its marker now
+
+    assert pipeline.stack.call("DELETE", f"/v1/events/webhooks/{every['id']}", key=key).status in (200, 204)
+    assert mark_all(target) == (0, 0) and _markers(pipeline) == set()  # never resurrects a pattern no one takes

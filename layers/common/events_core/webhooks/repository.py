@@ -108,6 +108,31 @@ class WebhookRepository:
             for item in wildcards.marker_items(developer_id, event, active_key)
         ]
 
+    def mark_pattern(self, developer_id: str, pattern: str) -> bool:
+        """Put `pattern`'s markers for every type it takes now (an operator's pass after a release
+        declares a type), in one transaction conditional on a webhook still taking the pattern, so a
+        pattern whose last webhook went meanwhile gets none. True when written."""
+        try:
+            self.table.meta.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "ConditionCheck": {
+                            "TableName": self.table.name,
+                            "Key": self._key(developer_id, COUNTER),
+                            "ConditionExpression": "#wild > :zero",
+                            "ExpressionAttributeNames": {"#wild": wildcards.count_attribute(pattern)},
+                            "ExpressionAttributeValues": {":zero": 0},
+                        }
+                    },
+                    *self._marker_puts(developer_id, pattern),
+                ]
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            return False
+        return True
+
     def drop_markers_if_unused(self, developer_id: str, event: str) -> bool:
         """Remove a pattern's markers once no webhook takes it: in one transaction conditional on
         its count being 0, so a webhook created meanwhile keeps them. True when removed."""
