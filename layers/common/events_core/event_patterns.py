@@ -1,10 +1,12 @@
 """What a webhook's `event` (or a listen session's `events`) may name: one catalogue type, a
 family `"<namespace>.*"` of a namespace the catalogue has, or `"*"` — every type, including types
 the catalogue gains later (a pattern is matched against the catalogue of the running code, never
-expanded once and stored)."""
+expanded once and stored).
+
+The catalogue is read only by what needs its types: delivery, which only asks `is_pattern`, never
+loads it (a cold start's import time)."""
 
 from events_core.errors import BadRequest
-from events_core.event_types import EVENT_TYPES
 
 EVERY = "*"
 FAMILY_SUFFIX = ".*"
@@ -14,9 +16,15 @@ def namespace_of(event_type: str) -> str:
     return event_type.split(".", 1)[0]
 
 
+def _types() -> tuple[str, ...]:
+    from events_core.event_types import EVENT_TYPES
+
+    return EVENT_TYPES
+
+
 def namespaces() -> tuple[str, ...]:
     """The catalogue's namespaces, in the order their first type is declared."""
-    return tuple(dict.fromkeys(namespace_of(name) for name in EVENT_TYPES))
+    return tuple(dict.fromkeys(namespace_of(name) for name in _types()))
 
 
 def is_pattern(value: str) -> bool:
@@ -39,7 +47,7 @@ def matches(subscribed: str, event_type: str) -> bool:
 
 def types_of(subscribed: str) -> tuple[str, ...]:
     """The catalogue types `subscribed` takes now, in the catalogue's order."""
-    return tuple(name for name in EVENT_TYPES if matches(subscribed, name))
+    return tuple(name for name in _types() if matches(subscribed, name))
 
 
 def first_type(subscribed: str) -> str:
@@ -50,7 +58,7 @@ def first_type(subscribed: str) -> str:
 def parse(value: str, field: str = "event") -> str:
     """`value` when it is a catalogue type or a pattern over the catalogue; else a 400 naming the
     choices (an unknown namespace lists the namespaces)."""
-    if value in EVENT_TYPES or value == EVERY:
+    if value in _types() or value == EVERY:
         return value
     if value.endswith(FAMILY_SUFFIX):
         if value[: -len(FAMILY_SUFFIX)] in namespaces():
@@ -61,7 +69,7 @@ def parse(value: str, field: str = "event") -> str:
             field=field,
         )
     raise BadRequest(
-        f"{field}: unknown event type {value[:64]!r}; one of {', '.join(EVENT_TYPES)}, "
+        f"{field}: unknown event type {value[:64]!r}; one of {', '.join(_types())}, "
         f"a namespace pattern ({', '.join(name + FAMILY_SUFFIX for name in namespaces())}) or {EVERY!r}",
         field=field,
     )
