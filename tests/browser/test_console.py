@@ -418,3 +418,16 @@ def test_logs_filters_find_a_call_to_another_platform_api(console, stack):
     filters.get_by_role("button", name="Clear").click()
     expect(table.locator("tbody tr").first).to_be_visible()
     console.watch.assert_clean()
+
+
+def test_the_form_offers_patterns_and_a_wildcard_webhook_is_listed_with_its_pattern(console, stack, receiver):
+    sign_in(console, stack)
+    console.get_by_role("button", name="New webhook").click()
+    form = console.get_by_role("form", name="New webhook")
+    form.get_by_label("Event type").select_option("workflow.*")
+    form.get_by_label("Receiver URL").fill(receiver.url("/family"))
+    form.get_by_role("button", name="Create webhook").click()
+    expect(console.get_by_text("Webhook created.")).to_be_visible()
+    status, listed = call(stack, "GET", "/v1/events/webhooks")
+    assert status == 200 and [hook["event"] for hook in listed["webhooks"]] == ["workflow.*"]
+    console.watch.assert_clean()

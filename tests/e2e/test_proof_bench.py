@@ -48,6 +48,11 @@ def test_the_benchmarks_run_and_reads_follow_the_answer(tmp_path):
     assert figures["fan-out cache off: index queries per event, burst of 1,000"] == "1.000"
     assert float(figures["fan-out cache 5 s: index queries per event, burst of 1,000"].split()[0]) < 0.1
     assert figures["per delivery: DynamoDB writes (items)"] == "BatchWriteItem 1, PutItem 1"
+    # Wildcard webhooks: a developer without any reads the one Query it always did; with them, the
+    # subscribers and their markers, never the developer's partition of 100.
+    assert figures["fan-out lookup: items read per event, no wildcards"].startswith("10.0 items in 1.0 Query")
+    assert float(figures["fan-out lookup: items read per event, wildcards"].split()[0]) < 25
+    assert figures["fan-out lookup: cost of wildcards"].startswith("default path +$0.0000 per million deliveries")
     for name in (
         "delivery: batch / single post",
         "local e2e: beyond the emulator's PutEvents, p50",

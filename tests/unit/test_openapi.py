@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from events_core import event_patterns
 from events_core.config import Settings
 from events_core.errors import BadRequest
 from events_core.event_types import EVENT_TYPES
@@ -68,6 +69,8 @@ def test_the_reference_examples_are_in_the_document():
 def test_the_event_types_are_the_codes_everywhere():
     document = contract.document()
     assert document["components"]["schemas"]["EventType"]["enum"] == list(EVENT_TYPES)
+    patterns = ["*", *(f"{namespace}.*" for namespace in event_patterns.namespaces())]
+    assert document["components"]["schemas"]["EventPattern"]["enum"] == patterns
 
 
 def test_the_rule_takes_every_type_of_the_platforms_source_so_unknown_types_are_dead_lettered_not_dropped():

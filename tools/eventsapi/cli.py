@@ -302,6 +302,13 @@ def cmd_webhooks(args: argparse.Namespace) -> int:
     from events_core.clock import now_ms
     from eventsapi.admin import verification
 
+    if args.webhooks_command == "mark-wildcards":
+        from eventsapi.admin import wildcards
+
+        marked, developers = wildcards.mark_all(_target(args))
+        print(f"{marked} pattern(s) of {developers} developer(s) marked for every type they take")
+        return 0
+
     changed = verification.require_all(_target(args), args.developer, now_ms())
     print(f"{changed} webhook(s) marked pending: each receives nothing until it verifies")
     return 0
@@ -524,6 +531,10 @@ def _operator_commands(commands: Any, *, operator: bool) -> None:
             "require-verification", help="mark webhooks pending ownership verification (EndpointVerification=required)"
         )
         require.add_argument("--developer", help="only this developer's webhooks (default: every webhook)")
+        hook_commands.add_parser(
+            "mark-wildcards",
+            help="after a release declares an event type: mark it for each wildcard pattern in use (README: Upgrading)",
+        )
         hooks.set_defaults(func=cmd_webhooks)
     operator_cli.add_commands(commands, _target)
 

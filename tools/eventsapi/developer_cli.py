@@ -575,7 +575,11 @@ def _leaf(group: Any, name: str, text: str, handler: Handler, *operations: str) 
 
 
 def _webhook_fields(leaf: argparse.ArgumentParser, *, creating: bool) -> None:
-    leaf.add_argument("--event", required=creating, help="the event type it receives")
+    leaf.add_argument(
+        "--event",
+        required=creating,
+        help="the event type it receives, or a pattern: 'workflow.*' (a namespace), '*' (every type)",
+    )
     leaf.add_argument("--url", required=creating, help="where the events are POSTed")
     leaf.add_argument("--filter", metavar="JSON", help="only events whose data matches (JSON, @file or -)")
     leaf.add_argument("--description")
@@ -618,7 +622,9 @@ def register(commands: Any, require_verification: Callable[[argparse.Namespace],
         group, "test", "one signed test POST now; exit 1 when it is not delivered", webhooks_test, "testWebhook"
     )
     test.add_argument("id")
-    test.add_argument("--event", help="another event type than the webhook's")
+    test.add_argument(
+        "--event", help="another event type than the webhook's (a wildcard webhook: one its pattern takes)"
+    )
     test.add_argument("--data", metavar="JSON", help="the data (default: the type's example)")
     rotate = _leaf(
         group, "rotate", "rotate the signing secret (a generated one is shown once)", webhooks_rotate, "rotateSecret"

@@ -332,7 +332,9 @@ def register(commands: Any) -> None:
         if name == "listen":
             # Required unless a subcommand (history, replay) is given: cmd_listen checks it.
             command.add_argument("--forward-to", metavar="URL", help="where to POST each delivery")
-            command.add_argument("--events", help="comma-separated event types (default: every type)")
+            command.add_argument(
+                "--events", help="comma-separated event types or patterns ('workflow.*', '*'; default: every type)"
+            )
             command.add_argument("--filter", metavar="JSON", help="a webhook filter")
             command.add_argument("--print-secret", action="store_true", help="print the session's secret on stdout")
             command.add_argument(

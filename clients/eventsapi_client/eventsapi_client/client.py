@@ -43,7 +43,7 @@ class Webhook(TypedDict, total=False):
     id: str
     _id: str
     developerId: str
-    event: str
+    event: str  # one type, "<namespace>.*" or "*"; posts carry the type that arrived
     url: str
     filter: dict[str, Any]
     enabled: bool
@@ -175,7 +175,8 @@ class Client:
     def create_webhook(
         self, event: str, url: str, *, secret: str | None = None, filter: dict[str, Any] | None = None, **more: Any
     ) -> Webhook:
-        """More fields (description, rateLimit, headers, auth, asymmetricSignature…) as keywords."""
+        """`event`: one type, `"<namespace>.*"` (every type of a namespace) or `"*"` (every type).
+        More fields (description, rateLimit, headers, auth, asymmetricSignature…) as keywords."""
         body: dict[str, Any] = {"event": event, "url": url, **more}
         if secret is not None:
             body["secret"] = secret
@@ -215,7 +216,8 @@ class Client:
 
     @operation("testWebhook")
     def test_webhook(self, webhook_id: str, *, event: str | None = None, data: Any = None) -> dict[str, Any]:
-        """One signed test POST now: {deliveryId, delivered, status, latencyMs, error}."""
+        """One signed test POST now: {deliveryId, delivered, status, latencyMs, error}. `event`: the
+        type to send (a wildcard webhook's default is its pattern's first type)."""
         body = {name: value for name, value in (("event", event), ("data", data)) if value is not None}
         return cast(dict[str, Any], self.request("POST", f"/v1/events/webhooks/{_path(webhook_id)}/test", body))
 

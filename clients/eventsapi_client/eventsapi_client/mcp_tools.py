@@ -96,7 +96,7 @@ TOOLS = (
     Tool(
         "create_webhook",
         "createWebhook",
-        "Register a webhook for one event type at a URL, optionally with a secret.",
+        "Register a webhook for one event type (or a pattern: 'workflow.*', '*') at a URL, optionally with a secret.",
         lambda api, a: api.create_webhook(**a),
         _schema(
             {"event": STRING, "url": STRING, "secret": STRING, "filter": {"type": "object"}, "description": STRING},

@@ -137,7 +137,11 @@ export function webhookForm({ initial = null, onDone, onCancel }) {
       const options = [];
       if (!editing) options.push(h('option', { value: '', text: 'Choose an event type…' }));
       for (const type of types) options.push(h('option', { value: type, text: type }));
-      if (editing && !types.includes(initial.event)) options.push(h('option', { value: initial.event, text: initial.event }));
+      // Patterns: one webhook for every type of a namespace, or for every type (later ones too).
+      const patterns = [...new Set(types.map((type) => type.split('.')[0]))].map((ns) => `${ns}.*`);
+      for (const pattern of patterns) options.push(h('option', { value: pattern, text: `${pattern} (every ${pattern.slice(0, -2)} type)` }));
+      options.push(h('option', { value: '*', text: '* (every type, including types added later)' }));
+      if (editing && !types.includes(initial.event) && !patterns.includes(initial.event) && initial.event !== '*') options.push(h('option', { value: initial.event, text: initial.event }));
       replace(event, ...options);
       event.value = editing ? initial.event : '';
     })

@@ -248,7 +248,7 @@ TABLES: tuple[Store, ...] = (
         "WebhooksTable",
         "table",
         holds="webhooks (URL, filter, description, sealed secrets, headers and OAuth2 credentials),"
-        " the developer's counter and listen markers",
+        " the developer's counter (with its per-pattern counts) and listen and wildcard markers",
         lives="until deleted",
         output="WebhooksTableName",
         key=("developerId", "webhookId"),

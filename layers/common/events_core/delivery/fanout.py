@@ -30,6 +30,7 @@ from events_core.listen.fanout import split_markers, to_sessions
 from events_core.observability import logger, metrics
 from events_core.records.message import DeliveryMessage, delivery_id
 from events_core.records.payloads import PayloadStore, stored_by_reference
+from events_core.webhooks import wildcards
 from events_core.webhooks.filters import EVENT_BUDGET, PAIR_BUDGET, Budget, FilterBudgetExceeded, compiled
 from events_core.webhooks.repository import WebhookRepository
 
@@ -37,7 +38,8 @@ _MAX_CACHED = 10_000
 
 
 class SubscriptionCache:
-    """The enabled webhooks of (developer, event type) — one Query of the sparse index — kept for a
+    """The enabled webhooks of (developer, event type) — one Query of the sparse index, and one per
+    pattern its wildcard markers name (events_core.webhooks.wildcards) — kept for a
     few seconds (FanoutCacheSeconds), so that a burst of one developer's events does not read the
     same index partition for each one. A webhook created, changed or re-enabled takes at most that
     long to be seen; one disabled meanwhile is caught by delivery, which re-reads it."""
@@ -57,6 +59,9 @@ class SubscriptionCache:
             if cached and cached[0] > now:
                 return cached[1]
         found = self.repository.active_for(developer_id, event_type)
+        for pattern in wildcards.patterns_to_query(event_type, found):  # none unless the developer has wildcards
+            found = found + self.repository.active_for(developer_id, pattern)
+        found = wildcards.without_markers(found)
         if self.seconds > 0:
             with self._lock:
                 if len(self._entries) >= _MAX_CACHED:

@@ -6,14 +6,14 @@ failCount, lastTriggered or enabled."""
 import math
 from typing import Any
 
-from events_core import jsonsafe, tracing
+from events_core import event_patterns, jsonsafe, tracing
 from events_core.clock import iso_ms, now_ms
 from events_core.config import Settings
 from events_core.delivery.gate import OutboundContext, Post, Purpose, StepVerdict, VerdictKind, gate
 from events_core.delivery.probe_history import ProbeHistory
 from events_core.delivery.sender import PostResult
 from events_core.delivery.signing import delivery_headers, with_asymmetric
-from events_core.errors import EventsApiError, RateLimited, Unavailable
+from events_core.errors import BadRequest, EventsApiError, RateLimited, Unavailable
 from events_core.observability import logger
 from events_core.records.message import new_delivery_id
 from events_core.records.model import Attempt, DeliveryRecord, DeliveryStatus
@@ -28,7 +28,7 @@ TEST_HEADER = "X-Webhook-Test"
 
 def send_test(webhook: Webhook, body: Any, config: Settings, *, seconds_left: float) -> dict[str, Any]:
     request = parse_test(body)
-    event = request.event or webhook.event
+    event = test_event(webhook.event, request.event)
     data = data_for_test_send(event, request.data)  # the catalogue's example, or the caller's data once it validates
     at = now_ms()
     timestamp = iso_ms(at)
@@ -84,6 +84,22 @@ def send_test(webhook: Webhook, body: Any, config: Settings, *, seconds_left: fl
         "error": result.error if not result.ok and result.error else (None if result.ok else result.describe()),
         "traceId": trace.trace_id,
     }
+
+
+def test_event(subscribed: str, asked: str | None) -> str:
+    """The type a test send posts: the one asked for, else the webhook's own (for a pattern, its
+    first catalogue type). A wildcard webhook only takes the types its pattern does."""
+    if not event_patterns.is_pattern(subscribed):
+        return asked or subscribed
+    if asked is None:
+        return event_patterns.first_type(subscribed)
+    if not event_patterns.matches(subscribed, asked):
+        raise BadRequest(
+            f"event: {asked!r} is not one of this webhook's types ({subscribed!r}); one of "
+            f"{', '.join(event_patterns.types_of(subscribed))}",
+            field="event",
+        )
+    return asked
 
 
 def _span_attributes(webhook: Webhook, delivery_id: str) -> dict[str, str]:

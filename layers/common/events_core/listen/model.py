@@ -24,6 +24,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from events_core import event_patterns
 from events_core.clock import iso_ms
 from events_core.webhooks.filters import from_stored
 
@@ -74,7 +75,7 @@ def waiting_pk(developer_id: str, session_id: str) -> str:
 class Session:
     developer_id: str
     session_id: str
-    events: tuple[str, ...]  # empty: every event type
+    events: tuple[str, ...]  # types and patterns ("workflow.*", "*"); empty: every event type
     filter_json: str
     sealed_secret: str
     created_at_ms: int
@@ -90,7 +91,7 @@ class Session:
         return self.expires_at_ms > now_ms
 
     def takes(self, event_type: str) -> bool:
-        return not self.events or event_type in self.events
+        return not self.events or any(event_patterns.matches(taken, event_type) for taken in self.events)
 
     def public(self) -> dict[str, Any]:
         return {

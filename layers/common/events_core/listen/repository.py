@@ -8,6 +8,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
+from events_core import event_patterns
 from events_core.aws import LazyTable, conditional_check_failed, conditional_update
 from events_core.config import settings
 from events_core.event_types import EVENT_TYPES
@@ -73,7 +74,8 @@ class ListenStore:
         """The slot's entries in the webhooks' sparse index, which the fan-out already reads for every
         event: a marker for each type the session takes (put), the other types' removed. So an event
         of a developer who is not listening costs no read at all for sessions. `events` None: remove all."""
-        wanted = () if events is None else (events or EVENT_TYPES)
+        taken = () if events is None else (events or ("*",))
+        wanted = {name for pattern in taken for name in event_patterns.types_of(pattern)}
         entries: list[dict[str, Any]] = []
         for event in EVENT_TYPES:
             key = {"developerId": developer_id, "webhookId": marker_id(slot, event)}

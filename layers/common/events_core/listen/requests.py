@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from typing import Any
 
+from events_core import event_patterns
 from events_core.errors import BadRequest
 from events_core.event_types import EVENT_TYPES
 from events_core.webhooks.filters import validate_filter
@@ -48,6 +49,15 @@ def _event(value: Any, field: str) -> str:
     return value
 
 
+def _subscribed(value: Any) -> str:
+    """One of a session's `events`: a type, `"<namespace>.*"` or `"*"`, as webhooks take."""
+    if not isinstance(value, str):
+        raise BadRequest(
+            f"events: unknown event type {repr(value)[:64]}; one of {', '.join(EVENT_TYPES)}", field="events"
+        )
+    return event_patterns.parse(value, "events")
+
+
 def _integer(value: Any, field: str, low: int, high: int) -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
@@ -64,7 +74,7 @@ def parse_opening(body: Any) -> Opening:
         events = []
     if not isinstance(events, list):  # an empty object is not an empty list
         raise BadRequest("events: must be a list of event types", field="events")
-    chosen = tuple(dict.fromkeys(_event(event, "events") for event in events))
+    chosen = tuple(dict.fromkeys(_subscribed(event) for event in events))
     return Opening(events=chosen, filter=validate_filter(body.get("filter")))
 
 

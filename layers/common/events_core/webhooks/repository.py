@@ -13,10 +13,12 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
+from events_core import event_patterns
 from events_core.aws import LazyTable, conditional_check_failed, conditional_update
 from events_core.config import settings
 from events_core.errors import LimitExceeded, Unavailable
 from events_core.records.ledger import ledger_item
+from events_core.webhooks import wildcards
 from events_core.webhooks.model import CircuitState, DisabledReason, Webhook, active_key
 
 UNPROCESSED_RETRIES = 4
@@ -58,7 +60,9 @@ class WebhookRepository:
 
     # -- lifecycle (the API)
     def add(self, webhook: Webhook, cap: int) -> None:
-        """Store a new webhook and count it, atomically; LimitExceeded when the developer has `cap`."""
+        """Store a new webhook and count it, atomically; LimitExceeded when the developer has `cap`.
+        A wildcard webhook also counts under its pattern and puts the pattern's markers."""
+        counted, names, values = self._counting(webhook.event, 1)
         self._transact(
             [
                 {
@@ -72,47 +76,136 @@ class WebhookRepository:
                     "Update": {
                         "TableName": self.table.name,
                         "Key": self._key(webhook.developer_id, COUNTER),
-                        "UpdateExpression": "ADD webhooks :one",
+                        "UpdateExpression": f"ADD webhooks :one{counted}",
                         "ConditionExpression": "attribute_not_exists(webhooks) OR webhooks < :cap",
-                        "ExpressionAttributeValues": {":one": 1, ":cap": cap},
+                        "ExpressionAttributeValues": {":one": 1, ":cap": cap, **values},
+                        **names,
                     }
                 },
+                *self._marker_puts(webhook.developer_id, webhook.event),
             ],
             on_condition={1: LimitExceeded(f"a developer may have at most {cap} webhooks; delete one first")},
         )
 
+    # -- wildcard webhooks' markers (events_core.webhooks.wildcards)
+    @staticmethod
+    def _counting(event: str, step: int) -> tuple[str, dict[str, Any], dict[str, int]]:
+        """The counter update's extra clause for a wildcard `event` (its pattern's count moves by
+        `step`); nothing for a single type."""
+        if not event_patterns.is_pattern(event):
+            return "", {}, {}
+        return (
+            ", #wild :wild_step",
+            {"ExpressionAttributeNames": {"#wild": wildcards.count_attribute(event)}},
+            {":wild_step": step},
+        )
+
+    def _marker_puts(self, developer_id: str, event: str) -> list[dict[str, Any]]:
+        if not event_patterns.is_pattern(event):
+            return []
+        return [
+            {"Put": {"TableName": self.table.name, "Item": item}}
+            for item in wildcards.marker_items(developer_id, event, active_key)
+        ]
+
+    def mark_pattern(self, developer_id: str, pattern: str) -> bool:
+        """Put `pattern`'s markers for every type it takes now (an operator's pass after a release
+        declares a type), in one transaction conditional on a webhook still taking the pattern, so a
+        pattern whose last webhook went meanwhile gets none. True when written."""
+        try:
+            self.table.meta.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "ConditionCheck": {
+                            "TableName": self.table.name,
+                            "Key": self._key(developer_id, COUNTER),
+                            "ConditionExpression": "#wild > :zero",
+                            "ExpressionAttributeNames": {"#wild": wildcards.count_attribute(pattern)},
+                            "ExpressionAttributeValues": {":zero": 0},
+                        }
+                    },
+                    *self._marker_puts(developer_id, pattern),
+                ]
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            return False
+        return True
+
+    def drop_markers_if_unused(self, developer_id: str, event: str) -> bool:
+        """Remove a pattern's markers once no webhook takes it: in one transaction conditional on
+        its count being 0, so a webhook created meanwhile keeps them. True when removed."""
+        if not event_patterns.is_pattern(event):
+            return False
+        try:
+            self.table.meta.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "ConditionCheck": {
+                            "TableName": self.table.name,
+                            "Key": self._key(developer_id, COUNTER),
+                            "ConditionExpression": "attribute_not_exists(#wild) OR #wild <= :zero",
+                            "ExpressionAttributeNames": {"#wild": wildcards.count_attribute(event)},
+                            "ExpressionAttributeValues": {":zero": 0},
+                        }
+                    },
+                    *(
+                        {"Delete": {"TableName": self.table.name, "Key": key}}
+                        for key in wildcards.marker_keys(developer_id, event)
+                    ),
+                ]
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            return False  # still taken (or a concurrent change): a marker too many costs a Query, never a post
+        return True
+
     def delete(self, developer_id: str, webhook_id: str) -> bool:
         """True when it existed (and was this developer's); False otherwise. Its delivery records
         stay for their retention, so its id goes to the partition ledger in the same transaction
-        (events_core.records.ledger): off-boarding, export and expunge still find them."""
+        (events_core.records.ledger): off-boarding, export and expunge still find them. A wildcard
+        webhook's pattern is uncounted in the same transaction, and its markers go with the last."""
         retired = ledger_item(
             developer_id, webhook_id, now_s=int(time.time()), retention_days=settings().log_retention_days
         )
-        try:
-            self._transact(
-                [
-                    {
-                        "Delete": {
-                            "TableName": self.table.name,
-                            "Key": self._key(developer_id, webhook_id),
-                            "ConditionExpression": "attribute_exists(webhookId)",
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": self.table.name,
-                            "Key": self._key(developer_id, COUNTER),
-                            "UpdateExpression": "ADD webhooks :minus_one",
-                            "ExpressionAttributeValues": {":minus_one": -1},
-                        }
-                    },
-                    {"Put": {"TableName": self.deliveries.name, "Item": retired}},
-                ],
-                on_condition={0: _Missing()},
-            )
-        except _Missing:
-            return False
-        return True
+        for _ in range(_TRANSACTION_TRIES):
+            current = self.get(developer_id, webhook_id)
+            if current is None:
+                return False
+            counted, names, values = self._counting(current.event, -1)
+            try:
+                self._transact(
+                    [
+                        {
+                            "Delete": {
+                                "TableName": self.table.name,
+                                "Key": self._key(developer_id, webhook_id),
+                                # The event read is the one uncounted: a change meanwhile reads again.
+                                "ConditionExpression": "attribute_exists(webhookId) AND #event = :event",
+                                "ExpressionAttributeNames": {"#event": "event"},
+                                "ExpressionAttributeValues": {":event": current.event},
+                            }
+                        },
+                        {
+                            "Update": {
+                                "TableName": self.table.name,
+                                "Key": self._key(developer_id, COUNTER),
+                                "UpdateExpression": f"ADD webhooks :minus_one{counted}",
+                                "ExpressionAttributeValues": {":minus_one": -1, **values},
+                                **names,
+                            }
+                        },
+                        {"Put": {"TableName": self.deliveries.name, "Item": retired}},
+                    ],
+                    on_condition={0: _Missing()},
+                )
+            except _Missing:
+                continue
+            self.drop_markers_if_unused(developer_id, current.event)
+            return True
+        raise Unavailable("the webhook kept changing while it was deleted; retry")
 
     def _transact(self, items: list[dict], on_condition: dict[int, Exception]) -> None:
         client = self.table.meta.client
@@ -129,27 +222,69 @@ class WebhookRepository:
                 # Cancelled by a conflicting transaction (two creates at once): try again.
         raise Unavailable("too many concurrent changes to this developer's webhooks; retry")
 
-    def save_fields(self, webhook: Webhook, names: Iterable[str], seen_updated_at: str) -> bool:
+    def save_fields(
+        self, webhook: Webhook, names: Iterable[str], seen_updated_at: str, *, previous_event: str | None = None
+    ) -> bool:
         """Write the named attributes of a changed webhook (absent ones are removed), if nobody
         changed it since it was read. Counters delivery keeps (failCount, lastTriggered) are left
-        alone unless named, so a PATCH never loses a concurrent failure count."""
+        alone unless named, so a PATCH never loses a concurrent failure count. An `event` moved to
+        or from a pattern (`previous_event`: the one read) moves its counts and markers with it,
+        in the same transaction."""
         item = webhook.to_item()
         names = sorted(set(names))
         placeholders = {f"#a{n}": name for n, name in enumerate(names)}
         sets = [f"{alias} = :v{alias[2:]}" for alias, name in placeholders.items() if name in item]
         removes = [alias for alias, name in placeholders.items() if name not in item]
         expression = ("SET " + ", ".join(sets) if sets else "") + (" REMOVE " + ", ".join(removes) if removes else "")
-        return conditional_update(
-            self.table,
-            Key=self._key(webhook.developer_id, webhook.webhook_id),
-            UpdateExpression=expression.strip(),
-            ConditionExpression="attribute_exists(webhookId) AND updatedAt = :seen",
-            ExpressionAttributeNames=placeholders,
-            ExpressionAttributeValues={
+        update = {
+            "Key": self._key(webhook.developer_id, webhook.webhook_id),
+            "UpdateExpression": expression.strip(),
+            "ConditionExpression": "attribute_exists(webhookId) AND updatedAt = :seen",
+            "ExpressionAttributeNames": placeholders,
+            "ExpressionAttributeValues": {
                 ":seen": seen_updated_at,
                 **{f":v{alias[2:]}": item[name] for alias, name in placeholders.items() if name in item},
             },
-        )
+        }
+        moved = previous_event is not None and previous_event != webhook.event
+        if not moved or not (
+            event_patterns.is_pattern(previous_event or "") or event_patterns.is_pattern(webhook.event)
+        ):
+            return conditional_update(self.table, **update)
+        old = previous_event or ""
+        try:
+            self._transact(
+                [
+                    {"Update": {"TableName": self.table.name, **update}},
+                    *self._recount(webhook.developer_id, old, webhook.event),
+                    *self._marker_puts(webhook.developer_id, webhook.event),
+                ],
+                on_condition={0: _Missing()},
+            )
+        except _Missing:
+            return False
+        self.drop_markers_if_unused(webhook.developer_id, old)
+        return True
+
+    def _recount(self, developer_id: str, old: str, new: str) -> list[dict[str, Any]]:
+        steps = {pattern: 0 for pattern in (old, new) if event_patterns.is_pattern(pattern)}
+        for pattern, step in ((old, -1), (new, 1)):
+            if pattern in steps:
+                steps[pattern] += step
+        if not steps:
+            return []
+        aliases = {f"#w{n}": wildcards.count_attribute(pattern) for n, pattern in enumerate(steps)}
+        return [
+            {
+                "Update": {
+                    "TableName": self.table.name,
+                    "Key": self._key(developer_id, COUNTER),
+                    "UpdateExpression": "ADD " + ", ".join(f"{alias} :s{alias[2:]}" for alias in aliases),
+                    "ExpressionAttributeNames": aliases,
+                    "ExpressionAttributeValues": {f":s{n}": step for n, step in enumerate(steps.values())},
+                }
+            }
+        ]
 
     # -- reads
     def get(self, developer_id: str, webhook_id: str) -> Webhook | None:

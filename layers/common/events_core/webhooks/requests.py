@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from typing import Any
 
+from events_core import event_patterns
 from events_core.config import Settings
 from events_core.errors import BadRequest
 from events_core.event_types import EVENT_TYPES
@@ -81,6 +82,11 @@ def _event(value: str) -> str:
     return value
 
 
+def _subscribed(value: str) -> str:
+    """A webhook's `event`: one type, `"<namespace>.*"` or `"*"` (events_core.event_patterns)."""
+    return event_patterns.parse(value)
+
+
 def _secret(value: str | None) -> str | None:
     if value is not None and not 1 <= len(value) <= MAX_SECRET_LENGTH:
         raise BadRequest(f"secret: must be 1 to {MAX_SECRET_LENGTH} characters", field="secret")
@@ -100,7 +106,7 @@ def _description(value: str | None) -> str | None:
 def parse_registration(body: Any, settings: Settings) -> Registration:
     body = _object(body)
     known_fields(body, CREATE_FIELDS)
-    event = _event(_string(body, "event", required=True) or "")
+    event = _subscribed(_string(body, "event", required=True) or "")
     url = _string(body, "url", required=True) or ""
     check_webhook_url(url, settings)
     return Registration(
@@ -132,7 +138,7 @@ def parse_changes(body: Any, settings: Settings) -> dict[str, Any]:
         check_webhook_url(url, settings)
         changes["url"] = url
     if "event" in body:
-        changes["event"] = _event(_string(body, "event", required=True) or "")
+        changes["event"] = _subscribed(_string(body, "event", required=True) or "")
     if "filter" in body:
         changes["filter"] = validate_filter(body["filter"])
     if "enabled" in body:

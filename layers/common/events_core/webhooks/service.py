@@ -169,7 +169,7 @@ def change(developer_id: str, webhook_id: str, body: Any, repository: WebhookRep
     for _ in range(_SAVE_TRIES):
         current = get(developer_id, webhook_id, repository)
         updated, names = _apply(current, changes, now_ms())
-        if repository.save_fields(updated, names, current.updated_at):
+        if repository.save_fields(updated, names, current.updated_at, previous_event=current.event):
             return updated
         # changed (or deleted) since we read it: read again
     raise Unavailable("the webhook kept changing while this request was applied; retry")
