@@ -139,7 +139,7 @@ class Deliverer:
         )
         self.pool = ThreadPoolExecutor(max_workers=config.delivery_concurrency, thread_name_prefix="delivery")
         self.controls = ReceiverControls(config, self.webhooks, self.store)
-        self.health = HealthRecorder(config)  # the webhooks' health figures, one update per (webhook, minute)
+        self.health = HealthRecorder(config)  # the webhooks' health figures (events_core.stats)
 
     # -- the batch
     def deliver(self, incoming: list[Incoming], remaining_ms: Callable[[], int]) -> dict[str, Verdict]:
@@ -167,7 +167,7 @@ class Deliverer:
                 batch.verdicts[item.message_id] = result
         self._count_per_webhook(batch)
         self._settle(batch)
-        self.health.record(batch.attempted, batch.verdicts, due)
+        self.health.record(batch.attempted, batch.verdicts, due, batch_size=len(incoming))
         self._release_held(batch, webhooks.values(), remaining_ms)
         return batch.verdicts
 
