@@ -1,6 +1,7 @@
 // The webhooks page: the table of a developer's webhooks and the form that creates one.
 
 import { Api, ApiError, eventTypes } from './api.js';
+import { overview, sparkline } from './health.js';
 import {
   append,
   clearErrors,
@@ -307,9 +308,21 @@ export function renderWebhooks(main) {
       .catch((error) => alive && replace(cell, h('span', { class: 'muted small', text: error.message })));
   }
 
+  let health = new Map(); // webhook id → its last 24 hours (GET /v1/events/stats)
+  const healthCells = new Map();
+
+  function fillHealth(id) {
+    const cell = healthCells.get(id);
+    const found = health.get(id);
+    if (cell && found) replace(cell, sparkline(found));
+  }
+
   function row(webhook, index, keptBarCell = null) {
     const tr = h('tr', { dataset: { webhookId: webhook.id } });
     const barCell = keptBarCell || td('Recent deliveries');
+    const healthCell = td('Last 24 h', h('span', { class: 'muted small', text: '…' }));
+    healthCells.set(webhook.id, healthCell);
+    fillHealth(webhook.id);
     const open = h('a', {
       href: `#/webhooks/${encodeURIComponent(webhook.id)}`,
       class: 'btn btn-small',
@@ -373,6 +386,7 @@ export function renderWebhooks(main) {
           ? timeEl(webhook.lastTriggered, { relative: true })
           : h('span', { class: 'muted', text: 'never' }),
       ),
+      healthCell,
       barCell,
       td('Actions', h('div', { class: 'row-actions' }, open, test, toggle)),
     );
@@ -422,7 +436,7 @@ export function renderWebhooks(main) {
               h(
                 'tr',
                 {},
-                ['Webhook', 'Description', 'State', 'Failures', 'Last triggered', 'Recent deliveries', 'Actions'].map(
+                ['Webhook', 'Description', 'State', 'Failures', 'Last triggered', 'Last 24 h', 'Recent deliveries', 'Actions'].map(
                   (name) => h('th', { scope: 'col', text: name }),
                 ),
               ),
@@ -431,6 +445,16 @@ export function renderWebhooks(main) {
           ),
         ),
       );
+      overview()
+        .then((found) => {
+          if (!alive) return;
+          health = found;
+          for (const id of healthCells.keys()) fillHealth(id);
+        })
+        .catch((error) => {
+          if (!alive) return;
+          for (const cell of healthCells.values()) replace(cell, h('span', { class: 'muted small', text: error.message }));
+        });
     } catch (error) {
       if (!alive) return;
       if (error instanceof ApiError && error.status === 401) return;
