@@ -150,7 +150,8 @@ def lines(m: Measured, region: str = regions.DEFAULT) -> list[tuple[str, str, fl
             f"(webhook, minute) per execution environment, figures kept up to {m.stats_flush_seconds} s "
             f"(`StatsFlushSeconds`); assumed: an environment under load takes full batches of 10 posts, each to "
             "its own webhook, one every 268 ms (the delivery batch measured above), so about "
-            f"{1 / m.stats_writes_per_delivery if m.stats_writes_per_delivery else 0:.0f} deliveries per write (written every batch instead: 1 WRU per webhook-batch, $0.06 to $0.63)",
+            f"{1 / m.stats_writes_per_delivery if m.stats_writes_per_delivery else 0:.0f} deliveries per write "
+            "(written every batch instead: 1 WRU per webhook-batch, $0.06 to $0.63)",
             m.stats_writes_per_delivery * MILLION * prices["dynamodb_wru"],
         ),
     ]

@@ -8,7 +8,6 @@ each to its own webhook, as bench/delivery_batch.py sends them, one batch every 
 
 import json
 import random
-import sys
 from typing import Any
 
 import boto3
@@ -91,7 +90,11 @@ def pages(deliveries: int, minutes: int) -> dict[str, int]:
         counting = CountingTable(table)
         store = StatsStore(counting)
         found: dict[str, int] = {}
-        for label, span, granularity in (("24h_hour", 24, "hour"), ("7d_day", 7 * 24, "day"), ("6h_minute", 6, "minute")):
+        for label, span, granularity in (
+            ("24h_hour", 24, "hour"),
+            ("7d_day", 7 * 24, "day"),
+            ("6h_minute", 6, "minute"),
+        ):
             window = reader.Window(now - span * 60 * MINUTE, now, granularity)
             for read in ("first", "next"):
                 counting.items = 0
@@ -201,7 +204,8 @@ def cost_section(results: dict[str, Any]) -> str:
 
     def cells(figures: dict[str, int]) -> str:
         return " | ".join(
-            f"{figures[label + '_first']:,} / {figures[label + '_next']:,}" for label in ("24h_hour", "7d_day", "6h_minute")
+            f"{figures[label + '_first']:,} / {figures[label + '_next']:,}"
+            for label in ("24h_hour", "7d_day", "6h_minute")
         )
 
     return f"""

@@ -58,7 +58,9 @@ def test_a_webhooks_health_over_24_hours_and_7_days_and_in_the_list(console, sta
 
     console.get_by_role("link", name="All webhooks").click()
     console.locator("tr", has=console.get_by_text(bad_url, exact=True)).get_by_role("link", name="Open").click()
-    expect(console.locator("#health-24h .health-figure", has_text="success").locator(".health-value")).to_have_text("0%")
+    expect(console.locator("#health-24h .health-figure", has_text="success").locator(".health-value")).to_have_text(
+        "0%"
+    )
     expect(console.locator("#health-24h rect.health-bar.health-bad").first).to_be_visible()
     # What the API answers now (a post retried by the queue after a stall may add an attempt).
     dead = call(stack, "GET", f"/v1/events/webhooks/{flaky['id']}/stats")[1]["totals"]["dead"]

@@ -26,9 +26,7 @@ def _one_in_four_fails():
     return choose
 
 
-def test_after_100_deliveries_the_route_answers_exact_counts_and_p50_in_the_medians_bucket(
-    make_pipeline, receiver
-):
+def test_after_100_deliveries_the_route_answers_exact_counts_and_p50_in_the_medians_bucket(make_pipeline, receiver):
     # The failures' retries wait: 100 attempts, no more. Figures written every batch (exact); the
     # default keeps them up to a minute per environment (tests/unit/test_stats.py).
     pipeline = make_pipeline(RetryDelayScale="1", StatsFlushSeconds="0")

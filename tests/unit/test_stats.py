@@ -24,7 +24,7 @@ def test_every_latency_falls_in_exactly_the_bucket_its_bounds_say():
     for latency in (0, 1, 2, 3, 99, 100, 101, 86_400_000, 86_400_001, 10**12):
         lower, upper = bounds_of(bucket_of(latency))
         assert (lower < latency or latency == lower == 0) and (upper is None or latency <= upper)
-    assert BUCKETS == len(BOUNDS_MS) + 1 and list(BOUNDS_MS) == sorted(BOUNDS_MS)
+    assert len(BOUNDS_MS) + 1 == BUCKETS and list(BOUNDS_MS) == sorted(BOUNDS_MS)
 
 
 def test_a_percentile_lies_in_the_bucket_holding_its_rank():
@@ -116,7 +116,7 @@ def test_full_batches_are_added_up_in_memory_and_written_once_per_webhook_minute
     assert store.writes == []
     clock[0] = 61.0
     recorder.record(*_deliveries(FULL_BATCH), [])
-    [(key, counts)] = store.writes
+    [(_, counts)] = store.writes
     assert counts == {"attempts": 210, "succeeded": 210, "firstAttemptSucceeded": 210}
 
 

@@ -691,7 +691,11 @@ def register(commands: Any, require_verification: Callable[[argparse.Namespace],
     rotate.add_argument("--overlap-seconds", type=int, help="how long the old secret keeps signing (default a day)")
     _leaf(group, "signing-keys", "the public keys that verify v1a signatures", webhooks_signing_keys, "listSigningKeys")
     health = _leaf(
-        group, "stats", "a webhook's health: counts per status and latency per bucket", webhooks_stats, "getWebhookStats"
+        group,
+        "stats",
+        "a webhook's health: counts per status and latency per bucket",
+        webhooks_stats,
+        "getWebhookStats",
     )
     health.add_argument("id")
     health.add_argument("--since", help="ISO-8601, or a time ago: 30m, 2h, 7d (default: 24 hours before --until)")
@@ -729,7 +733,9 @@ def register(commands: Any, require_verification: Callable[[argparse.Namespace],
         leaf.add_argument("webhook_id")
         leaf.add_argument("delivery_id")
 
-    overview = _leaf(commands, "stats", "every webhook's health over a window (default 24 hours)", stats_overview, "getStatsOverview")
+    overview = _leaf(
+        commands, "stats", "every webhook's health over a window (default 24 hours)", stats_overview, "getStatsOverview"
+    )
     overview.add_argument("--since", help="ISO-8601, or a time ago: 30m, 2h, 7d (at most 7 days)")
     overview.add_argument("--until", help="ISO-8601, or a time ago (default: now)")
 

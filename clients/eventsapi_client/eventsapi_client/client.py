@@ -245,7 +245,9 @@ class Client:
         """The webhook's counts per status and latency percentiles per bucket (default: the last
         24 hours by hour): {webhookId, since, until, granularity, totals, buckets}."""
         path = f"/v1/events/webhooks/{_path(webhook_id)}/stats"
-        return cast(dict[str, Any], self.request("GET", path + _query(since=since, until=until, granularity=granularity)))
+        return cast(
+            dict[str, Any], self.request("GET", path + _query(since=since, until=until, granularity=granularity))
+        )
 
     @operation("getStatsOverview")
     def stats(

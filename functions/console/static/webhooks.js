@@ -319,9 +319,16 @@ export function renderWebhooks(main) {
 
   function row(webhook, index, keptBarCell = null) {
     const tr = h('tr', { dataset: { webhookId: webhook.id } });
-    const barCell = keptBarCell || td('Recent deliveries');
-    const healthCell = td('Last 24 h', h('span', { class: 'muted small', text: '…' }));
-    healthCells.set(webhook.id, healthCell);
+    // One cell, two figures: the last 24 hours (the stats overview) above the recent deliveries' bar.
+    const cell = keptBarCell || td('Health');
+    if (!keptBarCell) {
+      cell.append(
+        h('div', { class: 'health-slot' }, h('span', { class: 'muted small', text: '…' })),
+        h('div', { class: 'bar-slot' }),
+      );
+    }
+    const barCell = cell.querySelector('.bar-slot');
+    healthCells.set(webhook.id, cell.querySelector('.health-slot'));
     fillHealth(webhook.id);
     const open = h('a', {
       href: `#/webhooks/${encodeURIComponent(webhook.id)}`,
@@ -352,7 +359,7 @@ export function renderWebhooks(main) {
       setBusy(toggle, true, webhook.enabled ? 'Pausing…' : 'Enabling…');
       try {
         const updated = await Api.update(webhook.id, { enabled: !webhook.enabled });
-        const fresh = row(updated, index, barCell);
+        const fresh = row(updated, index, cell);
         tr.replaceWith(fresh);
         fresh.querySelector('td:last-child button:last-of-type')?.focus();
         say(notice('ok', `${updated.enabled ? 'Enabled' : 'Paused'}: ${updated.event} → ${updated.url}`));
@@ -386,8 +393,7 @@ export function renderWebhooks(main) {
           ? timeEl(webhook.lastTriggered, { relative: true })
           : h('span', { class: 'muted', text: 'never' }),
       ),
-      healthCell,
-      barCell,
+      cell,
       td('Actions', h('div', { class: 'row-actions' }, open, test, toggle)),
     );
     if (keptBarCell) return tr;
@@ -436,7 +442,7 @@ export function renderWebhooks(main) {
               h(
                 'tr',
                 {},
-                ['Webhook', 'Description', 'State', 'Failures', 'Last triggered', 'Last 24 h', 'Recent deliveries', 'Actions'].map(
+                ['Webhook', 'Description', 'State', 'Failures', 'Last triggered', 'Health', 'Actions'].map(
                   (name) => h('th', { scope: 'col', text: name }),
                 ),
               ),

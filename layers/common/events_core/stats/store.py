@@ -6,9 +6,10 @@ their own, `"developer#webhook#stats"` (so no delivery listing ever meets them):
   settled (SETTLE_MS past its end: later than any delivery batch can still write into it), so a
   window reads one item per past hour and minutes only for the last ones.
 
-Attributes: `developerId` (no `webhookId`: these are not delivery records), `expiresAt` (TTL: LogRetentionDays after the period),
-`v` (1), one number per count (tally.COUNTS, absent = 0), and the histograms' buckets as `r00`…`r20`
-(receiver latency) and `e00`…`e20` (event to delivered), absent = 0. About 300 bytes: one WRU.
+Attributes: `developerId` (no `webhookId`: these are not delivery records), `expiresAt` (TTL:
+LogRetentionDays after the period), `v` (1), one number per count (tally.COUNTS, absent = 0), and
+the histograms' buckets as `r00`…`r20` (receiver latency) and `e00`…`e20` (event to delivered),
+absent = 0. About 300 bytes: one WRU.
 """
 
 from collections.abc import Iterable, Iterator
