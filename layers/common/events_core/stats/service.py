@@ -41,5 +41,7 @@ def overview(developer_id: str, params: dict[str, str]) -> dict[str, Any]:
     for webhook in page:
         answer = figures_answer(developer_id, webhook.webhook_id, window, store)
         rows.append({**answer, "url": webhook.url, "enabled": webhook.enabled})
-    state = {"after": page[-1].webhook_id, "since": window.since_ms, "until": window.until_ms} if more else None
-    return {"webhooks": rows, "nextCursor": cursors.seal(state, scope) if state else None}
+    following: dict[str, str | int | None] | None = (
+        {"after": page[-1].webhook_id, "since": window.since_ms, "until": window.until_ms} if more else None
+    )
+    return {"webhooks": rows, "nextCursor": cursors.seal(following, scope) if following else None}
