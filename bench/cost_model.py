@@ -36,6 +36,8 @@ class Measured:
     log_ingest_per_line: float = 0.00205  # seconds of the ingest function per access-log line
     kms_per_1000_posts: float = 0.0  # KMS requests at the fixed spread (bench.kms_spread), data-key format
     kms_per_1000_posts_v1: float = 0.0  # the same with every secret still sealed by KMS itself
+    stats_writes_per_delivery: float = 0.0  # health aggregates' ADDs (bench.stats: kept per environment)
+    stats_flush_seconds: int = 60
 
 
 def measured_from(results: dict[str, dict]) -> Measured:
@@ -51,6 +53,8 @@ def measured_from(results: dict[str, dict]) -> Measured:
         log_ingest_per_line=results["api_call_logs"]["ingest"]["seconds"] / 1000,  # 1,000 lines an invocation
         kms_per_1000_posts=batch["kms"]["v2"]["per_1000_posts"],
         kms_per_1000_posts_v1=batch["kms"]["v1"]["per_1000_posts"],
+        stats_writes_per_delivery=results.get("stats", {}).get("writes_per_delivery", 0.0),
+        stats_flush_seconds=results.get("stats", {}).get("flush_seconds", 60),
     )
 
 
@@ -139,6 +143,16 @@ def lines(m: Measured, region: str = regions.DEFAULT) -> list[tuple[str, str, fl
             f"(+${m.kms_per_1000_posts_v1 * 1000 * prices['kms_request']:.2f}) "
             "until resealed (`eventsapi secrets reseal`)",
             m.kms_per_1000_posts * 1000 * prices["kms_request"],
+        ),
+        (
+            "Health figures (GET …/stats)",
+            f"{m.stats_writes_per_delivery * 1000:.1f} WRU per 1,000 deliveries (`bench/stats.py`): one ADD per "
+            f"(webhook, minute) per execution environment, figures kept up to {m.stats_flush_seconds} s "
+            f"(`StatsFlushSeconds`); assumed: an environment under load takes full batches of 10 posts, each to "
+            "its own webhook, one every 268 ms (the delivery batch measured above), so about "
+            f"{1 / m.stats_writes_per_delivery if m.stats_writes_per_delivery else 0:.0f} deliveries per write "
+            "(written every batch instead: 1 WRU per webhook-batch, $0.06 to $0.63)",
+            m.stats_writes_per_delivery * MILLION * prices["dynamodb_wru"],
         ),
     ]
 

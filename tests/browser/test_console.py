@@ -199,6 +199,7 @@ def test_deliveries_fail_are_recovered_and_redelivered(console, stack, receiver,
     assert fresh["lastTriggered"] is not None
     expect(row_of(console, receiver.url("/reports"))).to_contain_text("Paused")
     expect(row_of(console, receiver.url("/audit-mirror")).locator(".rate-label")).to_have_text("0%")
+    expect(row.locator(".health-slot .health-spark")).to_be_visible()  # the last 24 hours, for the picture
     console.set_viewport_size({"width": 1280, "height": 560})  # the picture: the content's own height
     shots(console, "console-webhooks.png", publish=True)
     console.watch.assert_clean()

@@ -24,7 +24,9 @@ def test_removing_a_developer_leaves_nothing_of_theirs_and_everything_of_others(
     target = Target.of_template(stack.template, boto3.Session(region_name=REGION))
     removed = developers.remove(target, "leaving_dev")
 
-    assert (removed.api_keys, removed.webhooks, removed.deliveries) == (2, 2, 2)
+    # Two delivery records, and each webhook's minute of health figures (events_core.stats).
+    assert (removed.api_keys, removed.webhooks, removed.deliveries) == (2, 2, 4)
+    assert not [i for i in stack.items("DeliveriesTable") if i["webhookKey"].startswith("leaving_dev#")]
     assert removed.api_logs == 2  # its two webhook creations were logged
     assert ApiKeyStore().authenticate(leaving) is None  # on AWS the command also flushes the authorizer cache
     for table in ("ApiKeysTable", "WebhooksTable", "ApiLogsTable"):

@@ -275,6 +275,75 @@ def webhooks_signing_keys(api: Client, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+STATS_COLUMNS = ["start", "attempts", "ok %", "retrying", "dead", "throttled", "held", "p50 ms", "p99 ms"]
+OVERVIEW_COLUMNS = ["webhook id", "url", "attempts", "ok %", "dead", "p50 ms", "p99 ms"]
+
+
+def _rate(figures: Mapping[str, Any]) -> str:
+    rate = figures.get("successRate")
+    return "-" if rate is None else f"{rate * 100:.1f}"
+
+
+def _latency(figures: Mapping[str, Any], name: str) -> Any:
+    return (figures.get("receiverLatencyMs") or {}).get(name, "-")
+
+
+def _stats_row(start: str, figures: Mapping[str, Any]) -> list[Any]:
+    return [
+        start,
+        figures["attempts"],
+        _rate(figures),
+        figures["retrying"],
+        figures["dead"],
+        figures["throttled"],
+        figures["held"],
+        _latency(figures, "p50"),
+        _latency(figures, "p99"),
+    ]
+
+
+def webhooks_stats(api: Client, args: argparse.Namespace) -> int:
+    answer = api.webhook_stats(
+        args.id, since=instant(args.since), until=instant(args.until), granularity=args.granularity
+    )
+
+    def text() -> str:
+        rows = [_stats_row(b["start"], b) for b in answer["buckets"] if b["attempts"] or b["throttled"] or b["held"]]
+        rows.append(_stats_row("total", answer["totals"]))
+        return f"{answer['webhookId']}: {answer['since']} → {answer['until']} by {answer['granularity']}\n" + table(
+            STATS_COLUMNS, rows
+        )
+
+    emit(args, answer, text)
+    return EXIT_OK
+
+
+def stats_overview(api: Client, args: argparse.Namespace) -> int:
+    rows = list(api.stats(since=instant(args.since), until=instant(args.until), granularity="hour"))
+
+    def text() -> str:
+        if not rows:
+            return "no webhooks"
+        return table(
+            OVERVIEW_COLUMNS,
+            (
+                [
+                    row["webhookId"],
+                    row["url"],
+                    row["totals"]["attempts"],
+                    _rate(row["totals"]),
+                    row["totals"]["dead"],
+                    _latency(row["totals"], "p50"),
+                    _latency(row["totals"], "p99"),
+                ]
+                for row in rows
+            ),
+        )
+
+    emit(args, rows, text)
+    return EXIT_OK
+
+
 def deliveries_list(api: Client, args: argparse.Namespace) -> int:
     found = list(
         islice(
@@ -633,6 +702,17 @@ def register(commands: Any, require_verification: Callable[[argparse.Namespace],
     rotate.add_argument("--secret", help="the new secret (default: the service generates one)")
     rotate.add_argument("--overlap-seconds", type=int, help="how long the old secret keeps signing (default a day)")
     _leaf(group, "signing-keys", "the public keys that verify v1a signatures", webhooks_signing_keys, "listSigningKeys")
+    health = _leaf(
+        group,
+        "stats",
+        "a webhook's health: counts per status and latency per bucket",
+        webhooks_stats,
+        "getWebhookStats",
+    )
+    health.add_argument("id")
+    health.add_argument("--since", help="ISO-8601, or a time ago: 30m, 2h, 7d (default: 24 hours before --until)")
+    health.add_argument("--until", help="ISO-8601, or a time ago (default: now)")
+    health.add_argument("--granularity", choices=["minute", "hour", "day"], help="bucket size (default hour)")
     legacy = group.add_parser(
         "require-verification",
         help="operator: same as `eventsapi admin webhooks require-verification` (kept for a release)",
@@ -664,6 +744,12 @@ def register(commands: Any, require_verification: Callable[[argparse.Namespace],
         leaf = _leaf(group, name, text, handler, operation)
         leaf.add_argument("webhook_id")
         leaf.add_argument("delivery_id")
+
+    overview = _leaf(
+        commands, "stats", "every webhook's health over a window (default 24 hours)", stats_overview, "getStatsOverview"
+    )
+    overview.add_argument("--since", help="ISO-8601, or a time ago: 30m, 2h, 7d (at most 7 days)")
+    overview.add_argument("--until", help="ISO-8601, or a time ago (default: now)")
 
     recovering = _leaf(
         commands, "recover", "queue again a webhook's dead deliveries in a time window", recover, "recover"

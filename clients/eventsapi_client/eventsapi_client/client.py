@@ -238,6 +238,33 @@ class Client:
         """Send the ownership challenge now: {verified, latencyMs, error?}."""
         return cast(dict[str, Any], self.request("POST", f"/v1/events/webhooks/{_path(webhook_id)}/verify"))
 
+    # -- health figures ---------------------------------------------------------------------
+
+    @operation("getWebhookStats")
+    def webhook_stats(
+        self, webhook_id: str, *, since: str | None = None, until: str | None = None, granularity: str | None = None
+    ) -> dict[str, Any]:
+        """The webhook's counts per status and latency percentiles per bucket (default: the last
+        24 hours by hour): {webhookId, since, until, granularity, totals, buckets}."""
+        path = f"/v1/events/webhooks/{_path(webhook_id)}/stats"
+        return cast(
+            dict[str, Any], self.request("GET", path + _query(since=since, until=until, granularity=granularity))
+        )
+
+    @operation("getStatsOverview")
+    def stats(
+        self,
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        granularity: str | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every webhook's figures over one window (default the last 24 hours), page after page."""
+        return self._pages(
+            "/v1/events/stats", "webhooks", since=since, until=until, granularity=granularity, limit=page_size
+        )
+
     # -- deliveries -------------------------------------------------------------------------
 
     @operation("listDeliveries")

@@ -165,6 +165,26 @@ TOOLS = (
         writes=True,
     ),
     Tool(
+        "webhook_stats",
+        "getWebhookStats",
+        "Is a webhook healthy? Counts per status, success rate, receiver and event-to-delivered latency p50/p90/p99,"
+        " per minute, hour or day (default: the last 24 hours by hour).",
+        lambda api, a: api.webhook_stats(
+            a["webhook_id"], since=a.get("since"), until=a.get("until"), granularity=a.get("granularity")
+        ),
+        _schema(
+            {**WEBHOOK_ID, "since": STRING, "until": STRING, "granularity": {"enum": ["minute", "hour", "day"]}},
+            ("webhook_id",),
+        ),
+    ),
+    Tool(
+        "stats_overview",
+        "getStatsOverview",
+        "Every webhook's health over one window (default the last 24 hours): totals and buckets per webhook.",
+        lambda api, a: list(api.stats(since=a.get("since"), until=a.get("until"), granularity=a.get("granularity"))),
+        _schema({"since": STRING, "until": STRING, "granularity": {"enum": ["minute", "hour", "day"]}}),
+    ),
+    Tool(
         "list_deliveries",
         "listDeliveries",
         "A webhook's deliveries, newest first: status, attempts, last error.",

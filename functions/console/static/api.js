@@ -151,6 +151,8 @@ export const Api = {
   test: (id) => api('POST', `/v1/events/webhooks/${enc(id)}/test`, { body: {} }),
   testEvent: (id, event) => api('POST', `/v1/events/webhooks/${enc(id)}/test`, { body: { event } }),
   rotate: (id, body = {}) => api('POST', `/v1/events/webhooks/${enc(id)}/secret/rotate`, { body }),
+  stats: (id, query) => api('GET', `/v1/events/webhooks/${enc(id)}/stats`, { query }),
+  statsOverview: (query) => api('GET', '/v1/events/stats', { query }),
   deliveries: (id, query) => api('GET', `/v1/events/webhooks/${enc(id)}/deliveries`, { query }),
   delivery: (id, deliveryId) => api('GET', `/v1/events/webhooks/${enc(id)}/deliveries/${enc(deliveryId)}`),
   redeliver: (id, deliveryId) =>

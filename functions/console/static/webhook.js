@@ -26,6 +26,7 @@ import {
   uid,
   webhookState,
 } from './dom.js';
+import { renderHealth } from './health.js';
 import { formCard, testResult, webhookForm } from './webhooks.js';
 
 const PAGE_SIZE = 25;
@@ -75,8 +76,9 @@ export function renderWebhook(main, { id }) {
   const secretSlot = h('div');
   const editSlot = h('div');
   const summarySlot = h('div');
+  const healthSlot = h('div');
   const sections = h('div', { class: 'sections' });
-  append(main, back, headSlot, messages, secretSlot, editSlot, summarySlot, sections);
+  append(main, back, headSlot, messages, secretSlot, editSlot, summarySlot, healthSlot, sections);
 
   const say = (node) => replace(messages, node);
 
@@ -377,6 +379,7 @@ export function renderWebhook(main, { id }) {
     }
     if (!alive) return;
     renderAll();
+    renderHealth(healthSlot, id, () => alive);
     append(sections, deliveries.element, recoverSection(id, deliveries));
     deliveries.load();
   }

@@ -1,6 +1,7 @@
 // The webhooks page: the table of a developer's webhooks and the form that creates one.
 
 import { Api, ApiError, eventTypes } from './api.js';
+import { overview, sparkline } from './health.js';
 import {
   append,
   clearErrors,
@@ -311,9 +312,28 @@ export function renderWebhooks(main) {
       .catch((error) => alive && replace(cell, h('span', { class: 'muted small', text: error.message })));
   }
 
+  let health = new Map(); // webhook id → its last 24 hours (GET /v1/events/stats)
+  const healthCells = new Map();
+
+  function fillHealth(id) {
+    const cell = healthCells.get(id);
+    const found = health.get(id);
+    if (cell && found) replace(cell, sparkline(found));
+  }
+
   function row(webhook, index, keptBarCell = null) {
     const tr = h('tr', { dataset: { webhookId: webhook.id } });
-    const barCell = keptBarCell || td('Recent deliveries');
+    // One cell, two figures: the last 24 hours (the stats overview) above the recent deliveries' bar.
+    const cell = keptBarCell || td('Health');
+    if (!keptBarCell) {
+      cell.append(
+        h('div', { class: 'health-slot' }, h('span', { class: 'muted small', text: '…' })),
+        h('div', { class: 'bar-slot' }),
+      );
+    }
+    const barCell = cell.querySelector('.bar-slot');
+    healthCells.set(webhook.id, cell.querySelector('.health-slot'));
+    fillHealth(webhook.id);
     const open = h('a', {
       href: `#/webhooks/${encodeURIComponent(webhook.id)}`,
       class: 'btn btn-small',
@@ -343,7 +363,7 @@ export function renderWebhooks(main) {
       setBusy(toggle, true, webhook.enabled ? 'Pausing…' : 'Enabling…');
       try {
         const updated = await Api.update(webhook.id, { enabled: !webhook.enabled });
-        const fresh = row(updated, index, barCell);
+        const fresh = row(updated, index, cell);
         tr.replaceWith(fresh);
         fresh.querySelector('td:last-child button:last-of-type')?.focus();
         say(notice('ok', `${updated.enabled ? 'Enabled' : 'Paused'}: ${updated.event} → ${updated.url}`));
@@ -377,7 +397,7 @@ export function renderWebhooks(main) {
           ? timeEl(webhook.lastTriggered, { relative: true })
           : h('span', { class: 'muted', text: 'never' }),
       ),
-      barCell,
+      cell,
       td('Actions', h('div', { class: 'row-actions' }, open, test, toggle)),
     );
     if (keptBarCell) return tr;
@@ -426,7 +446,7 @@ export function renderWebhooks(main) {
               h(
                 'tr',
                 {},
-                ['Webhook', 'Description', 'State', 'Failures', 'Last triggered', 'Recent deliveries', 'Actions'].map(
+                ['Webhook', 'Description', 'State', 'Failures', 'Last triggered', 'Health', 'Actions'].map(
                   (name) => h('th', { scope: 'col', text: name }),
                 ),
               ),
@@ -435,6 +455,16 @@ export function renderWebhooks(main) {
           ),
         ),
       );
+      overview()
+        .then((found) => {
+          if (!alive) return;
+          health = found;
+          for (const id of healthCells.keys()) fillHealth(id);
+        })
+        .catch((error) => {
+          if (!alive) return;
+          for (const cell of healthCells.values()) replace(cell, h('span', { class: 'muted small', text: error.message }));
+        });
     } catch (error) {
       if (!alive) return;
       if (error instanceof ApiError && error.status === 401) return;

@@ -96,6 +96,8 @@ class Settings:
     response_cap_bytes: int = _setting(1024, "DELIVERY_RESPONSE_CAP_BYTES", None, int)
     delivery_concurrency: int = _setting(10, "DELIVERY_CONCURRENCY", None, int)
     stats_interval: int = _setting(60, "STATS_INTERVAL_SECONDS", "StatsIntervalSeconds", int)
+    # How long an execution environment may keep health figures before writing them (events_core.stats).
+    stats_flush_seconds: int = _setting(60, "STATS_FLUSH_SECONDS", "StatsFlushSeconds", int)
     # Webhooks.
     max_webhooks_per_developer: int = _setting(100, "MAX_WEBHOOKS_PER_DEVELOPER", "MaxWebhooksPerDeveloper", int)
     secret_overlap_seconds: int = _setting(86400, "SECRET_OVERLAP_SECONDS", "SecretOverlapSeconds", int)

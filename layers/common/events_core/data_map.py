@@ -105,6 +105,12 @@ def _delivery_partitions(scope: Scope) -> Iterable[str]:
     yield ledger_partition(scope.developer_id)  # last: it names the retired partitions above
 
 
+def _stats_partitions(scope: Scope) -> Iterable[str]:
+    from events_core.stats.store import stats_partition
+
+    return (stats_partition(scope.developer_id, owner) for owner in scope.owners)
+
+
 def _listen_partitions(scope: Scope) -> Iterable[str]:
     from events_core.listen.model import waiting_pk
 
@@ -165,7 +171,8 @@ TABLES: tuple[Store, ...] = (
     Store(
         "DeliveriesTable",
         "table",
-        holds="delivery records of webhooks, test sends and listen sessions, with the partition ledger",
+        holds="delivery records of webhooks, test sends and listen sessions, with the partition ledger;"
+        " webhooks' health aggregates (counts and latency histograms per minute and hour, no payloads)",
         lives="LogRetentionDays after their last attempt (expiresAt)",
         output="DeliveriesTableName",
         key=("webhookKey", "deliveryId"),
@@ -175,6 +182,12 @@ TABLES: tuple[Store, ...] = (
                 _delivery_partitions,
                 'webhookKey = "developer#owner" for every webhook and session (live or in the ledger),'
                 ' then "developer#~partitions" (the ledger)',
+                owned_by="developerId",
+            ),
+            Query(
+                "webhookKey",
+                _stats_partitions,
+                'webhookKey = "developer#owner#stats" for every owner: health aggregates (events_core.stats)',
                 owned_by="developerId",
             ),
         ),

@@ -41,6 +41,7 @@ from events_core.records.model import Attempt, DeliveryRecord, DeliveryStatus
 from events_core.records.payloads import RETRY_SPAN_SECONDS, PayloadKey, PayloadStore, StoredPayload
 from events_core.records.store import DeliveryStore, LeaseVerdict
 from events_core.secrets import SecretBox, secret_box
+from events_core.stats.recorder import HealthRecorder
 from events_core.webhooks.model import CircuitState, DisabledReason, Webhook
 from events_core.webhooks.repository import WebhookRepository
 
@@ -145,6 +146,7 @@ class Deliverer:
         )
         self.pool = ThreadPoolExecutor(max_workers=config.delivery_concurrency, thread_name_prefix="delivery")
         self.controls = ReceiverControls(config, self.webhooks, self.store)
+        self.health = HealthRecorder(config)  # the webhooks' health figures (events_core.stats)
 
     # -- the batch
     def deliver(self, incoming: list[Incoming], remaining_ms: Callable[[], int]) -> dict[str, Verdict]:
@@ -172,6 +174,7 @@ class Deliverer:
                 batch.verdicts[item.message_id] = result
         self._count_per_webhook(batch)
         self._settle(batch)
+        self.health.record(batch.attempted, batch.verdicts, due, batch_size=len(incoming))
         self._release_held(batch, webhooks.values(), remaining_ms)
         return batch.verdicts
 
