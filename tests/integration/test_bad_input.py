@@ -82,6 +82,17 @@ def test_bad_limits(stack, limit):
     assert answer.error["field"] == "limit"
 
 
+def test_misspelled_query_parameters_are_named_on_every_listing(stack):
+    key = stack.key()
+    webhook_id = stack.call("POST", WEBHOOKS, key=key, body=webhook_body()).json["id"]
+    for path in ("/v1/events/logs?stauts=5xx&limit=2", f"{WEBHOOKS}/{webhook_id}/deliveries?stauts=dead"):
+        answer = stack.call("GET", path, key=key)
+        assert answer.status == 400, path
+        assert answer.error["message"] == "unknown parameter(s): stauts"
+        assert answer.error["field"] == "stauts"
+    assert stack.call("GET", "/v1/events/logs?status=5xx&method=GET&endpoint=/v1&limit=2", key=key).status == 200
+
+
 def test_unknown_routes_are_json_404(stack):
     answer = stack.call("GET", "/v1/events/nothing", key=stack.key())
     assert answer.status == 404

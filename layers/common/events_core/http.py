@@ -39,6 +39,15 @@ class Answer:
     headers: Mapping[str, str] | None = None
 
 
+def known_query(params: Mapping[str, str], allowed: frozenset[str]) -> dict[str, str]:
+    """A route's query parameters, refusing any it does not take: a misspelled filter
+    (`?stauts=5xx`) would otherwise answer unfiltered, as if it had matched."""
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise BadRequest(f"unknown parameter(s): {', '.join(u[:32] for u in unknown[:5])}", field=unknown[0][:32])
+    return dict(params)
+
+
 def query_limit(raw: str | None, *, default: int, maximum: int) -> int:
     """A `limit` query parameter: an integer from 1 to `maximum`; `default` when absent."""
     if raw is None:
