@@ -63,7 +63,7 @@ from eventsapi.endpoints import (
     where_from,
 )
 from eventsapi.local.provision import Provisioner
-from eventsapi.local.runtime import LocalRuntime
+from eventsapi.local.runtime import LocalRuntime, PortTaken
 from eventsapi.local.template import Template, TemplateRejected
 from eventsapi.local.wiring import (
     REGION,
@@ -119,12 +119,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     try:
         stack.start()
-    except OSError as error:
+    except PortTaken as error:
         print(
-            f"cannot start the local stack: {error} (is another `make run` using ports {args.port}/{args.moto_port}? "
-            "pick others with --port and --moto-port)",
+            f"cannot start the local stack: {error} (is another `make run` using it? pick another with {error.flag})",
             file=sys.stderr,
         )
+        return 1
+    except OSError as error:
+        print(f"cannot start the local stack: {error}", file=sys.stderr)
         return 1
     try:  # whatever happens from here on, the emulator's child process goes with us
         issued = ApiKeyStore().create(LOCAL_DEVELOPER, SCOPES, key=chosen_key)
