@@ -64,7 +64,7 @@ from eventsapi.endpoints import (
 )
 from eventsapi.local.provision import Provisioner
 from eventsapi.local.runtime import LocalRuntime, PortTaken
-from eventsapi.local.template import Template, TemplateRejected
+from eventsapi.local.template import Template, TemplateRejected, parameter_problem
 from eventsapi.local.wiring import (
     REGION,
     STACK_NAME,
@@ -83,7 +83,7 @@ class UsageError(Exception):
 
 
 def _parameters(pairs: list[str], template: Path = TEMPLATE) -> dict[str, str]:
-    declared = Template(template, stack_name=STACK_NAME, region=REGION).parameters
+    declared = Template(template, stack_name=STACK_NAME, region=REGION).sam.get("Parameters", {})
     parsed = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
@@ -91,6 +91,9 @@ def _parameters(pairs: list[str], template: Path = TEMPLATE) -> dict[str, str]:
             raise UsageError(f"--param takes NAME=VALUE, got {pair!r}")
         if name not in declared:
             raise UsageError(f"--param: template.yaml has no parameter {name!r}; one of {', '.join(sorted(declared))}")
+        problem = parameter_problem(name, declared[name], value)
+        if problem:
+            raise UsageError(f"--param: {problem}")
         parsed[name] = value
     return parsed
 
