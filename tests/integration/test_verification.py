@@ -189,6 +189,11 @@ def test_switching_to_required_keeps_old_webhooks_until_the_operator_marks_them_
     pipeline.pump()
     assert len(receiver.at("/old")) == 1, "kept receiving after the switch"
 
+    # What the operator command reads to refuse a stack that does not verify: the stack states it.
+    from eventsapi.local.wiring import stated_parameters
+
+    stated = stated_parameters(boto3.client("dynamodb", region_name="us-east-1"), table.name)
+    assert stated == {"EndpointVerification": "required"}
     target = Target(boto3.Session(region_name="us-east-1"), None, {"WebhooksTableName": table.name}, deployed=False)
     assert require_all(target, "user_123", now_ms()) == 1
     listed = pipeline.listed(key)[old["id"]]

@@ -258,15 +258,9 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     elif args.dlq_command == "redrive":
         print(dlq.redrive(target, args.queue).summary(args.queue))
     elif args.dlq_command == "purge":
-        if not args.yes:
-            try:
-                answer = input(f"Delete every message in the {args.queue} dead-letter queue for good? [y/N] ")
-            except EOFError:  # no terminal and nothing piped in: no one to ask
-                print("\nno terminal to confirm on: pass --yes", file=sys.stderr)
-                return 2
-            if answer.strip().lower() not in ("y", "yes"):
-                print("nothing deleted")
-                return 1
+        stop = _confirmed(f"Delete every message in the {args.queue} dead-letter queue for good?", args.yes, "nothing deleted")
+        if stop is not None:
+            return stop
         try:
             purged = dlq.purge(target, args.queue)
         except dlq.PurgeTooSoon:
@@ -303,11 +297,43 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def _confirmed(question: str, yes: bool, declined: str = "nothing changed") -> int | None:
+    """None when the operator said yes (or gave --yes); otherwise the exit code to stop with."""
+    if yes:
+        return None
+    try:
+        answer = input(f"{question} [y/N] ")
+    except EOFError:  # no terminal and nothing piped in: no one to ask
+        print("\nno terminal to confirm on: pass --yes", file=sys.stderr)
+        return 2
+    if answer.strip().lower() in ("y", "yes"):
+        return None
+    print(declined)
+    return 1
+
+
 def cmd_webhooks(args: argparse.Namespace) -> int:
     from events_core.clock import now_ms
     from eventsapi.admin import verification
 
-    changed = verification.require_all(_target(args), args.developer, now_ms())
+    target = _target(args)
+    mode = target.parameters.get("EndpointVerification", "").strip().lower()
+    if mode == "off":
+        print(
+            "the stack's EndpointVerification is off: nothing would ever verify these webhooks, so nothing is "
+            "changed; deploy (or run) it with EndpointVerification=required first",
+            file=sys.stderr,
+        )
+        return 2
+    whose = f"developer {args.developer}'s webhooks" if args.developer else "every webhook of every developer"
+    known = f"EndpointVerification is {mode}" if mode else "the stack's EndpointVerification is not known here"
+    stop = _confirmed(
+        f"Mark {whose} pending ({known})? Enabled ones are switched off and receive nothing until each verifies.",
+        args.yes,
+    )
+    if stop is not None:
+        return stop
+    changed = verification.require_all(target, args.developer, now_ms())
     print(f"{changed} webhook(s) marked pending: each receives nothing until it verifies")
     return 0
 
@@ -529,6 +555,7 @@ def _operator_commands(commands: Any, *, operator: bool) -> None:
             "require-verification", help="mark webhooks pending ownership verification (EndpointVerification=required)"
         )
         require.add_argument("--developer", help="only this developer's webhooks (default: every webhook)")
+        require.add_argument("--yes", action="store_true", help="do not ask")
         hooks.set_defaults(func=cmd_webhooks)
     operator_cli.add_commands(commands, _target)
 
