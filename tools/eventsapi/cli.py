@@ -258,7 +258,9 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     elif args.dlq_command == "redrive":
         print(dlq.redrive(target, args.queue).summary(args.queue))
     elif args.dlq_command == "purge":
-        stop = _confirmed(f"Delete every message in the {args.queue} dead-letter queue for good?", args.yes, "nothing deleted")
+        stop = _confirmed(
+            f"Delete every message in the {args.queue} dead-letter queue for good?", args.yes, "nothing deleted"
+        )
         if stop is not None:
             return stop
         try:

@@ -114,7 +114,9 @@ def stated_parameters(dynamodb: Any, table_name: str) -> dict[str, str]:
     """The parameters a running local stack stated (empty for one started before it did)."""
     arn = dynamodb.describe_table(TableName=table_name)["Table"]["TableArn"]
     tags = dynamodb.list_tags_of_resource(ResourceArn=arn).get("Tags", [])
-    return {tag["Key"].removeprefix(PARAMETER_TAG): tag["Value"] for tag in tags if tag["Key"].startswith(PARAMETER_TAG)}
+    return {
+        tag["Key"].removeprefix(PARAMETER_TAG): tag["Value"] for tag in tags if tag["Key"].startswith(PARAMETER_TAG)
+    }
 
 
 def function_environment(template: Template) -> dict[str, str]:
