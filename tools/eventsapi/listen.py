@@ -26,7 +26,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 DEFAULT_API_URL = "http://127.0.0.1:3000"
 POLL_WAIT_SECONDS = 20
@@ -288,21 +288,42 @@ def cmd_listen(args: argparse.Namespace) -> int:
     return code
 
 
+def _webhook_taking(api: Api, webhook_id: str, event_type: str) -> str:
+    """`--webhook ID`: the webhook, if it takes `event_type`; a receiver that subscribed to another
+    type would otherwise get a post it never asked for."""
+    reply = api.call("GET", f"/v1/events/webhooks/{quote(webhook_id, safe='')}")
+    if reply.status != 200:
+        raise BadSetup(f"webhook {webhook_id}: {reply.message()}")
+    takes = reply.json().get("event")
+    if takes != event_type:
+        raise BadSetup(
+            f"webhook {webhook_id} takes {takes}, not {event_type}: nothing sent "
+            f"(`eventsapi webhooks test {webhook_id} --event {event_type}` sends it anyway)"
+        )
+    return webhook_id
+
+
 def cmd_trigger(args: argparse.Namespace) -> int:
     try:
         api = Api(args.api_url or os.environ.get("EVENTS_API_URL") or DEFAULT_API_URL, _key(args))
         data = _json_object(args.data, "--data")
         body: dict[str, Any] = {"event": args.type, **({"data": data} if data is not None else {})}
         if args.webhook:
-            webhooks = [args.webhook]
+            webhooks = [_webhook_taking(api, args.webhook, args.type)]
         else:
             reply = api.call("POST", "/v1/events/listen/trigger", body)
             if reply.status != 200:
                 raise BadSetup(reply.message())
-            for queued in reply.json()["queued"]:
-                say(f"listen session {queued['sessionId']}: queued {queued['deliveryId']}")
+            queued = reply.json()["queued"]
+            for each in queued:
+                say(f"listen session {each['sessionId']}: queued {each['deliveryId']}")
             listed = api.call("GET", "/v1/events/webhooks").json()["webhooks"]
             webhooks = [hook["_id"] for hook in listed if hook["event"] == args.type and hook["enabled"]]
+            if not queued and not webhooks:  # not a failure (exit 0), but never a silent nothing
+                say(
+                    f"no listen session or enabled webhook takes {args.type}: nothing sent "
+                    f"(start `eventsapi listen --events {args.type} …` or create a webhook for it)"
+                )
         for webhook_id in webhooks:
             reply = api.call("POST", f"/v1/events/webhooks/{webhook_id}/test", body, timeout=30)
             if reply.status != 200:
