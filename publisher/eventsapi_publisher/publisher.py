@@ -187,6 +187,7 @@ class Publisher:
     ) -> str:
         """Publish one event; its EventBridge id."""
         event = Event(event_type, developer_id, data, idempotency_key, timestamp, traceparent, tracestate)
+        check(event)  # one event: its faults without a batch's "event 0:" in front
         [event_id] = self.publish_all([event])
         return event_id
 

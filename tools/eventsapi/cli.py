@@ -364,7 +364,9 @@ def cmd_events(args: argparse.Namespace) -> int:
         print(str(error), file=sys.stderr)
         return 2
     except InvalidEventData as invalid:
-        print(f"not sent: {invalid}", file=sys.stderr)
+        # Every fault is listed below, so the header does not repeat the first few (nor a "+N more").
+        header = f"data does not match the {args.type} schema ({len(invalid.errors)} error(s)):"
+        print(f"not sent: {header if invalid.errors else invalid}", file=sys.stderr)
         for fault in invalid.errors:
             print(f"  {fault.path or '/'}: {fault.message}", file=sys.stderr)
         return 1
