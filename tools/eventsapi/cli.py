@@ -137,7 +137,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"Console              {stack.api_url}/console")
         print(f"AWS emulator (moto)  {stack.endpoint}   event bus: {os.environ.get('EVENT_BUS_NAME', '-')}")
         print("In another shell, these make every eventsapi command and the README's examples use this stack:")
-        for line in [*exports(stack.api_url, stack.endpoint), f"export KEY={issued.key}"]:
+        for line in exports(stack.api_url, stack.endpoint, issued.key):
             print(f"  {line}")
         print('Try:  curl -H "X-API-Key: $KEY" $EVENTS_API_URL/v1/events/types')
         print(f"API key of {LOCAL_DEVELOPER} (read, write):")
