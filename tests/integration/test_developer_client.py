@@ -191,3 +191,19 @@ def test_trigger_with_no_taker_says_so_and_refuses_a_webhook_of_another_type(cli
     code, _, err = cli("trigger", "graph.synced", "--webhook", graph)
     assert code == 0 and f"webhook {graph}:" in err
     assert len(receiver.at("/graph")) == 1
+
+
+def test_listen_opens_its_sessions_with_the_kept_secret(served, pipeline, tmp_path, monkeypatch):
+    from eventsapi.listen import Api, Listener
+    from eventsapi.listen_secret import kept_secret
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    key = pipeline.stack.key()
+    opened = []
+    for _ in range(2):  # two runs, or a reconnect: one secret
+        listener = Listener(Api(served, key), "http://127.0.0.1:9/x", [], {})
+        listener.secret = kept_secret()
+        listener.open()
+        opened.append((listener.session_id, listener.secret))
+    assert opened[0][0] != opened[1][0]
+    assert opened[0][1] == opened[1][1] == (tmp_path / "eventsapi" / "listen-secret").read_text().strip()

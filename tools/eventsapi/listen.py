@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from eventsapi.listen_secret import SecretFileProblem, kept_secret, secret_path
+
 DEFAULT_API_URL = "http://127.0.0.1:3000"
 POLL_WAIT_SECONDS = 20
 FORWARD_TIMEOUT_SECONDS = 10.0
@@ -159,7 +161,8 @@ class Listener:
     unreported: OrderedDict[str, Outcome] = field(default_factory=OrderedDict)
 
     def open(self) -> None:
-        reply = self.api.call("POST", "/v1/events/listen", {"events": self.events, "filter": self.filter})
+        opening = {"events": self.events, "filter": self.filter, **({"secret": self.secret} if self.secret else {})}
+        reply = self.api.call("POST", "/v1/events/listen", opening)
         if reply.status != 201:
             raise BadSetup(f"cannot open a listen session ({reply.status}): {reply.message()}")
         opened = reply.json()
@@ -199,9 +202,9 @@ class Listener:
         if reply.status == 204:
             return
         if reply.status == 404:
-            say("the listen session expired; opening a new one (it has a new secret)")
+            say("the listen session expired; opening a new one (same signing secret)")
             self.open()
-            say(f"session {self.session_id}   signing secret {self.secret}")
+            say(f"session {self.session_id}")
             return
         if reply.status != 200:
             raise Unreachable(f"the API answered {reply.status}: {reply.message()}")
@@ -258,6 +261,10 @@ def cmd_listen(args: argparse.Namespace) -> int:
         events = [name.strip() for name in (args.events or "").split(",") if name.strip()]
         listener = Listener(api, args.forward_to, events, _json_object(args.filter, "--filter") or {})
         listener.give_up_after = args.give_up_after
+        try:
+            listener.secret = kept_secret()  # the receiver's secret survives restarts and reconnects
+        except SecretFileProblem as problem:
+            raise BadSetup(str(problem)) from None
         listener.open()
     except BadSetup as error:
         say(f"eventsapi listen: {error}")
@@ -265,15 +272,15 @@ def cmd_listen(args: argparse.Namespace) -> int:
     except Unreachable as error:
         say(f"eventsapi listen: the API at {api.scheme}://{api.host}:{api.port} does not answer: {error}")
         return 1
-    # Ctrl-C (and SIGTERM) interrupt even a long poll in progress.
+    # Ctrl-C (and SIGTERM) interrupt even a long poll in progress, or the first lines below.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    if args.print_secret:
-        sys.stdout.write(listener.secret + "\n")
-        sys.stdout.flush()
-    say(f"Ready! session {listener.session_id}   signing secret {listener.secret}")
-    say(f"Forwarding {', '.join(events) or 'every event type'} to {args.forward_to}   (Ctrl-C to stop)")
     code = 0
     try:
+        if args.print_secret:
+            sys.stdout.write(listener.secret + "\n")
+            sys.stdout.flush()
+        say(f"Ready! session {listener.session_id}   signing secret {listener.secret}   (kept in {secret_path()})")
+        say(f"Forwarding {', '.join(events) or 'every event type'} to {args.forward_to}   (Ctrl-C to stop)")
         listener.run()
     except KeyboardInterrupt:
         say("stopped")
@@ -355,7 +362,11 @@ def register(commands: Any) -> None:
             command.add_argument("--forward-to", metavar="URL", help="where to POST each delivery")
             command.add_argument("--events", help="comma-separated event types (default: every type)")
             command.add_argument("--filter", metavar="JSON", help="a webhook filter")
-            command.add_argument("--print-secret", action="store_true", help="print the session's secret on stdout")
+            command.add_argument(
+                "--print-secret",
+                action="store_true",
+                help="print the signing secret on stdout (kept, 0600, in the config dir: eventsapi/listen-secret)",
+            )
             command.add_argument(
                 "--give-up-after", type=float, default=600.0, metavar="SECONDS", help="longest outage to ride out"
             )
