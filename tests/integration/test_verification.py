@@ -353,3 +353,28 @@ def test_a_changed_token_url_must_prove_itself_again(make_pipeline, receiver):
         assert tokens.requests == [] and len(receiver.at("/ok")) == 1  # only the first challenge
     finally:
         tokens.close()
+
+
+def test_the_link_opened_in_a_browser_is_a_small_page_and_json_otherwise(make_pipeline, receiver):
+    pipeline = make_pipeline(EndpointVerification="required")
+    key = pipeline.stack.key()
+    hook = pipeline.webhook(key, receiver.url("/no-code"))
+    verify_now(pipeline, key, hook["id"])
+    link = urlsplit(json.loads(receiver.at("/no-code")[0].body)["data"]["verifyUrl"])
+    path = f"/v1/events/verify?{link.query}"
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+
+    shown = pipeline.stack.call("GET", path, headers=browser)
+    assert shown.status == 200 and shown.headers["Content-Type"].startswith("text/html")
+    page = shown.raw.decode()
+    assert "Confirm this receiver" in page and hook["id"] in page and '<form method="post">' in page
+    assert "default-src 'none'" in shown.headers["Content-Security-Policy"]
+    assert pipeline.listed(key)[hook["id"]]["enabled"] is False, "showing the page changes nothing"
+    assert pipeline.stack.call("GET", path).json["verified"] is False  # a script still gets JSON
+
+    confirmed = pipeline.stack.call("POST", path, headers=browser)
+    assert confirmed.status == 200 and "Receiver verified" in confirmed.raw.decode()
+    assert pipeline.listed(key)[hook["id"]]["enabled"] is True
+    gone = pipeline.stack.call("GET", path, headers=browser)
+    assert gone.status == 410 and "Link no longer valid" in gone.raw.decode()
+    assert pipeline.stack.call("GET", path).error["code"] == "gone"
