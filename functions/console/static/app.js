@@ -2,7 +2,7 @@
 // #/listen, #/settings).
 
 import { ApiError, api, forgetKey, getKey, onUnauthorized, resetCaches, setKey } from './api.js';
-import { clear, field, h, notice } from './dom.js';
+import { clear, closeDialogs, field, h, notice } from './dom.js';
 import { renderListen } from './listen.js';
 import { renderLogs } from './logs.js';
 import { renderSettings } from './settings.js';
@@ -26,6 +26,7 @@ function route() {
 }
 
 function stopView() {
+  closeDialogs();
   if (typeof cleanup === 'function') cleanup();
   cleanup = null;
 }
