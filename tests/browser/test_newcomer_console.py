@@ -59,3 +59,21 @@ def test_no_raw_backticks_and_every_time_says_its_zone(console, stack):
     console.goto(f"{stack.api_url}/console#/logs")
     first = console.locator("td[data-label='Time'] time").first
     expect(first).to_have_text(re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC([+-]\d+(:\d\d)?)?$"))
+
+
+def test_a_read_only_key_sees_the_write_buttons_disabled(console, stack, receiver):
+    url = receiver.behave("/read-only", status=200)
+    webhook = create_webhook(stack, event="graph.synced", url=url)
+    made = stack.eventsapi("--local", "keys", "create", "--developer", "user_123", "--scopes", "read")
+    assert made.returncode == 0, made.stderr
+    read_only = made.stdout.strip().splitlines()[-1]
+    console.goto(f"{stack.api_url}/console#/webhooks/{webhook['id']}")
+    console.get_by_label("API key").fill(read_only)
+    console.get_by_role("button", name="Sign in").click()
+    for name in ("Pause", "Send test", "Edit", "Rotate secret", "Delete"):
+        button = console.get_by_role("button", name=name, exact=True)
+        expect(button).to_be_disabled()
+        assert "read-only" in (button.get_attribute("title") or "")
+    console.goto(f"{stack.api_url}/console#/types")
+    expect(console.locator(".send-example").first).to_be_disabled()
+    assert call(stack, "GET", f"/v1/events/webhooks/{webhook['id']}")[1]["enabled"] is True

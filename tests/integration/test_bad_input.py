@@ -167,3 +167,10 @@ def test_high_ports_are_allowed_and_low_service_ports_are_not(stack):
     key = stack.key()
     assert stack.call("POST", WEBHOOKS, key=key, body=webhook_body(url="https://example.com:8443/h")).status == 201
     assert stack.call("POST", WEBHOOKS, key=key, body=webhook_body(url="https://example.com:25/h")).status == 400
+
+
+def test_an_answer_names_the_keys_own_scopes_so_the_console_can_disable_writes(stack):
+    read_only = stack.call("GET", WEBHOOKS, key=stack.key(scopes=("read",)))
+    assert read_only.status == 200 and read_only.headers["X-API-Key-Scopes"] == "read"
+    both = stack.call("GET", WEBHOOKS, key=stack.key())
+    assert both.headers["X-API-Key-Scopes"] == "read,write"
