@@ -2,16 +2,17 @@
 filtered by since, until, status, method and endpoint, paged by an opaque cursor."""
 
 from events_core.api_logs import ApiLogStore
-from events_core.http import Request, api_handler, caller, query_limit
+from events_core.http import Request, api_handler, caller, known_query, query_limit
 from events_core.log_query import LogQuery, decode_cursor, encode_cursor
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+LOG_QUERY = frozenset({"limit", "cursor", "since", "until", "status", "method", "endpoint"})
 
 
 def list_logs(request: Request) -> dict:
     developer = caller(request, "read")
-    params = request.query
+    params = known_query(request.query, LOG_QUERY)
     limit = query_limit(params.get("limit"), default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
     query = LogQuery.parse(params)
     scope = query.scope(developer.developer_id)

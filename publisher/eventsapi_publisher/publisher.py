@@ -19,6 +19,7 @@ trace. An Event may also name its context itself; one without any starts a trace
 """
 
 import json
+import os
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -30,6 +31,11 @@ from .catalogue.publishing import idempotency_key_problem
 from .catalogue.validation import SchemaError, summary, validate
 
 DEFAULT_SOURCE = "cn.invoratec.platform"
+# A local stack (`make run` / `eventsapi run`): where its AWS emulator is and the bus it creates.
+LOCAL_EMULATOR_URL_ENV = "EVENTS_EMULATOR_URL"  # what the run's banner exports
+LOCAL_EMULATOR_URL = "http://127.0.0.1:5000"
+LOCAL_BUS = "platform-events"
+LOCAL_REGION = "us-east-1"
 MAX_BATCH = 10  # PutEvents' limit on entries per call
 MAX_CALL_BYTES = 256 * 1024  # and on the size of one call
 _TRACEPARENT = re.compile(r"[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}(-[ -~]{0,200})?")
@@ -161,6 +167,23 @@ class Publisher:
         self.attempts, self.backoff_seconds, self.sleep = attempts, backoff_seconds, sleep
 
     @classmethod
+    def local(cls, endpoint_url: str | None = None, *, bus: str = LOCAL_BUS, **options: Any) -> "Publisher":
+        """The bus of a local stack: its emulator at `endpoint_url`, else $EVENTS_EMULATOR_URL (the
+        run's banner exports it), else make run's default; with the emulator's dummy credentials,
+        never the AWS account the shell is set up for."""
+        if "client" not in options:
+            import boto3
+
+            url = endpoint_url or os.environ.get(LOCAL_EMULATOR_URL_ENV) or LOCAL_EMULATOR_URL
+            session = boto3.Session(
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",  # noqa: S106 - the emulator's dummy, never a real one
+                region_name=LOCAL_REGION,
+            )
+            options["client"] = session.client("events", endpoint_url=url)
+        return cls(bus, **options)
+
+    @classmethod
     def from_stack(cls, stack_name: str, *, session: Any = None, **options: Any) -> "Publisher":
         """The bus and source of a deployed Events API stack (its EventBusName output and its
         EventSource parameter)."""
@@ -187,6 +210,7 @@ class Publisher:
     ) -> str:
         """Publish one event; its EventBridge id."""
         event = Event(event_type, developer_id, data, idempotency_key, timestamp, traceparent, tracestate)
+        check(event)  # one event: its faults without a batch's "event 0:" in front
         [event_id] = self.publish_all([event])
         return event_id
 

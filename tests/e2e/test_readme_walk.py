@@ -26,6 +26,7 @@ take seconds rather than the two minutes the README mentions; everything else is
 import contextlib
 import os
 import re
+import shlex
 import signal
 import subprocess
 import tempfile
@@ -228,3 +229,17 @@ def test_the_readme_walks_as_written_on_other_ports(walk_stack):
             check_expectations(shell, block, start)
     finally:
         shell.close()
+
+
+def test_json_id_shows_the_apis_error_when_there_is_no_id():
+    [helper] = [line for line in README.read_text().splitlines() if line.startswith("json_id()")]
+
+    def run(answer: str) -> subprocess.CompletedProcess:
+        script = f"{helper}\nprintf '%s' {shlex.quote(answer)} | json_id"
+        return subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=False)
+
+    found = run('{"id": "wh_1", "event": "tool.executed"}')
+    assert (found.returncode, found.stdout) == (0, "wh_1\n")
+    refused = run('{"error": {"code": "unauthorized", "message": "no API key"}}')
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert '"code": "unauthorized"' in refused.stderr and "KeyError" not in refused.stderr

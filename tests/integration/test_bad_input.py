@@ -82,6 +82,17 @@ def test_bad_limits(stack, limit):
     assert answer.error["field"] == "limit"
 
 
+def test_misspelled_query_parameters_are_named_on_every_listing(stack):
+    key = stack.key()
+    webhook_id = stack.call("POST", WEBHOOKS, key=key, body=webhook_body()).json["id"]
+    for path in ("/v1/events/logs?stauts=5xx&limit=2", f"{WEBHOOKS}/{webhook_id}/deliveries?stauts=dead"):
+        answer = stack.call("GET", path, key=key)
+        assert answer.status == 400, path
+        assert answer.error["message"] == "unknown parameter(s): stauts"
+        assert answer.error["field"] == "stauts"
+    assert stack.call("GET", "/v1/events/logs?status=5xx&method=GET&endpoint=/v1&limit=2", key=key).status == 200
+
+
 def test_unknown_routes_are_json_404(stack):
     answer = stack.call("GET", "/v1/events/nothing", key=stack.key())
     assert answer.status == 404
@@ -156,3 +167,10 @@ def test_high_ports_are_allowed_and_low_service_ports_are_not(stack):
     key = stack.key()
     assert stack.call("POST", WEBHOOKS, key=key, body=webhook_body(url="https://example.com:8443/h")).status == 201
     assert stack.call("POST", WEBHOOKS, key=key, body=webhook_body(url="https://example.com:25/h")).status == 400
+
+
+def test_an_answer_names_the_keys_own_scopes_so_the_console_can_disable_writes(stack):
+    read_only = stack.call("GET", WEBHOOKS, key=stack.key(scopes=("read",)))
+    assert read_only.status == 200 and read_only.headers["X-API-Key-Scopes"] == "read"
+    both = stack.call("GET", WEBHOOKS, key=stack.key())
+    assert both.headers["X-API-Key-Scopes"] == "read,write"

@@ -172,3 +172,38 @@ def test_the_client_reads_every_page_and_maps_errors(served, pipeline, receiver)
     with pytest.raises(Forbidden) as refused:
         Client(served, pipeline.stack.key(scopes=("read",))).delete_webhook(hook["id"])
     assert refused.value.code and refused.value.status == 403
+
+
+def test_trigger_with_no_taker_says_so_and_refuses_a_webhook_of_another_type(cli, receiver):
+    code, _, err = cli("trigger", "app.installed")
+    assert code == 0, "nothing failed: exit 0"
+    assert "no listen session or enabled webhook takes app.installed: nothing sent" in err
+
+    _, out, _ = cli("webhooks", "create", "--event", "graph.synced", "--url", receiver.url("/graph"), "--json")
+    graph = json.loads(out)["id"]
+    code, _, err = cli("trigger", "tool.executed", "--webhook", graph)
+    assert code == 2
+    assert f"webhook {graph} takes graph.synced, not tool.executed: nothing sent" in err
+    assert receiver.at("/graph") == []
+    code, _, err = cli("trigger", "tool.executed", "--webhook", "wh_nope")
+    assert code == 2 and "webhook wh_nope:" in err
+
+    code, _, err = cli("trigger", "graph.synced", "--webhook", graph)
+    assert code == 0 and f"webhook {graph}:" in err
+    assert len(receiver.at("/graph")) == 1
+
+
+def test_listen_opens_its_sessions_with_the_kept_secret(served, pipeline, tmp_path, monkeypatch):
+    from eventsapi.listen import Api, Listener
+    from eventsapi.listen_secret import kept_secret
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    key = pipeline.stack.key()
+    opened = []
+    for _ in range(2):  # two runs, or a reconnect: one secret
+        listener = Listener(Api(served, key), "http://127.0.0.1:9/x", [], {})
+        listener.secret = kept_secret()
+        listener.open()
+        opened.append((listener.session_id, listener.secret))
+    assert opened[0][0] != opened[1][0]
+    assert opened[0][1] == opened[1][1] == (tmp_path / "eventsapi" / "listen-secret").read_text().strip()

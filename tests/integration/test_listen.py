@@ -5,6 +5,7 @@ answers, expiry, the cap and tenancy."""
 import base64
 import json
 
+import pytest
 from standardwebhooks import Webhook
 
 from events_core.delivery import fanout
@@ -213,3 +214,37 @@ def test_not_listening_costs_the_fanout_no_read_and_ending_removes_the_markers(p
 
     assert pipeline.stack.call("DELETE", f"/v1/events/listen/{session['sessionId']}", key=key).status == 204
     assert [i for i in pipeline.stack.items("WebhooksTable") if i["webhookId"].startswith("~listen")] == []
+
+
+def test_a_client_chosen_whsec_secret_signs_and_verifies_as_given_both_ways(pipeline):
+    key = pipeline.stack.key()
+    chosen = "whsec_" + base64.b64encode(bytes(range(32))).decode()
+    session = open_session(pipeline, key, events=["tool.executed"], secret=chosen)
+    assert session["secret"] == chosen
+    again = open_session(pipeline, key, events=["tool.executed"], secret=chosen)  # a restart: same secret
+    pipeline.publish("user_123", "tool.executed", TOOL_DATA)
+    pipeline.pump()
+    for opened in (session, again):
+        [delivery] = poll(pipeline, key, opened["sessionId"]).json["deliveries"]
+        headers, body = delivery["headers"], delivery["body"].encode()
+        assert verify(body, headers["X-Webhook-Signature"], chosen)  # the reference's snippet, secret as given
+        assert Webhook(chosen).verify(body, headers) == json.loads(body)  # standardwebhooks, secret as given
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "my-secret",
+        "whsec_" + base64.b64encode(b"x" * 16).decode(),  # too short to be a key
+        "whsec_" + base64.b64encode(b"x" * 65).decode(),  # too long
+        "whsec_not base64!",
+        "whsec_",
+        42,
+    ],
+)
+def test_a_secret_not_in_whsec_form_is_a_400_that_opens_nothing(pipeline, secret):
+    key = pipeline.stack.key()
+    answer = pipeline.stack.call("POST", "/v1/events/listen", key=key, body={"secret": secret})
+    assert answer.status == 400 and answer.error["field"] == "secret"
+    assert "whsec_ followed by the base64 of 24 to 64 random bytes" in answer.error["message"]
+    assert pipeline.stack.call("GET", "/v1/events/listen", key=key).json["sessions"] == []

@@ -189,6 +189,11 @@ def test_switching_to_required_keeps_old_webhooks_until_the_operator_marks_them_
     pipeline.pump()
     assert len(receiver.at("/old")) == 1, "kept receiving after the switch"
 
+    # What the operator command reads to refuse a stack that does not verify: the stack states it.
+    from eventsapi.local.wiring import stated_parameters
+
+    stated = stated_parameters(boto3.client("dynamodb", region_name="us-east-1"), table.name)
+    assert stated == {"EndpointVerification": "required"}
     target = Target(boto3.Session(region_name="us-east-1"), None, {"WebhooksTableName": table.name}, deployed=False)
     assert require_all(target, "user_123", now_ms()) == 1
     listed = pipeline.listed(key)[old["id"]]
@@ -348,3 +353,28 @@ def test_a_changed_token_url_must_prove_itself_again(make_pipeline, receiver):
         assert tokens.requests == [] and len(receiver.at("/ok")) == 1  # only the first challenge
     finally:
         tokens.close()
+
+
+def test_the_link_opened_in_a_browser_is_a_small_page_and_json_otherwise(make_pipeline, receiver):
+    pipeline = make_pipeline(EndpointVerification="required")
+    key = pipeline.stack.key()
+    hook = pipeline.webhook(key, receiver.url("/no-code"))
+    verify_now(pipeline, key, hook["id"])
+    link = urlsplit(json.loads(receiver.at("/no-code")[0].body)["data"]["verifyUrl"])
+    path = f"/v1/events/verify?{link.query}"
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+
+    shown = pipeline.stack.call("GET", path, headers=browser)
+    assert shown.status == 200 and shown.headers["Content-Type"].startswith("text/html")
+    page = shown.raw.decode()
+    assert "Confirm this receiver" in page and hook["id"] in page and '<form method="post">' in page
+    assert "default-src 'none'" in shown.headers["Content-Security-Policy"]
+    assert pipeline.listed(key)[hook["id"]]["enabled"] is False, "showing the page changes nothing"
+    assert pipeline.stack.call("GET", path).json["verified"] is False  # a script still gets JSON
+
+    confirmed = pipeline.stack.call("POST", path, headers=browser)
+    assert confirmed.status == 200 and "Receiver verified" in confirmed.raw.decode()
+    assert pipeline.listed(key)[hook["id"]]["enabled"] is True
+    gone = pipeline.stack.call("GET", path, headers=browser)
+    assert gone.status == 410 and "Link no longer valid" in gone.raw.decode()
+    assert pipeline.stack.call("GET", path).error["code"] == "gone"

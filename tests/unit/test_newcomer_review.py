@@ -33,6 +33,11 @@ def test_a_flag_wins_then_the_environment_then_the_defaults(clean_environment):
         "export EVENTS_API_URL=http://a",
         "export EVENTS_EMULATOR_URL=http://b",
     ]
+    # With the seeded key: the README's KEY and the name the developer's commands read.
+    assert endpoints.exports("http://a", "http://b", "claw_k")[2:] == [
+        "export KEY=claw_k",
+        "export EVENTS_API_KEY=claw_k",
+    ]
 
 
 def test_the_local_target_of_every_command_follows_the_rule(clean_environment, monkeypatch):
@@ -83,3 +88,30 @@ def test_a_numeric_filter_error_lists_the_operators_as_text_not_a_python_list():
         validate_filter({"n": [{"numeric": ["~", 1]}]})
     assert "one of <, <=, =, >, >= and a number" in str(refused.value)
     assert "[" not in str(refused.value).split("one of")[1]
+
+
+def _user_docs() -> str:
+    """README.md and docs/: a table may move from one to the other, as long as a reader finds it."""
+    return "\n".join(path.read_text() for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
+
+
+def test_the_routes_table_lists_every_operation_of_openapi():
+    import yaml
+
+    document = yaml.safe_load((ROOT / "openapi.yaml").read_text())
+    docs = _user_docs()
+    missing = [
+        f"{method.upper()} {path}"
+        for path, operations in document["paths"].items()
+        for method in operations
+        if method in ("get", "post", "put", "patch", "delete") and f"| {method.upper()} {path}" not in docs
+    ]
+    assert missing == [], f"routes with no row in the API table: {missing}"
+
+
+def test_every_make_help_target_is_named_in_the_docs():
+    shown = subprocess.run(["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    targets = sorted(set(re.findall(r"^make ([a-z][a-z0-9-]*)", shown, re.M)))
+    docs = _user_docs()
+    unnamed = [target for target in targets if not re.search(rf"`make {target}\b|`{target}`", docs)]
+    assert unnamed == [], f"make help targets the docs never name: {unnamed}"

@@ -138,5 +138,33 @@ def test_make_wheel_builds_a_wheel_that_carries_the_catalogue(tmp_path):
         "eventsapi_publisher/catalogue/catalogue.json",
         "eventsapi_publisher/catalogue/validation.py",
     } <= names
+    [metadata] = [name for name in names if name.endswith(".dist-info/METADATA")]
+    described = zipfile.ZipFile(wheel).read(metadata).decode()
+    assert "Description-Content-Type: text/markdown" in described
+    assert "Publisher.local()" in described, "the wheel's description is its README, local recipe included"
     catalogue = zipfile.ZipFile(wheel).read("eventsapi_publisher/catalogue/catalogue.json")
     assert catalogue == (ROOT / "layers/common/events_core/catalogue/catalogue.json").read_bytes()
+
+
+def test_local_finds_the_local_stack_as_eventsapi_run_makes_it(monkeypatch):
+    from eventsapi.endpoints import DEFAULT_EMULATOR_URL, EMULATOR_URL_ENV
+    from eventsapi.local.template import Template
+    from eventsapi.local.wiring import LOCAL_PARAMETERS, REGION, TEMPLATE, local_parameters
+    from eventsapi_publisher import publisher as module
+
+    local = Template(TEMPLATE, stack_name="events-api-local", region=REGION, overrides=local_parameters()).parameters
+    assert (local["EventBusName"], local["EventSource"]) == (module.LOCAL_BUS, module.DEFAULT_SOURCE)
+    assert "EventBusName" not in LOCAL_PARAMETERS and "EventSource" not in LOCAL_PARAMETERS
+    assert (module.LOCAL_EMULATOR_URL_ENV, module.LOCAL_EMULATOR_URL, module.LOCAL_REGION) == (
+        EMULATOR_URL_ENV,
+        DEFAULT_EMULATOR_URL,
+        REGION,
+    )
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "a-real-looking-one")
+    monkeypatch.setenv(EMULATOR_URL_ENV, "http://127.0.0.1:5106")
+    found = Publisher.local()
+    assert found.bus == "platform-events"
+    assert found.client.meta.endpoint_url == "http://127.0.0.1:5106"
+    assert found.client.meta.region_name == "us-east-1"
+    assert found.client._request_signer._credentials.access_key == "testing"
+    assert Publisher.local("http://127.0.0.1:5999").client.meta.endpoint_url == "http://127.0.0.1:5999"

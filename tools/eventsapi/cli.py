@@ -63,8 +63,8 @@ from eventsapi.endpoints import (
     where_from,
 )
 from eventsapi.local.provision import Provisioner
-from eventsapi.local.runtime import LocalRuntime
-from eventsapi.local.template import Template, TemplateRejected
+from eventsapi.local.runtime import LocalRuntime, PortTaken
+from eventsapi.local.template import Template, TemplateRejected, parameter_problem
 from eventsapi.local.wiring import (
     REGION,
     STACK_NAME,
@@ -83,7 +83,7 @@ class UsageError(Exception):
 
 
 def _parameters(pairs: list[str], template: Path = TEMPLATE) -> dict[str, str]:
-    declared = Template(template, stack_name=STACK_NAME, region=REGION).parameters
+    declared = Template(template, stack_name=STACK_NAME, region=REGION).sam.get("Parameters", {})
     parsed = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
@@ -91,6 +91,9 @@ def _parameters(pairs: list[str], template: Path = TEMPLATE) -> dict[str, str]:
             raise UsageError(f"--param takes NAME=VALUE, got {pair!r}")
         if name not in declared:
             raise UsageError(f"--param: template.yaml has no parameter {name!r}; one of {', '.join(sorted(declared))}")
+        problem = parameter_problem(name, declared[name], value)
+        if problem:
+            raise UsageError(f"--param: {problem}")
         parsed[name] = value
     return parsed
 
@@ -119,12 +122,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     try:
         stack.start()
-    except OSError as error:
+    except PortTaken as error:
         print(
-            f"cannot start the local stack: {error} (is another `make run` using ports {args.port}/{args.moto_port}? "
-            "pick others with --port and --moto-port)",
+            f"cannot start the local stack: {error} (is another `make run` using it? pick another with {error.flag})",
             file=sys.stderr,
         )
+        return 1
+    except OSError as error:
+        print(f"cannot start the local stack: {error}", file=sys.stderr)
         return 1
     try:  # whatever happens from here on, the emulator's child process goes with us
         issued = ApiKeyStore().create(LOCAL_DEVELOPER, SCOPES, key=chosen_key)
@@ -132,7 +137,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"Console              {stack.api_url}/console")
         print(f"AWS emulator (moto)  {stack.endpoint}   event bus: {os.environ.get('EVENT_BUS_NAME', '-')}")
         print("In another shell, these make every eventsapi command and the README's examples use this stack:")
-        for line in [*exports(stack.api_url, stack.endpoint), f"export KEY={issued.key}"]:
+        for line in exports(stack.api_url, stack.endpoint, issued.key):
             print(f"  {line}")
         print('Try:  curl -H "X-API-Key: $KEY" $EVENTS_API_URL/v1/events/types')
         print(f"API key of {LOCAL_DEVELOPER} (read, write):")
@@ -253,15 +258,11 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     elif args.dlq_command == "redrive":
         print(dlq.redrive(target, args.queue).summary(args.queue))
     elif args.dlq_command == "purge":
-        if not args.yes:
-            try:
-                answer = input(f"Delete every message in the {args.queue} dead-letter queue for good? [y/N] ")
-            except EOFError:  # no terminal and nothing piped in: no one to ask
-                print("\nno terminal to confirm on: pass --yes", file=sys.stderr)
-                return 2
-            if answer.strip().lower() not in ("y", "yes"):
-                print("nothing deleted")
-                return 1
+        stop = _confirmed(
+            f"Delete every message in the {args.queue} dead-letter queue for good?", args.yes, "nothing deleted"
+        )
+        if stop is not None:
+            return stop
         try:
             purged = dlq.purge(target, args.queue)
         except dlq.PurgeTooSoon:
@@ -298,6 +299,21 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def _confirmed(question: str, yes: bool, declined: str = "nothing changed") -> int | None:
+    """None when the operator said yes (or gave --yes); otherwise the exit code to stop with."""
+    if yes:
+        return None
+    try:
+        answer = input(f"{question} [y/N] ")
+    except EOFError:  # no terminal and nothing piped in: no one to ask
+        print("\nno terminal to confirm on: pass --yes", file=sys.stderr)
+        return 2
+    if answer.strip().lower() in ("y", "yes"):
+        return None
+    print(declined)
+    return 1
+
+
 def cmd_webhooks(args: argparse.Namespace) -> int:
     from events_core.clock import now_ms
     from eventsapi.admin import verification
@@ -309,7 +325,24 @@ def cmd_webhooks(args: argparse.Namespace) -> int:
         print(f"{marked} pattern(s) of {developers} developer(s) marked for every type they take")
         return 0
 
-    changed = verification.require_all(_target(args), args.developer, now_ms())
+    target = _target(args)
+    mode = target.parameters.get("EndpointVerification", "").strip().lower()
+    if mode == "off":
+        print(
+            "the stack's EndpointVerification is off: nothing would ever verify these webhooks, so nothing is "
+            "changed; deploy (or run) it with EndpointVerification=required first",
+            file=sys.stderr,
+        )
+        return 2
+    whose = f"developer {args.developer}'s webhooks" if args.developer else "every webhook of every developer"
+    known = f"EndpointVerification is {mode}" if mode else "the stack's EndpointVerification is not known here"
+    stop = _confirmed(
+        f"Mark {whose} pending ({known})? Enabled ones are switched off and receive nothing until each verifies.",
+        args.yes,
+    )
+    if stop is not None:
+        return stop
+    changed = verification.require_all(target, args.developer, now_ms())
     print(f"{changed} webhook(s) marked pending: each receives nothing until it verifies")
     return 0
 
@@ -338,7 +371,9 @@ def cmd_events(args: argparse.Namespace) -> int:
         print(str(error), file=sys.stderr)
         return 2
     except InvalidEventData as invalid:
-        print(f"not sent: {invalid}", file=sys.stderr)
+        # Every fault is listed below, so the header does not repeat the first few (nor a "+N more").
+        header = f"data does not match the {args.type} schema ({len(invalid.errors)} error(s)):"
+        print(f"not sent: {header if invalid.errors else invalid}", file=sys.stderr)
         for fault in invalid.errors:
             print(f"  {fault.path or '/'}: {fault.message}", file=sys.stderr)
         return 1
@@ -531,6 +566,7 @@ def _operator_commands(commands: Any, *, operator: bool) -> None:
             "require-verification", help="mark webhooks pending ownership verification (EndpointVerification=required)"
         )
         require.add_argument("--developer", help="only this developer's webhooks (default: every webhook)")
+        require.add_argument("--yes", action="store_true", help="do not ask")
         hook_commands.add_parser(
             "mark-wildcards",
             help="after a release declares an event type: mark it for each wildcard pattern in use (README: Upgrading)",

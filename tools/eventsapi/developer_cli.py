@@ -718,6 +718,7 @@ def register(commands: Any, require_verification: Callable[[argparse.Namespace],
         help="operator: same as `eventsapi admin webhooks require-verification` (kept for a release)",
     )
     legacy.add_argument("--developer", help="only this developer's webhooks (default: every webhook)")
+    legacy.add_argument("--yes", action="store_true", help="do not ask")
     legacy.set_defaults(func=require_verification)
 
     deliveries = commands.add_parser(

@@ -39,6 +39,11 @@ def where_from(flag: str | None, variable: str) -> str:
     return f"${variable}" if os.environ.get(variable) else "the default"
 
 
-def exports(api: str, emulator: str) -> list[str]:
-    """The lines to paste into another shell so every other command finds this stack."""
-    return [f"export {API_URL_ENV}={api}", f"export {EMULATOR_URL_ENV}={emulator}"]
+API_KEY_ENV = "EVENTS_API_KEY"  # what the developer's commands (listen, trigger, webhooks…) read
+
+
+def exports(api: str, emulator: str, key: str | None = None) -> list[str]:
+    """The lines to paste into another shell so every other command finds this stack (and, given
+    the seeded key, uses it: KEY for the README's curl lines, EVENTS_API_KEY for the commands)."""
+    lines = [f"export {API_URL_ENV}={api}", f"export {EMULATOR_URL_ENV}={emulator}"]
+    return lines + ([f"export KEY={key}", f"export {API_KEY_ENV}={key}"] if key else [])

@@ -26,7 +26,9 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
+
+from eventsapi.listen_secret import SecretFileProblem, kept_secret, secret_path
 
 DEFAULT_API_URL = "http://127.0.0.1:3000"
 POLL_WAIT_SECONDS = 20
@@ -159,7 +161,8 @@ class Listener:
     unreported: OrderedDict[str, Outcome] = field(default_factory=OrderedDict)
 
     def open(self) -> None:
-        reply = self.api.call("POST", "/v1/events/listen", {"events": self.events, "filter": self.filter})
+        opening = {"events": self.events, "filter": self.filter, **({"secret": self.secret} if self.secret else {})}
+        reply = self.api.call("POST", "/v1/events/listen", opening)
         if reply.status != 201:
             raise BadSetup(f"cannot open a listen session ({reply.status}): {reply.message()}")
         opened = reply.json()
@@ -199,9 +202,9 @@ class Listener:
         if reply.status == 204:
             return
         if reply.status == 404:
-            say("the listen session expired; opening a new one (it has a new secret)")
+            say("the listen session expired; opening a new one (same signing secret)")
             self.open()
-            say(f"session {self.session_id}   signing secret {self.secret}")
+            say(f"session {self.session_id}")
             return
         if reply.status != 200:
             raise Unreachable(f"the API answered {reply.status}: {reply.message()}")
@@ -258,6 +261,10 @@ def cmd_listen(args: argparse.Namespace) -> int:
         events = [name.strip() for name in (args.events or "").split(",") if name.strip()]
         listener = Listener(api, args.forward_to, events, _json_object(args.filter, "--filter") or {})
         listener.give_up_after = args.give_up_after
+        try:
+            listener.secret = kept_secret()  # the receiver's secret survives restarts and reconnects
+        except SecretFileProblem as problem:
+            raise BadSetup(str(problem)) from None
         listener.open()
     except BadSetup as error:
         say(f"eventsapi listen: {error}")
@@ -265,15 +272,15 @@ def cmd_listen(args: argparse.Namespace) -> int:
     except Unreachable as error:
         say(f"eventsapi listen: the API at {api.scheme}://{api.host}:{api.port} does not answer: {error}")
         return 1
-    # Ctrl-C (and SIGTERM) interrupt even a long poll in progress.
+    # Ctrl-C (and SIGTERM) interrupt even a long poll in progress, or the first lines below.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    if args.print_secret:
-        sys.stdout.write(listener.secret + "\n")
-        sys.stdout.flush()
-    say(f"Ready! session {listener.session_id}   signing secret {listener.secret}")
-    say(f"Forwarding {', '.join(events) or 'every event type'} to {args.forward_to}   (Ctrl-C to stop)")
     code = 0
     try:
+        if args.print_secret:
+            sys.stdout.write(listener.secret + "\n")
+            sys.stdout.flush()
+        say(f"Ready! session {listener.session_id}   signing secret {listener.secret}   (kept in {secret_path()})")
+        say(f"Forwarding {', '.join(events) or 'every event type'} to {args.forward_to}   (Ctrl-C to stop)")
         listener.run()
     except KeyboardInterrupt:
         say("stopped")
@@ -288,21 +295,42 @@ def cmd_listen(args: argparse.Namespace) -> int:
     return code
 
 
+def _webhook_taking(api: Api, webhook_id: str, event_type: str) -> str:
+    """`--webhook ID`: the webhook, if it takes `event_type`; a receiver that subscribed to another
+    type would otherwise get a post it never asked for."""
+    reply = api.call("GET", f"/v1/events/webhooks/{quote(webhook_id, safe='')}")
+    if reply.status != 200:
+        raise BadSetup(f"webhook {webhook_id}: {reply.message()}")
+    takes = reply.json().get("event")
+    if takes != event_type:
+        raise BadSetup(
+            f"webhook {webhook_id} takes {takes}, not {event_type}: nothing sent "
+            f"(`eventsapi webhooks test {webhook_id} --event {event_type}` sends it anyway)"
+        )
+    return webhook_id
+
+
 def cmd_trigger(args: argparse.Namespace) -> int:
     try:
         api = Api(args.api_url or os.environ.get("EVENTS_API_URL") or DEFAULT_API_URL, _key(args))
         data = _json_object(args.data, "--data")
         body: dict[str, Any] = {"event": args.type, **({"data": data} if data is not None else {})}
         if args.webhook:
-            webhooks = [args.webhook]
+            webhooks = [_webhook_taking(api, args.webhook, args.type)]
         else:
             reply = api.call("POST", "/v1/events/listen/trigger", body)
             if reply.status != 200:
                 raise BadSetup(reply.message())
-            for queued in reply.json()["queued"]:
-                say(f"listen session {queued['sessionId']}: queued {queued['deliveryId']}")
+            queued = reply.json()["queued"]
+            for each in queued:
+                say(f"listen session {each['sessionId']}: queued {each['deliveryId']}")
             listed = api.call("GET", "/v1/events/webhooks").json()["webhooks"]
             webhooks = [hook["_id"] for hook in listed if hook["event"] == args.type and hook["enabled"]]
+            if not queued and not webhooks:  # not a failure (exit 0), but never a silent nothing
+                say(
+                    f"no listen session or enabled webhook takes {args.type}: nothing sent "
+                    f"(start `eventsapi listen --events {args.type} …` or create a webhook for it)"
+                )
         for webhook_id in webhooks:
             reply = api.call("POST", f"/v1/events/webhooks/{webhook_id}/test", body, timeout=30)
             if reply.status != 200:
@@ -336,7 +364,11 @@ def register(commands: Any) -> None:
                 "--events", help="comma-separated event types or patterns ('workflow.*', '*'; default: every type)"
             )
             command.add_argument("--filter", metavar="JSON", help="a webhook filter")
-            command.add_argument("--print-secret", action="store_true", help="print the session's secret on stdout")
+            command.add_argument(
+                "--print-secret",
+                action="store_true",
+                help="print the signing secret on stdout (kept, 0600, in the config dir: eventsapi/listen-secret)",
+            )
             command.add_argument(
                 "--give-up-after", type=float, default=600.0, metavar="SECONDS", help="longest outage to ride out"
             )

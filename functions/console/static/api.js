@@ -92,6 +92,25 @@ function pause(ms) {
   refilled = performance.now();
 }
 
+let scopes = null; // the signed-in key's, as the API last told them (null: not known yet)
+const scopeListeners = new Set();
+
+function noteScopes(header) {
+  const next = header.split(',').map((scope) => scope.trim()).filter(Boolean).sort().join(',');
+  if (next === scopes) return;
+  scopes = next;
+  for (const listener of scopeListeners) listener();
+}
+
+/** False only once the API said the key lacks the write scope. */
+export function canWrite() {
+  return scopes === null || scopes.split(',').includes('write');
+}
+
+export function onScopes(listener) {
+  scopeListeners.add(listener);
+}
+
 /**
  * One call: api('GET', '/v1/events/webhooks', {query: {...}}) → the parsed JSON answer.
  * Failures throw ApiError with the service's own code, message and field.
@@ -120,6 +139,8 @@ export async function api(method, path, { body, query, key } = {}) {
     pause(retryAfterMs(response)); // the queued calls wait too; this one goes first after it
     await slot(true);
   }
+  const granted = response.headers.get('X-API-Key-Scopes');
+  if (granted !== null && key === undefined) noteScopes(granted);
   const text = await response.text();
   let data = null;
   try {
@@ -183,4 +204,5 @@ export function eventTypes() {
 
 export function resetCaches() {
   typesCache = null;
+  scopes = null;
 }

@@ -1,8 +1,8 @@
 // Events API console: sign-in, the header and a small hash router (#/webhooks, #/webhooks/<id>, #/types, #/logs,
 // #/listen, #/settings).
 
-import { ApiError, api, forgetKey, getKey, onUnauthorized, resetCaches, setKey } from './api.js';
-import { clear, field, h, notice } from './dom.js';
+import { ApiError, api, canWrite, forgetKey, getKey, onScopes, onUnauthorized, resetCaches, setKey } from './api.js';
+import { clear, closeDialogs, field, h, notice } from './dom.js';
 import { renderListen } from './listen.js';
 import { renderLogs } from './logs.js';
 import { renderSettings } from './settings.js';
@@ -26,6 +26,7 @@ function route() {
 }
 
 function stopView() {
+  closeDialogs();
   if (typeof cleanup === 'function') cleanup();
   cleanup = null;
 }
@@ -200,6 +201,28 @@ onUnauthorized(() => {
   signInMessage = notice('bad', 'Your API key is no longer accepted (401). Sign in again.');
   render();
 });
+
+// What a read-only key cannot do: these buttons are disabled (with the reason) rather than answering 403.
+const WRITE_ACTIONS = new Set([
+  'Create webhook', 'Save changes', 'Pause', 'Enable', 'Send test', 'Edit', 'Rotate secret', 'Delete', 'Verify now',
+  'Redeliver', 'Expunge payload', 'Recover dead deliveries', 'Recover the next batch', 'Send this example', 'End',
+  'Save retention',
+]);
+const READ_ONLY = 'This API key is read-only: it lacks the write scope';
+
+function disableWrites() {
+  if (canWrite()) return;
+  for (const button of root.querySelectorAll('button:not([disabled])')) {
+    if (WRITE_ACTIONS.has(button.textContent.trim())) {
+      button.disabled = true;
+      button.title = READ_ONLY;
+      button.classList.add('read-only');
+    }
+  }
+}
+
+new MutationObserver(disableWrites).observe(root, { childList: true, subtree: true });
+onScopes(disableWrites);
 
 window.addEventListener('hashchange', () => {
   render();

@@ -46,7 +46,15 @@ export function formatTime(iso, { seconds = true } = {}) {
   if (Number.isNaN(d.getTime())) return String(iso);
   const day = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
   const time = `${pad(d.getHours())}:${pad(d.getMinutes())}${seconds ? `:${pad(d.getSeconds())}` : ''}`;
-  return `${day} ${time}`;
+  return `${day} ${time} ${zoneLabel(d)}`;
+}
+
+/** The browser's offset from UTC at that moment (daylight saving included): every time shown says its zone. */
+export function zoneLabel(d = new Date()) {
+  const offset = -d.getTimezoneOffset();
+  if (offset === 0) return 'UTC';
+  const minutes = Math.abs(offset);
+  return `UTC${offset > 0 ? '+' : '-'}${Math.floor(minutes / 60)}${minutes % 60 ? `:${pad(minutes % 60)}` : ''}`;
 }
 
 export function relativeTime(iso, now = Date.now()) {
@@ -204,8 +212,18 @@ export function setBusy(button, busy, busyText) {
   }
 }
 
-/** A modal confirmation built on <dialog>: resolves true (confirmed) or false (cancelled, Esc). */
+const openDialogs = new Set();
+
+/** Cancel every open dialog: a page change must not leave one over the next page, whose confirm
+ * would act (a rotation, a deletion) for a page that is gone and show its result nowhere. */
+export function closeDialogs() {
+  for (const dialog of [...openDialogs]) dialog.close();
+}
+
+/** A modal confirmation built on <dialog>: resolves true (confirmed) or false (cancelled, Esc, or
+ * the page changed meanwhile). */
 export function confirmDialog({ title, body, confirmLabel = 'Confirm', tone = 'primary', content = null }) {
+  const openedOn = location.hash;
   return new Promise((resolve) => {
     const titleId = uid('dlg');
     const cancel = h('button', { type: 'button', class: 'btn', text: 'Cancel' });
@@ -222,14 +240,16 @@ export function confirmDialog({ title, body, confirmLabel = 'Confirm', tone = 'p
     let answer = false;
     form.addEventListener('submit', (event) => {
       event.preventDefault();
-      answer = true;
+      answer = location.hash === openedOn;
       dialog.close();
     });
     cancel.addEventListener('click', () => dialog.close());
     dialog.addEventListener('close', () => {
+      openDialogs.delete(dialog);
       dialog.remove();
       resolve(answer);
     });
+    openDialogs.add(dialog);
     document.body.append(dialog);
     dialog.showModal();
     (tone === 'danger' ? cancel : confirm).focus();

@@ -72,7 +72,14 @@ export function renderListen(main) {
           ? table(sessions, end)
           : emptyState(
               'No listen sessions',
-              'Run `eventsapi listen --forward-to http://127.0.0.1:8000/hooks` to receive your live events on this machine; it shows here while it runs.',
+              null,
+              h(
+                'p',
+                { class: 'empty-text' },
+                'Run ',
+                h('code', { class: 'mono', text: 'eventsapi listen --forward-to http://127.0.0.1:8000/hooks' }),
+                ' to receive your live events on this machine; it shows here while it runs.',
+              ),
             ),
       );
     } catch (error) {

@@ -42,17 +42,18 @@ function fieldsTable(declared) {
   );
 }
 
-function sendForm(declared, webhooks) {
+function sendForm(declared, allWebhooks) {
   const result = h('div', { class: 'messages', 'aria-live': 'polite' });
+  // Only webhooks of this type: a receiver must never get a type it did not subscribe to.
+  const webhooks = allWebhooks.filter((webhook) => webhook.event === declared.name);
   if (!webhooks.length) {
-    return h('p', { class: 'muted small', text: 'Create a webhook to send this example to it as a test.' });
+    return h('p', { class: 'muted small', text: `No webhook takes ${declared.name}: create one to send this example to it as a test.` });
   }
   const selectId = uid('send-to');
-  const ordered = [...webhooks].sort((a, b) => (a.event === declared.name ? 0 : 1) - (b.event === declared.name ? 0 : 1));
   const select = h(
     'select',
     { id: selectId, class: 'send-example-target' },
-    ordered.map((webhook) => h('option', { value: webhook.id, text: `${webhook.event} → ${webhook.url}` })),
+    webhooks.map((webhook) => h('option', { value: webhook.id, text: webhook.url })),
   );
   const send = h('button', { type: 'submit', class: 'btn send-example', text: 'Send this example' });
   const form = h(
@@ -95,6 +96,23 @@ function typeCard(declared, webhooks) {
   );
 }
 
+/** Links to each card. The hash is the router's, so a link scrolls to its card instead of navigating. */
+function typeIndex(names) {
+  const link = (name) => {
+    const anchor = h('a', { href: '#/types', class: 'type-index-link mono', text: name });
+    anchor.addEventListener('click', (event) => {
+      event.preventDefault();
+      const card = document.getElementById(`type-${name}`);
+      if (!card) return;
+      card.scrollIntoView({ block: 'start' });
+      card.setAttribute('tabindex', '-1');
+      card.focus({ preventScroll: true });
+    });
+    return h('li', {}, anchor);
+  };
+  return h('nav', { class: 'type-index', 'aria-label': 'Event types' }, h('ul', {}, names.map(link)));
+}
+
 export function renderTypes(main) {
   let alive = true;
   const listSlot = h('div', { class: 'sections' }, h('p', { class: 'loading', text: 'Loading event types…' }));
@@ -127,7 +145,7 @@ export function renderTypes(main) {
       // One card per type, in the catalogue's order, each filled in as its details arrive: at most
       // DETAIL_CONCURRENCY requests in flight (api.js paces them below the per-developer limit).
       const slots = names.map((name) => h('p', { class: 'loading type-slot', text: `Loading ${name}…` }));
-      replace(listSlot, slots);
+      replace(listSlot, typeIndex(names), slots);
       let next = 0;
       const worker = async () => {
         while (alive && next < names.length) {

@@ -27,6 +27,7 @@ from events_core.observability import Handler, entry_point, logger
 from events_core.rate_limit import DeveloperRateLimit
 
 JSON = "application/json"
+SCOPES_HEADER = "X-API-Key-Scopes"
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,15 @@ class Answer:
     status: int = 200
     content_type: str = JSON
     headers: Mapping[str, str] | None = None
+
+
+def known_query(params: Mapping[str, str], allowed: frozenset[str]) -> dict[str, str]:
+    """A route's query parameters, refusing any it does not take: a misspelled filter
+    (`?stauts=5xx`) would otherwise answer unfiltered, as if it had matched."""
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise BadRequest(f"unknown parameter(s): {', '.join(u[:32] for u in unknown[:5])}", field=unknown[0][:32])
+    return dict(params)
 
 
 def query_limit(raw: str | None, *, default: int, maximum: int) -> int:
@@ -149,7 +159,11 @@ def answer_of(route: Callable[[Request], Any], event: dict, context: Any) -> dic
     try:
         _count_the_caller(event)
         result = route(Request(event, context))
-        return _proxy_answer(result if isinstance(result, Answer) else Answer(result))
+        answer = _proxy_answer(result if isinstance(result, Answer) else Answer(result))
+        scopes = ((event.get("requestContext") or {}).get("authorizer") or {}).get("scopes")
+        if scopes:  # the key's own scopes, so the console can disable what a read-only key cannot do
+            answer["headers"][SCOPES_HEADER] = str(scopes)
+        return answer
     except EventsApiError as error:
         logger.info("request refused", extra={"status": error.status, "code": error.code, "reason": error.message})
         return error_answer(error)

@@ -9,7 +9,7 @@ from typing import Any
 
 from eventsapi.local.template import Template
 from eventsapi.local.wiring import REGION, STACK_NAME, TEMPLATE, emulator_session, local_parameters
-from eventsapi_publisher import Publisher, find
+from eventsapi_publisher import Publisher, find, names
 
 
 class BadData(ValueError):
@@ -41,7 +41,7 @@ def read_data(text: str | None) -> dict[str, Any] | None:
 def example_of(event_type: str) -> dict[str, Any]:
     declared = find(event_type)
     if declared is None:
-        raise BadData(f"unknown event type {event_type!r}")
+        raise BadData(f"unknown event type {event_type!r}; one of {', '.join(names())}")
     return declared.example
 
 

@@ -7,7 +7,7 @@ import boto3
 
 from events_core.data_map import TABLES
 from eventsapi.local.template import Template, physical_name
-from eventsapi.local.wiring import STACK_NAME, emulator_session
+from eventsapi.local.wiring import STACK_NAME, emulator_session, stated_parameters
 
 LOCAL_TABLES = tuple(store.logical_id for store in TABLES)  # every table the data map declares
 LOCAL_QUEUES = (
@@ -28,6 +28,7 @@ class Target:
     outputs: dict[str, str]
     deployed: bool
     api_url: str | None = None  # the local API (its gateway's authorizer cache is flushed on revoke)
+    parameters: dict[str, str] = field(default_factory=dict)  # the stack's, as far as known
     _clients: dict[str, Any] = field(default_factory=dict)
 
     def client(self, service: str) -> Any:
@@ -53,7 +54,8 @@ class Target:
             **{f"{queue}Url": sqs.get_queue_url(QueueName=name(queue))["QueueUrl"] for queue in LOCAL_QUEUES},
             "SecretsKeyArn": f"alias/{name('SecretsKey')}",
         }
-        return cls(session, endpoint_url, outputs, deployed=False, api_url=api_url)
+        parameters = stated_parameters(session.client("dynamodb", endpoint_url=endpoint_url), name("WebhooksTable"))
+        return cls(session, endpoint_url, outputs, deployed=False, api_url=api_url, parameters=parameters)
 
     @classmethod
     def of_template(cls, template: Template, session: boto3.Session, endpoint_url: str | None = None) -> "Target":
@@ -63,7 +65,7 @@ class Target:
             for name, spec in template.raw.get("Outputs", {}).items()
             if "Condition" not in spec or template.condition(spec["Condition"])
         }
-        return cls(session, endpoint_url, outputs, deployed=False)
+        return cls(session, endpoint_url, outputs, deployed=False, parameters=dict(template.parameters))
 
     @classmethod
     def account(cls, region: str | None) -> "Target":
@@ -76,4 +78,5 @@ class Target:
         session = boto3.Session(region_name=region) if region else boto3.Session()
         described = session.client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
         outputs = {item["OutputKey"]: item["OutputValue"] for item in described.get("Outputs", [])}
-        return cls(session, None, outputs, deployed=True)
+        parameters = {item["ParameterKey"]: item.get("ParameterValue", "") for item in described.get("Parameters", [])}
+        return cls(session, None, outputs, deployed=True, parameters=parameters)

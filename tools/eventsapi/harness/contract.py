@@ -74,7 +74,13 @@ def check(method: str, path: str, status: int, body: bytes, headers: dict[str, s
     if "$ref" in response:
         name = response["$ref"].rsplit("/", 1)[-1]
         pointer, response = _pointer("components", "responses", name), document()["components"]["responses"][name]
-    schema = response.get("content", {}).get("application/json", {}).get("schema")
+    content_type = next((v for k, v in (headers or {}).items() if k.lower() == "content-type"), "")
+    if content_type.startswith("text/html"):  # a page for a person's browser, where one is documented
+        if "text/html" not in response.get("content", {}):
+            raise ContractBroken(f"{what}: answered text/html, which openapi.yaml does not document here")
+        schema = None
+    else:
+        schema = response.get("content", {}).get("application/json", {}).get("schema")
     if schema is not None:
         _validate(json.loads(body), pointer + "/content/application~1json/schema", what)
     if headers is not None:

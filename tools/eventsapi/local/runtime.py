@@ -44,19 +44,27 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         answer = self.gateway.handle(self.command, self.path, list(self.headers.items()), body, self.client_address[0])
-        self.send_response(answer.status)
-        for name, value in answer.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(answer.body)))
-        self.end_headers()
-        self.wfile.write(answer.body)
+        try:
+            self.send_response(answer.status)
+            for name, value in answer.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(answer.body)))
+            self.end_headers()
+            self.wfile.write(answer.body)
+            gone = ""
+        except (BrokenPipeError, ConnectionResetError):
+            # The client hung up first (a stopped `eventsapi listen` mid long poll): the request was
+            # handled, only its answer has no one to read it. One line, not a traceback.
+            self.close_connection = True
+            gone = "  (the client had gone; answer not sent)"
         log.info(
-            "%s %s → %d  %s  %.1f ms",
+            "%s %s → %d  %s  %.1f ms%s",
             printable(self.command, 16),
             printable(without_tokens(self.path)),  # a client chose it: never raw control bytes on the console
             answer.status,
             answer.function,
             (time.perf_counter() - started) * 1000,
+            gone,
         )
 
     def __getattr__(self, name: str):
@@ -75,6 +83,15 @@ _SINGLE_USE = re.compile(r"([?&]token=)[^&#]*")
 def without_tokens(path: str) -> str:
     """A request line as the console shows it: single-use tokens (the verify link's) left out."""
     return _SINGLE_USE.sub(r"\1[redacted]", path)
+
+
+class PortTaken(OSError):
+    """One of the two ports the stack listens on is in use: which one, and the flag that moves it."""
+
+    def __init__(self, port: int, flag: str, cause: OSError):
+        super().__init__(f"port {port} ({flag}) is already in use: {cause.strerror or cause}")
+        self.port = port
+        self.flag = flag
 
 
 class LocalRuntime:
@@ -114,11 +131,14 @@ class LocalRuntime:
         return f"http://{self.host}:{self.moto_port}"
 
     def _check_ports_free(self) -> None:
-        for port in (self.moto_port, self.api_port):
+        for port, flag in ((self.moto_port, "--moto-port"), (self.api_port, "--port")):
             if port:
                 with socket.socket() as probe:
                     probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as both servers do
-                    probe.bind((self.host, port))  # OSError: address already in use
+                    try:
+                        probe.bind((self.host, port))
+                    except OSError as error:
+                        raise PortTaken(port, flag, error) from error
 
     def _start_moto(self) -> None:
         """moto server in a child process: the emulator gets a core of its own (the GIL is per process)."""

@@ -84,6 +84,31 @@ def physical_name(stack_name: str, logical_id: str) -> str:
     return f"{stack_name}-{logical_id}"
 
 
+def parameter_problem(name: str, spec: dict[str, Any], value: str) -> str | None:
+    """What CloudFormation would say of `value` for the parameter `spec` declares (AllowedValues,
+    a Number's MinValue/MaxValue, AllowedPattern, MinLength/MaxLength), or None when it passes."""
+    allowed = [str(v) for v in spec.get("AllowedValues", [])]
+    if allowed and value not in allowed:
+        return f"{name}={value!r} is not allowed; one of {', '.join(allowed)}"
+    if spec.get("Type") == "Number":
+        try:
+            number = float(value)
+        except ValueError:
+            return f"{name}={value!r} must be a number"
+        if "MinValue" in spec and number < float(spec["MinValue"]):
+            return f"{name}={value} is below its MinValue {spec['MinValue']}"
+        if "MaxValue" in spec and number > float(spec["MaxValue"]):
+            return f"{name}={value} is above its MaxValue {spec['MaxValue']}"
+    if "MinLength" in spec and len(value) < int(spec["MinLength"]):
+        return f"{name}: at least {spec['MinLength']} characters, got {len(value)}"
+    if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):
+        return f"{name}: at most {spec['MaxLength']} characters, got {len(value)}"
+    if "AllowedPattern" in spec and not re.fullmatch(str(spec["AllowedPattern"]), value):
+        why = spec.get("ConstraintDescription") or f"does not match {spec['AllowedPattern']}"
+        return f"{name}={value!r}: {why}"
+    return None
+
+
 class Template:
     def __init__(self, path: Path, *, stack_name: str, region: str, overrides: dict[str, str] | None = None):
         self.path = path

@@ -37,6 +37,10 @@ LOCAL_PARAMETERS = {
     # A webhook created or changed a moment ago receives the very next event.
     "FanoutCacheSeconds": "0",
 }
+# What the operator commands must know of a local stack's parameters (a deployed stack's are in
+# describe_stacks): stated as tags on its webhooks table, which lives and dies with the emulator.
+STATED_PARAMETERS = ("EndpointVerification",)
+PARAMETER_TAG = "eventsapi:parameter:"
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -92,11 +96,27 @@ def stand_up(template: Template) -> tuple[dict[str, LocalFunction], LocalGateway
     aws.reset()
     boto3.setup_default_session(region_name=REGION)
     shared_models(boto3.DEFAULT_SESSION)
+    state_parameters(template, boto3.client("dynamodb", region_name=template.region))
     functions = local_functions(template)
     api = next(iter(template.rest_api_logical_ids()))
     gateway = LocalGateway(template, functions, api)
     wire_access_logs(template, functions, gateway)  # delivered at once until the runtime batches them
     return functions, gateway
+
+
+def state_parameters(template: Template, dynamodb: Any) -> None:
+    arn = dynamodb.describe_table(TableName=template.physical["WebhooksTable"].ref)["Table"]["TableArn"]
+    tags = [{"Key": PARAMETER_TAG + name, "Value": template.parameters[name]} for name in STATED_PARAMETERS]
+    dynamodb.tag_resource(ResourceArn=arn, Tags=tags)
+
+
+def stated_parameters(dynamodb: Any, table_name: str) -> dict[str, str]:
+    """The parameters a running local stack stated (empty for one started before it did)."""
+    arn = dynamodb.describe_table(TableName=table_name)["Table"]["TableArn"]
+    tags = dynamodb.list_tags_of_resource(ResourceArn=arn).get("Tags", [])
+    return {
+        tag["Key"].removeprefix(PARAMETER_TAG): tag["Value"] for tag in tags if tag["Key"].startswith(PARAMETER_TAG)
+    }
 
 
 def function_environment(template: Template) -> dict[str, str]:

@@ -50,9 +50,11 @@ def delivery_headers(
     secrets: Sequence[str] = (),
     now: datetime | None = None,
     trace: TraceContext | None = None,
+    standard_keys: Sequence[bytes] | None = None,
 ) -> dict[str, str]:
     """`secrets`: the current secret first, then the previous one while its overlap lasts; `trace`:
-    the context of the span making this post (None: a trace of its own)."""
+    the context of the span making this post (None: a trace of its own); `standard_keys`: the
+    Standard Webhooks keys when they are not the secrets' own bytes (a listen session's whsec_)."""
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "events-api-webhooks/1",
@@ -70,7 +72,6 @@ def delivery_headers(
         headers["webhook-timestamp"] = str(int(sent_at.timestamp()))
         # Each secret's own bytes are the key: receivers pass "whsec_" + base64(secret) to the library.
         text = body.decode()
-        headers["webhook-signature"] = " ".join(
-            StandardWebhook(secret.encode()).sign(delivery_id, sent_at, text) for secret in secrets
-        )
+        keys = standard_keys if standard_keys is not None else [secret.encode() for secret in secrets]
+        headers["webhook-signature"] = " ".join(StandardWebhook(key).sign(delivery_id, sent_at, text) for key in keys)
     return headers

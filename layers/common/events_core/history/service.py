@@ -24,7 +24,7 @@ from events_core.errors import (
     RateLimited,
     Unavailable,
 )
-from events_core.http import query_limit
+from events_core.http import known_query, query_limit
 from events_core.lifecycle import retention
 from events_core.records.message import DeliveryMessage, Trigger, is_delivery_id, window_bound
 from events_core.records.model import DeliveryRecord, DeliveryStatus, webhook_key
@@ -54,10 +54,11 @@ class DeliveryQuery:
     cursor: str | None = None
 
 
+DELIVERY_QUERY = frozenset({"limit", "status", "since", "cursor"})
+
+
 def parse_query(params: dict[str, str]) -> DeliveryQuery:
-    unknown = sorted(set(params) - {"limit", "status", "since", "cursor"})
-    if unknown:
-        raise BadRequest(f"unknown parameter(s): {', '.join(u[:32] for u in unknown[:5])}", field=unknown[0][:32])
+    params = known_query(params, DELIVERY_QUERY)
     limit = query_limit(params.get("limit"), default=DEFAULT_PAGE, maximum=MAX_PAGE)
     status = None
     if "status" in params:

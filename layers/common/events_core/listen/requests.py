@@ -1,5 +1,7 @@
 """Parsing the listen routes' bodies and query parameters."""
 
+import base64
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,10 +18,18 @@ MAX_ERROR = 512
 MAX_LATENCY_MS = 3_600_000
 
 
+# A client-chosen session secret, in the Standard Webhooks form: "whsec_" and the base64 of 24 to
+# 64 random bytes (what `eventsapi listen` keeps, so a receiver's secret survives restarts).
+WHSEC_PREFIX = "whsec_"
+WHSEC_BYTES = (24, 64)
+_BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+
+
 @dataclass(frozen=True)
 class Opening:
     events: tuple[str, ...]
     filter: dict
+    secret: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,16 +76,39 @@ def _integer(value: Any, field: str, low: int, high: int) -> int:
     return value
 
 
+def whsec_key(secret: str) -> bytes | None:
+    """The key bytes of a `whsec_` secret (what Standard Webhooks libraries sign with), or None
+    when `secret` is not one."""
+    encoded = secret.removeprefix(WHSEC_PREFIX)
+    if encoded == secret or len(encoded) > 100 or len(encoded) % 4 or not _BASE64.fullmatch(encoded):
+        return None
+    key = base64.b64decode(encoded)
+    return key if WHSEC_BYTES[0] <= len(key) <= WHSEC_BYTES[1] else None
+
+
+def _secret(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or whsec_key(value) is None:
+        low, high = WHSEC_BYTES
+        raise BadRequest(
+            f"secret: must be {WHSEC_PREFIX} followed by the base64 of {low} to {high} random bytes "
+            f"(leave it out and the service generates one)",
+            field="secret",
+        )
+    return value
+
+
 def parse_opening(body: Any) -> Opening:
     body = _object(body)
-    known_fields(body, ("events", "filter"))
+    known_fields(body, ("events", "filter", "secret"))
     events = body.get("events")
     if events is None:
         events = []
     if not isinstance(events, list):  # an empty object is not an empty list
         raise BadRequest("events: must be a list of event types", field="events")
     chosen = tuple(dict.fromkeys(_subscribed(event) for event in events))
-    return Opening(events=chosen, filter=validate_filter(body.get("filter")))
+    return Opening(events=chosen, filter=validate_filter(body.get("filter")), secret=_secret(body.get("secret")))
 
 
 def parse_wait(raw: str | None) -> int:

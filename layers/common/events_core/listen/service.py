@@ -35,7 +35,7 @@ from events_core.listen.model import (
     slot_of,
 )
 from events_core.listen.repository import ListenStore
-from events_core.listen.requests import parse_answer, parse_opening, parse_trigger
+from events_core.listen.requests import parse_answer, parse_opening, parse_trigger, whsec_key
 from events_core.records.message import is_delivery_id, new_delivery_id
 from events_core.records.model import Attempt, DeliveryRecord, DeliveryStatus
 from events_core.secrets import secret_box
@@ -68,7 +68,7 @@ def open_session(developer_id: str, body: Any, store: ListenStore | None = None)
     config = settings()
     at = now_ms()
     taken = {s.slot for s in store.sessions_of(developer_id, consistent=True) if s.live(at)}
-    secret = random_secrets.token_urlsafe(32)
+    secret = opening.secret or random_secrets.token_urlsafe(32)
     for slot in (n for n in range(SESSION_SLOTS) if n not in taken):
         session_id = session_id_for(slot)
         session = Session(
@@ -100,8 +100,16 @@ def _handed_out(waiting: Waiting, payload: str, secret: str) -> dict[str, Any]:
     from events_core.delivery.signing import delivery_headers  # only the polling function signs
 
     body = payload.encode()
+    # A whsec_ secret verifies as given both ways: the reference's HMAC keys on its text, the
+    # Standard Webhooks libraries on the bytes its base64 encodes.
+    standard = whsec_key(secret)
     headers = delivery_headers(
-        event=waiting.event, timestamp=waiting.timestamp, delivery_id=waiting.delivery_id, body=body, secrets=[secret]
+        event=waiting.event,
+        timestamp=waiting.timestamp,
+        delivery_id=waiting.delivery_id,
+        body=body,
+        secrets=[secret],
+        standard_keys=None if standard is None else [standard],
     )
     headers.update(handout_trace(waiting.traceparent, waiting.tracestate).headers())
     if waiting.test:
