@@ -179,14 +179,7 @@ class Erasure:
                     removed += 1
                 else:
                     kept.append(message)
-        for start in range(0, len(kept), 10):
-            sqs.change_message_visibility_batch(
-                QueueUrl=url,
-                Entries=[
-                    {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
-                    for n, m in enumerate(kept[start : start + 10])
-                ],
-            )
+        _show_again(sqs, url, kept)
         return removed
 
     def _batch_get(self, table: Any, keys: list[dict[str, str]], projection: str | None = None) -> list[dict]:
@@ -285,33 +278,26 @@ class Erasure:
             ]
         return problems
 
-    def _peek(self, logical_id: str) -> Iterator[dict[str, Any]]:
+    def _peek(self, logical_id: str) -> list[dict[str, Any]]:
+        """Every message, each hidden until all are read, then shown again (a look, not a take)."""
         url = self.target.outputs.get(f"{logical_id}Url")
         if not url:
-            return
+            return []
         sqs = self.target.client("sqs")
-        seen: set[str] = set()
-        handles: list[dict[str, Any]] = []
-        while True:
+        received: list[dict[str, Any]] = []
+        empty = 0
+        while empty < 2:
             messages = sqs.receive_message(
-                QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60, MessageAttributeNames=["All"]
-            ).get("Messages", [])
-            fresh = [m for m in messages if m["MessageId"] not in seen]
-            if not fresh:
-                break
-            for message in fresh:
-                seen.add(message["MessageId"])
-                handles.append(message)
-                yield message
-        for start in range(0, len(handles), 10):
-            sqs.change_message_visibility_batch(
                 QueueUrl=url,
-                Entries=[
-                    {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
-                    for n, m in enumerate(handles[start : start + 10])
-                ],
-            )
-
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=DRAIN_VISIBILITY_SECONDS,
+                WaitTimeSeconds=1 if self.target.deployed else 0,
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            empty = 0 if messages else empty + 1
+            received += messages
+        _show_again(sqs, url, received)
+        return received
 
 def digest(hashed: str, erased: dict[str, list[str]]) -> str:
     """SHA-256 over the subject's hash and, per developer, the sorted ids of the events erased."""
@@ -326,6 +312,17 @@ def until_expiry(log_retention_days: int) -> list[dict[str, str]]:
         for store in (*QUEUES, *LOG_GROUPS, FUNCTION_LOGS)
         if store.logical_id not in DRAINED
     ]
+
+
+def _show_again(sqs: Any, url: str, messages: list[dict[str, Any]]) -> None:
+    for start in range(0, len(messages), 10):
+        sqs.change_message_visibility_batch(
+            QueueUrl=url,
+            Entries=[
+                {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                for n, m in enumerate(messages[start : start + 10])
+            ],
+        )
 
 
 def _pages(table: Any, **query: Any) -> Iterator[dict[str, Any]]:
