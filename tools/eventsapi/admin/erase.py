@@ -72,10 +72,12 @@ class Erasure:
         counts: Counts = {}
         in_flight = 0
         erased_ids: dict[str, set[str]] = {}
+        done: dict[str, list[str]] = {}  # per developer, the events erased by now (the digest's)
         for developer in chosen:
             entries = list(self.index.entries(developer, hashed))
             erased_ids[developer] = {entry.event_id for entry in entries}
             todo = [entry for entry in entries if not entry.erased_at]
+            done[developer] = sorted(entry.event_id for entry in entries if entry.erased_at)
             if not todo:
                 continue
             in_flight += self._erase_developer(developer, todo, counts, at)
@@ -83,11 +85,12 @@ class Erasure:
                 for entry in todo:
                     batch.put_item(Item=replace(entry, erased_at=stamp).to_item())
             counts.setdefault("DeliveriesTable", Counter())["subject index entries marked erased"] += len(todo)
+            done[developer] = sorted([*done[developer], *(entry.event_id for entry in todo)])
         for logical_id in DRAINED:
             removed = self._drain(logical_id, _matcher(subject, erased_ids, all_developers=developers is None))
             if removed:
                 counts.setdefault(logical_id, Counter())["messages removed"] += removed
-        return self._receipt(hashed, chosen, developers is None, stamp, counts, in_flight)
+        return self._receipt(hashed, chosen, developers is None, stamp, counts, in_flight, done)
 
     def _erase_developer(self, developer: str, todo: list[Entry], counts: Counts, at: int) -> int:
         ids = {entry.event_id for entry in todo}
@@ -205,9 +208,15 @@ class Erasure:
         return found
 
     def _receipt(
-        self, hashed: str, developers: list[str], everyone: bool, stamp: str, counts: Counts, in_flight: int
+        self,
+        hashed: str,
+        developers: list[str],
+        everyone: bool,
+        stamp: str,
+        counts: Counts,
+        in_flight: int,
+        erased: dict[str, list[str]],
     ) -> dict[str, Any]:
-        erased = self._erased_ids(hashed, developers, stamp)
         return {
             "receipt": RECEIPT_FORMAT,
             "at": stamp,
