@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench import api_call_logs_model, cost_model, lifecycle, scale_model, schema_validation
+from bench import api_call_logs_model, cost_model, erasure, lifecycle, scale_model, schema_validation
 from eventsapi.harness.progress import progress
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,6 +49,7 @@ def main() -> int:
         ("api_call_logs", ("10000", "100000")),
         ("schema_validation", ()),
         ("lifecycle", ("500",) if args.quick else ("10000",)),
+        ("erasure", ("2000",) if args.quick else ("100000",)),
     ]
     results: dict[str, dict] = {}
     rows: list[tuple[str, str]] = []
@@ -79,6 +80,7 @@ def main() -> int:
         cost_model.render(measured)
         + api_call_logs_model.cost_section(results["api_call_logs"])
         + (lifecycle.cost_section(results["lifecycle"]) if "lifecycle" in results else "")
+        + (erasure.cost_section(results["erasure"]) if "erasure" in results else "")
     )
     args.scale_out.write_text(scale_model.render(scale) + api_call_logs_model.scale_section(results["api_call_logs"]))
     print(f"\ncost model written to {args.cost_out}, scale model to {args.scale_out}")

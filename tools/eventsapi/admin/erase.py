@@ -80,19 +80,23 @@ class Erasure:
             done[developer] = sorted(entry.event_id for entry in entries if entry.erased_at)
             if not todo:
                 continue
-            in_flight += self._erase_developer(developer, todo, counts, at)
+            busy = self._erase_developer(developer, todo, counts, at)
+            in_flight += len(busy)
+            finished = [entry for entry in todo if entry.event_id not in busy]  # the others: the next run's
             with self.deliveries.batch_writer() as batch:
-                for entry in todo:
+                for entry in finished:
                     batch.put_item(Item=replace(entry, erased_at=stamp).to_item())
-            counts.setdefault("DeliveriesTable", Counter())["subject index entries marked erased"] += len(todo)
-            done[developer] = sorted([*done[developer], *(entry.event_id for entry in todo)])
+            if finished:
+                counts.setdefault("DeliveriesTable", Counter())["subject index entries marked erased"] += len(finished)
+            done[developer] = sorted([*done[developer], *(entry.event_id for entry in finished)])
         for logical_id in DRAINED:
             removed = self._drain(logical_id, _matcher(subject, erased_ids, all_developers=developers is None))
             if removed:
                 counts.setdefault(logical_id, Counter())["messages removed"] += removed
         return self._receipt(hashed, chosen, developers is None, stamp, counts, in_flight, done)
 
-    def _erase_developer(self, developer: str, todo: list[Entry], counts: Counts, at: int) -> int:
+    def _erase_developer(self, developer: str, todo: list[Entry], counts: Counts, at: int) -> set[str]:
+        """Erase these entries' data; the ids of events with a delivery being attempted (left)."""
         ids = {entry.event_id for entry in todo}
         found = self._batch_get(
             self.payloads, [{"developerId": developer, "eventId": event_id} for event_id in ids], "eventId"
@@ -131,8 +135,8 @@ class Erasure:
             keys += [{"webhookKey": r["webhookKey"], "deliveryId": r["deliveryId"]} for r in records if _names(r, ids)]
         return keys
 
-    def _erase_records(self, keys: list[dict[str, str]], counts: Counts, at: int) -> int:
-        in_flight = 0
+    def _erase_records(self, keys: list[dict[str, str]], counts: Counts, at: int) -> set[str]:
+        in_flight: set[str] = set()
         stripped: list[dict[str, Any]] = []
         tally = counts.setdefault("DeliveriesTable", Counter())
         for item in self._batch_get(self.deliveries, keys):
@@ -141,7 +145,7 @@ class Erasure:
             if item.get("erased") and not payload and not answers:
                 continue  # erased before
             if int(item.get("leaseUntil", 0)) >= at:
-                in_flight += 1  # being attempted: its worker would write it back; run again once it settles
+                in_flight.add(str(item.get("eventId")))  # its worker would write it back: the next run's
                 continue
             item.pop("payload", None)
             item.pop("payloadRef", None)
