@@ -140,6 +140,24 @@ class SubjectIndex:
                 return
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    def who_keys(self, developer_id: str) -> list[dict[str, str]]:
+        """The keys of the developer's "who used this subject" items, found through their entries
+        (off-boarding and export read them before the entries go)."""
+        query: dict[str, Any] = {
+            "KeyConditionExpression": Key("webhookKey").eq(index_partition(developer_id)),
+            "ProjectionExpression": "deliveryId, developerId",
+        }
+        hashes: dict[str, None] = {}
+        while True:
+            page = self.table.query(**query)
+            for item in page.get("Items", []):
+                if item.get("developerId") == developer_id:
+                    hashes[str(item["deliveryId"]).partition("#")[0]] = None
+            if "LastEvaluatedKey" not in page:
+                break
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [{"webhookKey": who_partition(hashed), "deliveryId": developer_id} for hashed in hashes]
+
     def developers(self, hashed: str) -> list[str]:
         """The developers who have used this subject (an erasure across developers)."""
         query: dict[str, Any] = {"KeyConditionExpression": Key("webhookKey").eq(who_partition(hashed))}
