@@ -133,7 +133,8 @@ def rows(results: dict[str, float]) -> list[tuple[str, str]]:
         ),
         (
             f"erase a subject, {items:,} items ({events:,} events; in-process moto)",
-            f"{results['erase_seconds']:.1f} s, ${results['erase_usd']:.3f}; a second run {results['second_run_seconds']:.1f} s",
+            f"{results['erase_seconds']:.1f} s, ${results['erase_usd']:.3f};"
+            f" a second run {results['second_run_seconds']:.1f} s",
         ),
     ]
 
@@ -153,7 +154,7 @@ names subjects costs, per million such events (`bench/erasure.py`):
 |---|---|---:|
 | the subject index | one PutItem per subject ({int(results["index_entry_bytes"])} B: 1 WRU) | {index:.3f} per subject |
 | who used the subject | one PutItem per (developer, subject) per fan-out environment per day | ~0 |
-| its payload stored once by reference, even under 4 KB | PutItem (1 WRU per KB) + a strongly consistent GetItem per attempt (1 RRU) | {stored:.3f} |
+| its payload stored by reference, even under 4 KB | PutItem (1 WRU a KB) + GetItem per attempt (1 RRU) | {stored:.3f} |
 | **one subject, one webhook, one attempt** | | **{index + stored:.3f}** |
 
 The record and the delivery message no longer carry a small payload inline, which makes both

@@ -34,7 +34,9 @@ def call(stack, key: str, method: str, path: str, body: dict | None = None, expe
 def send(stack, developer: str, marker: str, *subjects: str) -> None:
     data = {"toolName": "erase_e2e", "input": {"note": marker}, "result": {}, "elapsed_ms": 1}
     flags = [flag for subject in subjects for flag in ("--subject", subject)]
-    sent = stack.eventsapi("events", "send", "tool.executed", "--developer", developer, "--data", json.dumps(data), *flags)
+    sent = stack.eventsapi(
+        "events", "send", "tool.executed", "--developer", developer, "--data", json.dumps(data), *flags
+    )
     assert sent.returncode == 0, sent.stderr
 
 
@@ -124,7 +126,9 @@ def test_erase_reaches_every_store_proves_it_and_leaves_others_alone(stack, tmp_
     for webhook in webhooks:
         listed = call(stack, stack.key, "GET", f"/v1/events/webhooks/{webhook['id']}/deliveries")["deliveries"]
         for delivery in listed:
-            shown = call(stack, stack.key, "GET", f"/v1/events/webhooks/{webhook['id']}/deliveries/{delivery['deliveryId']}")
+            shown = call(
+                stack, stack.key, "GET", f"/v1/events/webhooks/{webhook['id']}/deliveries/{delivery['deliveryId']}"
+            )
             assert shown["erased"] is True and shown["payload"] is None
             assert all(not attempt["responseExcerpt"] for attempt in shown["attempts"])
 
@@ -132,4 +136,3 @@ def test_erase_reaches_every_store_proves_it_and_leaves_others_alone(stack, tmp_
 def _dead_letters(stack) -> bool:
     listed = stack.eventsapi("--local", "dlq", "list", "--queue", "delivery")
     return listed.returncode == 0 and "msg_" in listed.stdout
-

@@ -33,10 +33,19 @@ def index_items(pipeline) -> list[dict]:
 
 def everything(pipeline) -> str:
     """Every table's items and every queue's messages, as one text."""
-    text = [json.dumps(item, default=str) for table in ("DeliveriesTable", "PayloadsTable", "ListenTable")
-            for item in pipeline.stack.items(table)]
-    for queue in ("EventsQueue", "DeliveryQueue", "EventsDeadLetterQueue", "DeliveryDeadLetterQueue",
-                  "EventsFaultQueue", "DeliveryFaultQueue"):
+    text = [
+        json.dumps(item, default=str)
+        for table in ("DeliveriesTable", "PayloadsTable", "ListenTable")
+        for item in pipeline.stack.items(table)
+    ]
+    for queue in (
+        "EventsQueue",
+        "DeliveryQueue",
+        "EventsDeadLetterQueue",
+        "DeliveryDeadLetterQueue",
+        "EventsFaultQueue",
+        "DeliveryFaultQueue",
+    ):
         url = pipeline.physical(queue)
         received: list[dict] = []
         while batch := pipeline.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30).get(
@@ -129,10 +138,18 @@ def test_erase_reaches_every_store_for_one_developer_and_proves_it(pipeline, rec
         payload='{"data":{"note":"ERASE-inline"}}',
     )
     _dead_letter(pipeline, "DeliveryDeadLetterQueue", inline.to_json())
-    never_indexed = {"id": "e-x", "detail": {"developerId": "user_123", "subjects": ["user:42"], "data": {"n": "ERASE-q"}}}
+    never_indexed = {
+        "id": "e-x",
+        "detail": {"developerId": "user_123", "subjects": ["user:42"], "data": {"n": "ERASE-q"}},
+    }
     _dead_letter(pipeline, "EventsFaultQueue", json.dumps(never_indexed))
-    _dead_letter(pipeline, "EventsFaultQueue", json.dumps({**never_indexed, "detail": {"developerId": "user_other",
-                                                                                     "subjects": ["user:42"], "data": {"n": "KEEP-q"}}}))
+    _dead_letter(
+        pipeline,
+        "EventsFaultQueue",
+        json.dumps(
+            {**never_indexed, "detail": {"developerId": "user_other", "subjects": ["user:42"], "data": {"n": "KEEP-q"}}}
+        ),
+    )
     before = everything(pipeline)
     assert before.count("ERASE-") == 2 + 2  # the payloads stored once, the two letters
     assert before.count(ANSWER) == 4  # every delivery's attempt keeps the receiver's answer
@@ -202,7 +219,8 @@ def test_a_delivery_being_attempted_is_left_and_counted(pipeline, receiver):
     assert "records marked erased" not in receipt["removed"].get("DeliveriesTable", {})
     assert receipt["erasedEvents"] == 0, "its entry is left for the next run"
     table.update_item(
-        Key={"webhookKey": record["webhookKey"], "deliveryId": record["deliveryId"]}, UpdateExpression="REMOVE leaseUntil"
+        Key={"webhookKey": record["webhookKey"], "deliveryId": record["deliveryId"]},
+        UpdateExpression="REMOVE leaseUntil",
     )
     settled = erasure(pipeline).erase("user:42", ["user_123"])
     assert settled["inFlight"] == 0 and settled["removed"]["DeliveriesTable"]["records marked erased"] == 1

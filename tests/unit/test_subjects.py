@@ -19,7 +19,13 @@ BAD = ["user:42", [42], [""], ["x" * 201], [f"u{n}" for n in range(21)], {"a": 1
 
 def envelope(detail: dict) -> str:
     return json.dumps(
-        {"id": "e-1", "source": SOURCE, "detail-type": "tool.executed", "time": "2026-01-01T00:00:00Z", "detail": detail}
+        {
+            "id": "e-1",
+            "source": SOURCE,
+            "detail-type": "tool.executed",
+            "time": "2026-01-01T00:00:00Z",
+            "detail": detail,
+        }
     )
 
 
@@ -33,14 +39,14 @@ def test_subjects_are_read_each_once_in_order():
 
 @pytest.mark.parametrize("subjects", BAD)
 def test_bad_subjects_make_the_event_invalid_with_the_reason(subjects):
-    with pytest.raises(InvalidEvent, match="detail.subjects"):
+    with pytest.raises(InvalidEvent, match=r"detail\.subjects"):
         parse_envelope(envelope({"developerId": "d", "data": {}, "subjects": subjects}), SOURCE)
 
 
 @pytest.mark.parametrize("subjects", [s for s in BAD if isinstance(s, list)])
 def test_the_publisher_refuses_what_the_stack_would_dead_letter(subjects):
     class Never:
-        def put_events(self, Entries):  # noqa: N803 - boto3's name
+        def put_events(self, Entries):
             raise AssertionError("nothing is sent")
 
     with pytest.raises(InvalidEventData, match="subjects"):
@@ -52,8 +58,15 @@ def test_the_publisher_puts_subjects_in_detail_where_the_stack_reads_them():
     parsed = json.loads(item["Detail"])
     assert parsed["subjects"] == ["user:42"]
     event = parse_envelope(
-        json.dumps({"id": "e", "source": SOURCE, "detail-type": "tool.executed", "time": "2026-01-01T00:00:00Z",
-                    "detail": parsed}),
+        json.dumps(
+            {
+                "id": "e",
+                "source": SOURCE,
+                "detail-type": "tool.executed",
+                "time": "2026-01-01T00:00:00Z",
+                "detail": parsed,
+            }
+        ),
         SOURCE,
     )
     assert event.subjects == ("user:42",)
@@ -63,12 +76,18 @@ def test_the_publisher_puts_subjects_in_detail_where_the_stack_reads_them():
 def test_unknown_detail_keys_are_ignored_and_never_delivered():
     detail = {"developerId": "d", "data": {"a": 1}, "subjects": ["user:42"], "secret": "NOT-SENT", "extra": {"x": 1}}
     event = parse_envelope(envelope(detail), SOURCE)
-    assert json.loads(event.payload) == {"event": "tool.executed", "timestamp": "2026-01-01T00:00:00.000Z", "data": {"a": 1}}
+    assert json.loads(event.payload) == {
+        "event": "tool.executed",
+        "timestamp": "2026-01-01T00:00:00.000Z",
+        "data": {"a": 1},
+    }
     assert "NOT-SENT" not in event.payload and "user:42" not in event.payload
 
 
 def test_events_send_takes_subject_repeatedly():
-    args = parser().parse_args(["events", "send", "tool.executed", "--developer", "d", "--subject", "a", "--subject", "b"])
+    args = parser().parse_args(
+        ["events", "send", "tool.executed", "--developer", "d", "--subject", "a", "--subject", "b"]
+    )
     assert args.subject == ["a", "b"]
     assert parser().parse_args(["events", "send", "tool.executed", "--developer", "d"]).subject is None
 

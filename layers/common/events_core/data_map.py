@@ -99,7 +99,6 @@ def _developer(scope: Scope) -> Iterable[str]:
 def _delivery_partitions(scope: Scope) -> Iterable[str]:
     from events_core.records.ledger import ledger_partition
     from events_core.records.model import webhook_key
-
     from events_core.records.subjects import index_partition
 
     yield from (webhook_key(scope.developer_id, owner) for owner in scope.owners)

@@ -283,7 +283,9 @@ class Erasure:
             waiting = _pages(self.listen, KeyConditionExpression=Key("pk").eq(waiting_pk(developer, session)))
             if named := [item for item in waiting if _names(item, ids)]:
                 problems.append(f"{developer}: {len(named)} delivery(ies) still waiting in {session}")
-            records = _pages(self.deliveries, KeyConditionExpression=Key("webhookKey").eq(webhook_key(developer, session)))
+            records = _pages(
+                self.deliveries, KeyConditionExpression=Key("webhookKey").eq(webhook_key(developer, session))
+            )
             problems += [
                 f"{developer}: delivery {r['deliveryId']} still holds a payload or answer"
                 for r in records
@@ -312,6 +314,7 @@ class Erasure:
         _show_again(sqs, url, received)
         return received
 
+
 def digest(hashed: str, erased: dict[str, list[str]]) -> str:
     """SHA-256 over the subject's hash and, per developer, the sorted ids of the events erased."""
     text = json.dumps({"subjectHash": hashed, "events": {d: sorted(ids) for d, ids in sorted(erased.items())}})
@@ -321,7 +324,12 @@ def digest(hashed: str, erased: dict[str, list[str]]) -> str:
 def until_expiry(log_retention_days: int) -> list[dict[str, str]]:
     """What erasure cannot search (queues in transit, log groups): held only until each ceiling."""
     return [
-        {"store": store.logical_id, "kind": store.kind, "holds": store.holds, "ceiling": store.ceiling(log_retention_days)}
+        {
+            "store": store.logical_id,
+            "kind": store.kind,
+            "holds": store.holds,
+            "ceiling": store.ceiling(log_retention_days),
+        }
         for store in (*QUEUES, *LOG_GROUPS, FUNCTION_LOGS)
         if store.logical_id not in DRAINED
     ]
@@ -374,7 +382,8 @@ def _matcher(
             return False
         if not isinstance(body, dict):
             return False
-        detail = body.get("detail") if isinstance(body.get("detail"), dict) else {}
+        found = body.get("detail")
+        detail: dict[str, Any] = found if isinstance(found, dict) else {}
         developer = body.get("developer_id") or detail.get("developerId")
         if not isinstance(developer, str) or not (all_developers or developer in erased):
             return False
@@ -390,4 +399,3 @@ def read_receipt(text: str) -> dict[str, Any]:
     if not isinstance(found, dict):
         raise ValueError("a receipt is a JSON object")
     return found
-

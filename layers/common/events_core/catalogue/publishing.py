@@ -28,4 +28,3 @@ def subjects_problem(subjects: Any) -> str | None:
         if not isinstance(subject, str) or not 1 <= len(subject) <= MAX_SUBJECT_CHARS:
             return f"must hold strings of 1 to {MAX_SUBJECT_CHARS} characters"
     return None
-
