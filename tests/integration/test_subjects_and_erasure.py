@@ -225,3 +225,19 @@ def test_a_delivery_being_attempted_is_left_and_counted(pipeline, receiver):
     settled = erasure(pipeline).erase("user:42", ["user_123"])
     assert settled["inFlight"] == 0 and settled["removed"]["DeliveriesTable"]["records marked erased"] == 1
     assert erasure(pipeline).verify(settled) == []
+
+
+def test_a_payload_kept_longer_keeps_its_subject_index_entries_as_long(pipeline, receiver):
+    from events_core.records.payloads import PayloadStore
+
+    pipeline.webhook(pipeline.stack.key(), receiver.url("/late"))
+    event_id = pipeline.publish("user_123", "tool.executed", data("late"), subjects=["user:42"])
+    pipeline.pump()
+    [stored] = pipeline.stack.items("PayloadsTable")
+    assert stored["subjectHashes"] == [subject_hash("user:42")]
+    far = int(stored["expiresAt"]) + 90 * 86400
+    assert PayloadStore().extend("user_123", event_id, far)  # a late redelivery's record lives that long
+    kept = {str(item["webhookKey"]): int(item["expiresAt"]) for item in index_items(pipeline)}
+    [payload] = pipeline.stack.items("PayloadsTable")
+    assert kept[index_partition("user_123")] == int(payload["expiresAt"])
+    assert kept[who_partition(subject_hash("user:42"))] > int(payload["expiresAt"])

@@ -30,7 +30,7 @@ from events_core.listen.fanout import split_markers, to_sessions
 from events_core.observability import logger, metrics
 from events_core.records.message import DeliveryMessage, delivery_id
 from events_core.records.payloads import PayloadStore, stored_by_reference
-from events_core.records.subjects import SubjectIndex
+from events_core.records.subjects import SubjectIndex, subject_hash
 from events_core.webhooks.filters import EVENT_BUDGET, PAIR_BUDGET, Budget, FilterBudgetExceeded, compiled
 from events_core.webhooks.repository import WebhookRepository
 
@@ -193,7 +193,11 @@ def handle(
             if deadline is not None:
                 deadline.check()
             (payloads or PayloadStore()).put(
-                event.developer_id, event.event_id, payload, expires_at=config.expires_at(queued_at)
+                event.developer_id,
+                event.event_id,
+                payload,
+                expires_at=config.expires_at(queued_at),
+                subject_hashes=[subject_hash(subject) for subject in event.subjects],
             )
         for webhook_id in webhook_ids:
             outbox.add(

@@ -9,7 +9,9 @@ the fan-out's memory and in the history table.
 
 Lifetime: the item lives at least as long as any record that refers to it. It is written with
 the records' retention plus RETRY_SPAN_SECONDS (automatic retries end well inside it), and a
-delivery attempt that would make its record outlive the payload first extends the payload.
+delivery attempt that would make its record outlive the payload first extends the payload — and,
+for an event that named subjects (`subjectHashes` on the item), its subject index entries, so an
+erasure finds every record that can still hold an answer (events_core.records.subjects).
 """
 
 import time
@@ -19,7 +21,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from events_core.aws import LazyTable, conditional_check_failed, conditional_update
+from events_core.aws import LazyTable, conditional_check_failed
 from events_core.errors import Unavailable
 
 INLINE_PAYLOAD_BYTES = 4096
@@ -46,16 +48,19 @@ class PayloadStore:
         if table is not None:
             self.table = table
 
-    def put(self, developer_id: str, event_id: str, payload: str, *, expires_at: int) -> None:
+    def put(
+        self, developer_id: str, event_id: str, payload: str, *, expires_at: int, subject_hashes: Iterable[str] = ()
+    ) -> None:
         """Idempotent: a fan-out re-run writes the same payload again."""
-        self.table.put_item(
-            Item={
-                "developerId": developer_id,
-                "eventId": event_id,
-                "payload": payload,
-                "expiresAt": expires_at + RETRY_SPAN_SECONDS,
-            }
-        )
+        item: dict[str, Any] = {
+            "developerId": developer_id,
+            "eventId": event_id,
+            "payload": payload,
+            "expiresAt": expires_at + RETRY_SPAN_SECONDS,
+        }
+        if hashes := list(subject_hashes):
+            item["subjectHashes"] = hashes  # whose index entries live as long as this item
+        self.table.put_item(Item=item)
 
     def keep(self, developer_id: str, event_id: str, payload: str, *, expires_at: int) -> None:
         """Like `put`, but never shortens the life of a copy already there (the listen sessions'
@@ -100,14 +105,27 @@ class PayloadStore:
         return found
 
     def extend(self, developer_id: str, event_id: str, expires_at: int) -> bool:
-        """Keep the payload at least until `expires_at` (a record referring to it lives that long)."""
-        return conditional_update(
-            self.table,
-            Key={"developerId": developer_id, "eventId": event_id},
-            UpdateExpression="SET expiresAt = :until",
-            ConditionExpression="attribute_exists(eventId) AND expiresAt < :until",
-            ExpressionAttributeValues={":until": expires_at + RETRY_SPAN_SECONDS},
-        )
+        """Keep the payload at least until `expires_at` (a record referring to it lives that long),
+        and the subject index entries of its event with it."""
+        until = expires_at + RETRY_SPAN_SECONDS
+        try:
+            answer = self.table.update_item(
+                Key={"developerId": developer_id, "eventId": event_id},
+                UpdateExpression="SET expiresAt = :until",
+                ConditionExpression="attribute_exists(eventId) AND expiresAt < :until",
+                ExpressionAttributeValues={":until": until},
+                ReturnValues="ALL_NEW",  # rare (a late redelivery): its subject hashes come with it
+            )
+        except ClientError as error:
+            if conditional_check_failed(error):
+                return False
+            raise
+        hashes = answer.get("Attributes", {}).get("subjectHashes")
+        if hashes:
+            from events_core.records.subjects import SubjectIndex
+
+            SubjectIndex().extend(developer_id, event_id, [str(h) for h in hashes], until)
+        return True
 
     def delete(self, developer_id: str, event_id: str) -> None:
         """Remove an event's payload (expunge, retention): every record naming it then reads null."""

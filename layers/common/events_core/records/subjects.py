@@ -27,7 +27,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
-from events_core.aws import LazyTable
+from events_core.aws import LazyTable, conditional_update, per_environment
 from events_core.records.payloads import RETRY_SPAN_SECONDS
 
 INDEX_SUFFIX = "#~subjects"
@@ -124,6 +124,21 @@ class SubjectIndex:
                     }
                 )
 
+    def extend(self, developer_id: str, event_id: str, hashes: Iterable[str], until: int) -> None:
+        """Keep the event's entries (and who-used items) until `until`: its payload was kept longer."""
+        for hashed in hashes:
+            for key, at_least in (
+                ({"webhookKey": index_partition(developer_id), "deliveryId": f"{hashed}#{event_id}"}, until),
+                ({"webhookKey": who_partition(hashed), "deliveryId": developer_id}, until + WHO_MARGIN_SECONDS),
+            ):
+                conditional_update(
+                    self.table,
+                    Key=key,
+                    UpdateExpression="SET expiresAt = :until",
+                    ConditionExpression="attribute_exists(deliveryId) AND expiresAt < :until",
+                    ExpressionAttributeValues={":until": at_least},
+                )
+
     def entries(self, developer_id: str, hashed: str) -> Iterator[Entry]:
         """Every entry of (developer, subject), erased or not: one paginated Query."""
         query: dict[str, Any] = {
@@ -170,17 +185,23 @@ class SubjectIndex:
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-_remembered: dict[tuple[str, str], float] = {}
 _lock = threading.Lock()
+
+
+@per_environment
+def _remembered() -> dict[tuple[str, str], float]:
+    """The (developer, subject) items this environment wrote, until when (aws.reset forgets them)."""
+    return {}
 
 
 def _remember(developer_id: str, hashed: str) -> bool:
     """True when this environment has not written the (developer, subject) item for a day."""
     now = time.monotonic()
+    remembered = _remembered()
     with _lock:
-        if _remembered.get((developer_id, hashed), 0.0) > now:
+        if remembered.get((developer_id, hashed), 0.0) > now:
             return False
-        if len(_remembered) >= _MAX_REMEMBERED:
-            _remembered.clear()
-        _remembered[(developer_id, hashed)] = now + WHO_REMEMBERED_SECONDS
+        if len(remembered) >= _MAX_REMEMBERED:
+            remembered.clear()
+        remembered[(developer_id, hashed)] = now + WHO_REMEMBERED_SECONDS
         return True
