@@ -109,3 +109,28 @@ def test_erase_asks_before_every_developer_and_refuses_without_a_terminal(monkey
     assert "--yes" in capsys.readouterr().err
     assert main(["--local", "erase", "--subject", "user:42"]) == 2
     assert main(["--local", "erase", "--subject", "user:42", "--developer", "d", "--all-developers"]) == 2
+
+
+def test_the_receipt_digest_depends_on_what_was_erased_not_on_order():
+    from eventsapi.admin.erase import digest
+
+    one = digest("h", {"a": ["e2", "e1"], "b": ["e3"]})
+    assert one == digest("h", {"b": ["e3"], "a": ["e1", "e2"]}) and one.startswith("sha256:")
+    assert one != digest("h", {"a": ["e1"], "b": ["e3"]}) and one != digest("h2", {"a": ["e1", "e2"], "b": ["e3"]})
+
+
+def test_a_queued_message_is_erased_only_when_it_carries_an_erased_event():
+    from eventsapi.admin.erase import _matcher
+
+    def message(body: object) -> dict:
+        return {"Body": body if isinstance(body, str) else json.dumps(body)}
+
+    erased = _matcher("user:42", {"dev": {"ev-1"}}, all_developers=False)
+    assert erased(message({"developer_id": "dev", "event_id": "ev-1", "payload": "{}"}))  # inline
+    assert erased(message({"developer_id": "dev", "event_id": "x", "payload_ref": "ev-1"}))  # by reference
+    assert erased(message({"id": "ev-9", "detail": {"developerId": "dev", "subjects": ["user:42"], "data": {}}}))
+    assert not erased(message({"developer_id": "dev", "event_id": "ev-2", "payload": "{}"}))
+    assert not erased(message({"id": "ev-1", "detail": {"developerId": "other", "subjects": ["user:42"]}}))
+    assert not erased(message("not json")) and not erased(message([1]))
+    everyone = _matcher("user:42", {}, all_developers=True)
+    assert everyone(message({"id": "ev-9", "detail": {"developerId": "other", "subjects": ["user:42"]}}))
