@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench import api_call_logs_model, cost_model, lifecycle, scale_model, schema_validation, stats, wildcards
+from bench import api_call_logs_model, cost_model, erasure, lifecycle, scale_model, schema_validation, stats, wildcards
 from eventsapi.harness.progress import progress
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,6 +51,7 @@ def main() -> int:
         ("lifecycle", ("500",) if args.quick else ("10000",)),
         ("wildcards", ()),
         ("stats", ()),
+        ("erasure", ("2000",) if args.quick else ("100000",)),
     ]
     results: dict[str, dict] = {}
     rows: list[tuple[str, str]] = []
@@ -83,6 +84,7 @@ def main() -> int:
         + (lifecycle.cost_section(results["lifecycle"]) if "lifecycle" in results else "")
         + (wildcards.cost_section(results["wildcards"]) if "wildcards" in results else "")
         + (stats.cost_section(results["stats"]) if "stats" in results else "")
+        + (erasure.cost_section(results["erasure"]) if "erasure" in results else "")
     )
     args.scale_out.write_text(scale_model.render(scale) + api_call_logs_model.scale_section(results["api_call_logs"]))
     print(f"\ncost model written to {args.cost_out}, scale model to {args.scale_out}")

@@ -1,6 +1,6 @@
 """Publishing platform events for developers, as the Events API stack reads them: EventBridge
 entries with Source = the stack's EventSource, DetailType = the event type, and Detail =
-{developerId, data, idempotencyKey?, timestamp?, traceparent?, tracestate?}.
+{developerId, data, idempotencyKey?, timestamp?, subjects?, traceparent?, tracestate?}.
 
 Every event's data is checked against its type's schema before anything is sent (the stack's own
 catalogue and validator, shipped in this package), so a producer learns of a mistake at once
@@ -11,6 +11,9 @@ entry EventBridge refuses (throttling, an internal error) is sent again, with ba
 An idempotency key (1-128 printable ASCII characters, no spaces) makes publishing safe to repeat:
 the stack delivers the events of one developer with one key, within 24 hours, once, under the
 first one's id — so retrying a PutEvents call that timed out never reaches a receiver twice.
+
+Subjects: the people an event concerns (`subjects=["user:42"]`, at most 20 strings of at most 200
+characters), so that an operator can later erase everything the stack keeps about one of them.
 
 Trace context: an event published inside an OpenTelemetry trace carries the caller's W3C context
 (`detail.traceparent`, `detail.tracestate`, read through OpenTelemetry's propagator when the
@@ -27,7 +30,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .catalogue import find, names
-from .catalogue.publishing import idempotency_key_problem
+from .catalogue.publishing import idempotency_key_problem, subjects_problem
 from .catalogue.validation import SchemaError, summary, validate
 
 DEFAULT_SOURCE = "cn.invoratec.platform"
@@ -50,6 +53,7 @@ class Event:
     timestamp: str | None = None  # ISO-8601; default: the time EventBridge receives it
     traceparent: str | None = None  # W3C; default: the caller's current context (OpenTelemetry)
     tracestate: str | None = None
+    subjects: tuple[str, ...] | list[str] | None = None  # the people it concerns ("user:42"): erasure finds it by them
 
 
 class InvalidEventData(ValueError):
@@ -79,6 +83,9 @@ def check(event: Event) -> None:
     problem = None if event.idempotency_key is None else idempotency_key_problem(event.idempotency_key)
     if problem:
         raise InvalidEventData(f"idempotency_key {problem}")
+    problem = None if event.subjects is None else subjects_problem(list(event.subjects))
+    if problem:
+        raise InvalidEventData(f"subjects {problem}")
     if event.traceparent is not None and not (
         isinstance(event.traceparent, str) and _TRACEPARENT.fullmatch(event.traceparent)
     ):
@@ -97,6 +104,8 @@ def entry(event: Event, bus: str, source: str = DEFAULT_SOURCE) -> dict[str, str
         detail["idempotencyKey"] = event.idempotency_key
     if event.timestamp is not None:
         detail["timestamp"] = event.timestamp
+    if event.subjects:
+        detail["subjects"] = list(event.subjects)
     if event.traceparent is not None:
         detail["traceparent"] = event.traceparent
         if event.tracestate:
@@ -207,9 +216,19 @@ class Publisher:
         timestamp: str | None = None,
         traceparent: str | None = None,
         tracestate: str | None = None,
+        subjects: Iterable[str] | None = None,
     ) -> str:
         """Publish one event; its EventBridge id."""
-        event = Event(event_type, developer_id, data, idempotency_key, timestamp, traceparent, tracestate)
+        event = Event(
+            event_type,
+            developer_id,
+            data,
+            idempotency_key,
+            timestamp,
+            traceparent,
+            tracestate,
+            None if subjects is None else tuple(subjects),
+        )
         check(event)  # one event: its faults without a batch's "event 0:" in front
         [event_id] = self.publish_all([event])
         return event_id

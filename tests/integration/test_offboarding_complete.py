@@ -1,6 +1,6 @@
 """Off-boarding leaves nothing: a developer who used every feature (webhooks with secrets, headers and
 OAuth2, test sends, redeliver and recover, a deleted webhook, large payloads, idempotent events,
-listen sessions with triggers and answers, an ended session, API-call logs, rate counters, settings,
+listen sessions with triggers and answers, an ended session, subjects on events, API-call logs, rate counters, settings,
 expunged deliveries and expunge jobs)
 is removed, every table of the data map is scanned (a test may scan), and nothing of theirs is left,
 while another developer who did the same keeps every item."""
@@ -38,6 +38,7 @@ def everything(pipeline, receiver, developer: str) -> str:
     pipeline.publish(developer, "tool.executed", {"toolName": "t", "input": {}, "result": {}, "elapsed_ms": 1})
     pipeline.publish(developer, "tool.executed", BIG)  # stored once in the payloads table
     pipeline.publish(developer, "tool.executed", {"n": 2}, idempotencyKey="order-1")
+    pipeline.publish(developer, "tool.executed", {"n": 3}, subjects=["user:42"])  # the subject index
     pipeline.pump()
     assert stack.call("POST", "/v1/events/listen/trigger", key=key, body={"event": "tool.executed"}).status == 200
     waiting = stack.call("GET", f"/v1/events/listen/{session['sessionId']}/next?wait=0&limit=1", key=key).json
@@ -87,6 +88,7 @@ def test_a_developer_who_used_every_feature_leaves_nothing_and_another_keeps_eve
     }, kinds  # fmt: skip
     assert any('"~partitions' in text or "~partitions" in text for text in before["DeliveriesTable"])
     assert any("PII-in-answer" in text for text in before["DeliveriesTable"])
+    assert any("~subject#" in text for text in before["DeliveriesTable"])  # who used a subject
     kept = holding(pipeline.stack, "staying_dev")
 
     target = Target.of_template(pipeline.stack.template, boto3.Session(region_name=REGION))

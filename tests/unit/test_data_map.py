@@ -92,4 +92,4 @@ def test_a_scope_yields_keys_of_the_developer_only():
     control = data_map.store("ControlTable").find[0]
     assert all("dev_1" in key["controlKey"] for key in control.keys(scope))  # type: ignore[union-attr]
     partitions = list(data_map.store("DeliveriesTable").find[0].values(scope))  # type: ignore[union-attr]
-    assert partitions == [f"dev_1#{'a' * 24}", f"dev_1#ls_0{'0' * 20}", "dev_1#~partitions"]
+    assert partitions == [f"dev_1#{'a' * 24}", f"dev_1#ls_0{'0' * 20}", "dev_1#~subjects", "dev_1#~partitions"]

@@ -16,10 +16,12 @@ eventsapi deploy rehearse --param AlarmEmail=ops@example.org   # create the stac
 eventsapi deploy release                          # at a release: record its template (deploy/released/)
 eventsapi --stack events-api keys purge-legacy --yes   # the removed usage plan's API Gateway keys
 eventsapi --stack events-api developers remove --developer user_123 --yes
+eventsapi --stack events-api erase --developer user_123 --subject user:42 --out receipt.json   # a person
+eventsapi --stack events-api erase --verify receipt.json
 eventsapi listen --forward-to http://127.0.0.1:8000/hooks    # a developer's live deliveries, locally
 eventsapi trigger tool.executed                              # a test event to your sessions and webhooks
 eventsapi events validate tool.executed --data '{"toolName": "x", "input": {}, "result": {}, "elapsed_ms": 1}'
-eventsapi events send tool.executed --developer user_123 --data @event.json --idempotency-key run-1
+eventsapi events send tool.executed --developer user_123 --data @event.json --idempotency-key run-1 --subject user:42
 
 A developer's commands take an API key (--api-key or EVENTS_API_KEY), never AWS credentials:
 eventsapi webhooks create --event workflow.completed --url https://example.org/hooks --secret s3cret
@@ -366,7 +368,9 @@ def cmd_events(args: argparse.Namespace) -> int:
             publisher = events.stack_publisher(args.stack, args.region, args.bus)
         else:  # the local stack unless told otherwise
             publisher = events.local_publisher(emulator_url(args.endpoint_url), args.bus)
-        event_id = publisher.publish(args.type, args.developer, data, idempotency_key=args.idempotency_key)
+        event_id = publisher.publish(
+            args.type, args.developer, data, idempotency_key=args.idempotency_key, subjects=args.subject
+        )
     except events.BadData as error:
         print(str(error), file=sys.stderr)
         return 2
@@ -462,6 +466,8 @@ def parser() -> argparse.ArgumentParser:
     before = len(commands._choices_actions)
     _operator_commands(commands, operator=False)  # today's spellings (`eventsapi keys …`), kept for a release
     for old_spelling in commands._choices_actions[before:]:
+        if old_spelling.dest in BOTH_SPELLINGS:
+            continue
         old_spelling.help = f"(old spelling of `admin {old_spelling.dest}`, kept for a release) {old_spelling.help}"
 
     published = commands.add_parser("events", help="platform events: validate data, send (publish) one")
@@ -473,6 +479,12 @@ def parser() -> argparse.ArgumentParser:
         command.add_argument("--data", help="the data: JSON, @file or - (stdin); default: the type's example")
     sending.add_argument("--developer", required=True, help="the developer whose webhooks receive it")
     sending.add_argument("--idempotency-key", help="the same key (per developer, 24 h) is delivered once")
+    sending.add_argument(
+        "--subject",
+        action="append",
+        metavar="SUBJECT",
+        help="a person the event concerns, e.g. user:42 (repeatable; `eventsapi erase` finds it by them)",
+    )
     sending.add_argument("--bus", help="the bus name (default: the stack's EventBusName)")
     published.set_defaults(func=cmd_events)
 
@@ -503,6 +515,9 @@ def parser() -> argparse.ArgumentParser:
     developer_cli.register(commands, require_verification=cmd_webhooks)
     global_flags.accept_anywhere(root)
     return root
+
+
+BOTH_SPELLINGS = {"erase"}  # new operator commands spelled both ways for good, not old spellings
 
 
 def _operator_commands(commands: Any, *, operator: bool) -> None:

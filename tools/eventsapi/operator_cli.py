@@ -141,3 +141,7 @@ def add_commands(commands: Any, target_of: Callable[[argparse.Namespace], Target
     check = commands.add_parser("preflight", help="before sam deploy: Rules, a retained bus, concurrency quota")
     check.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="as given to sam deploy")
     check.set_defaults(func=cmd_preflight)
+
+    from eventsapi.admin import erase_cli
+
+    erase_cli.register(commands, target_of)

@@ -100,8 +100,10 @@ def _developer(scope: Scope) -> Iterable[str]:
 def _delivery_partitions(scope: Scope) -> Iterable[str]:
     from events_core.records.ledger import ledger_partition
     from events_core.records.model import webhook_key
+    from events_core.records.subjects import index_partition
 
     yield from (webhook_key(scope.developer_id, owner) for owner in scope.owners)
+    yield index_partition(scope.developer_id)  # the subject index (erasure's), sparse
     yield ledger_partition(scope.developer_id)  # last: it names the retired partitions above
 
 
@@ -172,8 +174,9 @@ TABLES: tuple[Store, ...] = (
         "DeliveriesTable",
         "table",
         holds="delivery records of webhooks, test sends and listen sessions, with the partition ledger;"
-        " webhooks' health aggregates (counts and latency histograms per minute and hour, no payloads)",
-        lives="LogRetentionDays after their last attempt (expiresAt)",
+        " webhooks' health aggregates (counts and latency histograms per minute and hour, no payloads);"
+        " the subject index (events_core.records.subjects: subjects only as hashes)",
+        lives="LogRetentionDays after their last attempt (expiresAt); subject index entries as long as the payload",
         output="DeliveriesTableName",
         key=("webhookKey", "deliveryId"),
         find=(
@@ -181,7 +184,7 @@ TABLES: tuple[Store, ...] = (
                 "webhookKey",
                 _delivery_partitions,
                 'webhookKey = "developer#owner" for every webhook and session (live or in the ledger),'
-                ' then "developer#~partitions" (the ledger)',
+                ' "developer#~subjects" (the subject index), then "developer#~partitions" (the ledger)',
                 owned_by="developerId",
             ),
             Query(
@@ -193,6 +196,10 @@ TABLES: tuple[Store, ...] = (
         ),
         payloads=("payload", "payloadRef"),
         answers=("attempts", "lastError", "lastStatus"),
+        notes=(
+            '"~subject#<hash>" items name which developers used a subject (a hash and a developer id, no'
+            " payload): erasure across developers reads them; they expire two days after the index entries",
+        ),
     ),
     Store(
         "PayloadsTable",

@@ -62,13 +62,26 @@ def _scope(target: Target, developer_id: str, config: Settings) -> Scope:
     return walk.scope_of(developer_id, lambda store: target.table(str(store.output)), config)
 
 
+def _who_used_subjects(target: Target) -> Any:
+    from events_core.records.subjects import SubjectIndex
+
+    return SubjectIndex(target.table("DeliveriesTableName"))
+
+
 def remove(target: Target, developer_id: str, config: Settings | None = None) -> Removed:
     config = config or Settings.from_env()
     scope = _scope(target, developer_id, config)
     removed = Removed(webhooks=len(scope.webhooks))
+    who = _who_used_subjects(target)
+    who_keys = who.who_keys(developer_id)  # found through the subject index: removed before it
+    with who.table.batch_writer() as batch:
+        for key in who_keys:
+            batch.delete_item(Key=key)
     for store in _present(target):
         table = target.table(str(store.output))
         removed.counts[store.logical_id] = walk.delete(store, walk.items_of(store, scope, table, keys_only=True), table)
+        if store.logical_id == "DeliveriesTable":
+            removed.counts[store.logical_id] += len(who_keys)
         if store.logical_id == "ApiKeysTable" and removed.api_keys:
             removed.cache_flushed = keys.flush_authorizer_cache(
                 target
@@ -100,6 +113,10 @@ def exported(target: Target, developer_id: str, config: Settings | None = None) 
         table = target.table(str(store.output))
         for item in walk.items_of(store, scope, table):
             yield {"store": store.logical_id, "item": _plain(walk.without_secrets(store, item))}
+        if store.logical_id == "DeliveriesTable":  # who used which subject (hashes), beside the index
+            for key in _who_used_subjects(target).who_keys(developer_id):
+                if found := table.get_item(Key=key).get("Item"):
+                    yield {"store": store.logical_id, "item": _plain(found)}
 
 
 def export(target: Target, developer_id: str, out: IO[str], config: Settings | None = None) -> int:

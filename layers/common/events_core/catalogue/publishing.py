@@ -13,3 +13,18 @@ def idempotency_key_problem(key: Any) -> str | None:
     if not (key.isascii() and key.isprintable()) or " " in key:
         return "must be printable ASCII without spaces"
     return None
+
+
+MAX_SUBJECTS = 20
+MAX_SUBJECT_CHARS = 200
+
+
+def subjects_problem(subjects: Any) -> str | None:
+    """Why `subjects` cannot be an event's subjects (the people it concerns, e.g. "user:42": a list
+    of at most 20 non-empty strings of at most 200 characters each), or None."""
+    if not isinstance(subjects, list) or len(subjects) > MAX_SUBJECTS:
+        return f"must be a list of at most {MAX_SUBJECTS} strings"
+    for subject in subjects:
+        if not isinstance(subject, str) or not 1 <= len(subject) <= MAX_SUBJECT_CHARS:
+            return f"must hold strings of 1 to {MAX_SUBJECT_CHARS} characters"
+    return None

@@ -6,8 +6,9 @@ The data is kept twice: parsed, for filters, and as the exact text EventBridge h
 minified, which is what the webhook receives — never re-serialised, so never altered or enlarged.
 
 `detail` has one shape: `developerId`, `data`, and optional top-level extensions —
-`idempotencyKey`, `timestamp`, and the producer's W3C trace context (`traceparent`, `tracestate`:
-events_core.tracing). Any other top-level key is ignored and never delivered. An invalid
+`idempotencyKey`, `timestamp`, `subjects` (the people the event concerns, e.g. "user:42": what an
+operator's erasure finds it by, events_core.records.subjects), and the producer's W3C trace context
+(`traceparent`, `tracestate`: events_core.tracing). Any other top-level key is ignored and never delivered. An invalid
 `traceparent` is ignored too (W3C: the event then starts a trace of its own), never a reason to
 refuse the event.
 """
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from events_core import jsonsafe
-from events_core.catalogue.publishing import idempotency_key_problem
+from events_core.catalogue.publishing import idempotency_key_problem, subjects_problem
 from events_core.clock import iso_ms, parse_iso
 from events_core.errors import InvalidEvent
 from events_core.event_types import EVENT_TYPES
@@ -39,6 +40,7 @@ class PlatformEvent:
     data_json: str  # the data exactly as received, minified
     idempotency_key: str | None = None  # detail.idempotencyKey: one event per key and developer (delivery/idempotency)
     trace: TraceContext | None = None  # detail.traceparent/tracestate: the producer's trace, continued
+    subjects: tuple[str, ...] = ()  # detail.subjects: the people it concerns (erasure's index)
 
     @property
     def payload(self) -> str:
@@ -97,7 +99,18 @@ def parse_envelope(body: str, expected_source: str) -> PlatformEvent:
         data_json=jsonsafe.minify(data_text),
         idempotency_key=idempotency_key,
         trace=parse(detail.get("traceparent", (None,))[0], detail.get("tracestate", (None,))[0]),
+        subjects=check_subjects(detail.get("subjects", (None,))[0]),
     )
+
+
+def check_subjects(subjects: Any) -> tuple[str, ...]:
+    """A producer's detail.subjects: absent, or as events_core.catalogue.publishing says (each once)."""
+    if subjects is None:
+        return ()
+    problem = subjects_problem(subjects)
+    if problem:
+        raise InvalidEvent(f"detail.subjects {problem}")
+    return tuple(dict.fromkeys(subjects))
 
 
 def check_idempotency_key(key: Any) -> str | None:

@@ -30,6 +30,7 @@ from events_core.listen.fanout import split_markers, to_sessions
 from events_core.observability import logger, metrics
 from events_core.records.message import DeliveryMessage, delivery_id
 from events_core.records.payloads import PayloadStore, stored_by_reference
+from events_core.records.subjects import SubjectIndex, subject_hash
 from events_core.webhooks import wildcards
 from events_core.webhooks.filters import EVENT_BUDGET, PAIR_BUDGET, Budget, FilterBudgetExceeded, compiled
 from events_core.webhooks.repository import WebhookRepository
@@ -181,7 +182,18 @@ def handle(
     with tracing.span("fanout", event.trace, attributes=_span_attributes(event, len(webhook_ids))) as fanned:
         event = dataclasses.replace(event, trace=fanned)
         payload, queued_at = event.payload, now_ms()
-        by_reference = bool(webhook_ids) and stored_by_reference(payload)
+        # An event naming its subjects is stored once, whatever its size, so an erasure removes one item.
+        by_reference = bool(webhook_ids) and (stored_by_reference(payload) or bool(event.subjects))
+        if event.subjects and (webhook_ids or listening):  # indexed before anything it finds is written
+            SubjectIndex().record(
+                event.developer_id,
+                event.event_id,
+                event.timestamp_ms,
+                event.subjects,
+                webhooks=webhook_ids,
+                listening=listening,
+                expires_at=config.expires_at(queued_at),
+            )
         if by_reference:
             if deadline is not None:
                 deadline.check()
@@ -193,6 +205,7 @@ def handle(
                 payload,
                 expires_at=config.expires_at(queued_at),
                 refs=len(webhook_ids) + (1 if listening else 0),
+                subject_hashes=[subject_hash(subject) for subject in event.subjects],
             )
         for webhook_id in webhook_ids:
             outbox.add(

@@ -378,7 +378,7 @@ def _kept_at(record: DeliveryRecord, at_ms: int) -> bool:
 
 _KEPT_FIELDS = (
     *("deliveryId", "eventId", "event", "status", "attemptCount", "createdAt", "lastAttemptAt"),
-    *("lastStatus", "lastError", "test", "expunged"),
+    *("lastStatus", "lastError", "test", "expunged", "erased"),
 )
 
 

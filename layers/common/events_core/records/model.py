@@ -7,6 +7,8 @@ Versions (records live LogRetentionDays, so every version a deployed stack ever 
   Since tracing, a record may keep `traceparent`/`tracestate` (the context its attempts continue:
   answered as `traceId`) and each attempt its `spanId`; records written before have neither, and
   answer `traceId: null`.
+  Since erasure, a record may carry `erased: true` (with `expunged: true`): an operator erased the
+  subject its event concerned; records without it read as not erased.
 """
 
 from dataclasses import dataclass, field
@@ -113,6 +115,7 @@ class DeliveryRecord:
         return found.trace_id if found else None
 
     expunged: bool = False  # the developer removed its payload and answers (the record stays)
+    erased: bool = False  # an operator's erasure of a subject removed them (also expunged: never sent again)
 
     def public(self, *, detail: bool = False) -> dict[str, Any]:
         answer: dict[str, Any] = {
@@ -133,6 +136,8 @@ class DeliveryRecord:
         }
         if self.expunged:
             answer["expunged"] = True
+        if self.erased:
+            answer["erased"] = True
         if detail:
             answer["attempts"] = [attempt.public() for attempt in self.attempts]
             answer["payload"] = self.payload
@@ -162,6 +167,7 @@ class DeliveryRecord:
             "payloadRef": None if self.payload is not None else self.payload_ref,
             "test": True if self.test else None,
             "expunged": True if self.expunged else None,
+            "erased": True if self.erased else None,
             "leaseUntil": self.lease_until_ms,
             "traceparent": self.traceparent,
             "tracestate": self.tracestate,
@@ -200,6 +206,7 @@ class DeliveryRecord:
             traceparent=item.get("traceparent"),
             tracestate=item.get("tracestate"),
             expunged=bool(item.get("expunged", False)),
+            erased=bool(item.get("erased", False)),
         )
 
 

@@ -9,7 +9,9 @@ the fan-out's memory and in the history table.
 
 Lifetime: the item lives at least as long as any record that refers to it. It is written with
 the records' retention plus RETRY_SPAN_SECONDS (automatic retries end well inside it), and a
-delivery attempt that would make its record outlive the payload first extends the payload.
+delivery attempt that would make its record outlive the payload first extends the payload — and,
+for an event that named subjects (`subjectHashes` on the item), its subject index entries, so an
+erasure finds every record that can still hold an answer (events_core.records.subjects).
 
 `refs` counts the deliveries (webhooks' and listen sessions') still on their way with it: the
 fan-out writes it in the same put (no extra write), and for a developer whose retention is
@@ -52,10 +54,19 @@ class PayloadStore:
         if table is not None:
             self.table = table
 
-    def put(self, developer_id: str, event_id: str, payload: str, *, expires_at: int, refs: int | None = None) -> None:
+    def put(
+        self,
+        developer_id: str,
+        event_id: str,
+        payload: str,
+        *,
+        expires_at: int,
+        refs: int | None = None,
+        subject_hashes: Iterable[str] = (),
+    ) -> None:
         """Idempotent: a fan-out re-run writes the same payload again. `refs`: how many deliveries
         this put names it for."""
-        item = {
+        item: dict[str, Any] = {
             "developerId": developer_id,
             "eventId": event_id,
             "payload": payload,
@@ -63,6 +74,8 @@ class PayloadStore:
         }
         if refs is not None:
             item["refs"] = refs
+        if hashes := list(subject_hashes):
+            item["subjectHashes"] = hashes  # whose index entries live as long as this item
         self.table.put_item(Item=item)
 
     def keep(self, developer_id: str, event_id: str, payload: str, *, expires_at: int) -> None:
@@ -108,14 +121,27 @@ class PayloadStore:
         return found
 
     def extend(self, developer_id: str, event_id: str, expires_at: int) -> bool:
-        """Keep the payload at least until `expires_at` (a record referring to it lives that long)."""
-        return conditional_update(
-            self.table,
-            Key={"developerId": developer_id, "eventId": event_id},
-            UpdateExpression="SET expiresAt = :until",
-            ConditionExpression="attribute_exists(eventId) AND expiresAt < :until",
-            ExpressionAttributeValues={":until": expires_at + RETRY_SPAN_SECONDS},
-        )
+        """Keep the payload at least until `expires_at` (a record referring to it lives that long),
+        and the subject index entries of its event with it."""
+        until = expires_at + RETRY_SPAN_SECONDS
+        try:
+            answer = self.table.update_item(
+                Key={"developerId": developer_id, "eventId": event_id},
+                UpdateExpression="SET expiresAt = :until",
+                ConditionExpression="attribute_exists(eventId) AND expiresAt < :until",
+                ExpressionAttributeValues={":until": until},
+                ReturnValues="ALL_NEW",  # rare (a late redelivery): its subject hashes come with it
+            )
+        except ClientError as error:
+            if conditional_check_failed(error):
+                return False
+            raise
+        hashes = answer.get("Attributes", {}).get("subjectHashes")
+        if hashes:
+            from events_core.records.subjects import SubjectIndex
+
+            SubjectIndex().extend(developer_id, event_id, [str(h) for h in hashes], until)
+        return True
 
     def add_refs(self, developer_id: str, event_id: str, count: int, *, counted_only: bool = False) -> bool:
         """`count` more (or, negative, fewer) deliveries name the payload, which must be there
