@@ -29,9 +29,9 @@ from botocore.exceptions import ClientError
 
 from events_core.aws import LazyTable, conditional_check_failed, conditional_update
 from events_core.errors import Unavailable
+from events_core.records.ledger import RETRY_SPAN_SECONDS  # the default RetrySchedule spans about 28 hours
 
 INLINE_PAYLOAD_BYTES = 4096
-RETRY_SPAN_SECONDS = 2 * 86400  # the default RetrySchedule spans about 28 hours
 UNPROCESSED_RETRIES = 4
 
 PayloadKey = tuple[str, str]  # (developer id, event id)

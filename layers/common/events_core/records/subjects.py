@@ -28,7 +28,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 
 from events_core.aws import LazyTable, conditional_update, per_environment
-from events_core.records.payloads import RETRY_SPAN_SECONDS
+from events_core.records.ledger import RETRY_SPAN_SECONDS
 
 INDEX_SUFFIX = "#~subjects"
 WHO_PREFIX = "~subject#"
