@@ -6,7 +6,8 @@ The data is kept twice: parsed, for filters, and as the exact text EventBridge h
 minified, which is what the webhook receives — never re-serialised, so never altered or enlarged.
 
 `detail` has one shape: `developerId`, `data`, and optional top-level extensions —
-`idempotencyKey`, `timestamp`, and the producer's W3C trace context (`traceparent`, `tracestate`:
+`idempotencyKey`, `timestamp`, `sequence` (an integer from 0 to 2^63-1: the producer's order within
+an ordered webhook's key, events_core.ordering), and the producer's W3C trace context (`traceparent`, `tracestate`:
 events_core.tracing). Any other top-level key is ignored and never delivered. An invalid
 `traceparent` is ignored too (W3C: the event then starts a trace of its own), never a reason to
 refuse the event.
@@ -21,6 +22,7 @@ from events_core.catalogue.publishing import idempotency_key_problem
 from events_core.clock import iso_ms, parse_iso
 from events_core.errors import InvalidEvent
 from events_core.event_types import EVENT_TYPES
+from events_core.ordering.keys import valid_sequence
 from events_core.records.message import LAST_ENCODABLE_MS
 from events_core.tracing import TraceContext, parse
 
@@ -39,6 +41,7 @@ class PlatformEvent:
     data_json: str  # the data exactly as received, minified
     idempotency_key: str | None = None  # detail.idempotencyKey: one event per key and developer (delivery/idempotency)
     trace: TraceContext | None = None  # detail.traceparent/tracestate: the producer's trace, continued
+    sequence: int | None = None  # detail.sequence: the producer's order within a key (ordered webhooks)
 
     @property
     def payload(self) -> str:
@@ -97,7 +100,19 @@ def parse_envelope(body: str, expected_source: str) -> PlatformEvent:
         data_json=jsonsafe.minify(data_text),
         idempotency_key=idempotency_key,
         trace=parse(detail.get("traceparent", (None,))[0], detail.get("tracestate", (None,))[0]),
+        sequence=check_sequence(detail.get("sequence", (None,))[0]),
     )
+
+
+def check_sequence(value: Any) -> int | None:
+    """A producer's detail.sequence: absent, or an integer from 0 to 2^63-1 (JSON's 7.0 is 7)."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not valid_sequence(value):
+        raise InvalidEvent("detail.sequence must be an integer from 0 to 9223372036854775807")
+    return int(value)
 
 
 def check_idempotency_key(key: Any) -> str | None:

@@ -113,6 +113,7 @@ class DeliveryRecord:
         return found.trace_id if found else None
 
     expunged: bool = False  # the developer removed its payload and answers (the record stays)
+    held_reason: str | None = None  # while held: "circuit" (the webhook's) or "ordering" (its key's head fails)
 
     def public(self, *, detail: bool = False) -> dict[str, Any]:
         answer: dict[str, Any] = {
@@ -130,6 +131,7 @@ class DeliveryRecord:
             "lastError": self.last_error,
             "test": self.test,
             "traceId": self.trace_id,
+            "heldReason": (self.held_reason or HELD_BY_CIRCUIT) if self.status == DeliveryStatus.HELD else None,
         }
         if self.expunged:
             answer["expunged"] = True
@@ -165,6 +167,7 @@ class DeliveryRecord:
             "leaseUntil": self.lease_until_ms,
             "traceparent": self.traceparent,
             "tracestate": self.tracestate,
+            "heldReason": self.held_reason if self.status == DeliveryStatus.HELD else None,
             # The sparse index of deliveries that need attention: present only while failing.
             "failedKey": item["webhookKey"] if self.status in INDEXED_STATUSES else None,
         }
@@ -200,8 +203,13 @@ class DeliveryRecord:
             traceparent=item.get("traceparent"),
             tracestate=item.get("tracestate"),
             expunged=bool(item.get("expunged", False)),
+            held_reason=item.get("heldReason"),
         )
 
+
+# Why a delivery is held: records held before heldReason existed were all held by the circuit.
+HELD_BY_CIRCUIT = "circuit"
+HELD_BY_ORDERING = "ordering"
 
 # The statuses kept in the sparse index FailedByWebhook (held ones are released from it, oldest first).
 INDEXED_STATUSES = (DeliveryStatus.RETRYING, DeliveryStatus.DEAD, DeliveryStatus.HELD)
