@@ -44,6 +44,10 @@ class Event:
     timestamp: str | None = None  # ISO-8601; default: the time EventBridge receives it
     traceparent: str | None = None  # W3C; default: the caller's current context (OpenTelemetry)
     tracestate: str | None = None
+    sequence: int | None = None  # the producer's order within an ordered webhook's key (0 to 2^63-1)
+
+
+MAX_SEQUENCE = 2**63 - 1
 
 
 class InvalidEventData(ValueError):
@@ -77,6 +81,12 @@ def check(event: Event) -> None:
         isinstance(event.traceparent, str) and _TRACEPARENT.fullmatch(event.traceparent)
     ):
         raise InvalidEventData("traceparent must be a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>)")
+    if event.sequence is not None and (
+        not isinstance(event.sequence, int)
+        or isinstance(event.sequence, bool)
+        or not 0 <= event.sequence <= MAX_SEQUENCE
+    ):
+        raise InvalidEventData(f"sequence must be an integer from 0 to {MAX_SEQUENCE}")
     if not isinstance(event.data, dict):
         raise InvalidEventData("data must be a JSON object")
     errors = validate(event.event_type, event.data)
@@ -91,6 +101,8 @@ def entry(event: Event, bus: str, source: str = DEFAULT_SOURCE) -> dict[str, str
         detail["idempotencyKey"] = event.idempotency_key
     if event.timestamp is not None:
         detail["timestamp"] = event.timestamp
+    if event.sequence is not None:
+        detail["sequence"] = event.sequence
     if event.traceparent is not None:
         detail["traceparent"] = event.traceparent
         if event.tracestate:
@@ -184,9 +196,11 @@ class Publisher:
         timestamp: str | None = None,
         traceparent: str | None = None,
         tracestate: str | None = None,
+        sequence: int | None = None,
     ) -> str:
-        """Publish one event; its EventBridge id."""
-        event = Event(event_type, developer_id, data, idempotency_key, timestamp, traceparent, tracestate)
+        """Publish one event; its EventBridge id. `sequence`: its order within its key, for
+        webhooks that deliver in order (`ordering`)."""
+        event = Event(event_type, developer_id, data, idempotency_key, timestamp, traceparent, tracestate, sequence)
         [event_id] = self.publish_all([event])
         return event_id
 

@@ -8,9 +8,9 @@ import time
 from collections import defaultdict
 from urllib.parse import unquote
 
-from eventsapi.harness.receiver import Behaviour
 from events_core.ordering import sequencer as sequencer_module
 from events_core.ordering.state import PARTITION_SUFFIX
+from eventsapi.harness.receiver import Behaviour
 
 
 def _ordered(pipeline, key, url, **ordering):
@@ -24,7 +24,8 @@ def _pump_until(pipeline, done, seconds=20.0):
         if done():
             return
         time.sleep(0.3)
-    raise AssertionError(f"the ordered deliveries did not all arrive: {[(r["deliveryId"], r["status"], r.get("heldReason")) for r in pipeline.records()]}")
+    states = [(r["deliveryId"], r["status"], r.get("heldReason")) for r in pipeline.records()]
+    raise AssertionError(f"the ordered deliveries did not all arrive: {states}")
 
 
 def _accepted(receiver, path):
@@ -100,6 +101,7 @@ def test_block_keeps_the_key_until_it_is_skipped(make_pipeline, receiver):
     for n in (1, 2, 3):
         pipeline.publish("user_123", "tool.executed", {"workflowId": "a", "n": n}, sequence=n)
     pipeline.publish("user_123", "tool.executed", {"workflowId": "b", "n": 1}, sequence=1)
+
     def held():
         return [r for r in pipeline.records(hook["id"]) if r["status"] == "held"]
 
@@ -110,9 +112,11 @@ def test_block_keeps_the_key_until_it_is_skipped(make_pipeline, receiver):
     assert listed.status == 200, listed.json
     [blocked] = listed.json["blocked"]
     assert blocked["key"] == '"a"'
-    held = {r["deliveryId"]: r for r in pipeline.records(hook["id"])}
-    assert held[blocked["headDeliveryId"]]["status"] == "dead"
-    assert sorted(r.get("heldReason") for r in held.values() if r["status"] == "held") == ["ordering", "ordering"]
+    records = {r["deliveryId"]: r for r in pipeline.records(hook["id"])}
+    assert records[blocked["headDeliveryId"]]["status"] == "dead"
+    assert [r.get("heldReason") for r in held()] == ["ordering", "ordering"]
+    answered = pipeline.stack.call("GET", f"/v1/events/webhooks/{hook['id']}/deliveries", key=key).json
+    assert sorted(d["heldReason"] or "-" for d in answered["deliveries"]) == ["-", "-", "ordering", "ordering"]
 
     skipped = pipeline.stack.call("POST", f"/v1/events/webhooks/{hook['id']}/ordering/%22a%22/skip", key=key)
     assert skipped.status == 200, skipped.json

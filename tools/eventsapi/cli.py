@@ -326,7 +326,9 @@ def cmd_events(args: argparse.Namespace) -> int:
             publisher = events.stack_publisher(args.stack, args.region, args.bus)
         else:  # the local stack unless told otherwise
             publisher = events.local_publisher(emulator_url(args.endpoint_url), args.bus)
-        event_id = publisher.publish(args.type, args.developer, data, idempotency_key=args.idempotency_key)
+        event_id = publisher.publish(
+            args.type, args.developer, data, idempotency_key=args.idempotency_key, sequence=args.sequence
+        )
     except events.BadData as error:
         print(str(error), file=sys.stderr)
         return 2
@@ -431,6 +433,9 @@ def parser() -> argparse.ArgumentParser:
         command.add_argument("--data", help="the data: JSON, @file or - (stdin); default: the type's example")
     sending.add_argument("--developer", required=True, help="the developer whose webhooks receive it")
     sending.add_argument("--idempotency-key", help="the same key (per developer, 24 h) is delivered once")
+    sending.add_argument(
+        "--sequence", type=int, help="its order within its key, for webhooks that deliver in order (detail.sequence)"
+    )
     sending.add_argument("--bus", help="the bus name (default: the stack's EventBusName)")
     published.set_defaults(func=cmd_events)
 

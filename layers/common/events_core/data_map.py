@@ -104,6 +104,12 @@ def _delivery_partitions(scope: Scope) -> Iterable[str]:
     yield ledger_partition(scope.developer_id)  # last: it names the retired partitions above
 
 
+def _ordering_partitions(scope: Scope) -> Iterable[str]:
+    from events_core.ordering.state import partition
+
+    return (partition(scope.developer_id, owner) for owner in scope.owners)
+
+
 def _listen_partitions(scope: Scope) -> Iterable[str]:
     from events_core.listen.model import waiting_pk
 
@@ -167,8 +173,9 @@ TABLES: tuple[Store, ...] = (
     Store(
         "DeliveriesTable",
         "table",
-        holds="delivery records of webhooks, test sends and listen sessions, with the partition ledger",
-        lives="LogRetentionDays after their last attempt (expiresAt)",
+        holds="delivery records of webhooks, test sends and listen sessions, with the partition ledger;"
+        " ordered webhooks' key state (events_core.ordering)",
+        lives="LogRetentionDays after their last attempt (expiresAt); ordering state after its last write",
         output="DeliveriesTableName",
         key=("webhookKey", "deliveryId"),
         find=(
@@ -179,8 +186,15 @@ TABLES: tuple[Store, ...] = (
                 ' then "developer#~partitions" (the ledger)',
                 owned_by="developerId",
             ),
+            Query(
+                "webhookKey",
+                _ordering_partitions,
+                'webhookKey = "developer#owner#~order" for every webhook: ordered webhooks\' key heads,'
+                " waiting deliveries (their messages) and blocked keys",
+                owned_by="developerId",
+            ),
         ),
-        payloads=("payload", "payloadRef"),
+        payloads=("payload", "payloadRef", "message"),
         answers=("attempts", "lastError", "lastStatus"),
     ),
     Store(

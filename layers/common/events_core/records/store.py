@@ -93,6 +93,7 @@ _LISTED_FIELDS = [
     "expiresAt",
     "traceparent",  # answered as traceId
     "expunged",
+    "heldReason",
 ]
 _LISTED = {
     "ProjectionExpression": ", ".join(f"#p{n}" for n in range(len(_LISTED_FIELDS))),
