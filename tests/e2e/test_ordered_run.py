@@ -13,7 +13,7 @@ import pytest
 from eventsapi.harness.receiver import Behaviour, Receiver
 from tests.e2e.conftest import start_stack, stop_stack
 
-WINDOW_MS = 45_000  # each round of shuffled sends (CLI processes, ten at a time) lands within it, even on a busy machine
+WINDOW_MS = 45_000  # a round of shuffled sends (CLI processes, ten at a time) lands within it, on a busy machine too
 
 
 def _send(running_stack, workflow: str, n: int) -> None:
