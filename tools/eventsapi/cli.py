@@ -370,7 +370,14 @@ def cmd_soak(args: argparse.Namespace) -> int:
     controls = controls_soak.ControlsSoak(events=max(10, args.events // 10)).run(timeout=args.timeout)
     print()
     print(controls.render())
-    return 0 if report.ok and hostile.ok and controls.ok else 1
+    from eventsapi.harness import ordered_soak
+
+    ordered = ordered_soak.OrderedSoak(events=max(40, args.events // 3), stall_seconds=args.ordered_stall_seconds).run(
+        timeout=args.timeout
+    )
+    print()
+    print(ordered.render())
+    return 0 if report.ok and hostile.ok and controls.ok and ordered.ok else 1
 
 
 def parser() -> argparse.ArgumentParser:
@@ -453,6 +460,9 @@ def parser() -> argparse.ArgumentParser:
     soak.add_argument("--seed", type=int, default=7)
     soak.add_argument("--timeout", type=float, default=600, help="seconds to wait for the queues to drain")
     soak.add_argument("--hostile-events", type=int, default=10, help="the hostile developer's events")
+    soak.add_argument(
+        "--ordered-stall-seconds", type=float, default=120, help="how long the ordered phase stalls one key"
+    )
     soak.set_defaults(func=cmd_soak)
 
     deploy_cli.add_commands(commands)
