@@ -55,7 +55,8 @@ class Receiver:
                 with receiver._lock:
                     behaviour = receiver.behaviours.get(self.path, Behaviour())
                 if callable(behaviour):
-                    behaviour = behaviour(body) if getattr(behaviour, "reads_body", False) else behaviour()
+                    chooser: Callable[..., Behaviour] = behaviour
+                    behaviour = chooser(body) if getattr(chooser, "reads_body", False) else chooser()
                 with receiver._lock:
                     receiver.received.append(
                         Received(
