@@ -157,3 +157,29 @@ def test_an_unordered_webhook_writes_no_ordering_state(pipeline, receiver, monke
     pipeline.pump()
     assert len(receiver.at("/plain")) == 1 and calls == []
     assert not [i for i in pipeline.stack.items("DeliveriesTable") if i["webhookKey"].endswith(PARTITION_SUFFIX)]
+
+
+def test_redelivering_a_blocked_head_re_enters_it_in_order(make_pipeline, receiver):
+    pipeline = make_pipeline(RetrySchedule="0")
+    key = pipeline.stack.key()
+    down = {"head": True}
+
+    def decide(body: bytes) -> Behaviour:
+        data = json.loads(body)["data"]
+        return Behaviour(status=500) if data["n"] == 1 and down["head"] else Behaviour()
+
+    hook = _ordered(pipeline, key, receiver.behave_by_body("/ordered", decide), onFailure="block", windowMs=1000)
+    for n in (1, 2, 3):
+        pipeline.publish("user_123", "tool.executed", {"workflowId": "a", "n": n}, sequence=n)
+
+    def blocked():
+        return pipeline.stack.call("GET", f"/v1/events/webhooks/{hook['id']}/ordering", key=key).json["blocked"]
+
+    _pump_until(pipeline, lambda: bool(blocked()))
+    [head] = blocked()
+    down["head"] = False
+    path = f"/v1/events/webhooks/{hook['id']}/deliveries/{head['headDeliveryId']}/redeliver"
+    assert pipeline.stack.call("POST", path, key=key).status == 202
+    _pump_until(pipeline, lambda: len(_accepted(receiver, "/ordered")) == 3)
+    assert _accepted(receiver, "/ordered") == [("a", 1, False), ("a", 2, False), ("a", 3, False)]
+    assert blocked() == []
