@@ -241,3 +241,29 @@ def test_events_without_the_field_are_unordered(ordered):
     message = dataclasses.replace(_message(1), payload='{"data":{"other":1}}')
     admitted = sequencer.admit(message, Ordering("workflowId"), message.payload)
     assert isinstance(admitted, Admitted) and admitted.headers == {} and admitted.ticket is None and kicks == []
+
+
+def test_a_head_that_ended_elsewhere_frees_its_key(ordered):
+    """A stale head (its attempt already made: dead with its disabled webhook, or delivered by a copy)
+    is judged by its record, so it never holds its key for good."""
+    from events_core.records.model import DeliveryRecord, DeliveryStatus
+
+    sequencer, kicks = ordered
+    now_ordered = Ordering("workflowId", 0)
+    head, behind = _message(1), _message(2)
+    admitted = sequencer.admit(head, now_ordered, head.payload)
+    sequencer.store.register(
+        dataclasses.replace(behind, ordered_at_ms=1), admitted.ticket.key_digest, position(behind), 0
+    )
+
+    class Records:
+        def get(self, developer_id, webhook_id, delivery_id):
+            return DeliveryRecord(
+                delivery_id=delivery_id, developer_id=developer_id, webhook_id=webhook_id, event_id="e",
+                event="tool.executed", created_at="t", status=DeliveryStatus.DEAD, attempt=3,
+            )  # fmt: skip
+
+    sequencer.records = Records()
+    sequencer.settled(admitted.ticket, "dropped", reason="duplicate: this attempt was already made")
+    assert sequencer.store.keys[admitted.ticket.key_digest].head is None
+    assert kicks[-1][0].delivery_id == behind.delivery_id

@@ -35,7 +35,10 @@ from events_core.records.model import HELD_BY_ORDERING, DeliveryStatus
 from events_core.records.store import DeliveryStore
 
 CLAIM_MARGIN_SECONDS = 20.0  # a claim outlives its post's deadline by this much (then another kick may take it)
-HOLD_MARGIN_MS = 60_000  # a retrying head keeps the key this long past its next attempt's due time
+HOLD_MARGIN_MS = 60_000
+# A head the circuit holds keeps its key this long at a time: its release (the circuit closed) takes
+# the key at once; a webhook disabled meanwhile frees it within this (the next kick finds the head dead).
+CIRCUIT_HOLD_MS = 300_000  # a retrying head keeps the key this long past its next attempt's due time
 HELD_SHOWN = 25  # waiting deliveries marked `held` when their head starts failing
 _REENTRY = (Trigger.REDELIVER, Trigger.RECOVER, Trigger.REDRIVE)
 
@@ -178,10 +181,18 @@ class Sequencer:
 
     # -- after the settle
     def settled(
-        self, ticket: Ticket, status: str, *, next_attempt_at: str | None = None, defer_seconds: float = 0.0
+        self,
+        ticket: Ticket,
+        status: str,
+        *,
+        next_attempt_at: str | None = None,
+        defer_seconds: float = 0.0,
+        reason: str = "",
     ) -> None:
         """What the post's outcome (the worker's Outcome value) means for its key."""
         try:
+            if status == "dropped" and reason.startswith("duplicate"):
+                status = self._settled_elsewhere(ticket)
             self._settled(ticket, status, next_attempt_at, defer_seconds)
         except Exception:  # noqa: BLE001 - the claim lapses and the next kick carries on
             logger.exception("ordering state not updated", extra={"webhook_id": ticket.webhook_id})
@@ -208,13 +219,22 @@ class Sequencer:
             due = parse_iso(next_attempt_at) if next_attempt_at else now
             if self.store.extend(*args, ticket.head, due + HOLD_MARGIN_MS, failing=True):
                 self._hold_behind(ticket)
-        elif status == "held":  # the circuit holds the head: the key waits for the circuit
-            until = now + self.settings.circuit_max_open_seconds * 1000 + HOLD_MARGIN_MS
-            self.store.extend(*args, ticket.head, until, failing=True)
+        elif status == "held":  # the circuit holds the head; its release or a later kick carries it on
+            self.store.extend(*args, ticket.head, now + CIRCUIT_HOLD_MS, failing=True)
         elif status == "throttled":
             self.store.extend(*args, ticket.head, now + (queues.MAX_DELAY_SECONDS + 60) * 1000, failing=False)
         elif status == "deferred":
             self.store.extend(*args, ticket.head, self._claim_until(now) + int(defer_seconds * 1000), failing=False)
+
+    def _settled_elsewhere(self, ticket: Ticket) -> str:
+        """The head's message was stale (its attempt already made): its record says how it ended. A
+        head that ended (delivered; dead, killed with its disabled webhook) must not keep its key."""
+        record = self.records.get(ticket.developer_id, ticket.webhook_id, ticket.head)
+        if record is not None and record.status == DeliveryStatus.SUCCEEDED:
+            return "delivered"
+        if record is not None and record.status == DeliveryStatus.DEAD:
+            return "dead"
+        return "dropped"  # still on its way (its own retry carries it on)
 
     def hand_over(self, developer_id: str, webhook_id: str, key_digest: str, ordering: Ordering) -> None:
         """The key is free: its next waiting delivery goes at once (or at its window's end)."""
@@ -272,7 +292,11 @@ def settle_ordered(
         if verdict is None:
             continue
         sequencer.settled(
-            ticket, str(verdict.outcome), next_attempt_at=due.get(message_id), defer_seconds=verdict.defer_seconds
+            ticket,
+            str(verdict.outcome),
+            next_attempt_at=due.get(message_id),
+            defer_seconds=verdict.defer_seconds,
+            reason=verdict.reason,
         )
 
 
