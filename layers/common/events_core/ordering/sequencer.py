@@ -34,7 +34,10 @@ from events_core.records.message import DeliveryMessage, Trigger
 from events_core.records.model import HELD_BY_ORDERING, DeliveryStatus
 from events_core.records.store import DeliveryStore
 
-CLAIM_MARGIN_SECONDS = 20.0  # a claim outlives its post's deadline by this much (then another kick may take it)
+# A claim outlives its post's deadline by this much, then another kick may take the key: short, because a
+# lapsed claim can only re-take the same head (it leaves the key's queue at settle, and its record's lease
+# stops a second post while the first is in flight), so a crashed invocation delays its key only this long.
+CLAIM_MARGIN_SECONDS = 5.0
 HOLD_MARGIN_MS = 60_000
 # A head the circuit holds keeps its key this long at a time: its release (the circuit closed) takes
 # the key at once; a webhook disabled meanwhile frees it within this (the next kick finds the head dead).
