@@ -98,10 +98,14 @@ def test_shuffled_events_arrive_in_sequence_per_workflow_and_a_blocked_key_resum
             _send(running_stack, "wf-block", n)
 
         expected = {f"wf-{w}": list(range(1, 11)) for w in range(5)}
-        _wait(lambda: sum(map(len, _accepted(receiver, "/ordered").values())) >= 50, WINDOW_MS / 1000 + 60)
-        assert _accepted(receiver, "/ordered") == expected
+
+        def workflows() -> dict[str, list[int]]:  # the 50 (the wf-block events reach this webhook too)
+            return {key: ns for key, ns in _accepted(receiver, "/ordered").items() if key in expected}
+
+        _wait(lambda: sum(map(len, workflows().values())) >= 50, WINDOW_MS / 1000 + 60)
+        assert workflows() == expected
         assert not [p for p in receiver.at("/ordered") if p.headers.get("X-Webhook-Out-Of-Order")]
-        assert {p.headers["X-Webhook-Ordering-Key"] for p in receiver.at("/ordered")} == {
+        assert {p.headers["X-Webhook-Ordering-Key"] for p in receiver.at("/ordered")} - {"%22wf-block%22"} == {
             f"%22wf-{w}%22" for w in range(5)
         }
 
