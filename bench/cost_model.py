@@ -293,6 +293,52 @@ def throttle_lines(m: Measured) -> list[tuple[str, str, float]]:
     ]
 
 
+# What events_core.ordering adds to one delivery to an ordered webhook whose event has the key,
+# counted from its code (events_core/ordering/sequencer.py, state.py) for the common case: the
+# event arrives alone, waits its window, is posted by its own kick and hands the key on.
+ORDERED_WRU = 5  # registration put (its message, ≤ 1 KB), claim, queue-item delete, key release, a raced claim
+ORDERED_RRU = 4  # strongly consistent, ≤ 4 KB each: the key's state twice, its next waiting delivery twice
+ORDERED_SQS = 2.4  # the window's delayed kick (send, receive, delete; sends one by one) and the hand-over's kick
+
+
+def ordered_lines() -> list[tuple[str, str, float]]:
+    """(item, how it is counted, USD per million ordered deliveries), on top of the delivery line.
+    A webhook without `ordering`, and an event without its key, pay none of this."""
+    memory = _memory_gb("DeliverFunction")
+    return [
+        (
+            "DynamoDB writes",
+            f"{ORDERED_WRU} WRU: the delivery registered in its key's queue (its message, ≤ 1 KB), the key's claim"
+            " (conditional on its revision), the queue item deleted and the key released at settle, one spare"
+            " for a claim that raced",
+            MILLION * ORDERED_WRU * PRICES["dynamodb_wru"],
+        ),
+        (
+            "DynamoDB reads",
+            f"{ORDERED_RRU} RRU: strongly consistent reads of one small item each (the key's state twice, its"
+            " next waiting delivery twice)",
+            MILLION * ORDERED_RRU * PRICES["dynamodb_rru"],
+        ),
+        (
+            "SQS",
+            f"{ORDERED_SQS} requests: the window's wait as a delayed kick (sent alone, received and deleted in"
+            " batches) and the hand-over to the key's next delivery, with a share of kicks that found the key busy",
+            MILLION * ORDERED_SQS * PRICES["sqs_request"],
+        ),
+        (
+            "Lambda",
+            "the kick is one more message of a delivery batch: a tenth of an invocation",
+            MILLION / BATCH * (PRICES["lambda_request"] + 0.05 * memory * PRICES["lambda_gb_second_arm"]),
+        ),
+        (
+            "DynamoDB storage",
+            "a month of a million keys' state items (about 200 B each, kept LogRetentionDays after their last"
+            " write); waiting items leave at settle",
+            0.2e-6 * MILLION * PRICES.get("dynamodb_gb_month", 0.25),
+        ),
+    ]
+
+
 # events_core.history.service.RECOVER_CHUNK: recover takes its chunk's tokens in one go.
 RECOVER_CHUNK = 25
 
@@ -595,6 +641,10 @@ def rows(m: Measured) -> list[tuple[str, str]]:
             "cost: per million API calls",
             f"${api:.2f}  (target ≤ ${TARGET_API:.2f}: {'ok' if api <= TARGET_API else 'OVER'})",
         ),
+        (
+            "cost: per million ordered deliveries (on top; opt-in: a webhook's ordering)",
+            f"${sum(u for _, _, u in ordered_lines()):.2f}",
+        ),
         ("cost: one listening hour (eventsapi listen, idle; opt-in)", f"${sum(u for *_, u in listen_lines()):.4f}"),
         (
             "cost: per million events delivered with span export on (on top; opt-in)",
@@ -661,6 +711,15 @@ away, waits for it as the same message sent again with a delay — never as a ho
 unthrottled post to a limited webhook adds only its slot's write (1 WRU, $0.63).
 
 {_table(throttle_lines(d))}
+## Per million ordered deliveries (opt-in: a webhook's `ordering`)
+
+A webhook with `ordering` keeps, per key, a head and a queue of waiting deliveries in the
+deliveries table (its own partition per webhook: `events_core/ordering/state.py`). On top of the
+delivery line above, per delivery whose event carries the key (counted from the code, common case:
+the event waits its window, its own kick posts it, it hands the key on). Unordered webhooks, and
+events without the key, pay nothing: the worker never reads or writes ordering state for them.
+
+{_table(ordered_lines())}
 ## Posts a developer asks for, and paged calls (issue 16)
 
 Recover, redeliver and test sends spend a per-developer and per-webhook post budget (token buckets

@@ -45,6 +45,7 @@ def main() -> int:
         ("scaling", ("10000",) if args.quick else ("100000",)),
         ("local_e2e", ("60", "5") if args.quick else ("200", "30")),
         ("throttle", ("40", "5") if args.quick else ("100", "5")),
+        ("ordered", ("60", "6") if args.quick else ("200", "10")),
         ("listen", ("20",) if args.quick else ("100",)),
         ("api_call_logs", ("10000", "100000")),
         ("schema_validation", ()),

@@ -54,6 +54,10 @@ class Event:
     traceparent: str | None = None  # W3C; default: the caller's current context (OpenTelemetry)
     tracestate: str | None = None
     subjects: tuple[str, ...] | list[str] | None = None  # the people it concerns ("user:42"): erasure finds it by them
+    sequence: int | None = None  # the producer's order within an ordered webhook's key (0 to 2^63-1)
+
+
+MAX_SEQUENCE = 2**63 - 1
 
 
 class InvalidEventData(ValueError):
@@ -90,6 +94,12 @@ def check(event: Event) -> None:
         isinstance(event.traceparent, str) and _TRACEPARENT.fullmatch(event.traceparent)
     ):
         raise InvalidEventData("traceparent must be a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>)")
+    if event.sequence is not None and (
+        not isinstance(event.sequence, int)
+        or isinstance(event.sequence, bool)
+        or not 0 <= event.sequence <= MAX_SEQUENCE
+    ):
+        raise InvalidEventData(f"sequence must be an integer from 0 to {MAX_SEQUENCE}")
     if not isinstance(event.data, dict):
         raise InvalidEventData("data must be a JSON object")
     errors = validate(event.event_type, event.data)
@@ -106,6 +116,8 @@ def entry(event: Event, bus: str, source: str = DEFAULT_SOURCE) -> dict[str, str
         detail["timestamp"] = event.timestamp
     if event.subjects:
         detail["subjects"] = list(event.subjects)
+    if event.sequence is not None:
+        detail["sequence"] = event.sequence
     if event.traceparent is not None:
         detail["traceparent"] = event.traceparent
         if event.tracestate:
@@ -217,8 +229,10 @@ class Publisher:
         traceparent: str | None = None,
         tracestate: str | None = None,
         subjects: Iterable[str] | None = None,
+        sequence: int | None = None,
     ) -> str:
-        """Publish one event; its EventBridge id."""
+        """Publish one event; its EventBridge id. `sequence`: its order within its key, for
+        webhooks that deliver in order (`ordering`)."""
         event = Event(
             event_type,
             developer_id,
@@ -228,6 +242,7 @@ class Publisher:
             traceparent,
             tracestate,
             None if subjects is None else tuple(subjects),
+            sequence,
         )
         check(event)  # one event: its faults without a batch's "event 0:" in front
         [event_id] = self.publish_all([event])

@@ -1,7 +1,7 @@
 """Off-boarding leaves nothing: a developer who used every feature (webhooks with secrets, headers and
 OAuth2, test sends, redeliver and recover, a deleted webhook, large payloads, idempotent events,
 listen sessions with triggers and answers, an ended session, subjects on events, API-call logs, rate counters, settings,
-expunged deliveries and expunge jobs)
+expunged deliveries and expunge jobs, an ordered webhook's key state)
 is removed, every table of the data map is scanned (a test may scan), and nothing of theirs is left,
 while another developer who did the same keeps every item."""
 
@@ -32,6 +32,8 @@ def everything(pipeline, receiver, developer: str) -> str:
     # An ownership challenge leaves its verify link (ControlTable, by its token's hash) behind.
     assert stack.call("POST", f"{WEBHOOKS}/{down['id']}/verify", key=key).status in (200, 502, 503), "challenge"
     gone = pipeline.webhook(key, receiver.url(f"/{developer}/gone"))
+    # Delivered in order per toolName: its key's head and queue (the deliveries table's ordering partition).
+    pipeline.webhook(key, receiver.url(f"/{developer}/ordered"), ordering={"by": "toolName", "windowMs": 0})
 
     session = stack.call("POST", "/v1/events/listen", key=key, body={}).json
     ended = stack.call("POST", "/v1/events/listen", key=key, body={}).json
@@ -96,7 +98,7 @@ def test_a_developer_who_used_every_feature_leaves_nothing_and_another_keeps_eve
 
     assert holding(pipeline.stack, "leaving_dev") == {}
     assert holding(pipeline.stack, "staying_dev") == kept
-    assert removed.webhooks == 2 and removed.api_keys == 2
+    assert removed.webhooks == 3 and removed.api_keys == 2
     assert sum(removed.counts.values()) == sum(len(items) for items in before.values())
     named = "\n".join(removed.notes)
     for store in ("DeliveryQueue", "DeliveryDeadLetterQueue", "EventsQueue", "ApiAccessLogs", "*FunctionLogs"):

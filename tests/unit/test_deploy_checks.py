@@ -92,9 +92,9 @@ def test_the_default_bus_is_refused_by_a_rule():
 
 
 def test_bounds_and_allowed_values_are_checked():
-    given = {"AlarmEmail": "ops@invoratec.example", "ApiReservedConcurrency": "24", "LogLevel": "LOUD"}
+    given = {"AlarmEmail": "ops@invoratec.example", "ApiReservedConcurrency": "23", "LogLevel": "LOUD"}
     refusals = Deployment(transformed(), given).refusals()
-    assert "Parameter ApiReservedConcurrency failed to satisfy constraint: must be at most 22" in refusals
+    assert "Parameter ApiReservedConcurrency failed to satisfy constraint: must be at most 21" in refusals
     assert any(r.startswith("Parameter LogLevel failed to satisfy constraint: must be one of") for r in refusals)
     assert Deployment(transformed(), {"NoSuchThing": "1"}).refusals()[0] == (
         "Parameter NoSuchThing does not exist in the template"

@@ -142,9 +142,9 @@ def test_preflight_counts_the_31_functions_that_reserve_api_concurrency(target):
     made, stub = target
     stub["lambda"].add_response("get_account_settings", {"AccountLimit": {"ConcurrentExecutions": 1000}}, {})
     cfn = preflight.sam_transform.transform_file(TEMPLATE)
-    assert preflight.api_functions(cfn) == 34
+    assert preflight.api_functions(cfn) == 36
     [blocking] = [f for f in preflight.concurrency(made, template(ApiReservedConcurrency="35"), cfn) if f.blocking]
-    assert "reserving 1190" in blocking.message  # 34 × 35
+    assert "reserving 1260" in blocking.message  # 36 × 35
 
 
 def test_purge_legacy_deletes_only_the_removed_usage_plans_keys(target):

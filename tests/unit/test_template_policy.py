@@ -351,7 +351,7 @@ def test_no_allowed_reservation_can_fail_a_deploy_on_an_account_of_1000():
         if d.resolve(props.get("ReservedConcurrentExecutions", {"Ref": "AWS::NoValue"})) == "1"
     ]
     spec = d.template["Parameters"]
-    assert len(reserving) == 34
+    assert len(reserving) == 36
     assert f"× {len(reserving)}" in spec["ApiReservedConcurrency"]["Description"]
     total = len(reserving) * int(spec["ApiReservedConcurrency"]["MaxValue"]) + int(
         spec["AuthorizerReservedConcurrency"]["MaxValue"]

@@ -369,7 +369,12 @@ def cmd_events(args: argparse.Namespace) -> int:
         else:  # the local stack unless told otherwise
             publisher = events.local_publisher(emulator_url(args.endpoint_url), args.bus)
         event_id = publisher.publish(
-            args.type, args.developer, data, idempotency_key=args.idempotency_key, subjects=args.subject
+            args.type,
+            args.developer,
+            data,
+            idempotency_key=args.idempotency_key,
+            subjects=args.subject,
+            sequence=args.sequence,
         )
     except events.BadData as error:
         print(str(error), file=sys.stderr)
@@ -414,7 +419,14 @@ def cmd_soak(args: argparse.Namespace) -> int:
     controls = controls_soak.ControlsSoak(events=max(10, args.events // 10)).run(timeout=args.timeout)
     print()
     print(controls.render())
-    return 0 if report.ok and hostile.ok and controls.ok else 1
+    from eventsapi.harness import ordered_soak
+
+    ordered = ordered_soak.OrderedSoak(events=max(40, args.events // 3), stall_seconds=args.ordered_stall_seconds).run(
+        timeout=args.timeout
+    )
+    print()
+    print(ordered.render())
+    return 0 if report.ok and hostile.ok and controls.ok and ordered.ok else 1
 
 
 def parser() -> argparse.ArgumentParser:
@@ -485,6 +497,9 @@ def parser() -> argparse.ArgumentParser:
         metavar="SUBJECT",
         help="a person the event concerns, e.g. user:42 (repeatable; `eventsapi erase` finds it by them)",
     )
+    sending.add_argument(
+        "--sequence", type=int, help="its order within its key, for webhooks that deliver in order (detail.sequence)"
+    )
     sending.add_argument("--bus", help="the bus name (default: the stack's EventBusName)")
     published.set_defaults(func=cmd_events)
 
@@ -502,6 +517,9 @@ def parser() -> argparse.ArgumentParser:
     soak.add_argument("--seed", type=int, default=7)
     soak.add_argument("--timeout", type=float, default=600, help="seconds to wait for the queues to drain")
     soak.add_argument("--hostile-events", type=int, default=10, help="the hostile developer's events")
+    soak.add_argument(
+        "--ordered-stall-seconds", type=float, default=120, help="how long the ordered phase stalls one key"
+    )
     soak.set_defaults(func=cmd_soak)
 
     deploy_cli.add_commands(commands)

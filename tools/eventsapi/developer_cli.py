@@ -81,6 +81,9 @@ def settings_of(args: argparse.Namespace) -> dict[str, Any]:
             fields[name] = getattr(args, name)
     if getattr(args, "filter", None) is not None:
         fields["filter"] = json_value(args.filter, "--filter")
+    ordering = ordering_of(args)
+    if ordering is not None:
+        fields["ordering"] = ordering
     for pair in getattr(args, "set", None) or []:
         name, sep, value = pair.partition("=")
         if not sep or not name:
@@ -90,6 +93,22 @@ def settings_of(args: argparse.Namespace) -> dict[str, Any]:
         except ValueError:
             fields[name] = value
     return fields
+
+
+def ordering_of(args: argparse.Namespace) -> dict[str, Any] | None:
+    """--order-by PATH [--order-window-ms N] [--on-failure skip|block] → the webhook's `ordering`."""
+    by = getattr(args, "order_by", None)
+    window, on_failure = getattr(args, "order_window_ms", None), getattr(args, "on_failure", None)
+    if by is None:
+        if window is not None or on_failure is not None:
+            raise Usage("--order-window-ms and --on-failure need --order-by PATH (the key's dot path into data)")
+        return None
+    ordering: dict[str, Any] = {"by": by}
+    if window is not None:
+        ordering["windowMs"] = window
+    if on_failure is not None:
+        ordering["onFailure"] = on_failure
+    return ordering
 
 
 # -- output ---------------------------------------------------------------------------------------
@@ -196,6 +215,34 @@ def webhooks_update(api: Client, args: argparse.Namespace) -> int:
         raise Usage("nothing to change: give --url, --event, --filter, --description or --set NAME=VALUE")
     hook = api.update_webhook(args.id, **fields)
     emit(args, hook, lambda: f"updated {hook['id']}: {hook['event']} → {hook['url']} ({state_of(dict(hook))})")
+    return EXIT_OK
+
+
+def webhooks_ordering(api: Client, args: argparse.Namespace) -> int:
+    answer = api.ordering_keys(args.id)
+    blocked = answer.get("blocked") or []
+    emit(
+        args,
+        answer,
+        lambda: (
+            table(
+                ["key", "head delivery", "blocked at"],
+                ([b["key"], b["headDeliveryId"], b["blockedAt"]] for b in blocked),
+            )
+            if blocked
+            else "no blocked keys"
+        ),
+    )
+    return EXIT_OK
+
+
+def webhooks_skip_key(api: Client, args: argparse.Namespace) -> int:
+    answer = api.skip_ordering_key(args.id, args.key)
+    emit(
+        args,
+        answer,
+        lambda: f"key {answer['key']} goes on; {answer['skippedDeliveryId']} stays dead (redeliver sends it)",
+    )
     return EXIT_OK
 
 
@@ -658,6 +705,13 @@ def _webhook_fields(leaf: argparse.ArgumentParser, *, creating: bool) -> None:
         metavar="NAME=VALUE",
         help="any other field, VALUE as JSON (rateLimit, headers, auth, asymmetricSignature…); repeatable",
     )
+    leaf.add_argument("--order-by", metavar="PATH", help="deliver in order per key: the key's dot path into data")
+    leaf.add_argument(
+        "--order-window-ms", type=int, metavar="N", help="wait for late earlier events (0-60000, default 2000)"
+    )
+    leaf.add_argument(
+        "--on-failure", choices=["skip", "block"], help="a key's dead head: skip it (default) or block the key"
+    )
 
 
 def register(commands: Any, require_verification: Callable[[argparse.Namespace], int]) -> None:
@@ -701,6 +755,12 @@ def register(commands: Any, require_verification: Callable[[argparse.Namespace],
     rotate.add_argument("id")
     rotate.add_argument("--secret", help="the new secret (default: the service generates one)")
     rotate.add_argument("--overlap-seconds", type=int, help="how long the old secret keeps signing (default a day)")
+    _leaf(group, "ordering", "an ordered webhook's blocked keys", webhooks_ordering, "listOrderingKeys").add_argument(
+        "id"
+    )
+    skip = _leaf(group, "skip-key", "release a blocked ordering key", webhooks_skip_key, "skipOrderingKey")
+    skip.add_argument("id")
+    skip.add_argument("key", help="the key's JSON text: '\"wf-1\"' for a string, 42 for a number")
     _leaf(group, "signing-keys", "the public keys that verify v1a signatures", webhooks_signing_keys, "listSigningKeys")
     health = _leaf(
         group,

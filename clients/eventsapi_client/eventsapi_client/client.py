@@ -336,6 +336,17 @@ class Client:
             if not cursor:
                 return totals
 
+    @operation("listOrderingKeys")
+    def ordering_keys(self, webhook_id: str) -> dict[str, Any]:
+        """An ordered webhook's blocked keys, each with its head delivery: {blocked, more}."""
+        return cast(dict[str, Any], self.request("GET", f"/v1/events/webhooks/{_path(webhook_id)}/ordering"))
+
+    @operation("skipOrderingKey")
+    def skip_ordering_key(self, webhook_id: str, key: str) -> dict[str, Any]:
+        """Release a blocked key (its JSON text, e.g. '"wf-1"'): {key, skippedDeliveryId}."""
+        path = f"/v1/events/webhooks/{_path(webhook_id)}/ordering/{_path(key)}/skip"
+        return cast(dict[str, Any], self.request("POST", path, {}))
+
     # -- event types, signing keys, logs ----------------------------------------------------
 
     @operation("listEventTypes")

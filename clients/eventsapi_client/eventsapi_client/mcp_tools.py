@@ -185,6 +185,21 @@ TOOLS = (
         _schema({"since": STRING, "until": STRING, "granularity": {"enum": ["minute", "hour", "day"]}}),
     ),
     Tool(
+        "list_ordering_keys",
+        "listOrderingKeys",
+        "An ordered webhook's blocked keys (onFailure block), each with its dead head delivery.",
+        lambda api, a: api.ordering_keys(a["webhook_id"]),
+        _schema(WEBHOOK_ID, ("webhook_id",)),
+    ),
+    Tool(
+        "skip_ordering_key",
+        "skipOrderingKey",
+        'Release a blocked ordering key (its JSON text, like "wf-1"); its next delivery goes.',
+        lambda api, a: api.skip_ordering_key(a["webhook_id"], a["key"]),
+        _schema({**WEBHOOK_ID, "key": STRING}, ("webhook_id", "key")),
+        writes=True,
+    ),
+    Tool(
         "list_deliveries",
         "listDeliveries",
         "A webhook's deliveries, newest first: status, attempts, last error.",

@@ -66,6 +66,22 @@ export function webhookForm({ initial = null, onDone, onCancel }) {
   });
   const asymmetric = h('input', { type: 'checkbox' });
   asymmetric.checked = Boolean(initial?.asymmetricSignature);
+  // Ordered delivery per key: the key's dot path into data; empty: unordered.
+  const orderBy = h('input', { type: 'text', autocomplete: 'off', placeholder: 'workflowId', value: initial?.ordering?.by ?? '' });
+  const orderWindow = h('input', {
+    type: 'number',
+    min: '0',
+    max: '60000',
+    inputmode: 'numeric',
+    value: initial?.ordering?.windowMs ?? '2000',
+  });
+  const onFailure = h(
+    'select',
+    {},
+    h('option', { value: 'skip', text: 'skip: dead-letter it, the key goes on' }),
+    h('option', { value: 'block', text: 'block: the key waits until you skip or redeliver' }),
+  );
+  onFailure.value = initial?.ordering?.onFailure ?? 'skip';
   const submit = h('button', { type: 'submit', class: 'btn btn-primary', text: editing ? 'Save changes' : 'Create webhook' });
   const cancel = h('button', { type: 'button', class: 'btn', text: 'Cancel' });
   cancel.addEventListener('click', () => onCancel?.());
@@ -129,6 +145,15 @@ export function webhookForm({ initial = null, onDone, onCancel }) {
         optional: true,
         hint: 'Also sign with your own Ed25519 key; receivers verify with the keys GET /v1/events/signing-keys answers you.',
       }),
+      field({
+        label: 'Ordered by (key path)',
+        name: 'ordering.by',
+        control: orderBy,
+        optional: true,
+        hint: 'Posts of one key (the value at this path in data) arrive in the producer’s order, one at a time; other keys never wait. Empty: unordered.',
+      }),
+      field({ label: 'Ordering window (ms)', name: 'ordering.windowMs', control: orderWindow, optional: true }),
+      field({ label: 'When a key’s post runs out of attempts', name: 'ordering.onFailure', control: onFailure, optional: true }),
     ),
     h('div', { class: 'form-actions' }, submit, cancel),
   );
@@ -177,6 +202,9 @@ export function webhookForm({ initial = null, onDone, onCancel }) {
     const rateLimit = rateCount.value
       ? { count: Number(rateCount.value), periodSeconds: Number(ratePeriod.value || '1') }
       : null;
+    const ordering = orderBy.value.trim()
+      ? { by: orderBy.value.trim(), windowMs: Number(orderWindow.value || '2000'), onFailure: onFailure.value }
+      : null;
     let body;
     if (editing) {
       body = {};
@@ -189,6 +217,7 @@ export function webhookForm({ initial = null, onDone, onCancel }) {
       if (JSON.stringify(rateLimit) !== JSON.stringify(initial.rateLimit ?? null)) body.rateLimit = rateLimit;
       if (parsedHeaders !== undefined) body.headers = parsedHeaders;
       if (asymmetric.checked !== Boolean(initial.asymmetricSignature)) body.asymmetricSignature = asymmetric.checked;
+      if (JSON.stringify(ordering) !== JSON.stringify(initial.ordering ?? null)) body.ordering = ordering;
       if (!Object.keys(body).length) {
         showError(form, { message: 'Nothing changed.' });
         return;
@@ -201,6 +230,7 @@ export function webhookForm({ initial = null, onDone, onCancel }) {
       if (rateLimit) body.rateLimit = rateLimit;
       if (parsedHeaders !== undefined) body.headers = parsedHeaders;
       if (asymmetric.checked) body.asymmetricSignature = true;
+      if (ordering) body.ordering = ordering;
     }
     setBusy(submit, true, editing ? 'Saving…' : 'Creating…');
     try {

@@ -113,6 +113,12 @@ def _stats_partitions(scope: Scope) -> Iterable[str]:
     return (stats_partition(scope.developer_id, owner) for owner in scope.owners)
 
 
+def _ordering_partitions(scope: Scope) -> Iterable[str]:
+    from events_core.ordering.state import partition
+
+    return (partition(scope.developer_id, owner) for owner in scope.owners)
+
+
 def _listen_partitions(scope: Scope) -> Iterable[str]:
     from events_core.listen.model import waiting_pk
 
@@ -175,8 +181,10 @@ TABLES: tuple[Store, ...] = (
         "table",
         holds="delivery records of webhooks, test sends and listen sessions, with the partition ledger;"
         " webhooks' health aggregates (counts and latency histograms per minute and hour, no payloads);"
-        " the subject index (events_core.records.subjects: subjects only as hashes)",
-        lives="LogRetentionDays after their last attempt (expiresAt); subject index entries as long as the payload",
+        " the subject index (events_core.records.subjects: subjects only as hashes);"
+        " ordered webhooks' key state (events_core.ordering)",
+        lives="LogRetentionDays after their last attempt (expiresAt); subject index entries as long as the payload;"
+        " ordering state after its last write",
         output="DeliveriesTableName",
         key=("webhookKey", "deliveryId"),
         find=(
@@ -193,8 +201,15 @@ TABLES: tuple[Store, ...] = (
                 'webhookKey = "developer#owner#stats" for every owner: health aggregates (events_core.stats)',
                 owned_by="developerId",
             ),
+            Query(
+                "webhookKey",
+                _ordering_partitions,
+                'webhookKey = "developer#owner#~order" for every webhook: ordered webhooks\' key heads,'
+                " waiting deliveries (their messages) and blocked keys",
+                owned_by="developerId",
+            ),
         ),
-        payloads=("payload", "payloadRef"),
+        payloads=("payload", "payloadRef", "message"),
         answers=("attempts", "lastError", "lastStatus"),
         notes=(
             '"~subject#<hash>" items name which developers used a subject (a hash and a developer id, no'

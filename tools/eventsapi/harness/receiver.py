@@ -55,7 +55,8 @@ class Receiver:
                 with receiver._lock:
                     behaviour = receiver.behaviours.get(self.path, Behaviour())
                 if callable(behaviour):
-                    behaviour = behaviour()
+                    chooser: Callable[..., Behaviour] = behaviour
+                    behaviour = chooser(body) if getattr(chooser, "reads_body", False) else chooser()
                 with receiver._lock:
                     receiver.received.append(
                         Received(
@@ -109,6 +110,16 @@ class Receiver:
     def behave(self, path: str, chooser: Chooser | None = None, **kwargs) -> str:
         """Fix how `path` answers, or give a chooser that decides anew for every request."""
         self.behaviours[path] = chooser or Behaviour(**kwargs)
+        return self.url(path)
+
+    def behave_by_body(self, path: str, decide: Callable[[bytes], Behaviour]) -> str:
+        """`decide` answers each request from its body (a receiver failing one key's posts)."""
+
+        def chooser(body: bytes) -> Behaviour:
+            return decide(body)
+
+        chooser.reads_body = True  # type: ignore[attr-defined]
+        self.behaviours[path] = chooser  # type: ignore[assignment]
         return self.url(path)
 
     def at(self, path: str) -> list[Received]:

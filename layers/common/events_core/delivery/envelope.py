@@ -7,8 +7,10 @@ minified, which is what the webhook receives — never re-serialised, so never a
 
 `detail` has one shape: `developerId`, `data`, and optional top-level extensions —
 `idempotencyKey`, `timestamp`, `subjects` (the people the event concerns, e.g. "user:42": what an
-operator's erasure finds it by, events_core.records.subjects), and the producer's W3C trace context
-(`traceparent`, `tracestate`: events_core.tracing). Any other top-level key is ignored and never delivered. An invalid
+operator's erasure finds it by, events_core.records.subjects), `sequence` (an integer from 0 to 2^63-1:
+the producer's order within an ordered webhook's key, events_core.ordering), and the producer's W3C
+trace context (`traceparent`, `tracestate`: events_core.tracing). Any other top-level key is ignored
+and never delivered. An invalid
 `traceparent` is ignored too (W3C: the event then starts a trace of its own), never a reason to
 refuse the event.
 """
@@ -22,6 +24,7 @@ from events_core.catalogue.publishing import idempotency_key_problem, subjects_p
 from events_core.clock import iso_ms, parse_iso
 from events_core.errors import InvalidEvent
 from events_core.event_types import EVENT_TYPES
+from events_core.ordering.keys import valid_sequence
 from events_core.records.message import LAST_ENCODABLE_MS
 from events_core.tracing import TraceContext, parse
 
@@ -41,6 +44,7 @@ class PlatformEvent:
     idempotency_key: str | None = None  # detail.idempotencyKey: one event per key and developer (delivery/idempotency)
     trace: TraceContext | None = None  # detail.traceparent/tracestate: the producer's trace, continued
     subjects: tuple[str, ...] = ()  # detail.subjects: the people it concerns (erasure's index)
+    sequence: int | None = None  # detail.sequence: the producer's order within a key (ordered webhooks)
 
     @property
     def payload(self) -> str:
@@ -100,6 +104,7 @@ def parse_envelope(body: str, expected_source: str) -> PlatformEvent:
         idempotency_key=idempotency_key,
         trace=parse(detail.get("traceparent", (None,))[0], detail.get("tracestate", (None,))[0]),
         subjects=check_subjects(detail.get("subjects", (None,))[0]),
+        sequence=check_sequence(detail.get("sequence", (None,))[0]),
     )
 
 
@@ -111,6 +116,17 @@ def check_subjects(subjects: Any) -> tuple[str, ...]:
     if problem:
         raise InvalidEvent(f"detail.subjects {problem}")
     return tuple(dict.fromkeys(subjects))
+
+
+def check_sequence(value: Any) -> int | None:
+    """A producer's detail.sequence: absent, or an integer from 0 to 2^63-1 (JSON's 7.0 is 7)."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not valid_sequence(value):
+        raise InvalidEvent("detail.sequence must be an integer from 0 to 9223372036854775807")
+    return int(value)
 
 
 def check_idempotency_key(key: Any) -> str | None:

@@ -221,6 +221,7 @@ def handle(
                     queued_at_ms=queued_at,
                     traceparent=fanned.traceparent,
                     tracestate=fanned.state,
+                    sequence=event.sequence,
                 ),
                 record_id,
             )

@@ -36,8 +36,9 @@ from events_core.delivery.sender import PostResult
 from events_core.delivery.signing import delivery_headers, with_asymmetric
 from events_core.errors import Unavailable
 from events_core.observability import logger, metrics
+from events_core.ordering.sequencer import Admitted, Sequencer, Ticket, Waits, settle_ordered
 from events_core.records.message import DeliveryMessage, MalformedMessage, Trigger
-from events_core.records.model import Attempt, DeliveryRecord, DeliveryStatus
+from events_core.records.model import HELD_BY_CIRCUIT, Attempt, DeliveryRecord, DeliveryStatus
 from events_core.records.payloads import RETRY_SPAN_SECONDS, PayloadKey, PayloadStore, StoredPayload
 from events_core.records.store import DeliveryStore, LeaseVerdict
 from events_core.secrets import SecretBox, secret_box
@@ -147,6 +148,7 @@ class Deliverer:
         self.pool = ThreadPoolExecutor(max_workers=config.delivery_concurrency, thread_name_prefix="delivery")
         self.controls = ReceiverControls(config, self.webhooks, self.store)
         self.health = HealthRecorder(config)  # the webhooks' health figures (events_core.stats)
+        self.ordering = Sequencer(config, records=self.store)
 
     # -- the batch
     def deliver(self, incoming: list[Incoming], remaining_ms: Callable[[], int]) -> dict[str, Verdict]:
@@ -166,7 +168,10 @@ class Deliverer:
                 batch.verdicts[item.message_id] = Verdict(Outcome.FAILED, "webhooks or payloads not readable")
             return batch.verdicts
         self._resend_lost_alerts(webhooks.values())
-        results = list(self.pool.map(lambda pair: self._attempt(pair[0], pair[1], webhooks, stored, remaining_ms), due))
+        tickets: dict[str, Ticket] = {}  # ordered posts: their key's settle (events_core.ordering)
+        results = list(
+            self.pool.map(lambda pair: self._attempt(pair[0], pair[1], webhooks, stored, remaining_ms, tickets), due)
+        )
         for item, result in zip((item for item, _ in due), results, strict=True):
             if isinstance(result, _Attempted):
                 batch.attempted.append(result)
@@ -175,6 +180,7 @@ class Deliverer:
         self._count_per_webhook(batch)
         self._settle(batch)
         self.health.record(batch.attempted, batch.verdicts, due, batch_size=len(incoming))
+        settle_ordered(self.ordering, tickets, batch.verdicts, batch.attempted)
         self._release_held(batch, webhooks.values(), remaining_ms)
         return batch.verdicts
 
@@ -235,6 +241,7 @@ class Deliverer:
         webhooks: dict[tuple[str, str], Webhook],
         stored: dict[PayloadKey, StoredPayload],
         remaining_ms: Callable[[], int],
+        tickets: dict[str, Ticket] | None = None,
     ) -> "Verdict | _Attempted":
         log = {"delivery_id": message.delivery_id, "webhook_id": message.webhook_id, "attempt": message.attempt}
         try:
@@ -243,6 +250,14 @@ class Deliverer:
                 return Verdict(Outcome.DROPPED, "webhook deleted")
             if not webhook.enabled:
                 return self._not_sent(message, webhook)
+            ordered_headers: dict[str, str] = {}
+            if webhook.ordering is not None:  # one in flight per key, in the producer's order
+                admitted = self._admit_ordered(message, webhook, stored)
+                if isinstance(admitted, Verdict):
+                    return admitted
+                message, ordered_headers = admitted.message, admitted.headers
+                if admitted.ticket is not None and tickets is not None:
+                    tickets[item.message_id] = admitted.ticket
             waits, probe = self.controls.gate(message, webhook)
             if waits is not None:
                 return Verdict(Outcome.HELD if waits.startswith("held") else Outcome.DROPPED, waits)
@@ -299,6 +314,7 @@ class Deliverer:
                     secrets=self.box.signing_secrets(webhook, now),
                     trace=attempt_trace,
                 )
+                headers.update(ordered_headers)
                 headers = with_asymmetric(headers, webhook, self.settings, message.delivery_id, body)
                 purpose = _PURPOSE[message.trigger]
                 context = OutboundContext(webhook, message.developer_id, purpose, message.delivery_id, now)
@@ -317,6 +333,25 @@ class Deliverer:
         except Exception:  # noqa: BLE001 - AWS trouble or a bug: the message returns, nothing is lost
             logger.exception("delivery attempt failed unexpectedly", extra=log)
             return Verdict(Outcome.FAILED, "unexpected error")
+
+    def _admit_ordered(
+        self, message: DeliveryMessage, webhook: Webhook, stored: dict[PayloadKey, StoredPayload]
+    ) -> "Verdict | Admitted":
+        if webhook.ordering is None:
+            return Admitted(message, {}, None)
+        payload = message.payload
+        if payload is None:
+            found = stored.get((message.developer_id, message.payload_ref or ""))
+            if found is None:
+                return Admitted(message, {}, None)  # the post below settles it (payload gone)
+            payload = found.text
+        admitted = self.ordering.admit(message, webhook.ordering, payload)
+        if isinstance(admitted, Waits):
+            return Verdict(Outcome.HELD if admitted.held else Outcome.DROPPED, admitted.reason)
+        posted = admitted.message
+        if posted.payload is None and (posted.developer_id, posted.payload_ref or "") not in stored:
+            stored.update(self._read_payloads([posted]))  # an earlier event of the key, posted first
+        return admitted
 
     def _not_sent(self, message: DeliveryMessage, webhook: Webhook) -> Verdict:
         """A post queued for a disabled webhook: dead, kept for `recover` — unless the webhook was
@@ -619,7 +654,7 @@ class Deliverer:
         elif attempted.dead_reason is not None:
             record.status, record.next_attempt_at = DeliveryStatus.DEAD, None
         elif attempted.held or attempted.probes_next:
-            record.status = DeliveryStatus.HELD
+            record.status, record.held_reason = DeliveryStatus.HELD, HELD_BY_CIRCUIT
         else:
             record.status = DeliveryStatus.RETRYING
         if drop_payload and record.status in (DeliveryStatus.SUCCEEDED, DeliveryStatus.DEAD):

@@ -10,6 +10,9 @@ deployed stack ever wrote is read):
   Since tracing, a message may also carry `traceparent` (and `tracestate`): the W3C context of
   its event's fan-out, which every attempt continues with a span of its own. One without it (sent
   before) still reads: its next attempt starts a trace, and the messages after carry that one.
+  Since ordered delivery, a message may carry `sequence` (the producer's detail.sequence) and,
+  once its ordered webhook registered it in its key's queue, `ordered_at_ms` (when it did: its
+  window counts from then). Messages without them read as before (unordered, or not registered yet).
 """
 
 import hashlib
@@ -101,6 +104,8 @@ class DeliveryMessage:
     version: int = MESSAGE_VERSION
     traceparent: str | None = None  # the fan-out's span (W3C): each attempt is a new span under it
     tracestate: str | None = None
+    sequence: int | None = None  # detail.sequence: the producer's order within a key (events_core.ordering)
+    ordered_at_ms: int | None = None  # registered in its key's queue at this time (events_core.ordering)
 
     @property
     def trace(self) -> TraceContext | None:
@@ -137,6 +142,8 @@ class DeliveryMessage:
             raise MalformedMessage("exactly one of payload (inline) and payload_ref (stored) is required")
         if not isinstance(self.attempt, int) or isinstance(self.attempt, bool) or self.attempt < 1:
             raise MalformedMessage(f"attempt {self.attempt!r} is not a positive integer")
+        if self.sequence is not None and (not isinstance(self.sequence, int) or isinstance(self.sequence, bool)):
+            raise MalformedMessage(f"sequence {self.sequence!r} is not an integer")
 
     def next(self, attempt: int, trigger: Trigger, *, queued_at_ms: int, not_before_ms: int = 0) -> "DeliveryMessage":
         return DeliveryMessage(

@@ -116,6 +116,7 @@ class DeliveryRecord:
 
     expunged: bool = False  # the developer removed its payload and answers (the record stays)
     erased: bool = False  # an operator's erasure of a subject removed them (also expunged: never sent again)
+    held_reason: str | None = None  # while held: "circuit" (the webhook's) or "ordering" (its key's head fails)
 
     def public(self, *, detail: bool = False) -> dict[str, Any]:
         answer: dict[str, Any] = {
@@ -133,6 +134,7 @@ class DeliveryRecord:
             "lastError": self.last_error,
             "test": self.test,
             "traceId": self.trace_id,
+            "heldReason": (self.held_reason or HELD_BY_CIRCUIT) if self.status == DeliveryStatus.HELD else None,
         }
         if self.expunged:
             answer["expunged"] = True
@@ -171,6 +173,7 @@ class DeliveryRecord:
             "leaseUntil": self.lease_until_ms,
             "traceparent": self.traceparent,
             "tracestate": self.tracestate,
+            "heldReason": self.held_reason if self.status == DeliveryStatus.HELD else None,
             # The sparse index of deliveries that need attention: present only while failing.
             "failedKey": item["webhookKey"] if self.status in INDEXED_STATUSES else None,
         }
@@ -207,8 +210,13 @@ class DeliveryRecord:
             tracestate=item.get("tracestate"),
             expunged=bool(item.get("expunged", False)),
             erased=bool(item.get("erased", False)),
+            held_reason=item.get("heldReason"),
         )
 
+
+# Why a delivery is held: records held before heldReason existed were all held by the circuit.
+HELD_BY_CIRCUIT = "circuit"
+HELD_BY_ORDERING = "ordering"
 
 # The statuses kept in the sparse index FailedByWebhook (held ones are released from it, oldest first).
 INDEXED_STATUSES = (DeliveryStatus.RETRYING, DeliveryStatus.DEAD, DeliveryStatus.HELD)

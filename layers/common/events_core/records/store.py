@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from events_core import cursors
 from events_core.aws import LazyTable, conditional_check_failed, conditional_update
 from events_core.records.message import DeliveryMessage, Trigger, delivery_id_floor, is_delivery_id
-from events_core.records.model import INDEXED_STATUSES, DeliveryRecord, DeliveryStatus, webhook_key
+from events_core.records.model import HELD_BY_CIRCUIT, INDEXED_STATUSES, DeliveryRecord, DeliveryStatus, webhook_key
 
 FAILED_INDEX = "FailedByWebhook"
 _DESERIALIZE = TypeDeserializer()
@@ -94,6 +94,7 @@ _LISTED_FIELDS = [
     "traceparent",  # answered as traceId
     "expunged",
     "erased",
+    "heldReason",
 ]
 _LISTED = {
     "ProjectionExpression": ", ".join(f"#p{n}" for n in range(len(_LISTED_FIELDS))),
@@ -261,7 +262,13 @@ class DeliveryStore:
         )
 
     def mark_waiting(
-        self, message: DeliveryMessage, status: DeliveryStatus, *, next_at: str | None, expires_at: int
+        self,
+        message: DeliveryMessage,
+        status: DeliveryStatus,
+        *,
+        next_at: str | None,
+        expires_at: int,
+        held_reason: str | None = None,
     ) -> bool:
         """A post that waits without an attempt: `throttled` (for its rate-limit slot, at `next_at`)
         or `held` (its webhook's circuit is open; in the sparse index, payload and all, to be
@@ -298,6 +305,11 @@ class DeliveryStore:
             values[":failed"] = webhook_key(message.developer_id, message.webhook_id)
         else:
             removes.append("failedKey")
+        if status == DeliveryStatus.HELD:
+            sets.append("heldReason = :held_reason")  # the circuit's, or its key's order (events_core.ordering)
+            values[":held_reason"] = held_reason or HELD_BY_CIRCUIT
+        else:
+            removes.append("heldReason")
         if next_at is None:
             removes.append("nextAttemptAt")
         else:

@@ -6,6 +6,7 @@ from functools import cached_property
 from typing import Any
 
 from events_core.clock import iso_ms, now_ms
+from events_core.ordering.config import Ordering
 from events_core.webhooks.filters import from_stored
 
 
@@ -64,6 +65,8 @@ class Webhook:
     # The origin (scheme://host:port) a challenge or link last proved; None before any did, or
     # for webhooks verified before it was stored (their URL's origin is the proven one then).
     verified_origin: str | None = None
+    # Ordered delivery per key (events_core.ordering); None: unordered, as every webhook before it.
+    ordering: Ordering | None = None
 
     @cached_property
     def filter(self) -> dict[str, Any]:
@@ -97,6 +100,7 @@ class Webhook:
             "throttle": {"lagSeconds": self.throttle_lag_seconds(now_ms())},
             "auth": {**self.auth, "hasClientSecret": self.sealed_client_secret is not None} if self.auth else None,
             "asymmetricSignature": self.asymmetric_signature,
+            "ordering": self.ordering.public() if self.ordering else None,
         }
 
     @property
@@ -162,6 +166,7 @@ class Webhook:
             "auth": dict(self.auth) if self.auth else None,
             "authSecretEnc": self.sealed_client_secret,
             "asymmetricSignature": True if self.asymmetric_signature else None,
+            "ordering": self.ordering.to_item() if self.ordering else None,
         }
         item.update({name: value for name, value in optional.items() if value is not None})
         return item
@@ -203,6 +208,7 @@ class Webhook:
             verify_token_hash=item.get("verifyTokenHash"),
             verify_token_until_ms=_int_or_none(item.get("verifyTokenUntil")),
             verified_origin=item.get("verifiedOrigin"),
+            ordering=Ordering.from_item(item.get("ordering")),
         )
 
 

@@ -7,6 +7,7 @@ from events_core import event_patterns
 from events_core.config import Settings
 from events_core.errors import BadRequest
 from events_core.event_types import EVENT_TYPES
+from events_core.ordering.config import Ordering, parse_ordering
 from events_core.webhooks.controls import parse_auth, parse_headers, parse_rate_limit
 from events_core.webhooks.filters import validate_filter
 from events_core.webhooks.urls import check_webhook_url
@@ -14,7 +15,7 @@ from events_core.webhooks.urls import check_webhook_url
 MAX_SECRET_LENGTH = 256
 MAX_DESCRIPTION_LENGTH = 256
 MAX_OVERLAP_SECONDS = 7 * 86400
-CONTROL_FIELDS = ("rateLimit", "headers", "auth", "asymmetricSignature")  # the receiver's (issue 21)
+CONTROL_FIELDS = ("rateLimit", "headers", "auth", "asymmetricSignature", "ordering")  # the receiver's
 CREATE_FIELDS = ("event", "url", "secret", "filter", "description", *CONTROL_FIELDS)
 CHANGE_FIELDS = ("url", "event", "filter", "enabled", "description", *CONTROL_FIELDS)
 ROTATE_FIELDS = ("secret", "overlapSeconds")
@@ -32,6 +33,7 @@ class Registration:
     headers: dict[str, str] | None = None
     auth: dict[str, str] | None = None
     asymmetric_signature: bool = False
+    ordering: Ordering | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,7 @@ def parse_registration(body: Any, settings: Settings) -> Registration:
         headers=parse_headers(body.get("headers"), oauth=body.get("auth") is not None),
         auth=parse_auth(body.get("auth"), settings),
         asymmetric_signature=_flag(body, "asymmetricSignature") or False,
+        ordering=parse_ordering(body.get("ordering")),
     )
 
 
@@ -157,6 +160,8 @@ def parse_changes(body: Any, settings: Settings) -> dict[str, Any]:
         changes["auth"] = parse_auth(body["auth"], settings)
     if "asymmetricSignature" in body:
         changes["asymmetricSignature"] = _flag(body, "asymmetricSignature")
+    if "ordering" in body:
+        changes["ordering"] = parse_ordering(body["ordering"])  # None: unordered from now on
     return changes
 
 

@@ -53,6 +53,7 @@ def register(developer_id: str, body: Any, repository: WebhookRepository | None 
         webhook.sealed_secret = secret_box(config).seal(registration.secret, developer_id, webhook.webhook_id)
     webhook.rate_limit = registration.rate_limit
     webhook.asymmetric_signature = registration.asymmetric_signature
+    webhook.ordering = registration.ordering
     if webhook.asymmetric_signature:
         _ensure_signing_key(developer_id, config)
     if registration.auth:
@@ -114,6 +115,9 @@ def _apply(webhook: Webhook, changes: dict[str, Any], at_ms: int) -> tuple[Webho
     if changes.get("asymmetricSignature") is not None:
         updated.asymmetric_signature = changes["asymmetricSignature"]
         names.add("asymmetricSignature")
+    if "ordering" in changes:
+        updated.ordering = changes["ordering"]
+        names.add("ordering")
     _bind_credentials(webhook, updated, changes, names)
     check_no_authorization_header(updated.header_names, updated.auth is not None)
     if changes.get("enabled") is True:
