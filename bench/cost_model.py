@@ -661,7 +661,7 @@ away, waits for it as the same message sent again with a delay — never as a ho
 unthrottled post to a limited webhook adds only its slot's write (1 WRU, $0.63).
 
 {_table(throttle_lines(d))}
-## Posts a developer asks for, and paged calls (issue 16)
+## Posts a developer asks for, and paged calls
 
 Recover, redeliver and test sends spend a per-developer and per-webhook post budget (token buckets
 in the ControlTable); event deliveries and their retries never touch it, so the lines above are

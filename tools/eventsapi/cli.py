@@ -584,7 +584,8 @@ def _operator_commands(commands: Any, *, operator: bool) -> None:
         require.add_argument("--yes", action="store_true", help="do not ask")
         hook_commands.add_parser(
             "mark-wildcards",
-            help="after a release declares an event type: mark it for each wildcard pattern in use (docs/operators.md: Upgrading)",
+            help="after a release declares an event type: mark it for each wildcard pattern in use"
+            " (docs/operators.md: Upgrading)",
         )
         hooks.set_defaults(func=cmd_webhooks)
     operator_cli.add_commands(commands, _target)
