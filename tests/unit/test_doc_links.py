@@ -76,3 +76,14 @@ def test_the_user_docs_link_to_one_another_from_the_readme():
     linked = set(relative_links(ROOT / "README.md"))
     for name in ("receivers", "producers", "api", "operators"):
         assert f"docs/{name}.md" in linked, name
+
+
+GUIDES = {"receivers": "For a developer", "producers": "For the platform's services", "api": "For anyone calling"}
+GUIDES["operators"] = "For whoever deploys"
+
+
+def test_the_readme_stays_a_quickstart_and_each_guide_says_who_it_is_for():
+    assert len((ROOT / "README.md").read_text().splitlines()) <= 260, "the README is a quickstart: move the rest"
+    for name, reader in GUIDES.items():
+        title, opening = (ROOT / "docs" / f"{name}.md").read_text().split("\n\n")[:2]
+        assert title.startswith("# ") and opening.startswith(reader), name
