@@ -484,7 +484,7 @@ def totals(m: Measured, region: str = regions.DEFAULT) -> tuple[float, float]:
 
 RATE_LIMIT_LINE = "Per-developer rate limit"
 # The per-developer limit's options, per million calls at us-east-1 prices, and the developers each
-# reaches in one account and region (README "Limits" gives the reasoning).
+# reaches in one account and region (docs/operators.md "Limits" gives the reasoning).
 RATE_LIMIT_OPTIONS = [
     (
         "DynamoDB counter per developer and window, written every k = 5 calls per environment (chosen)",
@@ -691,7 +691,7 @@ section names another region (`bench/regions.py`, with sources); on-demand every
 One API Gateway key per developer stops at 10,000 developers per account and region (not
 adjustable) and usage-plan throttling is best effort, so each developer's calls are counted in a
 DynamoDB item per developer and window instead, each execution environment adding its calls every
-k = {rate_limit_batch()} calls (README "Limits"). Written on every call it cost a write unit a call
+k = {rate_limit_batch()} calls (docs/operators.md "Limits"). Written on every call it cost a write unit a call
 and took the API over $5.00; batched, a developer below k calls a window in an environment writes
 nothing, and a developer's calls over the allowance are refused without a write. The price of the
 batch: across E environments serving one developer at once, up to E × (k − 1) calls over the
@@ -720,7 +720,7 @@ the event waits its window, its own kick posts it, it hands the key on). Unorder
 events without the key, pay nothing: the worker never reads or writes ordering state for them.
 
 {_table(ordered_lines())}
-## Posts a developer asks for, and paged calls (issue 16)
+## Posts a developer asks for, and paged calls
 
 Recover, redeliver and test sends spend a per-developer and per-webhook post budget (token buckets
 in the ControlTable); event deliveries and their retries never touch it, so the lines above are

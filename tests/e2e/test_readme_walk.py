@@ -1,7 +1,9 @@
-"""README.md, walked literally: its code blocks, extracted from the file itself in order, run
-against `eventsapi run` on non-default ports, each step checked against what the README says.
+"""README.md and the docs it leads to, walked literally: their code blocks, extracted from the files
+themselves in order (README.md, then docs/receivers.md, producers.md, api.md, operators.md, in ONE
+shell, so a later file uses what an earlier one set up), run against `eventsapi run` on non-default
+ports, each step checked against what the file says.
 
-The convention, for everyone who adds to README.md. Every fenced code block is preceded, on the
+The convention, for everyone who adds to these files. Every fenced code block is preceded, on the
 line just before its fence, by one tag:
 
     <!-- walk -->           bash, run in order in ONE shell (variables and functions carry over)
@@ -40,6 +42,8 @@ import pytest
 from tests.e2e.conftest import ROOT, free_port, start_stack, stop_stack
 
 README = ROOT / "README.md"
+# Walked in this order, in one shell: the docs continue the README's walkthrough.
+WALKED = (README, *(ROOT / "docs" / f"{name}.md" for name in ("receivers", "producers", "api", "operators")))
 TAGS = ("walk", "walk: banner", "deployed-only", "illustrative")
 EXPECT = "# → "
 BACKGROUND = "# ↳ "
@@ -58,6 +62,7 @@ class Block:
     tag: str | None
     language: str
     code: str
+    file: str = "README.md"
 
     def expectations(self, prefix: str = EXPECT) -> list[str]:
         return [line.strip()[len(prefix) :] for line in self.code.splitlines() if line.strip().startswith(prefix)]
@@ -153,7 +158,7 @@ def banner_exports(output: list[str]) -> list[str]:
 
 def _missing(shell: Shell, block: Block, start: int, expected: str) -> None:
     pytest.fail(
-        f"README.md line {block.line}: expected {expected!r}\n--- the block printed:\n"
+        f"{block.file} line {block.line}: expected {expected!r}\n--- the block printed:\n"
         f"{shell.text_since(start)}\n--- the block:\n{block.code}"
     )
 
@@ -179,16 +184,33 @@ def check_expectations(shell: Shell, block: Block, start: int) -> None:
             time.sleep(0.2)
 
 
+def walked_blocks() -> list[Block]:
+    """Every file's blocks, in walking order, each knowing its file."""
+    found = []
+    for path in WALKED:
+        for block in blocks(path.read_text()):
+            block.file = str(path.relative_to(ROOT))
+            found.append(block)
+    return found
+
+
 def test_every_code_block_is_tagged():
-    untagged = [block.line for block in blocks(README.read_text()) if block.tag not in TAGS]
-    assert untagged == [], f"README.md code blocks without a tag ({', '.join(TAGS)}) at lines {untagged}"
+    untagged = [f"{block.file}:{block.line}" for block in walked_blocks() if block.tag not in TAGS]
+    assert untagged == [], f"code blocks without a tag ({', '.join(TAGS)}): {untagged}"
+
+
+def test_every_walked_file_has_walked_blocks_and_a_banner_only_in_the_readme():
+    walked = {block.file for block in walked_blocks() if block.tag == "walk"}
+    assert walked == {str(path.relative_to(ROOT)) for path in WALKED}
+    assert [block.file for block in walked_blocks() if block.tag == "walk: banner"] == ["README.md"]
 
 
 def test_walked_blocks_name_no_fixed_port_and_need_nothing_make_does_not_install():
-    for block in blocks(README.read_text()):
+    for block in walked_blocks():
         if block.tag == "walk":
-            assert not re.search(r"127\.0\.0\.1:(3000|5000)\b|localhost:", block.code), f"line {block.line}"
-            assert not re.search(r"(^|[\s;|&(])aws\s", block.code, re.M), f"line {block.line}: the aws CLI"
+            where = f"{block.file} line {block.line}"
+            assert not re.search(r"127\.0\.0\.1:(3000|5000)\b|localhost:", block.code), where
+            assert not re.search(r"(^|[\s;|&(])aws\s", block.code, re.M), f"{where}: the aws CLI"
 
 
 def test_the_expectation_syntax_matches_like_the_readme_says():
@@ -205,7 +227,7 @@ def walk_stack():
     stop_stack(stack)
 
 
-def test_the_readme_walks_as_written_on_other_ports(walk_stack):
+def test_the_readme_and_the_docs_walk_as_written_on_other_ports(walk_stack):
     assert (ROOT / ".venv" / "bin" / "eventsapi").exists(), "the README's commands need `make install` (.venv)"
     assert not walk_stack.api_url.endswith(":3000")
     env = {name: value for name, value in os.environ.items() if not name.startswith(("EVENTS_", "AWS_"))}
@@ -213,19 +235,19 @@ def test_the_readme_walks_as_written_on_other_ports(walk_stack):
     shell = Shell(env)
     exports = banner_exports(walk_stack.output)
     try:
-        for number, block in enumerate(blocks(README.read_text())):
+        for number, block in enumerate(walked_blocks()):
             if block.tag == "walk: banner":
                 readme_names = [line.split("=")[0] for line in block.code.splitlines() if line.startswith("export ")]
                 assert readme_names == [line.split("=")[0] for line in exports], "README and banner disagree"
                 code = "\n".join(exports)
             elif block.tag == "walk":
-                assert block.language == "bash", f"README.md line {block.line}: walked blocks are bash"
+                assert block.language == "bash", f"{block.file} line {block.line}: walked blocks are bash"
                 code = block.code
             else:
                 continue
             start, printed = shell.run(number, code)
             failed = [line for line in printed.splitlines() if line.startswith("__WALK_FAILED__")]
-            assert not failed, f"README.md line {block.line}: a command failed: {failed}\n{printed}"
+            assert not failed, f"{block.file} line {block.line}: a command failed: {failed}\n{printed}"
             check_expectations(shell, block, start)
     finally:
         shell.close()

@@ -1,5 +1,5 @@
 """v1a keys per developer (security review M2): a post captured by one developer does not verify
-at another's receiver, checked with the README's own verifier; the stack-wide key of before keeps
+at another's receiver, checked with the receivers' guide's own verifier; the stack-wide key of before keeps
 co-signing through its documented overlap, then stops."""
 
 import re
@@ -11,18 +11,18 @@ from events_core.config import settings
 from events_core.secrets import secret_box
 from events_core.signing_keys import SigningKeyStore, generate, retire_stack_keys, rotate
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+RECEIVERS_GUIDE = Path(__file__).resolve().parents[2] / "docs" / "receivers.md"
 TOOL_DATA = {"toolName": "erp_get_inventory", "input": {}, "result": {"total": 42}, "elapsed_ms": 230}
 
 
 def readme_verifier() -> Any:
-    """`verify_v1a` exactly as README's "Asymmetric signatures" prints it."""
-    text = README.read_text()
+    """`verify_v1a` exactly as docs/receivers.md's "Asymmetric signatures" prints it."""
+    text = RECEIVERS_GUIDE.read_text()
     section = text[text.index("**Asymmetric signatures**") :]
     code = re.search(r"```python\n(.*?)```", section, re.S)
     assert code is not None
     namespace: dict[str, Any] = {}
-    exec(compile(re.sub(r"(?m)^  ", "", code.group(1)), "README.md", "exec"), namespace)  # noqa: S102 - our README
+    exec(compile(re.sub(r"(?m)^  ", "", code.group(1)), "docs/receivers.md", "exec"), namespace)  # noqa: S102 - our docs
     return namespace["verify_v1a"]
 
 

@@ -93,7 +93,7 @@ def test_ids_and_shards_derive_from_the_log_event_so_a_retry_rewrites_the_same_i
 
 
 def test_the_stages_format_carries_every_documented_field():
-    """This stack's stage writes the format the README tells platform stages to use."""
+    """This stack's stage writes the format docs/api.md tells platform stages to use."""
     template = load_yaml(TEMPLATE)
     written = json.loads(template["Resources"]["EventsApi"]["Properties"]["AccessLogSetting"]["Format"])
     assert {name: written.get(name) for name in ACCESS_LOG_FIELDS} == ACCESS_LOG_FIELDS

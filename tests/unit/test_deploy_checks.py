@@ -1,7 +1,7 @@
 """What `make validate` and the deploy rehearsal decide before anything is created: the real SAM
 transform refuses what CloudFormation would refuse, in its own words; parameters and Rules are
 judged as CloudFormation judges them (moto judges neither); an upgrade that would replace or delete
-a stateful resource is refused unless README says what the operator does."""
+a stateful resource is refused unless the operators' guide says what the operator does."""
 
 import copy
 import json
@@ -136,20 +136,23 @@ def test_a_create_only_property_from_the_schema_is_refused(released):
     assert "create-only" in upgrade.replaced_or_removed(released, today)["EventsDeadLetterQueue"]
 
 
-def test_readme_naming_the_resource_with_what_to_do_lets_the_change_through(tmp_path, released):
+def test_the_upgrade_notes_naming_the_resource_with_what_to_do_let_the_change_through(tmp_path, released):
     today = copy.deepcopy(transformed())
     del today["Resources"]["DeliveryFaultQueue"]
     (tmp_path / "deploy/released").mkdir(parents=True)
     (tmp_path / upgrade.RELEASED).write_text(json.dumps(released))
-    readme = (ROOT / "README.md").read_text()
-    (tmp_path / "README.md").write_text(readme)
+    notes = tmp_path / upgrade.UPGRADE_NOTES
+    notes.parent.mkdir(parents=True)
+    readme = (ROOT / upgrade.UPGRADE_NOTES).read_text()
+    assert upgrade.UPGRADE_SECTION + "\n" in readme
+    notes.write_text(readme)
     assert upgrade.check(tmp_path, today)
     named = readme.replace(
         upgrade.UPGRADE_SECTION + "\n",
         upgrade.UPGRADE_SECTION + "\n- `DeliveryFaultQueue` goes: drain it with `eventsapi dlq redrive` first.\n",
     )
-    (tmp_path / "README.md").write_text(named)
+    notes.write_text(named)
     assert upgrade.check(tmp_path, today) == []
     bare = readme.replace(upgrade.UPGRADE_SECTION + "\n", upgrade.UPGRADE_SECTION + "\n- `DeliveryFaultQueue`\n")
-    (tmp_path / "README.md").write_text(bare)
+    notes.write_text(bare)
     assert upgrade.check(tmp_path, today), "a name alone says nothing the operator can do"

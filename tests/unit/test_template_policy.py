@@ -199,8 +199,8 @@ def test_the_stage_throttle_admits_many_developers_at_their_limit():
     [stage] = deployed().of_type("AWS::ApiGateway::Stage").values()
     for setting in stage["MethodSettings"]:
         assert setting["ThrottlingRateLimit"] == {"Ref": "ThrottlingRateLimit"}, setting["ResourcePath"]
-    readme = (ROOT / "README.md").read_text()
-    assert "WAF rate-based rule keyed on the `X-API-Key` header" in readme
+    limits = (ROOT / "docs/operators.md").read_text()  # its "Limits"
+    assert "WAF rate-based rule keyed on the `X-API-Key` header" in limits
 
 
 # -- N1, N3: alarms reach a person
@@ -457,14 +457,18 @@ def test_every_local_only_parameter_is_in_the_rule():
 # -- deploy review L7: README and docs/cost.md agree
 
 
-def test_readme_quotes_the_cost_figures_docs_cost_prints():
+USER_DOCS = ("README.md", "docs/receivers.md", "docs/producers.md", "docs/api.md", "docs/operators.md")
+
+
+def test_the_docs_quote_the_cost_figures_docs_cost_prints():
     cost = (ROOT / "docs/cost.md").read_text()
-    readme = (ROOT / "README.md").read_text()
+    limits = (ROOT / "docs/operators.md").read_text()  # its "Limits" totals the API call's cost
+    readme = "\n".join((ROOT / name).read_text() for name in USER_DOCS)
     heading = r"## ([a-z]+-[a-z]+-\d)\n\nTotals: "
     totals = dict(re.findall(heading + r"\*\*\$[\d.]+\*\* per million events delivered, \*\*\$([\d.]+)\*\*", cost))
     assert set(totals) >= {"us-east-1", "ap-southeast-1"}
-    assert f"**${totals['us-east-1']} at us-east-1" in readme
-    assert f"At ap-southeast-1 prices the same lines come to ${totals['ap-southeast-1']}." in readme
+    assert f"**${totals['us-east-1']} at us-east-1" in limits
+    assert f"At ap-southeast-1 prices the same lines come to ${totals['ap-southeast-1']}." in limits
     quoted = set(re.findall(r"\$(\d+\.\d\d) (?:per million|a million)", readme))
     printed = set(re.findall(r"\$?(\d+\.\d\d)", cost))
     assert quoted <= printed, quoted - printed

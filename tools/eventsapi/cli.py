@@ -553,7 +553,7 @@ def _operator_commands(commands: Any, *, operator: bool) -> None:
     revoke.add_argument("--developer", required=True)
     revoke.add_argument("key", help="the key itself or its key id (key_…)")
     legacy = key_commands.add_parser(
-        "purge-legacy", help="delete the API Gateway keys of the removed usage plan (README: Upgrading)"
+        "purge-legacy", help="delete the API Gateway keys of the removed usage plan (docs/operators.md: Upgrading)"
     )
     legacy.add_argument("--yes", action="store_true", help="delete them (without it: list only)")
     keys_parser.set_defaults(func=cmd_keys)
@@ -602,7 +602,8 @@ def _operator_commands(commands: Any, *, operator: bool) -> None:
         require.add_argument("--yes", action="store_true", help="do not ask")
         hook_commands.add_parser(
             "mark-wildcards",
-            help="after a release declares an event type: mark it for each wildcard pattern in use (README: Upgrading)",
+            help="after a release declares an event type: mark it for each wildcard pattern in use"
+            " (docs/operators.md: Upgrading)",
         )
         hooks.set_defaults(func=cmd_webhooks)
     operator_cli.add_commands(commands, _target)

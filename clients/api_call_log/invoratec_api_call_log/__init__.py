@@ -21,7 +21,7 @@ __all__ = ["ApiCallLogger", "access_log_line"]
 def access_log_line(
     *, developer_id: str, method: str, endpoint: str, status: int, response_time_ms: int, at_ms: int, request_id: str
 ) -> str:
-    """The line an API Gateway stage writes in the documented format (the Events API README,
+    """The line an API Gateway stage writes in the documented format (the Events API's docs/api.md,
     "API-call logs"): the ingest reads both the same way."""
     return json.dumps(
         {

@@ -1,7 +1,7 @@
 """API Gateway access-log lines → API-call log entries.
 
 A platform stage (REST or HTTP API, in this stack or another) writes one JSON line per request
-(ACCESS_LOG_FORMAT, documented in the README); CloudWatch Logs hands the lines to the ingest
+(ACCESS_LOG_FORMAT, documented in docs/api.md); CloudWatch Logs hands the lines to the ingest
 function through a subscription, as {"awslogs": {"data": base64(gzip(JSON))}}, or through a
 Kinesis stream (other accounts' subscriptions: each record's data is the same gzipped JSON).
 A line without a developer, or one that cannot be read, is counted and skipped, never a failure.

@@ -25,7 +25,7 @@ from events_core.records.store import DeliveryStore
 from events_core.webhooks.repository import WebhookRepository
 from eventsapi.admin.target import Target
 
-# Which queue holds what (README "Dead letters"): tenants' failed posts in `delivery`; platform
+# Which queue holds what (docs/operators.md "Dead letters"): tenants' failed posts in `delivery`; platform
 # events the service could not use in `events`; messages the service kept crashing on in the fault
 # queues (SQS moved them there after maxReceiveCount receives).
 QUEUES = {

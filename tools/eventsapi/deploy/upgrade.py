@@ -1,8 +1,8 @@
 """The upgrade check: today's transformed template against the last release's (deploy/released/),
 refusing a change that would make CloudFormation replace or delete a stateful resource of a running
 stack — a removed logical id, a changed type, or a changed property the resource's CloudFormation
-schema lists as create-only (cfn-lint ships the schemas) — unless README "Upgrading a deployed
-stack" names the resource with what the operator does about it.
+schema lists as create-only (cfn-lint ships the schemas) — unless docs/operators.md "Upgrading a
+deployed stack" names the resource with what the operator does about it.
 
 `eventsapi deploy release` writes deploy/released/template.json: run it for each release."""
 
@@ -29,6 +29,7 @@ STATEFUL_TYPES = {
 # Properties CloudFormation's documentation marks "Update requires: Replacement" that the registry
 # schema does not list as create-only (the DynamoDB handler replaces a table for a new key schema).
 ALSO_REPLACED_BY = {"AWS::DynamoDB::Table": ["/properties/KeySchema"]}
+UPGRADE_NOTES = Path("docs/operators.md")  # the operators' guide, relative to the repository
 UPGRADE_SECTION = "## Upgrading a deployed stack"
 # In that section: `LogicalId` … : what the operator does (a sentence, not just the name).
 ACKNOWLEDGED = re.compile(r"`(?P<id>[A-Za-z0-9]+)`[^:\n]*:\s*(?P<what>\S.{19,})")
@@ -72,9 +73,9 @@ def replaced_or_removed(released: Mapping[str, Any], today: Mapping[str, Any]) -
     return found
 
 
-def acknowledged(readme: str) -> set[str]:
-    """Logical ids README "Upgrading a deployed stack" names with what the operator does."""
-    section = readme.partition(UPGRADE_SECTION)[2].split("\n## ", 1)[0]
+def acknowledged(notes: str) -> set[str]:
+    """Logical ids the "Upgrading a deployed stack" section names with what the operator does."""
+    section = notes.partition(UPGRADE_SECTION)[2].split("\n## ", 1)[0]
     return {match["id"] for match in ACKNOWLEDGED.finditer(section)}
 
 
@@ -86,9 +87,9 @@ def check(root: Path, today: Mapping[str, Any] | None = None) -> list[str]:
     released = json.loads(released_path.read_text())
     if today is None:
         today = sam_transform.transform_file(root / "template.yaml")
-    known = acknowledged((root / "README.md").read_text())
+    known = acknowledged((root / UPGRADE_NOTES).read_text())
     return [
-        f"{logical_id}: {why}; name it in README '{UPGRADE_SECTION[3:]}' with what the operator does"
+        f"{logical_id}: {why}; name it in {UPGRADE_NOTES} '{UPGRADE_SECTION[3:]}' with what the operator does"
         for logical_id, why in replaced_or_removed(released, today).items()
         if logical_id not in known
     ]

@@ -1,5 +1,5 @@
-"""The resources a stack may adopt from an earlier one (README "Rebuilding on retained data"), and a
-rewriter that guards every reference to them in template.yaml: `!GetAtt WebhooksTable.Arn` becomes
+"""The resources a stack may adopt from an earlier one (docs/operators.md "Rebuilding on retained
+data"), and a rewriter that guards every reference to them in template.yaml: `!GetAtt WebhooksTable.Arn` becomes
 `!If [NewWebhooksTable, !GetAtt WebhooksTable.Arn, <the adopted table's ARN>]`, and so on. It is
 idempotent, so a template merged with new references can be passed through it again:
 
