@@ -83,6 +83,10 @@ class Outcome(StrEnum):
         return self not in (Outcome.DEFERRED, Outcome.FAILED)
 
 
+# A released held delivery whose message ended so (posted, or found done already) lets the next go.
+_LINK_SETTLED = frozenset((Outcome.DELIVERED, Outcome.RETRY_SCHEDULED, Outcome.DEAD, Outcome.DROPPED))
+
+
 @dataclass(frozen=True)
 class Incoming:
     message_id: str
@@ -172,7 +176,12 @@ class Deliverer:
                 batch.verdicts[item.message_id] = result
         self._count_per_webhook(batch)
         self._settle(batch)
-        self._release_held(batch, webhooks.values(), remaining_ms)
+        settled_links = {
+            (message.developer_id, message.webhook_id): message.delivery_id
+            for item, message in due
+            if message.trigger == Trigger.RELEASE and batch.verdicts[item.message_id].outcome in _LINK_SETTLED
+        }
+        self._release_held(batch, webhooks.values(), remaining_ms, settled_links)
         return batch.verdicts
 
     def _parse(self, item: Incoming, batch: _Batch) -> DeliveryMessage | None:
@@ -623,16 +632,23 @@ class Deliverer:
             record.payload = None  # payloadDays 0: an inline copy goes with the settling write, at no cost
         return record
 
-    def _release_held(self, batch: _Batch, webhooks: Iterable[Webhook], remaining_ms: Callable[[], int]) -> None:
-        """Held deliveries of healed webhooks go out again (and those a previous batch had no
-        time left to release)."""
+    def _release_held(
+        self,
+        batch: _Batch,
+        webhooks: Iterable[Webhook],
+        remaining_ms: Callable[[], int],
+        settled_links: dict[tuple[str, str], str],
+    ) -> None:
+        """Held deliveries of healed webhooks go out again, one link at a time: the first when the
+        circuit closes, each next when this batch settled the one before (`settled_links`), or
+        when a batch finds the release pending and nobody at it."""
         healed = {(w.developer_id, w.webhook_id): w for w in batch.healed}
         for webhook in webhooks:
             if webhook.held_pending and webhook.enabled and webhook.circuit_state == CircuitState.CLOSED:
                 healed.setdefault((webhook.developer_id, webhook.webhook_id), webhook)
-        for webhook in healed.values():
+        for key, webhook in healed.items():
             try:
-                self.controls.release(webhook, remaining_ms)
+                self.controls.release(webhook, remaining_ms, settled=settled_links.get(key))
             except Exception:  # noqa: BLE001 - heldPending stays set: the next batch for this webhook goes on
                 logger.exception("held deliveries not released", extra={"webhook_id": webhook.webhook_id})
 
