@@ -24,9 +24,6 @@ PARALLEL_PASSES = 3
 # Each pass's own limit. The longest (read-write fuzzing, 100 examples an operation) takes about a
 # third of it on a loaded 2-core machine.
 PASS_LIMIT_SECONDS = 600
-# The read-write passes spread their operations over two schemathesis workers: their cases wait on
-# long polls and test sends, which overlap.
-WRITER_WORKERS = 2
 # API Gateway answers an undeclared method with the template's 404 Gateway Response, not 405.
 EXCLUDED_CHECKS = "unsupported_method"
 
@@ -69,8 +66,12 @@ def _count(pattern: str, text: str) -> int:
 def plan(
     schemathesis: str, openapi: str, url: str, keys: dict[str, str | None], examples: int, seed: int | None
 ) -> list[Pass]:
-    """Every (key, phase) pass, the slowest first (the read-write key's; its fuzzing and stateful
-    phases grow with `examples`), so the long ones never start last."""
+    """Every (key, phase) pass, the slowest first (the read-write key's fuzzing and stateful phases
+    grow with `examples`), so the long ones never start last; the other keys' fuzzing passes (cheap
+    to answer, a 401 or 403, but costly to generate) run beside them, before the read-write
+    coverage pass, so the stack and the generators each keep a core busy. One worker a pass: the
+    stack answers on one core, and more requests at once only wait longer each (an answer past
+    schemathesis' 10 s limit is a failure)."""
     passes = []
     for kind, key in keys.items():
         for phase in PHASES:
@@ -97,11 +98,14 @@ def plan(
                 command += ["--seed", str(seed)]
             if key:
                 command += ["-H", f"X-API-Key: {key}"]
-            if kind == "read-write":
-                command += ["--workers", str(WRITER_WORKERS)]
             passes.append(Pass(kind, key, phase, command))
-    weight = {"fuzzing": 0, "stateful": 1, "coverage": 2, "examples": 3}
-    return sorted(passes, key=lambda p: (p.kind != "read-write", weight[p.phase]))
+    return sorted(passes, key=_priority)
+
+
+def _priority(step: Pass) -> int:
+    writer = step.kind == "read-write"
+    order = [(True, "fuzzing"), (True, "stateful"), (False, "fuzzing"), (True, "coverage"), (True, "examples")]
+    return order.index((writer, step.phase)) if (writer, step.phase) in order else len(order)
 
 
 def run_passes(passes: list[Pass], env: dict[str, str], limit: float = PASS_LIMIT_SECONDS) -> list[FuzzRun]:
