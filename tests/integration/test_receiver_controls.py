@@ -492,3 +492,37 @@ def test_held_and_throttled_deliveries_are_never_queued_again_by_redeliver_or_re
     pipeline.source("DeliverFunction").poll_once()
     assert len(receiver.at("/down")) == posted  # nothing went past the open circuit
     assert len(receiver.at("/slow")) == 1  # nor past the rate limit
+
+
+def test_the_catch_up_has_one_link_in_flight_handed_on_only_by_the_batch_that_settled_it(stack):
+    """One releaser at a time while the circuit is closed; the link in flight is handed on by its own
+    delivery id (once: a second copy of that message finds it gone), or by anyone once it is overdue."""
+    from events_core.clock import now_ms
+    from events_core.webhooks.repository import WebhookRepository
+
+    key = stack.key()
+    hook = stack.call("POST", "/v1/events/webhooks", key=key, body={"event": "tool.executed", "url": "https://e.com/h"})
+    repository, webhook_id = WebhookRepository(), hook.json["id"]
+    now = now_ms()
+    assert not repository.claim_release("user_123", webhook_id, now, now + 10_000)  # nothing held
+    repository.record_failures("user_123", webhook_id, 1, "2026-01-01T00:00:00.000Z")
+    assert repository.open_circuit("user_123", webhook_id, 1, now, now + 1000)
+    assert repository.close_circuit("user_123", webhook_id)  # healed: held deliveries pending
+
+    assert repository.claim_release("user_123", webhook_id, now, now + 10_000)
+    assert not repository.claim_release("user_123", webhook_id, now, now + 10_000)  # one releaser
+    repository.link_sent("user_123", webhook_id, "msg_1", now + 60_000)
+    assert not repository.claim_release("user_123", webhook_id, now, now + 10_000)
+    assert not repository.claim_release("user_123", webhook_id, now, now + 10_000, settled="msg_0")
+    assert repository.claim_release("user_123", webhook_id, now, now + 10_000, settled="msg_1")
+    assert not repository.claim_release("user_123", webhook_id, now, now + 10_000, settled="msg_1")  # a copy
+    repository.link_sent("user_123", webhook_id, "msg_2", now + 60_000)
+    assert repository.claim_release("user_123", webhook_id, now + 60_001, now + 70_000)  # overdue: anyone
+
+    repository.record_failures("user_123", webhook_id, 1, "2026-01-01T00:00:00.000Z")
+    assert repository.open_circuit("user_123", webhook_id, 1, now, now + 1000)  # open again
+    assert not repository.claim_release("user_123", webhook_id, now + 80_000, now + 90_000)
+    assert repository.close_circuit("user_123", webhook_id)  # a closing starts the catch-up afresh
+    assert repository.claim_release("user_123", webhook_id, now, now + 10_000)
+    assert repository.held_settled("user_123", webhook_id)
+    assert not repository.claim_release("user_123", webhook_id, now + 80_000, now + 90_000)  # nothing pending
