@@ -28,6 +28,7 @@ from events_core import aws, tracing
 from events_core.clock import iso_ms, now_ms, parse_iso
 from events_core.config import Settings, settings
 from events_core.delivery import queues
+from events_core.delivery.catch_up import CatchUp
 from events_core.delivery.controls import ReceiverControls, Throttled, duration
 from events_core.delivery.gate import Gate, OutboundContext, Post, Purpose, StepVerdict, VerdictKind, standard_gate
 from events_core.delivery.oauth import Credentials, TokenClient
@@ -149,6 +150,7 @@ class Deliverer:
         )
         self.pool = ThreadPoolExecutor(max_workers=config.delivery_concurrency, thread_name_prefix="delivery")
         self.controls = ReceiverControls(config, self.webhooks, self.store)
+        self.catch_up = CatchUp(config, self.webhooks, self.store)
 
     # -- the batch
     def deliver(self, incoming: list[Incoming], remaining_ms: Callable[[], int]) -> dict[str, Verdict]:
@@ -389,7 +391,7 @@ class Deliverer:
                 self._alert(developer_id, webhook_id, webhook.url, why)
             except Exception:  # noqa: BLE001 - alertPending stays set: the next post for this webhook sends it
                 logger.exception("webhook-disabled alert not sent", extra={"webhook_id": webhook_id})
-            self.controls.kill_held(
+            self.catch_up.kill_held(
                 webhook, f"webhook disabled: {why}", skip=frozenset(a.message.delivery_id for a in attempts)
             )
         return why
@@ -648,7 +650,7 @@ class Deliverer:
                 healed.setdefault((webhook.developer_id, webhook.webhook_id), webhook)
         for key, webhook in healed.items():
             try:
-                self.controls.release(webhook, remaining_ms, settled=settled_links.get(key))
+                self.catch_up.release(webhook, remaining_ms, settled=settled_links.get(key))
             except Exception:  # noqa: BLE001 - heldPending stays set: the next batch for this webhook goes on
                 logger.exception("held deliveries not released", extra={"webhook_id": webhook.webhook_id})
 
