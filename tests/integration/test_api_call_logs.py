@@ -2,8 +2,10 @@
 (and no one else's) through the access-log ingest; filters and the cursor page through a
 thousand entries with no overlap and no gap."""
 
+import contextlib
 import json
 import random
+import threading
 from urllib.parse import urlencode
 
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from events_core.access_logs import awslogs_event
 from events_core.api_logs import ApiCall, ApiLogStore
 from events_core.clock import iso_ms, now_ms
+from events_core.log_query import LogQuery
 from eventsapi.local.platform import PLATFORM_LOG_GROUP
 
 REFERENCE_FIELDS = {"_id", "userId", "endpoint", "method", "status", "timestamp", "responseTime"}
@@ -165,3 +168,44 @@ def test_a_cursor_is_for_its_own_filters_and_caller(make_stack):
     for key, params in ((mine, {"status": "5xx"}), (stack.key("user_456"), {"status": "2xx"})):
         answer = stack.call("GET", f"/v1/events/logs?{urlencode({**params, 'cursor': cursor})}", key=key)
         assert answer.status == 400 and answer.json["error"]["field"] == "cursor"
+
+
+class ConcurrencySpy:
+    """A logs table that counts Queries and how many were in flight at once; the first `shards`
+    wait for each other (up to a timeout), so shards read at once are seen at once under any load."""
+
+    def __init__(self, table, shards: int):
+        self.table = table
+        self.lock = threading.Lock()
+        self.in_flight = self.most_at_once = self.queries = 0
+        self.first_round = threading.Barrier(shards, timeout=5)
+
+    def query(self, **request):
+        with self.lock:
+            self.queries += 1
+            self.in_flight += 1
+            self.most_at_once = max(self.most_at_once, self.in_flight)
+            waits = self.queries <= self.first_round.parties
+        try:
+            if waits:
+                with contextlib.suppress(threading.BrokenBarrierError):
+                    self.first_round.wait()
+            return self.table.query(**request)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+
+def test_a_page_reads_its_shards_at_once_in_few_rounds(make_stack):
+    """A page is a scatter-gather over LogShards partitions: their Queries go out together (one
+    after another, a page waited for eight round trips, sixteen with a filter), and a filter that
+    passes over most entries refills every shard running dry in the same round."""
+    make_stack()  # the default eight shards
+    calls = seed(800)
+    spy = ConcurrencySpy(ApiLogStore().table, shards=8)
+    page = ApiLogStore(table=spy).page("user_123", LogQuery.parse({"status": "5xx"}), limit=100)
+    assert spy.most_at_once == 8
+    assert spy.queries <= 16  # two rounds of the eight shards
+    wanted = [call for call in calls if call.developer_id == "user_123" and call.status >= 500]
+    assert page.logs and all(log["status"] >= 500 for log in page.logs)
+    assert len(page.logs) == min(100, len(wanted)) or page.next_before is not None

@@ -118,6 +118,51 @@ def test_a_receiver_down_sees_one_probe_at_a_time_then_the_held_deliveries_oldes
     assert len(receiver.at("/alerts")) == 1
 
 
+def deliver_newest_first(pipeline) -> int:
+    """One delivery invocation per visible message of the delivery queue, the newest delivery first:
+    a queue (and invocations) free to hand messages out in any order. Returns how many."""
+    from eventsapi.local.sqs_source import _record
+
+    source = pipeline.source("DeliverFunction")
+    messages = []
+    while batch := pipeline.sqs.receive_message(QueueUrl=source.queue_url, MaxNumberOfMessages=10).get("Messages"):
+        messages += batch
+    for message in sorted(messages, key=lambda m: json.loads(m["Body"])["delivery_id"], reverse=True):
+        answer = source.function.invoke({"Records": [_record(message, source.queue_arn, source.region)]})
+        if not answer["batchItemFailures"]:
+            pipeline.sqs.delete_message(QueueUrl=source.queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return len(messages)
+
+
+def test_held_deliveries_reach_a_healed_receiver_oldest_first_whatever_order_the_queue_hands_them_out(
+    make_pipeline, receiver
+):
+    pipeline = make_pipeline(RetrySchedule="0,0,0,0,0", FailureThreshold="1", CircuitProbeSeconds="1")
+    key = pipeline.stack.key()
+    down = Switch()
+    hook = pipeline.webhook(key, receiver.behave("/down", down))
+    pipeline.publish("user_123", "tool.executed", {**TOOL_DATA, "n": 0})
+    pipeline.pump()  # one failure opens the circuit; this delivery is the probe
+    for n in range(1, 7):
+        pipeline.publish("user_123", "tool.executed", {**TOOL_DATA, "n": n}, timestamp=f"2030-01-01T00:00:0{n}.000Z")
+    pipeline.pump()
+    held = pipeline.stack.call("GET", f"/v1/events/webhooks/{hook['id']}/deliveries?status=held", key=key).json
+    assert len(held["deliveries"]) == 7  # the probe's delivery among them
+
+    down.status = 200  # healed: the next probe closes the circuit and the catch-up begins
+    deadline = time.monotonic() + 30
+    while len([p for p in receiver.at("/down") if p.accepted]) < 7:
+        assert time.monotonic() < deadline, [json.loads(p.body)["data"]["n"] for p in receiver.at("/down")]
+        pipeline.source("FanoutFunction").poll_once()
+        deliver_newest_first(pipeline)
+        time.sleep(0.1)
+    delivered = [json.loads(p.body)["data"]["n"] for p in receiver.at("/down") if p.accepted]
+    assert delivered == [0, 1, 2, 3, 4, 5, 6]  # the probe, then the held ones oldest first
+    assert {r["status"] for r in pipeline.records(hook["id"])} == {"succeeded"}
+    answer = pipeline.stack.call("GET", f"/v1/events/webhooks/{hook['id']}", key=key).json
+    assert answer["circuit"] == {"state": "closed", "since": None, "nextProbeAt": None}
+
+
 def test_a_circuit_open_too_long_disables_the_webhook_and_its_held_deliveries_become_dead(make_pipeline, receiver):
     pipeline = make_pipeline(
         RetrySchedule="0,0,0,0,0", FailureThreshold="2", CircuitProbeSeconds="1", CircuitMaxOpenSeconds="1"
@@ -447,3 +492,37 @@ def test_held_and_throttled_deliveries_are_never_queued_again_by_redeliver_or_re
     pipeline.source("DeliverFunction").poll_once()
     assert len(receiver.at("/down")) == posted  # nothing went past the open circuit
     assert len(receiver.at("/slow")) == 1  # nor past the rate limit
+
+
+def test_the_catch_up_has_one_link_in_flight_handed_on_only_by_the_batch_that_settled_it(stack):
+    """One releaser at a time while the circuit is closed; the link in flight is handed on by its own
+    delivery id (once: a second copy of that message finds it gone), or by anyone once it is overdue."""
+    from events_core.clock import now_ms
+    from events_core.webhooks.repository import WebhookRepository
+
+    key = stack.key()
+    hook = stack.call("POST", "/v1/events/webhooks", key=key, body={"event": "tool.executed", "url": "https://e.com/h"})
+    repository, webhook_id = WebhookRepository(), hook.json["id"]
+    now = now_ms()
+    assert not repository.claim_release("user_123", webhook_id, now, now + 10_000)  # nothing held
+    repository.record_failures("user_123", webhook_id, 1, "2026-01-01T00:00:00.000Z")
+    assert repository.open_circuit("user_123", webhook_id, 1, now, now + 1000)
+    assert repository.close_circuit("user_123", webhook_id)  # healed: held deliveries pending
+
+    assert repository.claim_release("user_123", webhook_id, now, now + 10_000)
+    assert not repository.claim_release("user_123", webhook_id, now, now + 10_000)  # one releaser
+    repository.link_sent("user_123", webhook_id, "msg_1", now + 60_000)
+    assert not repository.claim_release("user_123", webhook_id, now, now + 10_000)
+    assert not repository.claim_release("user_123", webhook_id, now, now + 10_000, settled="msg_0")
+    assert repository.claim_release("user_123", webhook_id, now, now + 10_000, settled="msg_1")
+    assert not repository.claim_release("user_123", webhook_id, now, now + 10_000, settled="msg_1")  # a copy
+    repository.link_sent("user_123", webhook_id, "msg_2", now + 60_000)
+    assert repository.claim_release("user_123", webhook_id, now + 60_001, now + 70_000)  # overdue: anyone
+
+    repository.record_failures("user_123", webhook_id, 1, "2026-01-01T00:00:00.000Z")
+    assert repository.open_circuit("user_123", webhook_id, 1, now, now + 1000)  # open again
+    assert not repository.claim_release("user_123", webhook_id, now + 80_000, now + 90_000)
+    assert repository.close_circuit("user_123", webhook_id)  # a closing starts the catch-up afresh
+    assert repository.claim_release("user_123", webhook_id, now, now + 10_000)
+    assert repository.held_settled("user_123", webhook_id)
+    assert not repository.claim_release("user_123", webhook_id, now + 80_000, now + 90_000)  # nothing pending

@@ -41,6 +41,8 @@ import os
 import signal
 import sys
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -406,27 +408,40 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
 
 
 def cmd_soak(args: argparse.Namespace) -> int:
-    from eventsapi.harness import hostile_tenant, soak
+    from eventsapi.harness import controls_soak, hostile_tenant, ordered_soak, soak
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s  %(message)s", datefmt="%H:%M:%S")
-    report = soak.Soak(events=args.events, seed=args.seed).run(timeout=args.timeout)
-    print(report.render())
-    hostile = hostile_tenant.HostileTenantPhase(hostile_events=args.hostile_events).run()
+    phases: list[tuple[str, Callable[[], Any]]] = [
+        ("no-loss soak", lambda: soak.Soak(events=args.events, seed=args.seed).run(timeout=args.timeout)),
+        ("hostile tenant", lambda: hostile_tenant.HostileTenantPhase(hostile_events=args.hostile_events).run()),
+        (
+            "receiver controls",
+            lambda: controls_soak.ControlsSoak(events=max(10, args.events // 10)).run(timeout=args.timeout),
+        ),
+        (
+            "ordered delivery",
+            lambda: ordered_soak.OrderedSoak(
+                events=max(40, args.events // 3), stall_seconds=args.ordered_stall_seconds
+            ).run(timeout=args.timeout),
+        ),
+    ]
+    verdicts = []
+    for n, (name, run) in enumerate(phases):
+        started = time.monotonic()
+        if n:
+            print()
+        try:  # one phase that does not finish is reported as such; the others still run and report
+            report = run()
+        except (TimeoutError, RuntimeError) as error:
+            print(f"{name}: did not finish after {time.monotonic() - started:.1f} s: {error}\nverdict: BROKEN")
+            verdicts.append((name, False, time.monotonic() - started))
+            continue
+        print(report.render())
+        verdicts.append((name, report.ok, time.monotonic() - started))
     print()
-    print(hostile.render())
-    from eventsapi.harness import controls_soak
-
-    controls = controls_soak.ControlsSoak(events=max(10, args.events // 10)).run(timeout=args.timeout)
-    print()
-    print(controls.render())
-    from eventsapi.harness import ordered_soak
-
-    ordered = ordered_soak.OrderedSoak(events=max(40, args.events // 3), stall_seconds=args.ordered_stall_seconds).run(
-        timeout=args.timeout
-    )
-    print()
-    print(ordered.render())
-    return 0 if report.ok and hostile.ok and controls.ok and ordered.ok else 1
+    for name, ok, seconds in verdicts:
+        print(f"phase {name}: {seconds:.1f} s, {'HOLDS' if ok else 'BROKEN'}")
+    return 0 if all(ok for _, ok, _ in verdicts) else 1
 
 
 def parser() -> argparse.ArgumentParser:

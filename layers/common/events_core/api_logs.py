@@ -30,6 +30,7 @@ _PUBLIC_FIELDS = ("endpoint", "method", "status", "timestamp", "responseTime")
 BATCH_WRITE_MAX = 25  # DynamoDB's BatchWriteItem limit
 WRITE_ATTEMPTS = 8
 WRITE_CONCURRENCY = 4
+READ_CONCURRENCY = 16  # a page's shard Queries in flight at once (LogShards is at most 64)
 
 
 @dataclass(frozen=True)
@@ -161,8 +162,12 @@ class ApiLogStore:
                 # a share of what was read so far needs that much more read.
                 rate = max(len(found) / consumed, 0.05) if consumed else 1.0
                 size = min(1000, max(4, math.ceil((limit - len(found)) / rate / shards) + 2))
-                for stream in pending:
-                    stream.fetch(size)
+                # Shards drain at about the same pace (entries are spread by hash): while a filter
+                # passes over most entries, the others about to run dry are read in the same round,
+                # not each in a round of its own. A page that is nearly full reads only what ran dry.
+                if rate < 0.5:
+                    pending = [stream for stream in streams if not stream.done and len(stream.buffer) < size]
+                _fetch_all(pending, size)
             live = [stream for stream in streams if stream.buffer]
             if not live:
                 return LogPage(found, None, sum(stream.read for stream in streams))
@@ -173,6 +178,18 @@ class ApiLogStore:
                 found.append(public(item))
         more = any(stream.buffer or not stream.done for stream in streams)
         return LogPage(found, last_seen if more else None, sum(stream.read for stream in streams))
+
+
+def _fetch_all(streams: list["_ShardStream"], size: int) -> None:
+    """The next chunk of every stream at once: a page's shards are independent partitions, and one
+    Query after another made a page wait for each shard's round trip in turn (eight on the first
+    read alone)."""
+    if len(streams) == 1:
+        streams[0].fetch(size)
+        return
+    with ThreadPoolExecutor(max_workers=min(len(streams), READ_CONCURRENCY)) as pool:
+        for done in [pool.submit(stream.fetch, size) for stream in streams]:
+            done.result()
 
 
 class _ShardStream:

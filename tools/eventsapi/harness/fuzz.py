@@ -7,15 +7,12 @@ absurd query values — sent to every route with every kind of key: each must be
 
 import json
 import os
-import re
-import subprocess
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 import requests
 
 from events_core.api_keys import ApiKeyStore
+from eventsapi.harness.fuzz_passes import PASS_LIMIT_SECONDS, FuzzRun, plan, run_passes
 from eventsapi.harness.pathological import pathological_bodies, pathological_cursors, pathological_queries
 from eventsapi.harness.progress import progress
 from eventsapi.local.gateway import printable
@@ -89,28 +86,6 @@ ROUTES = [
 ]
 # Hooks of our own (a listen long poll waits 1 s rather than 20: eventsapi.harness.fuzz_hooks).
 SCHEMATHESIS_ENV = {**os.environ, "SCHEMATHESIS_HOOKS": "eventsapi.harness.fuzz_hooks"}
-# API Gateway answers an undeclared method with the template's 404 Gateway Response, not 405.
-EXCLUDED_CHECKS = "unsupported_method"
-
-
-@dataclass
-class FuzzRun:
-    key_kind: str
-    exit_code: int
-    cases: int
-    failures: int
-    server_errors: int
-    output: str
-    slowest: tuple[float, str] = (0.0, "")  # (seconds, what was sent): the hostile phase's slowest answer
-
-    @property
-    def ok(self) -> bool:
-        return self.exit_code == 0 and self.failures == 0 and self.server_errors == 0
-
-
-def _count(pattern: str, text: str) -> int:
-    found = re.search(pattern, text)
-    return int(found.group(1)) if found else 0
 
 
 def _keys() -> dict[str, str | None]:
@@ -137,6 +112,7 @@ def hostile(stack: LocalRuntime, keys: dict[str, str | None]) -> list[FuzzRun]:
     webhook = created.get("id", "6b0a1c2d3e4f5a6b7c8d9e0f")
     runs = []
     for kind, key in keys.items():
+        began = time.monotonic()
         cases = failures = server_errors = 0
         notes = []
         headers = {"Content-Type": "application/json", **({"X-API-Key": key} if key else {})}
@@ -169,12 +145,14 @@ def hostile(stack: LocalRuntime, keys: dict[str, str | None]) -> list[FuzzRun]:
                 notes.append(f"{method} {path[:80]}: {broken}")
         runs.append(
             FuzzRun(
-                key_kind=f"{kind} (hostile)",
+                key_kind=kind,
                 exit_code=0,
                 cases=cases,
                 failures=failures,
                 server_errors=server_errors,
                 output="\n".join(notes),
+                phase="hostile",
+                seconds=time.monotonic() - began,
                 slowest=slowest,
             )
         )
@@ -202,74 +180,42 @@ def _pathological_requests(webhook: str) -> list[tuple[str, str, bytes | None]]:
     return sent
 
 
-def fuzz(stack: LocalRuntime, *, examples: int, seed: int | None, timeout: int = 900) -> list[FuzzRun]:
+def fuzz(stack: LocalRuntime, *, examples: int, seed: int | None, limit: float = PASS_LIMIT_SECONDS) -> list[FuzzRun]:
     keys = _keys()
     progress(f"fuzz: hostile shapes at every route, {len(keys)} kinds of API key")
     runs = hostile(stack, keys)
-    # One schemathesis run per kind of key, all at once: each is a different developer (nothing
-    # shared), and much of a run is waiting on answers (test sends, long polls), which overlaps.
-    with ThreadPoolExecutor(max_workers=len(keys)) as pool:
-        started = []
-        for step, (kind, key) in enumerate(keys.items(), start=1):
-            progress(f"fuzz {step}/{len(keys)}: schemathesis, {examples} examples an operation, API key: {kind}")
-            started.append(pool.submit(_schemathesis, stack, kind, key, examples, seed, timeout))
-        runs += [run.result() for run in started]
-    return runs
-
-
-def _schemathesis(
-    stack: LocalRuntime, kind: str, key: str | None, examples: int, seed: int | None, timeout: int
-) -> FuzzRun:
-    command = [
-        SCHEMATHESIS,
-        "run",
-        str(OPENAPI),
-        "--url",
-        stack.api_url,
-        "--checks",
-        "all",
-        "--exclude-checks",
-        EXCLUDED_CHECKS,
-        "--max-examples",
-        str(examples),
-        "--no-color",
-        # A listen session's long poll may wait 20 s (`?wait=`) before it answers 204.
-        "--request-timeout",
-        "30",
-    ]
-    if seed is not None:
-        command += ["--seed", str(seed)]
-    if key:
-        command += ["-H", f"X-API-Key: {key}"]
-    done = subprocess.run(  # noqa: S603
-        command, capture_output=True, text=True, timeout=timeout, check=False, env=SCHEMATHESIS_ENV
-    )
-    output = done.stdout + done.stderr
-    return FuzzRun(
-        key_kind=kind,
-        exit_code=done.returncode,
-        cases=_count(r"(\d+) generated", output),
-        failures=_count(r"(\d+) unique failures?", output),
-        server_errors=_count(r"ST101 Server error: (\d+)", output),
-        output=output,
-    )
+    for run in runs:
+        progress(f"fuzz: {run.label}: {run.cases} cases in {run.seconds:.1f} s, {'ok' if run.ok else 'FAILED'}")
+    # One pass per kind of key and schemathesis phase, a few at once: each key is a different
+    # developer (nothing shared), and much of a pass is waiting on answers, which overlaps.
+    passes = plan(SCHEMATHESIS, str(OPENAPI), stack.api_url, keys, examples, seed)
+    return runs + run_passes(passes, SCHEMATHESIS_ENV, limit)
 
 
 def report(runs: list[FuzzRun]) -> str:
     lines = [
-        "schemathesis against the local stack (openapi.yaml, all checks but unsupported_method),",
-        "then the hostile shapes schemathesis does not make, at every route (documented 4xx, never 5xx)",
-        f"{'API key':<22} {'test cases':>10} {'failures':>9} {'5xx':>5}  result",
+        "schemathesis against the local stack (openapi.yaml, all checks but unsupported_method), one pass per",
+        "kind of API key and phase; then the hostile shapes schemathesis does not make, at every route",
+        "(documented 4xx, never 5xx)",
+        f"{'API key':<22} {'phase':<9} {'test cases':>10} {'failures':>9} {'5xx':>5} {'seconds':>8}  result",
     ]
     for run in runs:
+        result = "ok" if run.ok else "EXCEEDED ITS LIMIT" if run.timed_out else "FAILED"
         lines.append(
-            f"{run.key_kind:<22} {run.cases:>10} {run.failures:>9} {run.server_errors:>5}  "
-            f"{'ok' if run.ok else 'FAILED'}"
+            f"{run.key_kind:<22} {run.phase:<9} {run.cases:>10} {run.failures:>9} {run.server_errors:>5} "
+            f"{run.seconds:>8.1f}  {result}"
         )
     total_cases = sum(run.cases for run in runs)
     total_failures = sum(run.failures for run in runs)
     total_errors = sum(run.server_errors for run in runs)
     lines.append(f"{'total':<22} {total_cases:>10} {total_failures:>9} {total_errors:>5}")
+    for phase in dict.fromkeys(run.phase for run in runs):
+        of_phase = [run for run in runs if run.phase == phase]
+        lines.append(
+            f"phase {phase}: {sum(r.seconds for r in of_phase):.1f} s over {len(of_phase)} passes, "
+            f"longest {max(r.seconds for r in of_phase):.1f} s ({max(of_phase, key=lambda r: r.seconds).key_kind})"
+        )
+    lines += [f"pass over its limit: {run.label}, stopped after {run.seconds:.1f} s" for run in runs if run.timed_out]
     slowest = max((run.slowest for run in runs), default=(0.0, ""))
     if slowest[1]:
         lines.append(f"slowest hostile answer: {slowest[0] * 1000:.0f} ms  {slowest[1]}")

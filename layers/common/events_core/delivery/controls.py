@@ -13,20 +13,17 @@ Circuit breaker: once `FailureThreshold` consecutive posts failed (counted atomi
 exactly one conditional write), the circuit is open: the webhook's deliveries are `held` in the
 sparse index instead of following their retry schedules (no attempt spent), and one message,
 the probe, comes back every `CircuitProbeSeconds`. The probe that gets through closes the circuit
-and releases the held deliveries, oldest first, through the rate limit. A circuit open longer
+and the held deliveries are released oldest first (delivery/catch_up.py). A circuit open longer
 than `CircuitMaxOpenSeconds` disables the webhook; its held deliveries become dead (recoverable).
 """
 
 import dataclasses
 import math
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 from events_core.clock import iso_ms, now_ms
 from events_core.config import Settings
 from events_core.delivery import queues
-from events_core.observability import logger
 from events_core.records.message import DeliveryMessage, Trigger
 from events_core.records.model import DeliveryRecord, DeliveryStatus
 from events_core.records.store import DeliveryStore
@@ -34,9 +31,7 @@ from events_core.webhooks.model import CircuitState, Webhook
 from events_core.webhooks.repository import WebhookRepository
 
 NEAR_SLOT_MS = 1000  # a slot this close is waited for in-process, not through the queue
-RELEASE_SPACING_MS = 50  # held deliveries of a webhook without a rate limit go out 20 a second
 MAX_SLEEP_MS = 1500  # a message back this long before its slot (early) waits in the queue again
-RELEASE_PAGE = 100
 # A throttled message comes back this long before its slot (SQS delays are whole seconds: it is
 # back between EARLY_MS and EARLY_MS - 1000 before it), so it is on time and waits in-process.
 EARLY_MS = 1200
@@ -188,95 +183,6 @@ class ReceiverControls:
 
     def probe_succeeded(self, webhook: Webhook) -> bool:
         return self.webhooks.close_circuit(webhook.developer_id, webhook.webhook_id)
-
-    def release(self, webhook: Webhook, remaining_ms: Callable[[], int]) -> int:
-        """Queue the held deliveries again, oldest first, in pages, while time allows; what is
-        left stays held (heldPending) and the next batch for this webhook goes on."""
-        now = now_ms()
-        if not self.webhooks.claim_release(webhook.developer_id, webhook.webhook_id, now, now + remaining_ms()):
-            return 0  # another invocation is releasing them
-        try:
-            released = self._release(webhook, remaining_ms)
-        finally:
-            self.webhooks.release_done(webhook.developer_id, webhook.webhook_id)
-        logger.info("held deliveries released", extra={"webhook_id": webhook.webhook_id, "count": released})
-        return released
-
-    def _release(self, webhook: Webhook, remaining_ms: Callable[[], int]) -> int:
-        released = 0
-        after: str | None = None
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            while remaining_ms() > 10_000:
-                page = self.store.held(webhook.developer_id, webhook.webhook_id, limit=RELEASE_PAGE, after=after)
-                ready = [record for record in page.records if record.payload or record.payload_ref]
-                marked = list(pool.map(lambda r: self.store.unhold(r, DeliveryStatus.PENDING), ready))
-                claimed = [record for record, ok in zip(ready, marked, strict=True) if ok]
-                outgoing = [
-                    queues.Outgoing(message.to_json(), message.developer_id, delay=delay, tag=record)
-                    for record, message, delay in self._in_order(webhook, claimed)
-                ]
-                for refused in queues.send_all(self.settings.delivery_queue_url, outgoing):
-                    self.store.unqueue(refused.tag)  # held again, for the next release
-                    released -= 1
-                released += len(claimed)
-                if page.next_cursor is None:
-                    self.webhooks.held_settled(webhook.developer_id, webhook.webhook_id)
-                    break
-                after = page.next_cursor
-        return released
-
-    def _in_order(
-        self, webhook: Webhook, records: list[DeliveryRecord]
-    ) -> list[tuple[DeliveryRecord, DeliveryMessage, int]]:
-        """Released messages with their slots taken in one write, oldest first: they reach the
-        receiver in that order, at its rate limit (RELEASE_SPACING_MS apart when it has none)."""
-        if not records:
-            return []
-        now = now_ms()
-        spacing = webhook.interval_ms or RELEASE_SPACING_MS
-        first: int | None = now
-        if webhook.interval_ms is not None:
-            first = self.webhooks.take_slot(webhook.developer_id, webhook.webhook_id, spacing * len(records), now)
-        start = now if first is None else first
-        released = []
-        for n, record in enumerate(records):
-            slot = start + n * spacing
-            message = dataclasses.replace(release_message(record, Trigger.RELEASE), slot_ms=slot)
-            released.append((record, message, max(0, math.ceil((slot - EARLY_MS - now) / 1000))))
-        return released
-
-    def kill_held(self, webhook: Webhook, reason: str, *, skip: frozenset[str] = frozenset()) -> int:
-        """The webhook was disabled: its held deliveries become dead (recover sends them later).
-        `skip`: deliveries the caller settles itself (this batch's)."""
-        killed = 0
-        after: str | None = None
-        while True:
-            page = self.store.held(webhook.developer_id, webhook.webhook_id, limit=RELEASE_PAGE, after=after)
-            dead = [
-                record
-                for record in page.records
-                if record.delivery_id not in skip and self.store.unhold(record, DeliveryStatus.DEAD, reason=reason)
-            ]
-            letters = [
-                queues.Outgoing(
-                    release_message(r, Trigger.REDRIVE).to_json(),
-                    r.developer_id,
-                    attributes={
-                        "reason": reason,
-                        "attempts": str(r.attempt),
-                        "deliveryId": r.delivery_id,
-                        "developerId": r.developer_id,
-                        "webhookId": r.webhook_id,
-                    },
-                )
-                for r in dead
-            ]
-            if queues.send_all(self.settings.delivery_dlq_url, letters):
-                logger.error("held deliveries not dead-lettered (their records say dead)")
-            killed += len(dead)
-            if page.next_cursor is None:
-                return killed
-            after = page.next_cursor
 
 
 def duration(seconds: float) -> str:

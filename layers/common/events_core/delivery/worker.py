@@ -28,6 +28,7 @@ from events_core import aws, tracing
 from events_core.clock import iso_ms, now_ms, parse_iso
 from events_core.config import Settings, settings
 from events_core.delivery import queues
+from events_core.delivery.catch_up import CatchUp
 from events_core.delivery.controls import ReceiverControls, Throttled, duration
 from events_core.delivery.gate import Gate, OutboundContext, Post, Purpose, StepVerdict, VerdictKind, standard_gate
 from events_core.delivery.oauth import Credentials, TokenClient
@@ -83,6 +84,10 @@ class Outcome(StrEnum):
     def done(self) -> bool:
         """Whether the message leaves the queue."""
         return self not in (Outcome.DEFERRED, Outcome.FAILED)
+
+
+# A released held delivery whose message ended so (posted, or found done already) lets the next go.
+_LINK_SETTLED = frozenset((Outcome.DELIVERED, Outcome.RETRY_SCHEDULED, Outcome.DEAD, Outcome.DROPPED))
 
 
 @dataclass(frozen=True)
@@ -149,6 +154,7 @@ class Deliverer:
         self.controls = ReceiverControls(config, self.webhooks, self.store)
         self.health = HealthRecorder(config)  # the webhooks' health figures (events_core.stats)
         self.ordering = Sequencer(config, records=self.store)
+        self.catch_up = CatchUp(config, self.webhooks, self.store)
 
     # -- the batch
     def deliver(self, incoming: list[Incoming], remaining_ms: Callable[[], int]) -> dict[str, Verdict]:
@@ -181,7 +187,12 @@ class Deliverer:
         self._settle(batch)
         self.health.record(batch.attempted, batch.verdicts, due, batch_size=len(incoming))
         settle_ordered(self.ordering, tickets, batch.verdicts, batch.attempted)
-        self._release_held(batch, webhooks.values(), remaining_ms)
+        settled_links = {
+            (message.developer_id, message.webhook_id): message.delivery_id
+            for item, message in due
+            if message.trigger == Trigger.RELEASE and batch.verdicts[item.message_id].outcome in _LINK_SETTLED
+        }
+        self._release_held(batch, webhooks.values(), remaining_ms, settled_links)
         return batch.verdicts
 
     def _parse(self, item: Incoming, batch: _Batch) -> DeliveryMessage | None:
@@ -418,7 +429,7 @@ class Deliverer:
                 self._alert(developer_id, webhook_id, webhook.url, why)
             except Exception:  # noqa: BLE001 - alertPending stays set: the next post for this webhook sends it
                 logger.exception("webhook-disabled alert not sent", extra={"webhook_id": webhook_id})
-            self.controls.kill_held(
+            self.catch_up.kill_held(
                 webhook, f"webhook disabled: {why}", skip=frozenset(a.message.delivery_id for a in attempts)
             )
         return why
@@ -661,16 +672,23 @@ class Deliverer:
             record.payload = None  # payloadDays 0: an inline copy goes with the settling write, at no cost
         return record
 
-    def _release_held(self, batch: _Batch, webhooks: Iterable[Webhook], remaining_ms: Callable[[], int]) -> None:
-        """Held deliveries of healed webhooks go out again (and those a previous batch had no
-        time left to release)."""
+    def _release_held(
+        self,
+        batch: _Batch,
+        webhooks: Iterable[Webhook],
+        remaining_ms: Callable[[], int],
+        settled_links: dict[tuple[str, str], str],
+    ) -> None:
+        """Held deliveries of healed webhooks go out again, one link at a time: the first when the
+        circuit closes, each next when this batch settled the one before (`settled_links`), or
+        when a batch finds the release pending and nobody at it."""
         healed = {(w.developer_id, w.webhook_id): w for w in batch.healed}
         for webhook in webhooks:
             if webhook.held_pending and webhook.enabled and webhook.circuit_state == CircuitState.CLOSED:
                 healed.setdefault((webhook.developer_id, webhook.webhook_id), webhook)
-        for webhook in healed.values():
+        for key, webhook in healed.items():
             try:
-                self.controls.release(webhook, remaining_ms)
+                self.catch_up.release(webhook, remaining_ms, settled=settled_links.get(key))
             except Exception:  # noqa: BLE001 - heldPending stays set: the next batch for this webhook goes on
                 logger.exception("held deliveries not released", extra={"webhook_id": webhook.webhook_id})
 

@@ -552,35 +552,57 @@ class WebhookRepository:
         return conditional_update(
             self.table,
             Key=self._key(developer_id, webhook_id),
+            # A closing starts the catch-up afresh: a link of an earlier one was held when it reopened.
             UpdateExpression=(
-                "SET failCount = :zero, heldPending = :true REMOVE circuitState, circuitSince, nextProbeAt"
+                "SET failCount = :zero, heldPending = :true"
+                " REMOVE circuitState, circuitSince, nextProbeAt, releaseUntil, releasing"
             ),
             ConditionExpression="attribute_exists(circuitState)",
             ExpressionAttributeValues={":zero": 0, ":true": True},
         )
 
-    def claim_release(self, developer_id: str, webhook_id: str, now_ms: int, until_ms: int) -> bool:
-        """One releaser at a time (two would interleave their slots): until `until_ms`, or until
-        it lets go (`release_done`)."""
+    def claim_release(
+        self, developer_id: str, webhook_id: str, now_ms: int, until_ms: int, *, settled: str | None = None
+    ) -> bool:
+        """One releaser at a time, while the circuit stays closed (two would interleave their posts):
+        until `until_ms`, or until it lets go (`release_done`). The batch that settled the link in
+        flight (`settled`, its delivery id) takes over at once; a second copy of that link finds
+        `releasing` gone and stays out."""
+        condition = (
+            "attribute_exists(heldPending) AND attribute_not_exists(circuitState)"
+            " AND (attribute_not_exists(releaseUntil) OR releaseUntil < :now"
+        )
+        values: dict[str, Any] = {":until": until_ms, ":now": now_ms}
+        if settled is not None:
+            condition += " OR releasing = :settled"
+            values[":settled"] = settled
         return conditional_update(
             self.table,
             Key=self._key(developer_id, webhook_id),
-            UpdateExpression="SET releaseUntil = :until",
-            ConditionExpression=(
-                "attribute_exists(heldPending) AND (attribute_not_exists(releaseUntil) OR releaseUntil < :now)"
-            ),
-            ExpressionAttributeValues={":until": until_ms, ":now": now_ms},
+            UpdateExpression="SET releaseUntil = :until REMOVE releasing",
+            ConditionExpression=condition + ")",
+            ExpressionAttributeValues=values,
+        )
+
+    def link_sent(self, developer_id: str, webhook_id: str, delivery_id: str, until_ms: int) -> None:
+        """The held delivery just queued is the catch-up's one link in flight until it settles (or
+        until `until_ms`, past which any batch for the webhook goes on)."""
+        self._update(
+            developer_id,
+            webhook_id,
+            UpdateExpression="SET releasing = :id, releaseUntil = :until",
+            ExpressionAttributeValues={":id": delivery_id, ":until": until_ms},
         )
 
     def release_done(self, developer_id: str, webhook_id: str) -> None:
-        self._update(developer_id, webhook_id, UpdateExpression="REMOVE releaseUntil")
+        self._update(developer_id, webhook_id, UpdateExpression="REMOVE releaseUntil, releasing")
 
     def held_settled(self, developer_id: str, webhook_id: str) -> bool:
         """Every held delivery was released (or killed): nothing left pending."""
         return conditional_update(
             self.table,
             Key=self._key(developer_id, webhook_id),
-            UpdateExpression="REMOVE heldPending, releaseUntil",
+            UpdateExpression="REMOVE heldPending, releaseUntil, releasing",
             ConditionExpression="attribute_exists(heldPending) AND attribute_not_exists(circuitState)",
         )
 
