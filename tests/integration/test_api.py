@@ -18,7 +18,7 @@ def test_create_answers_the_reference_shape(stack):
     hook = created.json
     reference = {"id", "_id", "developerId", "event", "url", "filter", "enabled", "createdAt", "lastTriggered"}
     ours = {"failCount", "description", "updatedAt", "disabledReason", "hasSecret"}
-    controls = {"rateLimit", "headerNames", "circuit", "throttle", "auth", "asymmetricSignature"}  # issue 21
+    controls = {"rateLimit", "headerNames", "circuit", "throttle", "auth", "asymmetricSignature", "ordering"}
     assert set(hook) == reference | ours | controls
     assert (hook["description"], hook["disabledReason"], hook["hasSecret"]) == ("", None, True)
     assert hook["updatedAt"] == hook["createdAt"]

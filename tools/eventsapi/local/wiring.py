@@ -96,7 +96,7 @@ def stand_up(template: Template) -> tuple[dict[str, LocalFunction], LocalGateway
     aws.reset()
     boto3.setup_default_session(region_name=REGION)
     shared_models(boto3.DEFAULT_SESSION)
-    state_parameters(template, boto3.client("dynamodb", region_name=template.region))
+    state_parameters(template, settings().webhooks_table, boto3.client("dynamodb", region_name=template.region))
     functions = local_functions(template)
     api = next(iter(template.rest_api_logical_ids()))
     gateway = LocalGateway(template, functions, api)
@@ -104,8 +104,10 @@ def stand_up(template: Template) -> tuple[dict[str, LocalFunction], LocalGateway
     return functions, gateway
 
 
-def state_parameters(template: Template, dynamodb: Any) -> None:
-    arn = dynamodb.describe_table(TableName=template.physical["WebhooksTable"].ref)["Table"]["TableArn"]
+def state_parameters(template: Template, webhooks_table: str, dynamodb: Any) -> None:
+    """Tag the webhooks table (the stack's own, or the one it adopted) with the parameters operator
+    commands ask about."""
+    arn = dynamodb.describe_table(TableName=webhooks_table)["Table"]["TableArn"]
     tags = [{"Key": PARAMETER_TAG + name, "Value": template.parameters[name]} for name in STATED_PARAMETERS]
     dynamodb.tag_resource(ResourceArn=arn, Tags=tags)
 
