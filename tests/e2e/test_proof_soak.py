@@ -11,7 +11,8 @@ pytestmark = pytest.mark.heavy(rank=3)
 
 
 def test_the_soak_loses_nothing():
-    done = eventsapi_tool("soak", "--events", "40", "--timeout", "300", timeout=600)
+    # The ordered phase (a key stalled for minutes) is `make soak`'s, not this smoke's.
+    done = eventsapi_tool("soak", "--events", "40", "--timeout", "300", "--without-ordered", timeout=600)
     print(done.stdout)
     assert done.returncode == 0, done.stdout + done.stderr[-5000:]
     figures = dict(re.findall(r"^(.+?)\s{2,}(\S+)$", done.stdout, re.MULTILINE))

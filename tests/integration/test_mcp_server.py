@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -144,7 +145,10 @@ def test_the_official_sdk_client_initializes_lists_and_calls_over_stdio(served, 
             called = await agent.call_tool("list_webhooks", {})
             return started, listed, called
 
-    started, listed, called = anyio.run(session)
+    # A thread of its own: another test in this worker (the browser's sync API) may have left an
+    # event loop running in this one, and anyio refuses to start a second.
+    with ThreadPoolExecutor(max_workers=1) as own_thread:
+        started, listed, called = own_thread.submit(anyio.run, session).result(timeout=120)
     assert started.serverInfo.name == "eventsapi"
     names = {tool.name for tool in listed.tools}
     assert "list_webhooks" in names and "create_webhook" not in names
