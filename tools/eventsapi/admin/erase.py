@@ -54,6 +54,16 @@ Counts = dict[str, Counter[str]]
 
 
 class Erasure:
+    def _receive(self, sqs: Any, url: str) -> list[dict[str, Any]]:
+        """One receive of a queue being drained: its messages hidden while the drain lasts."""
+        return sqs.receive_message(
+            QueueUrl=url,
+            MaxNumberOfMessages=10,
+            VisibilityTimeout=DRAIN_VISIBILITY_SECONDS,
+            WaitTimeSeconds=1 if self.target.deployed else 0,
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+
     def __init__(self, target: Target, config: Settings | None = None, clock: Callable[[], int] = now_ms):
         self.target, self.config, self.clock = target, config or Settings.from_env(), clock
         self.resource = target.session.resource("dynamodb", endpoint_url=target.endpoint_url)
@@ -170,13 +180,7 @@ class Erasure:
         kept: list[dict[str, Any]] = []
         removed = empty = 0
         while empty < 2:
-            messages = sqs.receive_message(
-                QueueUrl=url,
-                MaxNumberOfMessages=10,
-                VisibilityTimeout=DRAIN_VISIBILITY_SECONDS,
-                WaitTimeSeconds=1 if self.target.deployed else 0,
-                MessageAttributeNames=["All"],
-            ).get("Messages", [])
+            messages = self._receive(sqs, url)
             fresh = [m for m in messages if m["MessageId"] not in seen]
             empty = 0 if fresh else empty + 1
             for message in fresh:
@@ -302,13 +306,7 @@ class Erasure:
         received: list[dict[str, Any]] = []
         empty = 0
         while empty < 2:
-            messages = sqs.receive_message(
-                QueueUrl=url,
-                MaxNumberOfMessages=10,
-                VisibilityTimeout=DRAIN_VISIBILITY_SECONDS,
-                WaitTimeSeconds=1 if self.target.deployed else 0,
-                MessageAttributeNames=["All"],
-            ).get("Messages", [])
+            messages = self._receive(sqs, url)
             empty = 0 if messages else empty + 1
             received += messages
         _show_again(sqs, url, received)
